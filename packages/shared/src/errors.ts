@@ -1,0 +1,41 @@
+/**
+ * The one registry of XIMP error codes. Every error a caller may act on carries a stable `code`;
+ * tests assert on codes, not message text. docs/errors.md lists the same codes for operators.
+ */
+export const ErrorCodes = {
+  CONFIG_INVALID: 'XIMP_ERR_CONFIG_INVALID',
+  CONFIG_UNREADABLE: 'XIMP_ERR_CONFIG_UNREADABLE',
+  PROTOCOL_MALFORMED: 'XIMP_ERR_PROTOCOL_MALFORMED',
+  PROTOCOL_FRAME_TOO_BIG: 'XIMP_ERR_PROTOCOL_FRAME_TOO_BIG',
+  PROTOCOL_UNEXPECTED: 'XIMP_ERR_PROTOCOL_UNEXPECTED',
+  AUTH_INVALID_TOKEN: 'XIMP_ERR_AUTH_INVALID_TOKEN',
+  AUTH_REVOKED: 'XIMP_ERR_AUTH_REVOKED',
+  AUTH_EXPIRED: 'XIMP_ERR_AUTH_EXPIRED',
+  AUTH_WRONG_NODE: 'XIMP_ERR_AUTH_WRONG_NODE',
+  AUTH_RATE_LIMITED: 'XIMP_ERR_AUTH_RATE_LIMITED',
+  AUTH_FORBIDDEN: 'XIMP_ERR_AUTH_FORBIDDEN',
+  NOT_FOUND: 'XIMP_ERR_NOT_FOUND',
+  PKI_EXISTS: 'XIMP_ERR_PKI_EXISTS',
+  PKI_INVALID: 'XIMP_ERR_PKI_INVALID',
+  SPOOL_CORRUPT: 'XIMP_ERR_SPOOL_CORRUPT',
+  STORE_FAILED: 'XIMP_ERR_STORE_FAILED',
+  REQUEST_INVALID: 'XIMP_ERR_REQUEST_INVALID',
+  CLI_USAGE: 'XIMP_ERR_CLI_USAGE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Base class of every XIMP error: a stable code plus a message that never holds a secret. */
+export class XimpError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'XimpError';
+    this.code = code;
+  }
+}
+
+/** True when `err` is an XimpError with the given code. */
+export function hasCode(err: unknown, code: ErrorCode): boolean {
+  return err instanceof XimpError && err.code === code;
+}

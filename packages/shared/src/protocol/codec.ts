@@ -1,0 +1,241 @@
+import * as path from 'node:path';
+import protobuf from 'protobufjs';
+import { ErrorCodes, XimpError } from '../errors';
+import { CloseCodes } from './close-codes';
+import type {
+  AgentFrame,
+  CollectorFrame,
+  HostFacts,
+  Label,
+  Limits,
+  SeriesDefinition,
+} from './frames';
+
+// 64-bit fields decode as plain numbers (exact up to 2^53: sequences and unix ms fit).
+// Without this, protobufjs hands out Long objects.
+(protobuf.util as { Long: unknown }).Long = undefined;
+protobuf.configure();
+
+/** The .proto file is the one source of the wire format; it ships beside dist/ in this package. */
+export const PROTO_FILE = path.join(__dirname, '..', '..', 'proto', 'ximp', 'v1', 'agent.proto');
+
+const root = protobuf.loadSync(PROTO_FILE);
+const AgentMessage = root.lookupType('ximp.v1.AgentMessage');
+const CollectorMessage = root.lookupType('ximp.v1.CollectorMessage');
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxFrameBytes: 1024 * 1024,
+  maxSamplesPerBatch: 50_000,
+  maxLabelsPerSeries: 32,
+  maxSeriesPerSession: 200_000,
+});
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const NODE_NAME = /^[a-z0-9][a-z0-9.-]{0,252}$/;
+const STREAM_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_NAME_LENGTH = 256;
+const MAX_LABEL_VALUE_LENGTH = 1024;
+const MAX_TEXT_LENGTH = 1024;
+
+/** A frame that breaks the protocol. `closeCode` is what the session closes with. */
+export class ProtocolError extends XimpError {
+  readonly closeCode: number;
+  constructor(closeCode: number, message: string, options?: { cause?: unknown }) {
+    super(
+      closeCode === CloseCodes.FRAME_TOO_BIG ? ErrorCodes.PROTOCOL_FRAME_TOO_BIG : ErrorCodes.PROTOCOL_MALFORMED,
+      message,
+      options,
+    );
+    this.name = 'ProtocolError';
+    this.closeCode = closeCode;
+  }
+}
+
+function malformed(message: string): ProtocolError {
+  return new ProtocolError(CloseCodes.MALFORMED, message);
+}
+
+/** Turns any decode failure into a ProtocolError and rejects frames over the limit first. */
+function decodeMessage(type: protobuf.Type, data: Uint8Array, maxFrameBytes: number): Record<string, unknown> {
+  if (!(data instanceof Uint8Array)) throw malformed('frame is not binary');
+  if (data.byteLength > maxFrameBytes) {
+    throw new ProtocolError(
+      CloseCodes.FRAME_TOO_BIG,
+      `frame of ${data.byteLength} bytes exceeds the limit of ${maxFrameBytes} bytes`,
+    );
+  }
+  try {
+    return type.decode(data) as unknown as Record<string, unknown>;
+  } catch (err) {
+    throw new ProtocolError(CloseCodes.MALFORMED, `frame does not decode: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function text(value: unknown, field: string, max = MAX_TEXT_LENGTH): string {
+  const s = typeof value === 'string' ? value : '';
+  if (s.length > max) throw malformed(`${field} is longer than ${max} characters`);
+  return s;
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+function labels(list: unknown, field: string, limits: Limits): Label[] {
+  const items = Array.isArray(list) ? list : [];
+  if (items.length > limits.maxLabelsPerSeries) {
+    throw malformed(`${field} has ${items.length} labels, more than the limit of ${limits.maxLabelsPerSeries}`);
+  }
+  const seen = new Set<string>();
+  return items.map((item: { name?: unknown; value?: unknown }) => {
+    const name = text(item.name, `${field} label name`, MAX_NAME_LENGTH);
+    if (!LABEL_NAME.test(name)) throw malformed(`${field} has an invalid label name "${name.slice(0, 64)}"`);
+    if (seen.has(name)) throw malformed(`${field} repeats the label "${name}"`);
+    seen.add(name);
+    return { name, value: text(item.value, `${field} label "${name}"`, MAX_LABEL_VALUE_LENGTH) };
+  });
+}
+
+function hostFacts(value: unknown): HostFacts {
+  const h = (value ?? {}) as Record<string, unknown>;
+  return {
+    hostname: text(h.hostname, 'hello.host.hostname'),
+    os: text(h.os, 'hello.host.os'),
+    kernel: text(h.kernel, 'hello.host.kernel'),
+    arch: text(h.arch, 'hello.host.arch'),
+    cpuModel: text(h.cpuModel, 'hello.host.cpu_model'),
+    cpuCount: count(h.cpuCount),
+    memoryBytes: count(h.memoryBytes),
+    virtualization: text(h.virtualization, 'hello.host.virtualization'),
+  };
+}
+
+function definitions(list: unknown, limits: Limits): SeriesDefinition[] {
+  const items = Array.isArray(list) ? list : [];
+  if (items.length > limits.maxSamplesPerBatch) {
+    throw malformed(`batch defines ${items.length} series, more than the limit of ${limits.maxSamplesPerBatch}`);
+  }
+  return items.map((d: { id?: unknown; name?: unknown; labels?: unknown }) => {
+    const name = text(d.name, 'series name', MAX_NAME_LENGTH);
+    if (!METRIC_NAME.test(name)) throw malformed(`invalid metric name "${name.slice(0, 64)}"`);
+    return { id: count(d.id), name, labels: labels(d.labels, `series ${name}`, limits) };
+  });
+}
+
+/**
+ * Decodes one frame from an agent. Never throws anything but ProtocolError: oversized frames,
+ * undecodable bytes and frames missing required fields all become one, with the close code.
+ */
+export function decodeAgentFrame(data: Uint8Array, limits: Limits = DEFAULT_LIMITS): AgentFrame {
+  const msg = decodeMessage(AgentMessage, data, limits.maxFrameBytes);
+  try {
+    return agentFrameFrom(msg, limits);
+  } catch (err) {
+    if (err instanceof ProtocolError) throw err;
+    throw new ProtocolError(CloseCodes.MALFORMED, `frame is malformed: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function agentFrameFrom(msg: Record<string, unknown>, limits: Limits): AgentFrame {
+  if (msg.hello) {
+    const h = msg.hello as Record<string, unknown>;
+    const node = text(h.node, 'hello.node', 253);
+    if (!NODE_NAME.test(node)) throw malformed('hello.node is missing or not a valid node name');
+    const protocolVersion = count(h.protocolVersion);
+    if (protocolVersion < 1) throw malformed('hello.protocol_version is missing');
+    const intervalMs = count(h.intervalMs);
+    if (intervalMs < 1) throw malformed('hello.interval_ms is missing');
+    const streamId = text(h.streamId, 'hello.stream_id', 64);
+    if (!STREAM_ID.test(streamId)) throw malformed('hello.stream_id is missing or invalid');
+    return {
+      type: 'hello',
+      protocolVersion,
+      node,
+      agentVersion: text(h.agentVersion, 'hello.agent_version', 64),
+      bootId: text(h.bootId, 'hello.boot_id', 64),
+      host: hostFacts(h.host),
+      labels: labels(h.labels, 'hello', limits),
+      intervalMs,
+      streamId,
+    };
+  }
+  if (msg.batch) {
+    const b = msg.batch as Record<string, unknown>;
+    const sequence = count(b.sequence);
+    if (sequence < 1) throw malformed('batch.sequence is missing');
+    const seriesIds = (b.seriesIds ?? []) as number[];
+    const values = (b.values ?? []) as number[];
+    if (seriesIds.length !== values.length) {
+      throw malformed(`batch has ${seriesIds.length} series ids but ${values.length} values`);
+    }
+    if (seriesIds.length > limits.maxSamplesPerBatch) {
+      throw malformed(`batch has ${seriesIds.length} samples, more than the limit of ${limits.maxSamplesPerBatch}`);
+    }
+    const timestampUnixMs = count(b.timestampUnixMs);
+    if (timestampUnixMs <= 0) throw malformed('batch.timestamp_unix_ms is missing');
+    return {
+      type: 'batch',
+      sequence,
+      timestampUnixMs,
+      definitions: definitions(b.definitions, limits),
+      seriesIds,
+      values,
+      droppedBatchesTotal: count(b.droppedBatchesTotal),
+    };
+  }
+  if (msg.error) return errorFrame(msg.error);
+  throw malformed('frame carries no message');
+}
+
+function errorFrame(value: unknown): AgentFrame & CollectorFrame {
+  const e = value as Record<string, unknown>;
+  return { type: 'error', code: count(e.code), message: text(e.message, 'error.message') };
+}
+
+/** Decodes one frame from a collector, with the same guarantees as decodeAgentFrame. */
+export function decodeCollectorFrame(data: Uint8Array, maxFrameBytes = DEFAULT_LIMITS.maxFrameBytes): CollectorFrame {
+  const msg = decodeMessage(CollectorMessage, data, maxFrameBytes);
+  try {
+    if (msg.welcome) {
+      const w = msg.welcome as Record<string, unknown>;
+      const l = (w.limits ?? {}) as Record<string, unknown>;
+      return {
+        type: 'welcome',
+        sessionId: text(w.sessionId, 'welcome.session_id', 128),
+        protocolVersion: count(w.protocolVersion),
+        limits: {
+          maxFrameBytes: count(l.maxFrameBytes) || DEFAULT_LIMITS.maxFrameBytes,
+          maxSamplesPerBatch: count(l.maxSamplesPerBatch) || DEFAULT_LIMITS.maxSamplesPerBatch,
+          maxLabelsPerSeries: count(l.maxLabelsPerSeries) || DEFAULT_LIMITS.maxLabelsPerSeries,
+          maxSeriesPerSession: count(l.maxSeriesPerSession) || DEFAULT_LIMITS.maxSeriesPerSession,
+        },
+        tokenExpiresUnixMs: count(w.tokenExpiresUnixMs),
+        lastAckedSequence: count(w.lastAckedSequence),
+      };
+    }
+    if (msg.ack) {
+      const sequence = count((msg.ack as Record<string, unknown>).sequence);
+      if (sequence < 1) throw malformed('ack.sequence is missing');
+      return { type: 'ack', sequence };
+    }
+    if (msg.error) return errorFrame(msg.error);
+    throw malformed('frame carries no message');
+  } catch (err) {
+    if (err instanceof ProtocolError) throw err;
+    throw new ProtocolError(CloseCodes.MALFORMED, `frame is malformed: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Encodes one agent frame. */
+export function encodeAgentFrame(frame: AgentFrame): Uint8Array {
+  const { type, ...body } = frame;
+  const key = type === 'hello' ? 'hello' : type === 'batch' ? 'batch' : 'error';
+  return AgentMessage.encode(AgentMessage.fromObject({ [key]: body })).finish();
+}
+
+/** Encodes one collector frame. */
+export function encodeCollectorFrame(frame: CollectorFrame): Uint8Array {
+  const { type, ...body } = frame;
+  return CollectorMessage.encode(CollectorMessage.fromObject({ [type]: body })).finish();
+}
