@@ -1,0 +1,153 @@
+import * as path from 'node:path';
+import {
+  ConfigReader,
+  deepFreeze,
+  formatCidr,
+  LOG_LEVELS,
+  parseCidr,
+  parseConfigYaml,
+  readConfigFile,
+  resolveRelativeTo,
+  type ListenAddress,
+  type LogLevel,
+} from '@ximp/shared';
+
+export const DEFAULT_COLLECTOR_CONFIG_PATH = '/etc/ximp/collector.yaml';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const KIB = 1024;
+const MIB = 1024 * KIB;
+
+/** The collector's configuration, deeply frozen. */
+export interface CollectorConfig {
+  /** Absolute path it was read from; null when running on defaults. */
+  file: string | null;
+  dataDir: string;
+  listen: { agents: ListenAddress; api: ListenAddress };
+  tls: { renewBeforeMs: number };
+  limits: {
+    authFailuresPerMinute: number;
+    maxFrameBytes: number;
+    maxSamplesPerBatch: number;
+    maxLabelsPerSeries: number;
+    helloTimeoutMs: number;
+    pingIntervalMs: number;
+  };
+  store: { retentionMs: number; commitIntervalMs: number };
+  /** `allowCidrs` is normalized to `address/prefix`; empty = every address. */
+  api: { allowCidrs: string[]; accessTokenTtlMs: number };
+  log: { level: LogLevel };
+}
+
+/** Defaults (SPEC §2, §7, §9, §10, §11); a config file overrides single keys. */
+export const DEFAULT_COLLECTOR_CONFIG: Readonly<Omit<CollectorConfig, 'file'>> = deepFreeze({
+  dataDir: '/var/lib/ximp-collector',
+  listen: { agents: { host: '0.0.0.0', port: 4443 }, api: { host: '0.0.0.0', port: 4494 } },
+  tls: { renewBeforeMs: 30 * DAY },
+  limits: {
+    authFailuresPerMinute: 30,
+    maxFrameBytes: 1 * MIB,
+    maxSamplesPerBatch: 50_000,
+    maxLabelsPerSeries: 32,
+    helloTimeoutMs: 10 * SECOND,
+    pingIntervalMs: 10 * SECOND,
+  },
+  store: { retentionMs: 15 * DAY, commitIntervalMs: 5 },
+  api: { allowCidrs: [], accessTokenTtlMs: 1 * HOUR },
+  log: { level: 'info' },
+});
+
+/**
+ * Reads and parses collector.yaml; `null` means no file: every default. Throws ConfigError
+ * (all issues at once) or XIMP_ERR_CONFIG_UNREADABLE.
+ */
+export function loadCollectorConfig(file: string | null): CollectorConfig {
+  if (file === null) return defaultsFor(null);
+  return parseCollectorConfig(readConfigFile(file), file);
+}
+
+/**
+ * Parses collector.yaml text. `fileName` is the path the text came from: its base name appears
+ * in messages and a relative data_dir resolves against its folder.
+ */
+export function parseCollectorConfig(text: string, fileName: string): CollectorConfig {
+  const d = DEFAULT_COLLECTOR_CONFIG;
+  const file = path.resolve(fileName);
+  const root = ConfigReader.root(parseConfigYaml(text, fileName), ['data_dir', 'listen', 'tls', 'limits', 'store', 'api', 'log']);
+
+  const dataDir = root.string('data_dir', { check: (v) => (v.trim() === '' ? 'a folder path' : null) });
+
+  const listen = root.section('listen', ['agents', 'api']);
+  const agents = listen.listenAddress('agents') ?? d.listen.agents;
+  const api = listen.listenAddress('api') ?? d.listen.api;
+
+  const tls = root.section('tls', ['renew_before']);
+  const renewBeforeMs = tls.duration('renew_before', { min: MINUTE }) ?? d.tls.renewBeforeMs;
+
+  const limits = root.section('limits', [
+    'auth_failures_per_minute',
+    'max_frame_bytes',
+    'max_samples_per_batch',
+    'max_labels_per_series',
+    'hello_timeout',
+    'ping_interval',
+  ]);
+  const l = {
+    authFailuresPerMinute:
+      limits.integer('auth_failures_per_minute', { min: 1, max: 1_000_000 }) ?? d.limits.authFailuresPerMinute,
+    maxFrameBytes: limits.size('max_frame_bytes', { min: 1 * KIB, max: 64 * MIB }) ?? d.limits.maxFrameBytes,
+    maxSamplesPerBatch: limits.integer('max_samples_per_batch', { min: 1, max: 10_000_000 }) ?? d.limits.maxSamplesPerBatch,
+    maxLabelsPerSeries: limits.integer('max_labels_per_series', { min: 1, max: 1000 }) ?? d.limits.maxLabelsPerSeries,
+    helloTimeoutMs: limits.duration('hello_timeout', { min: 10, max: 5 * MINUTE }) ?? d.limits.helloTimeoutMs,
+    pingIntervalMs: limits.duration('ping_interval', { min: 10, max: 10 * MINUTE }) ?? d.limits.pingIntervalMs,
+  };
+
+  const store = root.section('store', ['retention', 'commit_interval']);
+  const retentionMs = store.duration('retention', { min: MINUTE }) ?? d.store.retentionMs;
+  const commitIntervalMs = store.duration('commit_interval', { min: 0, max: 10 * SECOND }) ?? d.store.commitIntervalMs;
+
+  const apiSection = root.section('api', ['allow_cidrs', 'access_token_ttl']);
+  const allowCidrs =
+    apiSection.stringList('allow_cidrs', {
+      expected: 'an IPv4 or IPv6 CIDR like "10.0.0.0/8" or "fd00::/8"',
+      parse: (v) => {
+        const cidr = parseCidr(v);
+        return cidr === null ? null : formatCidr(cidr);
+      },
+      unique: true,
+    }) ?? [...d.api.allowCidrs];
+  const accessTokenTtlMs = apiSection.duration('access_token_ttl', { min: SECOND, max: 30 * DAY }) ?? d.api.accessTokenTtlMs;
+
+  const log = root.section('log', ['level']);
+  const level = log.oneOf('level', LOG_LEVELS) ?? d.log.level;
+
+  root.throwIfIssues();
+
+  return deepFreeze({
+    file,
+    dataDir: dataDir === undefined ? d.dataDir : resolveRelativeTo(file, dataDir),
+    listen: { agents: { ...agents }, api: { ...api } },
+    tls: { renewBeforeMs },
+    limits: l,
+    store: { retentionMs, commitIntervalMs },
+    api: { allowCidrs, accessTokenTtlMs },
+    log: { level },
+  });
+}
+
+function defaultsFor(file: string | null): CollectorConfig {
+  const d = DEFAULT_COLLECTOR_CONFIG;
+  return deepFreeze({
+    file,
+    dataDir: d.dataDir,
+    listen: { agents: { ...d.listen.agents }, api: { ...d.listen.api } },
+    tls: { ...d.tls },
+    limits: { ...d.limits },
+    store: { ...d.store },
+    api: { allowCidrs: [...d.api.allowCidrs], accessTokenTtlMs: d.api.accessTokenTtlMs },
+    log: { ...d.log },
+  });
+}

@@ -1,0 +1,184 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import t from 'tap';
+import { ConfigError, ErrorCodes, type XimpError } from '@ximp/shared';
+import {
+  DEFAULT_COLLECTOR_CONFIG,
+  DEFAULT_COLLECTOR_CONFIG_PATH,
+  loadCollectorConfig,
+  parseCollectorConfig,
+} from '../src/config';
+
+const DAY = 86_400_000;
+
+function failure(fn: () => unknown): XimpError {
+  try {
+    fn();
+  } catch (err) {
+    return err as XimpError;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+function issueLines(text: string): string[] {
+  const err = failure(() => parseCollectorConfig(text, '/etc/ximp/collector.yaml'));
+  if (!(err instanceof ConfigError)) throw err;
+  return err.message.split('\n');
+}
+
+const DEFAULTS = {
+  dataDir: '/var/lib/ximp-collector',
+  listen: { agents: { host: '0.0.0.0', port: 4443 }, api: { host: '0.0.0.0', port: 4494 } },
+  tls: { renewBeforeMs: 30 * DAY },
+  limits: {
+    authFailuresPerMinute: 30,
+    maxFrameBytes: 1024 * 1024,
+    maxSamplesPerBatch: 50_000,
+    maxLabelsPerSeries: 32,
+    helloTimeoutMs: 10_000,
+    pingIntervalMs: 10_000,
+  },
+  store: { retentionMs: 15 * DAY, commitIntervalMs: 5 },
+  api: { allowCidrs: [], accessTokenTtlMs: 3_600_000 },
+  log: { level: 'info' },
+};
+
+t.test('loadCollectorConfig(null) is every default, frozen', async (t) => {
+  const c = loadCollectorConfig(null);
+  t.same(c, { file: null, ...DEFAULTS });
+  t.same(DEFAULT_COLLECTOR_CONFIG, DEFAULTS);
+  t.equal(DEFAULT_COLLECTOR_CONFIG_PATH, '/etc/ximp/collector.yaml');
+  for (const part of [c, c.listen, c.listen.agents, c.limits, c.store, c.api, c.api.allowCidrs, c.log]) t.ok(Object.isFrozen(part));
+  t.throws(() => {
+    (c.api.allowCidrs as string[]).push('10.0.0.0/8');
+  });
+});
+
+t.test('an empty file is every default', async (t) => {
+  t.same(parseCollectorConfig('', '/etc/ximp/collector.yaml'), { file: '/etc/ximp/collector.yaml', ...DEFAULTS });
+  t.same(parseCollectorConfig('# nothing\n', '/etc/ximp/collector.yaml').limits, DEFAULTS.limits);
+});
+
+t.test('every key, set', async (t) => {
+  const text = `data_dir: /srv/ximp
+listen:
+  agents: "[::1]:0"
+  api: 127.0.0.1:8443
+tls:
+  renew_before: 14d
+limits:
+  auth_failures_per_minute: 5
+  max_frame_bytes: 4MiB
+  max_samples_per_batch: 1000
+  max_labels_per_series: 16
+  hello_timeout: 2s
+  ping_interval: 500ms
+store:
+  retention: 90d
+  commit_interval: 0ms
+api:
+  allow_cidrs: [10.0.0.0/8, "fd00::/8", 127.0.0.1]
+  access_token_ttl: 15m
+log:
+  level: warn
+`;
+  const c = parseCollectorConfig(text, '/etc/ximp/collector.yaml');
+  t.same(c, {
+    file: '/etc/ximp/collector.yaml',
+    dataDir: '/srv/ximp',
+    listen: { agents: { host: '::1', port: 0 }, api: { host: '127.0.0.1', port: 8443 } },
+    tls: { renewBeforeMs: 14 * DAY },
+    limits: {
+      authFailuresPerMinute: 5,
+      maxFrameBytes: 4 * 1024 * 1024,
+      maxSamplesPerBatch: 1000,
+      maxLabelsPerSeries: 16,
+      helloTimeoutMs: 2000,
+      pingIntervalMs: 500,
+    },
+    store: { retentionMs: 90 * DAY, commitIntervalMs: 0 },
+    api: { allowCidrs: ['10.0.0.0/8', 'fd00::/8', '127.0.0.1/32'], accessTokenTtlMs: 900_000 },
+    log: { level: 'warn' },
+  });
+  t.ok(Object.isFrozen(c.listen.agents));
+});
+
+t.test('a relative data_dir resolves against the config file folder', async (t) => {
+  t.equal(parseCollectorConfig('data_dir: data\n', '/opt/ximp/collector.yaml').dataDir, '/opt/ximp/data');
+  t.equal(parseCollectorConfig('data_dir: ../state\n', '/opt/ximp/conf/collector.yaml').dataDir, '/opt/ximp/state');
+});
+
+t.test('every problem of the file in one error, each at its line:col', async (t) => {
+  const text = [
+    'data_dir: 42', //                               1:11
+    'listen:', //                                    2
+    '  agents: 0.0.0.0:70000', //                    3:11
+    '  api: localhost', //                           4:8
+    'limits:', //                                    5
+    '  max_frame_bytes: 1MB2', //                    6:20
+    '  auth_failures_per_minute: "30"', //          7:29
+    '  max_labels_per_series: 0', //                 8:26
+    '  hello_timeout: 1x', //                        9:18
+    'store: { retention: soon, commit_interval: 1m }', // 10:21, 10:44
+    'api:', //                                       11
+    '  allow_cidrs: [10.0.0.0/33, "::1/64", nope]', // 12:17, 12:40
+    '  acces_token_ttl: 1h', //                      13:3
+    'log: { level: chatty }', //                     14:15
+    'tls: []', //                                    15:6
+  ].join('\n');
+  const err = failure(() => parseCollectorConfig(text, '/etc/ximp/collector.yaml')) as ConfigError;
+  t.equal(err.code, ErrorCodes.CONFIG_INVALID);
+  t.same(err.message.split('\n'), [
+    'collector.yaml:1:11: data_dir: expected a string (actual: 42)',
+    'collector.yaml:3:11: listen.agents: expected a listen address like "0.0.0.0:4443" or "[::1]:4443" (actual: "0.0.0.0:70000")',
+    'collector.yaml:4:8: listen.api: expected a listen address like "0.0.0.0:4443" or "[::1]:4443" (actual: "localhost")',
+    'collector.yaml:6:20: limits.max_frame_bytes: expected a size like "64MiB" (actual: "1MB2")',
+    'collector.yaml:7:29: limits.auth_failures_per_minute: expected an integer (actual: "30")',
+    'collector.yaml:8:26: limits.max_labels_per_series: expected an integer from 1 to 1000 (actual: 0)',
+    'collector.yaml:9:18: limits.hello_timeout: expected a duration like "10s" (actual: "1x")',
+    'collector.yaml:10:21: store.retention: expected a duration like "10s" (actual: "soon")',
+    'collector.yaml:10:44: store.commit_interval: expected a duration from 0s to 10s (actual: "1m")',
+    'collector.yaml:12:17: api.allow_cidrs[0]: expected an IPv4 or IPv6 CIDR like "10.0.0.0/8" or "fd00::/8" (actual: "10.0.0.0/33")',
+    'collector.yaml:12:40: api.allow_cidrs[2]: expected an IPv4 or IPv6 CIDR like "10.0.0.0/8" or "fd00::/8" (actual: "nope")',
+    'collector.yaml:13:3: api.acces_token_ttl: unknown key (expected one of: allow_cidrs, access_token_ttl)',
+    'collector.yaml:14:15: log.level: expected one of trace, debug, info, warn, error, fatal, silent (actual: "chatty")',
+    'collector.yaml:15:6: tls: expected a mapping (actual: a list)',
+  ]);
+  t.equal(err.issues.length, 14);
+});
+
+t.test('limits on sizes and durations', async (t) => {
+  t.same(issueLines('limits: { max_frame_bytes: 512B }\n'), [
+    'collector.yaml:1:28: limits.max_frame_bytes: expected a size from 1KiB to 64MiB (actual: "512B")',
+  ]);
+  t.same(issueLines('api: { access_token_ttl: 0s }\n'), [
+    'collector.yaml:1:26: api.access_token_ttl: expected a duration from 1s to 30d (actual: "0s")',
+  ]);
+  t.same(issueLines('listen: { agents: "::1:4443" }\n'), [
+    'collector.yaml:1:19: listen.agents: expected a listen address like "0.0.0.0:4443" or "[::1]:4443" (actual: "::1:4443")',
+  ]);
+  t.same(issueLines('api: { allow_cidrs: [10.0.0.0/8, 10.0.0.0/8] }\n'), [
+    'collector.yaml:1:34: api.allow_cidrs[1]: duplicate entry (actual: "10.0.0.0/8")',
+  ]);
+});
+
+t.test('YAML syntax errors are reported in the same format, in our own words', async (t) => {
+  const lines = issueLines('listen:\n  agents: 0.0.0.0:4443\n   api: 0.0.0.0:4494\n');
+  t.ok(lines.length >= 1);
+  for (const line of lines) t.match(line, /^collector\.yaml:\d+:\d+: invalid YAML: /);
+});
+
+t.test('loading from disk', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-collector-config-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'collector.yaml');
+  fs.writeFileSync(file, 'data_dir: ./data\nlisten: { api: "127.0.0.1:0" }\n');
+  const c = loadCollectorConfig(file);
+  t.equal(c.file, file);
+  t.equal(c.dataDir, path.join(dir, 'data'));
+  t.same(c.listen.api, { host: '127.0.0.1', port: 0 });
+  const err = failure(() => loadCollectorConfig(path.join(dir, 'missing.yaml')));
+  t.equal(err.code, ErrorCodes.CONFIG_UNREADABLE);
+  t.ok(err.message.includes(path.join(dir, 'missing.yaml')));
+});
