@@ -82,6 +82,16 @@ function count(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : 0;
 }
 
+/**
+ * A 64-bit counter that must stay exact: above 2^53 - 1 a JavaScript number rounds, and two
+ * different sequences could then collapse into one and be dropped as a duplicate.
+ */
+function exactCount(value: unknown, field: string): number {
+  const n = count(value);
+  if (!Number.isSafeInteger(n)) throw malformed(`${field} is beyond ±${Number.MAX_SAFE_INTEGER}, where numbers stop being exact`);
+  return n;
+}
+
 function labels(list: unknown, field: string, limits: Limits): Label[] {
   const items = Array.isArray(list) ? list : [];
   if (items.length > limits.maxLabelsPerSeries) {
@@ -162,7 +172,7 @@ function agentFrameFrom(msg: Record<string, unknown>, limits: Limits): AgentFram
   }
   if (msg.batch) {
     const b = msg.batch as Record<string, unknown>;
-    const sequence = count(b.sequence);
+    const sequence = exactCount(b.sequence, 'batch.sequence');
     if (sequence < 1) throw malformed('batch.sequence is missing');
     const seriesIds = (b.seriesIds ?? []) as number[];
     const values = (b.values ?? []) as number[];
@@ -172,7 +182,7 @@ function agentFrameFrom(msg: Record<string, unknown>, limits: Limits): AgentFram
     if (seriesIds.length > limits.maxSamplesPerBatch) {
       throw malformed(`batch has ${seriesIds.length} samples, more than the limit of ${limits.maxSamplesPerBatch}`);
     }
-    const timestampUnixMs = count(b.timestampUnixMs);
+    const timestampUnixMs = exactCount(b.timestampUnixMs, 'batch.timestamp_unix_ms');
     if (timestampUnixMs <= 0) throw malformed('batch.timestamp_unix_ms is missing');
     return {
       type: 'batch',
@@ -211,11 +221,11 @@ export function decodeCollectorFrame(data: Uint8Array, maxFrameBytes = DEFAULT_L
           maxSeriesPerSession: count(l.maxSeriesPerSession) || DEFAULT_LIMITS.maxSeriesPerSession,
         },
         tokenExpiresUnixMs: count(w.tokenExpiresUnixMs),
-        lastAckedSequence: count(w.lastAckedSequence),
+        lastAckedSequence: exactCount(w.lastAckedSequence, 'welcome.last_acked_sequence'),
       };
     }
     if (msg.ack) {
-      const sequence = count((msg.ack as Record<string, unknown>).sequence);
+      const sequence = exactCount((msg.ack as Record<string, unknown>).sequence, 'ack.sequence');
       if (sequence < 1) throw malformed('ack.sequence is missing');
       return { type: 'ack', sequence };
     }
