@@ -1,0 +1,98 @@
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import type { HostFacts } from '@ximp/shared';
+
+/** systeminformation may spawn helpers (dmidecode, lscpu): never wait longer than this for them. */
+export const HOST_FACTS_TIMEOUT_MS = 5000;
+
+/** The subset of systeminformation used here; tests may pass a fake. */
+export interface HostFactsReader {
+  osInfo(): Promise<{ distro: string; release: string; kernel: string; arch: string }>;
+  cpu(): Promise<{ manufacturer: string; brand: string; cores: number }>;
+  mem(): Promise<{ total: number }>;
+  system(): Promise<{ virtual: boolean; virtualHost?: string }>;
+}
+
+/** Facts from node's os module alone: what every field falls back to. */
+export function osHostFacts(): HostFacts {
+  const cpus = os.cpus();
+  return {
+    hostname: os.hostname(),
+    os: `${os.type()} ${os.release()}`,
+    kernel: os.release(),
+    arch: process.arch,
+    cpuModel: cpus[0]?.model.trim() ?? '',
+    cpuCount: typeof os.availableParallelism === 'function' ? os.availableParallelism() : cpus.length,
+    memoryBytes: os.totalmem(),
+    virtualization: '',
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(null);
+      },
+    );
+  });
+}
+
+/**
+ * What the collector shows about a host, read once per session. Each systeminformation call has
+ * the same deadline; whatever fails or is late falls back to node's os module. Never rejects.
+ */
+export async function collectHostFacts(
+  reader?: HostFactsReader,
+  timeoutMs: number = HOST_FACTS_TIMEOUT_MS,
+): Promise<HostFacts> {
+  const facts = osHostFacts();
+  let si: HostFactsReader;
+  try {
+    si = reader ?? (require('systeminformation') as HostFactsReader);
+  } catch {
+    return facts;
+  }
+  const call = <T>(fn: () => Promise<T>): Promise<T | null> => {
+    try {
+      return withTimeout(fn(), timeoutMs);
+    } catch {
+      return Promise.resolve(null);
+    }
+  };
+  const [osInfo, cpu, mem, system] = await Promise.all([
+    call(() => si.osInfo()),
+    call(() => si.cpu()),
+    call(() => si.mem()),
+    call(() => si.system()),
+  ]);
+  if (osInfo) {
+    const name = `${osInfo.distro ?? ''} ${osInfo.release ?? ''}`.trim();
+    if (name !== '') facts.os = name;
+    if (osInfo.kernel) facts.kernel = osInfo.kernel;
+    if (osInfo.arch) facts.arch = osInfo.arch;
+  }
+  if (cpu) {
+    const model = `${cpu.manufacturer ?? ''} ${cpu.brand ?? ''}`.trim();
+    if (model !== '') facts.cpuModel = model;
+    if (Number.isInteger(cpu.cores) && cpu.cores > 0) facts.cpuCount = cpu.cores;
+  }
+  if (mem && Number.isFinite(mem.total) && mem.total > 0) facts.memoryBytes = mem.total;
+  if (system) facts.virtualization = system.virtual ? (system.virtualHost ?? '').toLowerCase() || 'unknown' : 'none';
+  return facts;
+}
+
+/** The kernel's id of this boot, so the collector can tell a reboot from a reconnect; '' if absent. */
+export async function readBootId(file = '/proc/sys/kernel/random/boot_id'): Promise<string> {
+  try {
+    return (await fsp.readFile(file, 'utf8')).trim();
+  } catch {
+    return '';
+  }
+}

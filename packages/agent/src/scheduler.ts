@@ -1,0 +1,134 @@
+import { performance } from 'node:perf_hooks';
+import { ErrorCodes, XimpError, type Logger } from '@ximp/shared';
+import type { Point } from './point';
+import type { SourceInstance } from './sources/source';
+
+// createSources lives beside BUILTIN_SOURCES; exported here too, where the scheduler's users look.
+export { createSources } from './sources/index';
+
+/** A source's deadline per cycle when none is given: half the interval, at most 5 s. */
+export function defaultSourceTimeoutMs(intervalMs: number): number {
+  return Math.max(1, Math.min(Math.floor(intervalMs / 2), 5000));
+}
+
+export interface SchedulerOptions {
+  sources: SourceInstance[];
+  /** Per-source deadline, ms; default defaultSourceTimeoutMs(intervalMs), or 5 s without an interval. */
+  timeoutMs?: number;
+  intervalMs?: number;
+  log: Logger;
+}
+
+interface SourceState {
+  /** The last collect that has not settled yet; a new cycle does not start another beside it. */
+  inFlight: Promise<unknown> | null;
+  /** True from a failure until the next success, so a failure streak logs one warning. */
+  failing: boolean;
+}
+
+type Outcome = { ok: true; points: Point[] } | { ok: false; error: unknown };
+
+/**
+ * Runs the enabled sources concurrently, each under its own deadline. A source that throws, hangs
+ * or is still busy from the last cycle costs only its own points; every source reports
+ * ximp_agent_source_duration_seconds{source} and ximp_agent_source_success{source}.
+ */
+export class Scheduler {
+  private readonly sources: SourceInstance[];
+  private readonly timeoutMs: number;
+  private readonly log: Logger;
+  private readonly state = new Map<SourceInstance, SourceState>();
+
+  constructor(options: SchedulerOptions) {
+    this.sources = [...options.sources];
+    this.timeoutMs = options.timeoutMs ?? (options.intervalMs !== undefined ? defaultSourceTimeoutMs(options.intervalMs) : 5000);
+    this.log = options.log;
+    for (const s of this.sources) this.state.set(s, { inFlight: null, failing: false });
+  }
+
+  get sourceNames(): string[] {
+    return this.sources.map((s) => s.name);
+  }
+
+  /** One cycle: every source's points, then the self-metrics. Never rejects. */
+  async collectOnce(nowMs: number): Promise<Point[]> {
+    const runs = await Promise.all(this.sources.map((s) => this.runOne(s, nowMs)));
+    const points: Point[] = [];
+    for (const run of runs) {
+      if (run.outcome.ok) for (const p of run.outcome.points) points.push(p);
+    }
+    for (const { source, seconds, outcome } of runs) {
+      points.push(
+        { name: 'ximp_agent_source_duration_seconds', labels: { source: source.name }, value: seconds },
+        { name: 'ximp_agent_source_success', labels: { source: source.name }, value: outcome.ok ? 1 : 0 },
+      );
+    }
+    return points;
+  }
+
+  private async runOne(source: SourceInstance, nowMs: number): Promise<{ source: SourceInstance; seconds: number; outcome: Outcome }> {
+    const state = this.state.get(source) as SourceState;
+    const started = performance.now();
+    let outcome: Outcome;
+    if (state.inFlight !== null) {
+      outcome = { ok: false, error: new XimpError(ErrorCodes.SOURCE_TIMEOUT, `${source.name}: still running since an earlier cycle`) };
+    } else {
+      outcome = await this.collectWithDeadline(source, state, nowMs);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    this.report(source, state, outcome);
+    return { source, seconds, outcome };
+  }
+
+  private collectWithDeadline(source: SourceInstance, state: SourceState, nowMs: number): Promise<Outcome> {
+    const controller = new AbortController();
+    let call: Promise<Point[]>;
+    try {
+      call = Promise.resolve(source.collect({ nowMs, signal: controller.signal }));
+    } catch (err) {
+      call = Promise.reject(err);
+    }
+    state.inFlight = call;
+    const settle = (): void => {
+      if (state.inFlight === call) state.inFlight = null;
+    };
+    call.then(settle, settle);
+
+    return new Promise<Outcome>((resolve) => {
+      const timer = setTimeout(() => {
+        controller.abort();
+        resolve({ ok: false, error: new XimpError(ErrorCodes.SOURCE_TIMEOUT, `${source.name}: no result within ${this.timeoutMs} ms`) });
+      }, this.timeoutMs);
+      call.then(
+        (points) => {
+          clearTimeout(timer);
+          resolve(Array.isArray(points) ? { ok: true, points } : { ok: false, error: new Error(`${source.name}: collect returned no list`) });
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          resolve({ ok: false, error });
+        },
+      );
+    });
+  }
+
+  private report(source: SourceInstance, state: SourceState, outcome: Outcome): void {
+    if (outcome.ok) {
+      if (state.failing) this.log.info({ source: source.name }, 'source recovered');
+      state.failing = false;
+      return;
+    }
+    const err = outcome.error;
+    const detail = {
+      source: source.name,
+      code: err instanceof XimpError ? err.code : (err as { code?: unknown } | null)?.code,
+      error: err instanceof Error ? err.message : String(err),
+    };
+    if (state.failing) {
+      this.log.debug(detail, 'source failed again');
+    } else {
+      this.log.warn(detail, 'source failed');
+      state.failing = true;
+    }
+  }
+}

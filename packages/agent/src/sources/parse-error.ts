@@ -1,0 +1,22 @@
+import { ErrorCodes, XimpError } from '@ximp/shared';
+
+/** The error every parser throws on content it cannot read: names the file, never crashes the agent. */
+export function sourceParseError(file: string, detail: string): XimpError {
+  return new XimpError(ErrorCodes.SOURCE_PARSE, `${file}: ${detail}`);
+}
+
+/** A non-negative decimal counter or gauge as the kernel prints it, or a parse error. */
+export function parseKernelNumber(token: string | undefined, file: string, what: string): number {
+  if (token === undefined || token === '') throw sourceParseError(file, `missing ${what}`);
+  const value = Number(token);
+  if (!/^\d+(\.\d+)?$/.test(token) || !Number.isFinite(value)) {
+    throw sourceParseError(file, `${what}: expected a number (actual: ${JSON.stringify(token.slice(0, 40))})`);
+  }
+  return value;
+}
+
+/** Splits on runs of blanks, dropping empty tokens at either end. */
+export function splitFields(line: string): string[] {
+  const trimmed = line.trim();
+  return trimmed === '' ? [] : trimmed.split(/\s+/);
+}

@@ -1,0 +1,52 @@
+import { parseKernelNumber, sourceParseError, splitFields } from './parse-error';
+
+/** node_exporter's CPU modes, in /proc/stat column order. */
+export const CPU_MODES = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq', 'steal'] as const;
+export type CpuMode = (typeof CPU_MODES)[number];
+
+/** One "cpuN" line: the ticks of each mode the kernel printed (old kernels print fewer). */
+export interface CpuTicks {
+  cpu: string;
+  ticks: Partial<Record<CpuMode, number>>;
+}
+
+export interface ProcStat {
+  /** Per-CPU lines only; the aggregate "cpu" line is left out, as node_exporter does. */
+  cpus: CpuTicks[];
+  /** "btime": boot time in unix seconds, or null when the line is absent. */
+  bootTimeSeconds: number | null;
+}
+
+const FILE = '/proc/stat';
+
+/**
+ * Parses /proc/stat. A cpu line needs at least user, nice, system and idle; columns beyond steal
+ * (guest, guest_nice and any future ones) are ignored. Unknown lines are ignored.
+ */
+export function parseProcStat(text: string): ProcStat {
+  const cpus: CpuTicks[] = [];
+  let bootTimeSeconds: number | null = null;
+  let sawAggregate = false;
+  for (const line of text.split('\n')) {
+    const fields = splitFields(line);
+    const key = fields[0];
+    if (key === undefined) continue;
+    if (key === 'cpu') {
+      sawAggregate = true;
+    } else if (/^cpu\d+$/.test(key)) {
+      if (fields.length < 5) throw sourceParseError(FILE, `${key}: expected at least 4 columns (actual: ${fields.length - 1})`);
+      const ticks: Partial<Record<CpuMode, number>> = {};
+      CPU_MODES.forEach((mode, i) => {
+        const token = fields[i + 1];
+        if (token !== undefined) ticks[mode] = parseKernelNumber(token, FILE, `${key} ${mode}`);
+      });
+      cpus.push({ cpu: key.slice(3), ticks });
+    } else if (key === 'btime') {
+      bootTimeSeconds = parseKernelNumber(fields[1], FILE, 'btime');
+    }
+  }
+  if (cpus.length === 0 && !sawAggregate && bootTimeSeconds === null) {
+    throw sourceParseError(FILE, 'no cpu or btime lines (empty or not a stat file)');
+  }
+  return { cpus, bootTimeSeconds };
+}
