@@ -1,0 +1,3 @@
+export * from './tls-options';
+export * from './cert-info';
+export * from './reloadable-context';
