@@ -1,0 +1,440 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import t from 'tap';
+import { ErrorCodes, createLogger, type Logger } from '@ximp/shared';
+import { Spool, type SpoolOptions, type SpooledBatch } from '../src/spool';
+import { SEGMENT_HEADER, batchRecordBytes } from '../src/spool-segment';
+
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-spool-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A logger whose JSON lines land in `lines`. */
+function captureLog(): { log: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const log = createLogger({ name: 'test', level: 'debug', destination: { write: (s: string) => lines.push(JSON.parse(s)) } });
+  return { log, lines };
+}
+
+async function openSpool(options: Partial<SpoolOptions> & { dir: string }): Promise<Spool> {
+  const spool = new Spool({ maxBytes: 1024 * 1024, fsync: false, ...options });
+  await spool.open();
+  t.teardown(() => spool.close());
+  return spool;
+}
+
+function batch(sequence: number, samples = 3): SpooledBatch {
+  return {
+    sequence,
+    timestampUnixMs: 1_700_000_000_000 + sequence * 10_000,
+    seriesIds: Array.from({ length: samples }, (_, i) => i + 1),
+    values: Array.from({ length: samples }, (_, i) => sequence * 1000 + i + 0.5),
+  };
+}
+
+async function appendRange(spool: Spool, from: number, to: number, samples = 3): Promise<void> {
+  for (let s = from; s <= to; s++) await spool.append(batch(s, samples));
+}
+
+const sequences = (spool: Spool): number[] => spool.pending().map((b) => b.sequence);
+const segmentFiles = (dir: string): string[] => fs.readdirSync(dir).filter((f) => f.endsWith('.seg')).sort();
+
+t.test('open creates the directory 0700 with a fresh stream', async (t) => {
+  const dir = path.join(tempDir(), 'var', 'spool');
+  const spool = await openSpool({ dir });
+  t.equal(fs.statSync(dir).mode & 0o777, 0o700);
+  t.match(spool.streamId, /^[A-Za-z0-9_-]{16,}$/);
+  t.equal(spool.nextSequence(), 1);
+  t.equal(spool.ackedSequence(), 0);
+  t.equal(spool.pendingCount(), 0);
+  t.same(spool.pending(), []);
+  t.equal(spool.droppedTotal, 0);
+  const state = JSON.parse(fs.readFileSync(path.join(dir, 'stream.json'), 'utf8'));
+  t.equal(state.streamId, spool.streamId);
+  t.equal(fs.statSync(path.join(dir, 'stream.json')).mode & 0o777, 0o600);
+});
+
+t.test('an existing directory open to others is tightened to 0700', async (t) => {
+  const dir = path.join(tempDir(), 'spool');
+  fs.mkdirSync(dir, { mode: 0o755 });
+  fs.chmodSync(dir, 0o755);
+  await openSpool({ dir });
+  t.equal(fs.statSync(dir).mode & 0o777, 0o700);
+});
+
+t.test('append, pending and ack round-trip', async (t) => {
+  const spool = await openSpool({ dir: tempDir() });
+  const b1 = { sequence: 1, timestampUnixMs: 1000, seriesIds: [1, 2, 3, 4], values: [Number.NaN, -0, Infinity, 1.25] };
+  await spool.append(b1);
+  await appendRange(spool, 2, 5);
+  t.equal(spool.nextSequence(), 6);
+  t.equal(spool.pendingCount(), 5);
+  t.equal(spool.pendingBytes(), batchRecordBytes(4) + 4 * batchRecordBytes(3));
+  const all = spool.pending();
+  t.same(all.map((b) => b.sequence), [1, 2, 3, 4, 5]);
+  t.ok(Object.is(all[0].values[0], Number.NaN) && Object.is(all[0].values[1], -0));
+  t.same(all[0].seriesIds, [1, 2, 3, 4]);
+  t.same(all[3], batch(4));
+  t.same(sequences(spool), [1, 2, 3, 4, 5]);
+  t.same(spool.pending(2).map((b) => b.sequence), [3, 4, 5], 'after a sequence');
+  t.same(spool.pending(2, 2).map((b) => b.sequence), [3, 4], 'at most maxBatches');
+  t.same(spool.pending(5), []);
+
+  await spool.ack(3);
+  t.equal(spool.ackedSequence(), 3);
+  t.same(sequences(spool), [4, 5]);
+  t.equal(spool.pendingBytes(), 2 * batchRecordBytes(3));
+  await spool.ack(2); // an older ack changes nothing
+  t.same(sequences(spool), [4, 5]);
+  await spool.ack(5);
+  t.equal(spool.pendingCount(), 0);
+  t.equal(spool.pendingBytes(), 0);
+  t.equal(spool.nextSequence(), 6);
+});
+
+t.test('append refuses bad batches with codes and keeps going', async (t) => {
+  const spool = await openSpool({ dir: tempDir(), maxBytes: 4096 });
+  const invalid = { code: ErrorCodes.SPOOL_INVALID_BATCH };
+  await spool.append(batch(1));
+  await t.rejects(spool.append(batch(1)), invalid, 'same sequence again');
+  await t.rejects(spool.append({ ...batch(2), values: [1] }), invalid, 'ids and values differ in length');
+  await t.rejects(spool.append(batch(2, 1000)), invalid, 'larger than maxBytes');
+  await spool.append(batch(2));
+  t.same(sequences(spool), [1, 2]);
+  await spool.close();
+  await spool.close();
+  await t.rejects(spool.append(batch(3)), { code: ErrorCodes.SPOOL_CLOSED });
+  const unopened = new Spool({ dir: tempDir(), maxBytes: 4096 });
+  await t.rejects(unopened.append(batch(1)), { code: ErrorCodes.SPOOL_CLOSED });
+  await unopened.close();
+});
+
+t.test('a failed write rejects with XIMP_ERR_SPOOL_IO, gives the sequence back, and the spool keeps going', async (t) => {
+  const dir = path.join(tempDir(), 'spool');
+  const aside = `${dir}.aside`;
+  const { log, lines } = captureLog();
+  // One record per segment, so every append creates a file.
+  const spool = await openSpool({ dir, log, segmentBytes: SEGMENT_HEADER.length + batchRecordBytes(3) });
+  await spool.append(batch(1));
+  fs.renameSync(dir, aside); // the next segment cannot be created
+  await t.rejects(spool.append(batch(2)), { code: ErrorCodes.SPOOL_IO });
+  t.ok(lines.some((l) => l.msg === 'spool append failed'));
+  t.equal(spool.nextSequence(), 2, 'the failed sequence is free again');
+  fs.renameSync(aside, dir);
+  await spool.append(batch(2));
+  t.same(sequences(spool), [1, 2]);
+  await spool.close();
+  const again = await openSpool({ dir });
+  t.same(sequences(again), [1, 2]);
+});
+
+t.test('a segment file that vanished is skipped on read-back, never thrown', async (t) => {
+  const dir = tempDir();
+  const { log, lines } = captureLog();
+  const spool = await openSpool({ dir, log, segmentBytes: SEGMENT_HEADER.length + 2 * batchRecordBytes(3) });
+  await appendRange(spool, 1, 5);
+  fs.rmSync(path.join(dir, segmentFiles(dir)[0]));
+  t.same(sequences(spool), [3, 4, 5]);
+  t.ok(lines.some((l) => l.msg === 'spool segment unreadable, skipped'));
+});
+
+t.test('concurrent appends are group-committed, durable and in order', async (t) => {
+  const dir = tempDir();
+  const spool = new Spool({ dir, maxBytes: 1024 * 1024, fsync: true });
+  await spool.open();
+  const resolved: number[] = [];
+  await Promise.all(
+    Array.from({ length: 200 }, (_, i) => spool.append(batch(i + 1)).then(() => resolved.push(i + 1))),
+  );
+  t.same(resolved, Array.from({ length: 200 }, (_, i) => i + 1), 'promises resolve in append order');
+  t.same(sequences(spool), resolved);
+  await spool.close();
+  const again = await openSpool({ dir });
+  t.same(sequences(again), resolved);
+});
+
+t.test('a restart keeps pending batches, stream id, next sequence and series ids', async (t) => {
+  const dir = tempDir();
+  const first = await openSpool({ dir });
+  const cpu = first.seriesTable.idFor('node_cpu_seconds_total', { cpu: '0', mode: 'idle' });
+  const load = first.seriesTable.idFor('node_load1', {});
+  await first.append({ sequence: 1, timestampUnixMs: 1000, seriesIds: [cpu, load], values: [1, 2] });
+  await first.append({ sequence: 2, timestampUnixMs: 2000, seriesIds: [cpu, load], values: [3, 4] });
+  await first.append({ sequence: 3, timestampUnixMs: 3000, seriesIds: [cpu, load], values: [5, 6] });
+  await first.ack(1);
+  const streamId = first.streamId;
+  await first.close();
+
+  const second = await openSpool({ dir });
+  t.equal(second.streamId, streamId);
+  t.equal(second.nextSequence(), 4);
+  t.equal(second.ackedSequence(), 1);
+  t.same(second.pending(), [
+    { sequence: 2, timestampUnixMs: 2000, seriesIds: [cpu, load], values: [3, 4] },
+    { sequence: 3, timestampUnixMs: 3000, seriesIds: [cpu, load], values: [5, 6] },
+  ]);
+  t.equal(second.seriesTable.idFor('node_load1', {}), load);
+  t.equal(second.seriesTable.idFor('node_cpu_seconds_total', { mode: 'idle', cpu: '0' }), cpu);
+  t.equal(second.seriesTable.definition(cpu)?.name, 'node_cpu_seconds_total');
+
+  // Everything acknowledged: no segment is left, yet the sequence still continues.
+  await second.append(batch(4));
+  await second.ack(4);
+  await second.close();
+  t.same(segmentFiles(dir), [], 'fully acknowledged segments are gone after close');
+  const third = await openSpool({ dir });
+  t.equal(third.streamId, streamId);
+  t.equal(third.nextSequence(), 5);
+  t.equal(third.pendingCount(), 0);
+});
+
+t.test('series defined just before an append are durable with it', async (t) => {
+  const dir = tempDir();
+  const first = await openSpool({ dir });
+  const id = first.seriesTable.idFor('node_boot_time_seconds', {});
+  t.ok(first.seriesTable.dirty);
+  await first.append({ sequence: 1, timestampUnixMs: 1, seriesIds: [id], values: [1] });
+  t.notOk(first.seriesTable.dirty, 'append flushed the new definition first');
+  // Simulate a crash: copy the directory as it is now, without close().
+  const copy = path.join(tempDir(), 'copy');
+  fs.cpSync(dir, copy, { recursive: true });
+  const second = await openSpool({ dir: copy });
+  t.equal(second.seriesTable.definition(id)?.name, 'node_boot_time_seconds');
+  t.same(sequences(second), [1]);
+});
+
+t.test('a torn tail is repaired and the earlier batches survive', async (t) => {
+  const dir = tempDir();
+  const first = await openSpool({ dir });
+  await appendRange(first, 1, 5);
+  await first.close();
+  const [last] = segmentFiles(dir).slice(-1);
+  const file = path.join(dir, last);
+  const size = fs.statSync(file).size;
+  fs.truncateSync(file, size - 5);
+
+  const { log, lines } = captureLog();
+  const second = await openSpool({ dir, log });
+  t.same(sequences(second), [1, 2, 3, 4]);
+  t.equal(second.droppedTotal, 0, 'a record that was never complete is not counted as dropped');
+  t.equal(fs.statSync(file).size, size - batchRecordBytes(3), 'the partial record is cut off');
+  t.ok(lines.some((l) => l.msg === 'spool tail repaired' && l.level === 40));
+  t.equal(second.nextSequence(), 5);
+  await second.append(batch(5));
+  await second.close();
+
+  const third = await openSpool({ dir });
+  t.same(sequences(third), [1, 2, 3, 4, 5]);
+});
+
+t.test('garbage appended after the last record is cut off', async (t) => {
+  const dir = tempDir();
+  const first = await openSpool({ dir });
+  await appendRange(first, 1, 3);
+  await first.close();
+  const file = path.join(dir, segmentFiles(dir).slice(-1)[0]);
+  const size = fs.statSync(file).size;
+  fs.appendFileSync(file, Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07]));
+  const second = await openSpool({ dir });
+  t.same(sequences(second), [1, 2, 3]);
+  t.equal(fs.statSync(file).size, size);
+  t.equal(second.droppedTotal, 0);
+});
+
+t.test('a zero-filled tail (crash after the file grew) is cut off', async (t) => {
+  const dir = tempDir();
+  const first = await openSpool({ dir });
+  await appendRange(first, 1, 3);
+  await first.close();
+  const file = path.join(dir, segmentFiles(dir).slice(-1)[0]);
+  fs.appendFileSync(file, Buffer.alloc(4096));
+  const second = await openSpool({ dir });
+  t.same(sequences(second), [1, 2, 3]);
+});
+
+t.test('a flipped byte in a record is caught by the checksum: that batch is dropped and counted', async (t) => {
+  const dir = tempDir();
+  const record = batchRecordBytes(3);
+  // Three records per segment.
+  const first = await openSpool({ dir, segmentBytes: SEGMENT_HEADER.length + 3 * record });
+  await appendRange(first, 1, 9);
+  await first.close();
+  t.equal(segmentFiles(dir).length, 3);
+
+  const file = path.join(dir, segmentFiles(dir)[0]);
+  const image = fs.readFileSync(file);
+  image[SEGMENT_HEADER.length + record + 30] ^= 0x40; // inside the payload of sequence 2
+  fs.writeFileSync(file, image);
+
+  const { log, lines } = captureLog();
+  const second = await openSpool({ dir, log });
+  t.same(sequences(second), [1, 3, 4, 5, 6, 7, 8, 9]);
+  t.equal(second.droppedTotal, 1);
+  t.ok(lines.some((l) => l.msg === 'spool batches unreadable, dropped' && l.dropped === 1));
+  await second.close();
+  const third = await openSpool({ dir });
+  t.equal(third.droppedTotal, 1, 'the count is persisted');
+});
+
+t.test('a damaged length ends that segment: the rest of it is counted from the sequence gap', async (t) => {
+  const dir = tempDir();
+  const record = batchRecordBytes(3);
+  const first = await openSpool({ dir, segmentBytes: SEGMENT_HEADER.length + 3 * record });
+  await appendRange(first, 1, 9);
+  await first.close();
+
+  const file = path.join(dir, segmentFiles(dir)[1]); // sequences 4, 5, 6
+  const image = fs.readFileSync(file);
+  image.writeUInt32LE(0x7fffffff, SEGMENT_HEADER.length + record); // length of sequence 5
+  fs.writeFileSync(file, image);
+
+  const { log, lines } = captureLog();
+  const second = await openSpool({ dir, log });
+  t.same(sequences(second), [1, 2, 3, 4, 7, 8, 9]);
+  t.equal(second.droppedTotal, 2);
+  t.ok(lines.some((l) => l.msg === 'spool segment damaged, rest of it skipped'));
+  t.equal(fs.statSync(file).size, image.length, 'a damaged segment in the middle is left as it is');
+});
+
+t.test('damage that appears after open is skipped on read-back, never thrown', async (t) => {
+  const dir = tempDir();
+  const { log, lines } = captureLog();
+  const spool = await openSpool({ dir, log });
+  await appendRange(spool, 1, 3);
+  const file = path.join(dir, segmentFiles(dir)[0]);
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, Buffer.from([0xff]), 0, 1, SEGMENT_HEADER.length + batchRecordBytes(3) + 20);
+  fs.closeSync(fd);
+  t.same(sequences(spool), [1, 3]);
+  t.ok(lines.some((l) => l.msg === 'spool record unreadable, skipped' && l.sequence === 2));
+  await spool.ack(3);
+  t.equal(spool.pendingCount(), 0);
+});
+
+t.test('reaching maxBytes drops the oldest batches, counts them and warns', async (t) => {
+  const dir = tempDir();
+  const record = batchRecordBytes(10);
+  const segmentBytes = SEGMENT_HEADER.length + 4 * record;
+  const maxBytes = 4 * segmentBytes;
+  const { log, lines } = captureLog();
+  const spool = await openSpool({ dir, maxBytes, segmentBytes, log });
+  const total = 100;
+  let largest = 0;
+  for (let s = 1; s <= total; s++) {
+    await spool.append(batch(s, 10));
+    largest = Math.max(largest, spool.diskBytes());
+  }
+  t.ok(largest <= maxBytes, `disk bytes stay within the bound (at most ${largest} <= ${maxBytes})`);
+  const diskSize = segmentFiles(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+  t.ok(diskSize <= maxBytes, `files on disk take ${diskSize} <= ${maxBytes}`);
+  const left = sequences(spool);
+  t.equal(left[left.length - 1], total, 'the newest batch is kept');
+  t.same(left, Array.from({ length: left.length }, (_, i) => total - left.length + 1 + i), 'a contiguous newest run');
+  t.ok(left.length >= 12, `most of the bound is used (${left.length} batches)`);
+  t.equal(spool.droppedTotal + left.length, total, 'every batch is either pending or counted');
+  const warnings = lines.filter((l) => l.msg === 'spool full, dropped oldest batches');
+  t.ok(warnings.length > 0);
+  t.equal(warnings.reduce((sum, l) => sum + (l.dropped as number), 0), spool.droppedTotal);
+  await spool.close();
+
+  const again = await openSpool({ dir, maxBytes, segmentBytes });
+  t.equal(again.droppedTotal, total - left.length, 'the dropped count survives a restart');
+  t.same(sequences(again), left);
+  t.equal(again.nextSequence(), total + 1);
+});
+
+t.test('a smaller maxBytes at open trims the oldest segments', async (t) => {
+  const dir = tempDir();
+  const record = batchRecordBytes(3);
+  const segmentBytes = SEGMENT_HEADER.length + 2 * record;
+  const first = await openSpool({ dir, segmentBytes });
+  await appendRange(first, 1, 10);
+  await first.close();
+  const second = await openSpool({ dir, segmentBytes, maxBytes: 2 * segmentBytes });
+  t.same(sequences(second), [7, 8, 9, 10]);
+  t.equal(second.droppedTotal, 6);
+});
+
+t.test('fully acknowledged segments are deleted from disk', async (t) => {
+  const dir = tempDir();
+  const record = batchRecordBytes(3);
+  const spool = await openSpool({ dir, segmentBytes: SEGMENT_HEADER.length + 2 * record });
+  await appendRange(spool, 1, 10);
+  t.equal(segmentFiles(dir).length, 5);
+  await spool.ack(3);
+  t.equal(segmentFiles(dir).length, 4, 'the segment of 1 and 2 is gone, the one holding 4 stays');
+  await spool.ack(10);
+  t.equal(segmentFiles(dir).length, 1, 'only the segment still open for appends is left');
+  await appendRange(spool, 11, 12);
+  await spool.ack(11);
+  t.same(sequences(spool), [12]);
+  await spool.close();
+  t.equal(segmentFiles(dir).length, 1, 'the segment holding 12 stays');
+  const again = await openSpool({ dir });
+  t.same(sequences(again), [12]);
+});
+
+t.test('a lost series table starts a new stream rather than mislabel pending batches', async (t) => {
+  const dir = tempDir();
+  const first = await openSpool({ dir });
+  first.seriesTable.idFor('node_load1', {});
+  await appendRange(first, 1, 4);
+  const oldStream = first.streamId;
+  await first.close();
+  fs.rmSync(path.join(dir, 'series.log'));
+
+  const { log, lines } = captureLog();
+  const second = await openSpool({ dir, log });
+  t.not(second.streamId, oldStream);
+  t.equal(second.pendingCount(), 0);
+  t.equal(second.droppedTotal, 4);
+  t.equal(second.nextSequence(), 1);
+  t.same(segmentFiles(dir), []);
+  t.ok(lines.some((l) => l.msg === 'spool series table lost, starting a new stream'));
+});
+
+t.test('an unreadable stream.json starts a new stream id and keeps the batches', async (t) => {
+  const dir = tempDir();
+  const first = await openSpool({ dir });
+  await appendRange(first, 1, 3);
+  const oldStream = first.streamId;
+  await first.close();
+  fs.writeFileSync(path.join(dir, 'stream.json'), '{"version":1,"streamId":');
+
+  const second = await openSpool({ dir });
+  t.not(second.streamId, oldStream);
+  t.same(sequences(second), [1, 2, 3]);
+  t.equal(second.nextSequence(), 4);
+});
+
+t.test('throughput', async (t) => {
+  for (const fsync of [true, false]) {
+    const spool = new Spool({ dir: tempDir(), maxBytes: 64 * 1024 * 1024, fsync });
+    await spool.open();
+    const samples = 300; // about what one node produces per interval
+    let sequence = 0;
+    const started = process.hrtime.bigint();
+    const deadline = Date.now() + 200;
+    while (Date.now() < deadline) await spool.append(batch(++sequence, samples));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const serial = sequence;
+    const groupStarted = process.hrtime.bigint();
+    const burst: Promise<void>[] = [];
+    for (let i = 0; i < 500; i++) burst.push(spool.append(batch(++sequence, samples)));
+    await Promise.all(burst);
+    const groupSeconds = Number(process.hrtime.bigint() - groupStarted) / 1e9;
+    const readStarted = process.hrtime.bigint();
+    const read = spool.pending().length;
+    const readSeconds = Number(process.hrtime.bigint() - readStarted) / 1e9;
+    t.equal(read, sequence);
+    t.comment(
+      `fsync=${fsync}, ${samples} samples/batch: ${Math.round(serial / seconds)} appends/s one at a time, ` +
+        `${Math.round(500 / groupSeconds)} appends/s concurrent (group commit), ` +
+        `${Math.round(read / readSeconds)} batches/s read back`,
+    );
+    await spool.close();
+  }
+});
