@@ -1,0 +1,166 @@
+import * as fs from 'node:fs';
+import { PROTOCOL_VERSION, type HostFacts, type Logger } from '@ximp/shared';
+import type { AgentConfig } from './config';
+import { AgentConnection } from './connection';
+import { collectHostFacts, readBootId } from './host-facts';
+import type { Point } from './point';
+import { Scheduler } from './scheduler';
+import { createSources, type SourceInstance } from './sources/index';
+import { Spool } from './spool';
+import { AGENT_VERSION } from './version';
+
+export interface AgentDeps {
+  log: Logger;
+  now?: () => number;
+  /** Metric sources; the built-in ones for `config.sources` when absent (tests pass fakes). */
+  sources?: SourceInstance[];
+  hostFacts?: () => Promise<HostFacts>;
+}
+
+/** How long SIGTERM waits for the collector to acknowledge what is spooled, within systemd's 10 s. */
+const STOP_DRAIN_MS = 5_000;
+
+/**
+ * The node agent: every interval it collects points from its sources, spools them as one batch
+ * (durably, before anything is sent) and lets the connection stream the spool to the collector.
+ */
+export class Agent {
+  private config: AgentConfig;
+  private spool: Spool | undefined;
+  private connection: AgentConnection | undefined;
+  private scheduler: Scheduler;
+  private timer: NodeJS.Timeout | undefined;
+  private collecting: Promise<void> | undefined;
+  private hostFacts: HostFacts | undefined;
+  private readonly now: () => number;
+
+  constructor(config: AgentConfig, private readonly deps: AgentDeps) {
+    this.config = config;
+    this.now = deps.now ?? Date.now;
+    this.scheduler = this.buildScheduler(config);
+  }
+
+  async start(): Promise<void> {
+    if (this.spool) return;
+    const { config, deps } = this;
+    for (const warning of config.warnings) deps.log.warn({ file: config.file }, warning);
+    const spool = new Spool({ dir: config.spool.dir, maxBytes: config.spool.maxBytes, log: deps.log });
+    await spool.open();
+    this.spool = spool;
+    this.connection = new AgentConnection({
+      url: config.server.url,
+      ca: config.server.caFile ? fs.readFileSync(config.server.caFile, 'utf8') : undefined,
+      node: config.node,
+      token: () => this.config.server.authToken,
+      hello: () => this.hello(),
+      spool,
+      log: deps.log,
+      now: this.now,
+    });
+    deps.log.info(
+      { node: config.node, url: config.server.url, interval_ms: config.intervalMs, stream: spool.streamId, pending: spool.pendingCount() },
+      'agent starting',
+    );
+    this.connection.start();
+    this.schedule();
+  }
+
+  /** Applies a re-read config (SIGHUP): token, interval, labels and sources; the spool stays. */
+  reload(next: AgentConfig): void {
+    const previous = this.config;
+    if (next.server.url !== previous.server.url || next.spool.dir !== previous.spool.dir || next.node !== previous.node) {
+      this.deps.log.warn({}, 'server.url, node and spool.dir take effect only after a restart');
+    }
+    this.config = { ...next, server: { ...next.server, url: previous.server.url }, node: previous.node, spool: previous.spool };
+    this.scheduler = this.buildScheduler(this.config);
+    if (next.intervalMs !== previous.intervalMs) this.schedule();
+    if (next.server.authToken !== previous.server.authToken) this.connection?.reconnectNow();
+    this.deps.log.info({ interval_ms: next.intervalMs }, 'agent configuration reloaded');
+  }
+
+  /** Runs one collection cycle now and spools its batch. */
+  async collectOnce(): Promise<void> {
+    if (!this.collecting) {
+      this.collecting = this.collect().finally(() => {
+        this.collecting = undefined;
+      });
+    }
+    return this.collecting;
+  }
+
+  /** Stops collecting, gives the collector a few seconds to acknowledge what is spooled, then closes. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.collecting;
+    const connection = this.connection;
+    if (connection?.isConnected()) await connection.waitUntilDrained(Date.now() + STOP_DRAIN_MS);
+    connection?.stop();
+    this.connection = undefined;
+    await this.spool?.close();
+    this.spool = undefined;
+  }
+
+  pendingBatches(): number {
+    return this.spool?.pendingCount() ?? 0;
+  }
+
+  private schedule(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = setInterval(() => void this.collectOnce(), this.config.intervalMs);
+    void this.collectOnce();
+  }
+
+  private buildScheduler(config: AgentConfig): Scheduler {
+    const sources = this.deps.sources ?? createSources(config.sources);
+    return new Scheduler({ sources, timeoutMs: Math.min(config.intervalMs / 2, 5000), log: this.deps.log });
+  }
+
+  private async collect(): Promise<void> {
+    const spool = this.spool;
+    if (!spool) return;
+    const timestamp = this.now();
+    try {
+      const points = await this.scheduler.collectOnce(timestamp);
+      const { seriesIds, values } = this.toSamples(spool, points);
+      await spool.seriesTable.flush();
+      await spool.append({ sequence: spool.nextSequence(), timestampUnixMs: timestamp, seriesIds, values });
+      this.connection?.notify();
+    } catch (err) {
+      this.deps.log.error({ err: (err as Error).message }, 'collection cycle failed');
+    }
+  }
+
+  private toSamples(spool: Spool, points: Point[]): { seriesIds: number[]; values: number[] } {
+    const extra = this.config.labels;
+    const seriesIds: number[] = [];
+    const values: number[] = [];
+    for (const point of points) {
+      const labels = Object.keys(extra).length === 0 ? point.labels : { ...extra, ...point.labels };
+      seriesIds.push(spool.seriesTable.idFor(point.name, labels));
+      values.push(point.value);
+    }
+    return { seriesIds, values };
+  }
+
+  private async hello(): Promise<{
+    protocolVersion: number;
+    node: string;
+    agentVersion: string;
+    bootId: string;
+    host: HostFacts;
+    labels: { name: string; value: string }[];
+    intervalMs: number;
+  }> {
+    this.hostFacts ??= await (this.deps.hostFacts ?? collectHostFacts)();
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      node: this.config.node,
+      agentVersion: AGENT_VERSION,
+      bootId: await readBootId(),
+      host: this.hostFacts,
+      labels: Object.entries(this.config.labels).map(([name, value]) => ({ name, value })),
+      intervalMs: this.config.intervalMs,
+    };
+  }
+}

@@ -1,0 +1,331 @@
+import WebSocket from 'ws';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import {
+  CloseCodes,
+  NODE_HEADER,
+  ProtocolError,
+  SUBPROTOCOL,
+  decodeCollectorFrame,
+  encodeAgentFrame,
+  isAuthClose,
+  isImmediateReconnectClose,
+  type Hello,
+  type Logger,
+  type SeriesDefinition,
+  type Welcome,
+} from '@ximp/shared';
+import { Backoff } from './backoff';
+import type { Spool } from './spool';
+
+/** How the collector last turned this agent away; logged once per streak, not per retry. */
+type Refusal = 'invalid_token' | 'revoked' | 'expired' | 'wrong_node' | 'rate_limited' | 'refused';
+
+export interface ConnectionOptions {
+  url: string;
+  ca: string | undefined;
+  node: string;
+  token: () => string;
+  hello: () => Promise<Omit<Hello, 'type' | 'streamId'>>;
+  spool: Spool;
+  log: Logger;
+  now(): number;
+  /** Batches sent but not yet acknowledged, at most. */
+  maxInFlight?: number;
+  /** The collector pings every 10 s by default; silence for 3 ping periods means it is gone. */
+  silenceTimeoutMs?: number;
+  backoff?: Backoff;
+  onWelcome?: (welcome: Welcome) => void;
+}
+
+const TOKEN_EXPIRY_WARN_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * The agent's TLS 1.3 WebSocket to the collector. After Welcome it drops what the collector
+ * already stored, replays every spooled batch in order, then sends new ones as they are spooled,
+ * keeping at most `maxInFlight` unacknowledged. Reconnects with exponential backoff and full
+ * jitter; after a refusal of its token it retries slowly and says so once.
+ */
+export class AgentConnection {
+  private ws: WebSocket | undefined;
+  private welcomed = false;
+  private stopped = true;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private silenceTimer: NodeJS.Timeout | undefined;
+  /** Highest sequence sent in this session. */
+  private lastSent = 0;
+  private readonly defined = new Set<number>();
+  private readonly backoff: Backoff;
+  private lastRefusal: Refusal | undefined;
+  private pumping = false;
+  private ackWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: ConnectionOptions) {
+    this.backoff = options.backoff ?? new Backoff({ initialMs: 1000, maxMs: 60_000 });
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.connect();
+  }
+
+  /** True while a session is established (Welcome received). */
+  isConnected(): boolean {
+    return this.welcomed;
+  }
+
+  /** New batches were spooled: send them if a session is up. */
+  notify(): void {
+    void this.pump();
+  }
+
+  /** Drops the current session and reconnects now, e.g. with a new token after SIGHUP. */
+  reconnectNow(): void {
+    if (this.stopped) return;
+    this.clearReconnect();
+    if (this.ws) {
+      this.ws.removeAllListeners('close');
+      this.ws.on('close', () => undefined);
+      this.ws.close(1000, 'reconnecting');
+      this.onDisconnected();
+    }
+    this.connect();
+  }
+
+  /** Resolves once nothing is pending in the spool, or at the deadline. */
+  async waitUntilDrained(deadlineMs: number): Promise<boolean> {
+    while (this.options.spool.pendingCount() > 0) {
+      const left = deadlineMs - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 200));
+        this.ackWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return true;
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.clearReconnect();
+    const ws = this.ws;
+    this.onDisconnected();
+    if (ws) {
+      ws.close(1000, 'agent stopping');
+      setTimeout(() => ws.terminate(), 1000).unref();
+    }
+  }
+
+  private connect(): void {
+    const { options } = this;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(options.url, SUBPROTOCOL, {
+        headers: { Authorization: `Bearer ${options.token()}`, [NODE_HEADER]: options.node },
+        ca: options.ca,
+        minVersion: 'TLSv1.3',
+        perMessageDeflate: false,
+        handshakeTimeout: 10_000,
+        maxPayload: 1024 * 1024,
+      });
+    } catch (err) {
+      options.log.error({ err: (err as Error).message }, 'cannot open connection to collector');
+      this.scheduleReconnect(this.backoff.next());
+      return;
+    }
+    this.ws = ws;
+    ws.on('unexpected-response', (req: ClientRequest, res: IncomingMessage) => this.onRefused(ws, req, res));
+    ws.on('open', () => this.onOpen(ws));
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(ws, data, isBinary));
+    ws.on('ping', () => this.armSilenceTimer(ws));
+    ws.on('close', (code: number, reason: Buffer) => this.onClose(ws, code, reason.toString()));
+    ws.on('error', (err: Error) => {
+      if (this.lastRefusal === undefined) options.log.warn({ url: options.url, err: err.message }, 'collector connection error');
+    });
+  }
+
+  private onRefused(ws: WebSocket, req: ClientRequest, res: IncomingMessage): void {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => {
+      if (chunks.length < 8) chunks.push(c);
+    });
+    res.on('end', () => {
+      let reason: Refusal = 'refused';
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: string };
+        if (body.error && ['invalid_token', 'revoked', 'expired', 'wrong_node', 'rate_limited'].includes(body.error)) {
+          reason = body.error as Refusal;
+        }
+      } catch {
+        // a refusal without a JSON body keeps the generic reason
+      }
+      this.refused(reason, res.statusCode ?? 0);
+      req.destroy();
+      ws.terminate();
+    });
+    res.on('error', () => undefined);
+  }
+
+  /** Logs a refusal once per streak and backs off slowly: retrying fast would not help. */
+  private refused(reason: Refusal, status: number): void {
+    if (this.lastRefusal !== reason) {
+      this.options.log.error({ status, reason, node: this.options.node }, 'collector refused this agent, retrying slowly');
+    }
+    this.lastRefusal = reason;
+  }
+
+  private onOpen(ws: WebSocket): void {
+    this.armSilenceTimer(ws);
+    this.options
+      .hello()
+      .then((hello) => {
+        if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
+        ws.send(encodeAgentFrame({ type: 'hello', ...hello, streamId: this.options.spool.streamId }));
+      })
+      .catch((err: unknown) => {
+        this.options.log.error({ err: (err as Error).message }, 'cannot build hello');
+        ws.terminate();
+      });
+  }
+
+  private onMessage(ws: WebSocket, data: Buffer, isBinary: boolean): void {
+    if (ws !== this.ws) return;
+    this.armSilenceTimer(ws);
+    try {
+      if (!isBinary) throw new ProtocolError(CloseCodes.MALFORMED, 'text frame from collector');
+      const frame = decodeCollectorFrame(data);
+      if (frame.type === 'welcome') this.onWelcome(frame);
+      else if (frame.type === 'ack') this.onAck(frame.sequence);
+      else this.options.log.warn({ code: frame.code, reason: frame.message }, 'collector reported an error');
+    } catch (err) {
+      const code = err instanceof ProtocolError ? err.closeCode : CloseCodes.MALFORMED;
+      this.options.log.error({ err: (err as Error).message }, 'collector broke the protocol');
+      ws.close(code, 'malformed frame');
+    }
+  }
+
+  private onWelcome(welcome: Welcome): void {
+    const { options } = this;
+    if (this.lastRefusal !== undefined) options.log.info({ node: options.node }, 'collector accepts this agent again');
+    this.lastRefusal = undefined;
+    this.backoff.reset();
+    this.welcomed = true;
+    this.defined.clear();
+    this.lastSent = welcome.lastAckedSequence;
+    const now = options.now();
+    if (welcome.tokenExpiresUnixMs > 0 && welcome.tokenExpiresUnixMs - now < TOKEN_EXPIRY_WARN_MS) {
+      options.log.warn(
+        { expires: new Date(welcome.tokenExpiresUnixMs).toISOString(), days_left: Math.floor((welcome.tokenExpiresUnixMs - now) / 86_400_000) },
+        'agent token expires within 30 days, rotate it',
+      );
+    }
+    options.log.info({ session: welcome.sessionId, last_acked: welcome.lastAckedSequence, pending: options.spool.pendingCount() }, 'connected to collector');
+    options.onWelcome?.(welcome);
+    options.spool
+      .ack(welcome.lastAckedSequence)
+      .then(() => this.pump())
+      .catch((err: unknown) => options.log.error({ err: (err as Error).message }, 'spool ack failed'));
+  }
+
+  private onAck(sequence: number): void {
+    this.options.spool
+      .ack(sequence)
+      .then(() => {
+        const waiters = this.ackWaiters;
+        this.ackWaiters = [];
+        for (const w of waiters) w();
+        return this.pump();
+      })
+      .catch((err: unknown) => this.options.log.error({ err: (err as Error).message }, 'spool ack failed'));
+  }
+
+  /** Sends spooled batches after `lastSent` while the in-flight window has room. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      const { spool } = this.options;
+      const maxInFlight = this.options.maxInFlight ?? 32;
+      while (this.welcomed && this.ws && this.ws.readyState === WebSocket.OPEN) {
+        const acked = spool.ackedSequence();
+        if (this.lastSent - acked >= maxInFlight) break;
+        const next = spool.pending(this.lastSent, 1)[0];
+        if (!next) break;
+        const definitions: SeriesDefinition[] = [];
+        for (const id of new Set(next.seriesIds)) {
+          if (this.defined.has(id)) continue;
+          const def = spool.seriesTable.definition(id);
+          if (def) definitions.push(def);
+          this.defined.add(id);
+        }
+        this.ws.send(
+          encodeAgentFrame({
+            type: 'batch',
+            sequence: next.sequence,
+            timestampUnixMs: next.timestampUnixMs,
+            definitions,
+            seriesIds: next.seriesIds,
+            values: next.values,
+            droppedBatchesTotal: spool.droppedTotal,
+          }),
+        );
+        this.lastSent = next.sequence;
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private onClose(ws: WebSocket, code: number, reason: string): void {
+    if (ws !== this.ws) return;
+    const wasWelcomed = this.welcomed;
+    this.onDisconnected();
+    if (this.stopped) return;
+    const { log } = this.options;
+    if (isAuthClose(code)) {
+      this.refused(code === CloseCodes.TOKEN_REVOKED ? 'revoked' : 'expired', 0);
+      this.scheduleReconnect(this.backoff.nextSlow());
+    } else if (this.lastRefusal !== undefined) {
+      this.scheduleReconnect(this.backoff.nextSlow());
+    } else if (isImmediateReconnectClose(code)) {
+      log.info({ code, reason }, 'collector closed the session, reconnecting now');
+      this.scheduleReconnect(Math.floor(Math.random() * 1000));
+    } else {
+      if (wasWelcomed) log.warn({ code, reason }, 'disconnected from collector');
+      this.scheduleReconnect(this.backoff.next());
+    }
+  }
+
+  private onDisconnected(): void {
+    this.welcomed = false;
+    this.ws = undefined;
+    if (this.silenceTimer) clearTimeout(this.silenceTimer);
+    this.silenceTimer = undefined;
+  }
+
+  private armSilenceTimer(ws: WebSocket): void {
+    if (this.silenceTimer) clearTimeout(this.silenceTimer);
+    this.silenceTimer = setTimeout(() => {
+      this.options.log.warn({}, 'collector silent for too long, reconnecting');
+      ws.terminate();
+    }, this.options.silenceTimeoutMs ?? 30_000);
+    this.silenceTimer.unref();
+  }
+
+  private scheduleReconnect(delayMs: number): void {
+    this.clearReconnect();
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.stopped) this.connect();
+    }, delayMs);
+  }
+
+  private clearReconnect(): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+  }
+}

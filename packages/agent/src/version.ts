@@ -1,0 +1,3 @@
+/** The agent's version, as reported in Hello and by `--version`. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const AGENT_VERSION: string = (require('../package.json') as { version: string }).version;
