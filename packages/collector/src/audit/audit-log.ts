@@ -1,0 +1,103 @@
+import { ErrorCodes, XimpError } from '@ximp/shared';
+import type { Database } from '../store/database';
+
+/** SPEC §10: every change an API client can make. */
+export const AUDIT_ACTIONS = [
+  'agent_token.create',
+  'agent_token.revoke',
+  'client.create',
+  'client.revoke',
+  'client.rotate_secret',
+  'tls.renew',
+  'store.retention.update',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export function isAuditAction(x: unknown): x is AuditAction {
+  return typeof x === 'string' && (AUDIT_ACTIONS as readonly string[]).includes(x);
+}
+
+export interface AuditInput {
+  /** The API client id (or `system` / `init` for the collector itself). */
+  actor: string;
+  action: AuditAction;
+  /** The id or node acted on. */
+  target: string;
+  /** The caller's address. */
+  source: string;
+}
+
+export interface AuditEntry {
+  /** ISO 8601 UTC. */
+  time: string;
+  actor: string;
+  action: AuditAction;
+  target: string;
+  source: string;
+}
+
+export const DEFAULT_AUDIT_LIST_LIMIT = 100;
+export const MAX_AUDIT_LIST_LIMIT = 10_000;
+const MAX_FIELD_LENGTH = 512;
+
+/**
+ * Anything shaped like one of our secrets. Callers pass ids, never secrets; this is the safety
+ * net that keeps a mistake from writing a secret into the audit log.
+ */
+const SECRET_PATTERN = /ximp_[a-z0-9]{12}_[a-z0-9]{52}|xcs_[a-z0-9]{52}|xat_[a-z0-9]{52}/g;
+
+function clean(value: string): string {
+  return String(value).slice(0, MAX_FIELD_LENGTH).replace(SECRET_PATTERN, '[redacted]');
+}
+
+interface Row {
+  time_ms: number;
+  actor: string;
+  action: AuditAction;
+  target: string;
+  source: string;
+}
+
+/** The append-only record of every change (SPEC §10). Entries never hold a secret. */
+export class AuditLog {
+  private readonly stmts;
+
+  constructor(db: Database) {
+    this.stmts = {
+      insert: db.prepare('INSERT INTO audit_log (time_ms, actor, action, target, source) VALUES (?, ?, ?, ?, ?)'),
+      list: db.prepare('SELECT time_ms, actor, action, target, source FROM audit_log ORDER BY id DESC LIMIT ?'),
+    };
+  }
+
+  record(input: AuditInput, now: number): AuditEntry {
+    if (!isAuditAction(input.action)) {
+      throw new XimpError(ErrorCodes.REQUEST_INVALID, 'unknown audit action');
+    }
+    const row: Row = {
+      time_ms: now,
+      actor: clean(input.actor),
+      action: input.action,
+      target: clean(input.target),
+      source: clean(input.source),
+    };
+    this.stmts.insert.run(row.time_ms, row.actor, row.action, row.target, row.source);
+    return toEntry(row);
+  }
+
+  /** The newest entries first, at most `limit` (default 100, at most 10 000). */
+  list(options: { limit?: number } = {}): AuditEntry[] {
+    const requested = Number.isFinite(options.limit) ? (options.limit as number) : DEFAULT_AUDIT_LIST_LIMIT;
+    const limit = Math.max(0, Math.min(MAX_AUDIT_LIST_LIMIT, Math.floor(requested)));
+    return (this.stmts.list.all(limit) as Row[]).map(toEntry);
+  }
+}
+
+function toEntry(row: Row): AuditEntry {
+  return {
+    time: new Date(row.time_ms).toISOString(),
+    actor: row.actor,
+    action: row.action,
+    target: row.target,
+    source: row.source,
+  };
+}

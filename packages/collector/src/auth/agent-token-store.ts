@@ -1,0 +1,158 @@
+import { ErrorCodes, XimpError } from '@ximp/shared';
+import type { Database } from '../store/database';
+import { generateAgentToken, hashSecret, parseAgentToken } from './agent-token';
+import { UNMATCHABLE_HASH, secretMatches } from './secret-hash';
+
+/** A stored token. The secret is never here: only its hash, and that never leaves the store. */
+export interface AgentTokenRecord {
+  id: string;
+  node: string;
+  createdMs: number;
+  expiresMs: number;
+  revokedMs: number | null;
+  lastUsedMs: number | null;
+}
+
+export type AgentTokenStatus = 'valid' | 'expired' | 'revoked';
+
+export interface CreatedAgentToken {
+  id: string;
+  node: string;
+  createdMs: number;
+  expiresMs: number;
+  /** Shown once to the operator; the store keeps only the hash of its secret. */
+  token: string;
+}
+
+export type AgentTokenVerdict =
+  | { ok: true; record: AgentTokenRecord }
+  | { ok: false; status: 401; reason: 'invalid_token' | 'revoked' | 'expired' }
+  | { ok: false; status: 403; reason: 'wrong_node' };
+
+export type RevokeResult = 'revoked' | 'already_revoked' | 'not_found';
+
+/** SPEC §3: lowercase DNS-style, `[a-z0-9]` then `[a-z0-9.-]`, at most 253 characters. */
+const NODE_PATTERN = /^[a-z0-9][a-z0-9.-]{0,252}$/;
+
+interface Row {
+  id: string;
+  node: string;
+  secret_hash: Buffer;
+  created_ms: number;
+  expires_ms: number;
+  revoked_ms: number | null;
+  last_used_ms: number | null;
+}
+
+const COLUMNS = 'id, node, created_ms, expires_ms, revoked_ms, last_used_ms';
+
+/** Derived status: revoked wins over expired; a token is expired from `expiresMs` on. */
+export function agentTokenStatus(record: AgentTokenRecord, now: number): AgentTokenStatus {
+  if (record.revokedMs !== null) return 'revoked';
+  if (now >= record.expiresMs) return 'expired';
+  return 'valid';
+}
+
+/** Per-node agent tokens (SPEC §4): several valid tokens per node, hash-only at rest. */
+export class AgentTokenStore {
+  private readonly stmts;
+
+  constructor(db: Database) {
+    this.stmts = {
+      insert: db.prepare(
+        'INSERT INTO agent_tokens (id, node, secret_hash, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?)',
+      ),
+      get: db.prepare(`SELECT ${COLUMNS} FROM agent_tokens WHERE id = ?`),
+      getWithHash: db.prepare(`SELECT ${COLUMNS}, secret_hash FROM agent_tokens WHERE id = ?`),
+      listAll: db.prepare(`SELECT ${COLUMNS} FROM agent_tokens ORDER BY created_ms, id`),
+      listNode: db.prepare(`SELECT ${COLUMNS} FROM agent_tokens WHERE node = ? ORDER BY created_ms, id`),
+      revoke: db.prepare('UPDATE agent_tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL'),
+      exists: db.prepare('SELECT 1 FROM agent_tokens WHERE id = ?'),
+      markUsed: db.prepare('UPDATE agent_tokens SET last_used_ms = ? WHERE id = ?'),
+      nextExpiry: db.prepare(
+        'SELECT MIN(expires_ms) AS next FROM agent_tokens WHERE revoked_ms IS NULL AND expires_ms > ?',
+      ),
+    };
+  }
+
+  /** Creates a token for `node` that expires `expiresInMs` after `now`; the token string is returned once. */
+  create(node: string, expiresInMs: number, now: number): CreatedAgentToken {
+    if (typeof node !== 'string' || !NODE_PATTERN.test(node)) {
+      throw new XimpError(ErrorCodes.REQUEST_INVALID, 'node must be lowercase DNS-style ([a-z0-9] then [a-z0-9.-], at most 253 characters)');
+    }
+    if (!Number.isSafeInteger(expiresInMs) || expiresInMs <= 0) {
+      throw new XimpError(ErrorCodes.REQUEST_INVALID, 'expiry must be a positive number of milliseconds');
+    }
+    const expiresMs = now + expiresInMs;
+    // An id collision (36^12 space) is astronomically rare; retry rather than fail.
+    for (let attempt = 0; ; attempt++) {
+      const generated = generateAgentToken();
+      try {
+        this.stmts.insert.run(generated.id, node, hashSecret(generated.secret), now, expiresMs);
+        return { id: generated.id, node, createdMs: now, expiresMs, token: generated.token };
+      } catch (err) {
+        if (attempt < 3 && (err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') continue;
+        throw err;
+      }
+    }
+  }
+
+  /** Tokens ordered by creation time then id; only those of `node` when given. */
+  list(node?: string): AgentTokenRecord[] {
+    const rows = (node === undefined ? this.stmts.listAll.all() : this.stmts.listNode.all(node)) as Row[];
+    return rows.map(toRecord);
+  }
+
+  get(id: string): AgentTokenRecord | null {
+    const row = this.stmts.get.get(id) as Row | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  /** Revokes at once; a second revoke reports `already_revoked`, an unknown id `not_found`. */
+  revoke(id: string, now: number): RevokeResult {
+    if (this.stmts.revoke.run(now, id).changes === 1) return 'revoked';
+    return this.stmts.exists.get(id) ? 'already_revoked' : 'not_found';
+  }
+
+  /**
+   * Checks a presented token for `node`. Malformed text, an unknown id and a wrong secret all
+   * answer the same `invalid_token` (and an unknown id still costs one comparison), so probing
+   * learns nothing; `revoked`, `expired` and `wrong_node` are told only to a caller holding the
+   * correct secret.
+   */
+  verify(tokenText: string, node: string, now: number): AgentTokenVerdict {
+    const invalid = { ok: false, status: 401, reason: 'invalid_token' } as const;
+    const parsed = parseAgentToken(tokenText);
+    if (!parsed) return invalid;
+    const row = this.stmts.getWithHash.get(parsed.id) as Row | undefined;
+    const matches = secretMatches(parsed.secret, row ? row.secret_hash : UNMATCHABLE_HASH);
+    if (!row || !matches) return invalid;
+    const record = toRecord(row);
+    if (record.revokedMs !== null) return { ok: false, status: 401, reason: 'revoked' };
+    if (now >= record.expiresMs) return { ok: false, status: 401, reason: 'expired' };
+    if (record.node !== node) return { ok: false, status: 403, reason: 'wrong_node' };
+    return { ok: true, record };
+  }
+
+  /** Records that the token opened a session (LAST-USED). */
+  markUsed(id: string, now: number): void {
+    this.stmts.markUsed.run(now, id);
+  }
+
+  /** The earliest expiry after `now` among unrevoked tokens, or null: when the next sessions must close. */
+  nextExpiry(now: number): number | null {
+    const row = this.stmts.nextExpiry.get(now) as { next: number | null };
+    return row.next;
+  }
+}
+
+function toRecord(row: Row): AgentTokenRecord {
+  return {
+    id: row.id,
+    node: row.node,
+    createdMs: row.created_ms,
+    expiresMs: row.expires_ms,
+    revokedMs: row.revoked_ms,
+    lastUsedMs: row.last_used_ms,
+  };
+}

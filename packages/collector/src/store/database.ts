@@ -1,0 +1,168 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import BetterSqlite3 = require('better-sqlite3');
+import { ErrorCodes, XimpError } from '@ximp/shared';
+
+export type Database = BetterSqlite3.Database;
+
+/** The database file inside `data_dir`. */
+export const DATABASE_FILE = 'ximp.db';
+
+/**
+ * Forward-only migrations, applied in order, each in its own transaction together with the bump
+ * of `schema_version`. Never edit a released entry: append a new one.
+ */
+const MIGRATIONS: readonly string[] = [
+  // 1: state (tokens, clients, audit, agents) and the metric store.
+  `
+  CREATE TABLE agent_tokens (
+    id TEXT PRIMARY KEY,
+    node TEXT NOT NULL,
+    secret_hash BLOB NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    revoked_ms INTEGER,
+    last_used_ms INTEGER
+  );
+  CREATE INDEX agent_tokens_by_node ON agent_tokens (node, created_ms, id);
+
+  CREATE TABLE api_clients (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    secret_hash BLOB NOT NULL,
+    created_ms INTEGER NOT NULL,
+    last_used_ms INTEGER,
+    revoked_ms INTEGER,
+    secret_rotated_ms INTEGER
+  );
+
+  CREATE TABLE access_tokens (
+    token_hash BLOB PRIMARY KEY,
+    client_id TEXT NOT NULL REFERENCES api_clients (id) ON DELETE CASCADE,
+    issued_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL
+  );
+  CREATE INDEX access_tokens_by_client ON access_tokens (client_id, expires_ms);
+  CREATE INDEX access_tokens_by_expiry ON access_tokens (expires_ms);
+
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_ms INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    source TEXT NOT NULL
+  );
+
+  CREATE TABLE agents (
+    node TEXT PRIMARY KEY,
+    address TEXT,
+    version TEXT,
+    token_id TEXT,
+    interval_ms INTEGER,
+    boot_id TEXT,
+    host_json TEXT,
+    first_seen_ms INTEGER NOT NULL,
+    last_seen_ms INTEGER,
+    connected INTEGER NOT NULL DEFAULT 0
+  );
+
+  CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL
+  );
+
+  CREATE TABLE series (
+    id INTEGER PRIMARY KEY,
+    node TEXT NOT NULL,
+    name TEXT NOT NULL,
+    labels_json TEXT NOT NULL,
+    UNIQUE (node, name, labels_json)
+  );
+
+  -- One row per received batch (SPEC §9), not one per sample. The primary key drops replays.
+  CREATE TABLE batches (
+    node TEXT NOT NULL,
+    stream_id TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    timestamp_ms INTEGER NOT NULL,
+    series_ids BLOB NOT NULL,
+    vals BLOB NOT NULL,
+    PRIMARY KEY (node, stream_id, sequence)
+  );
+  CREATE INDEX batches_by_node_time ON batches (node, timestamp_ms);
+  CREATE INDEX batches_by_time ON batches (timestamp_ms);
+
+  -- Highest stored sequence per stream; kept apart from batches so retention cannot reset it.
+  CREATE TABLE streams (
+    node TEXT NOT NULL,
+    stream_id TEXT NOT NULL,
+    last_sequence INTEGER NOT NULL,
+    PRIMARY KEY (node, stream_id)
+  ) WITHOUT ROWID;
+  `,
+];
+
+/** The schema version this build writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Opens (creating if needed) `<dataDir>/ximp.db`: directory 0700, file 0600 (SQLite gives its
+ * -wal and -shm files the same mode), WAL with synchronous=FULL so every acknowledged commit is
+ * on disk before the call returns and survives kill -9 and power loss, foreign keys on, and a busy
+ * timeout so a checkpoint never fails a write. Then applies pending migrations.
+ */
+export function openDatabase(dataDir: string): Database {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = path.join(dataDir, DATABASE_FILE);
+  // Create the file ourselves so it never exists with the process umask's mode.
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  if ((fs.statSync(file).mode & 0o777) !== 0o600) fs.chmodSync(file, 0o600);
+
+  let db: Database;
+  try {
+    db = new BetterSqlite3(file);
+  } catch (err) {
+    throw new XimpError(ErrorCodes.STORE_FAILED, `cannot open database ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    // Bound the WAL file on disk after checkpoints.
+    db.pragma('journal_size_limit = 67108864');
+    migrate(db);
+  } catch (err) {
+    db.close();
+    if (err instanceof XimpError) throw err;
+    throw new XimpError(ErrorCodes.STORE_FAILED, `cannot prepare database ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return db;
+}
+
+/** The schema version recorded in the database (0 for a new file). */
+export function schemaVersion(db: Database): number {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+  return row ? row.version : 0;
+}
+
+function migrate(db: Database): void {
+  // IMMEDIATE takes the write lock first, so two processes opening one file cannot both migrate.
+  db.transaction(() => {
+    const current = schemaVersion(db);
+    if (current > SCHEMA_VERSION) {
+      throw new XimpError(
+        ErrorCodes.STORE_FAILED,
+        `database schema version ${current} is newer than this collector supports (${SCHEMA_VERSION}); upgrade the collector`,
+      );
+    }
+    if (current === SCHEMA_VERSION) return;
+    for (let v = current; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]);
+    db.prepare('DELETE FROM schema_version').run();
+    db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
+  }).immediate();
+}

@@ -1,0 +1,46 @@
+import type { Database } from './database';
+
+const RETENTION_KEY = 'store.retention_ms';
+
+/**
+ * Settings an admin changes at run time and that must outlive a restart (SPEC §9: the metric
+ * retention). A stored value overrides the config file's default.
+ */
+export class SettingsStore {
+  private readonly stmts;
+
+  constructor(db: Database) {
+    this.stmts = {
+      get: db.prepare('SELECT value FROM settings WHERE key = ?'),
+      set: db.prepare(
+        `INSERT INTO settings (key, value, updated_ms) VALUES (?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms`,
+      ),
+      remove: db.prepare('DELETE FROM settings WHERE key = ?'),
+    };
+  }
+
+  get(key: string): string | null {
+    const row = this.stmts.get.get(key) as { value: string } | undefined;
+    return row ? row.value : null;
+  }
+
+  set(key: string, value: string, now: number): void {
+    this.stmts.set.run(key, value, now);
+  }
+
+  remove(key: string): void {
+    this.stmts.remove.run(key);
+  }
+
+  /** The retention an admin set, or `fallbackMs` (the config's `store.retention`). */
+  retentionMs(fallbackMs: number): number {
+    const text = this.get(RETENTION_KEY);
+    const value = text === null ? NaN : Number(text);
+    return Number.isSafeInteger(value) && value > 0 ? value : fallbackMs;
+  }
+
+  setRetentionMs(ms: number, now: number): void {
+    this.set(RETENTION_KEY, String(ms), now);
+  }
+}

@@ -1,0 +1,66 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import t from 'tap';
+import BetterSqlite3 = require('better-sqlite3');
+import { ErrorCodes, hasCode } from '@ximp/shared';
+import { DATABASE_FILE, SCHEMA_VERSION, openDatabase, schemaVersion } from '../src/store/database';
+
+function tempDir(tt: { teardown(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-db-'));
+  tt.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test('creates a private data dir and database file with durable settings', async (t) => {
+  const dataDir = path.join(tempDir(t), 'nested', 'data');
+  const db = openDatabase(dataDir);
+  t.teardown(() => db.close());
+  t.equal(fs.statSync(dataDir).mode & 0o777, 0o700, 'data dir is 0700');
+  const file = path.join(dataDir, DATABASE_FILE);
+  t.equal(fs.statSync(file).mode & 0o777, 0o600, 'database file is 0600');
+  t.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+  t.equal(db.pragma('synchronous', { simple: true }), 2, 'synchronous=FULL');
+  t.equal(db.pragma('foreign_keys', { simple: true }), 1);
+  t.ok((db.pragma('busy_timeout', { simple: true }) as number) > 0, 'busy timeout set');
+  db.prepare("INSERT INTO settings (key, value, updated_ms) VALUES ('k', 'v', 1)").run();
+  t.equal(fs.statSync(`${file}-wal`).mode & 0o777, 0o600, 'WAL file inherits 0600');
+  t.equal(schemaVersion(db), SCHEMA_VERSION);
+});
+
+t.test('tightens an existing database file and keeps data across reopen', async (t) => {
+  const dataDir = tempDir(t);
+  let db = openDatabase(dataDir);
+  db.prepare("INSERT INTO settings (key, value, updated_ms) VALUES ('kept', 'yes', 1)").run();
+  db.close();
+  const file = path.join(dataDir, DATABASE_FILE);
+  fs.chmodSync(file, 0o644);
+  db = openDatabase(dataDir);
+  t.teardown(() => db.close());
+  t.equal(fs.statSync(file).mode & 0o777, 0o600);
+  t.same(db.prepare("SELECT value FROM settings WHERE key = 'kept'").get(), { value: 'yes' });
+  t.equal(schemaVersion(db), SCHEMA_VERSION, 'migrations are not re-run');
+});
+
+t.test('refuses a database written by a newer collector', async (t) => {
+  const dataDir = tempDir(t);
+  openDatabase(dataDir).close();
+  const raw = new BetterSqlite3(path.join(dataDir, DATABASE_FILE));
+  raw.prepare('UPDATE schema_version SET version = ?').run(SCHEMA_VERSION + 1);
+  raw.close();
+  let caught: unknown;
+  try {
+    openDatabase(dataDir).close();
+  } catch (err) {
+    caught = err;
+  }
+  t.ok(hasCode(caught, ErrorCodes.STORE_FAILED), 'XIMP_ERR_STORE_FAILED');
+});
+
+t.test('foreign keys are enforced', async (t) => {
+  const db = openDatabase(tempDir(t));
+  t.teardown(() => db.close());
+  t.throws(() =>
+    db.prepare('INSERT INTO access_tokens (token_hash, client_id, issued_ms, expires_ms) VALUES (?, ?, 1, 2)').run(Buffer.alloc(32), 'xc_missing'),
+  );
+});
