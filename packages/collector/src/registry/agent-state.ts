@@ -1,0 +1,20 @@
+/** SPEC §5: what an operator sees for each agent. */
+export type AgentState = 'ACTIVE' | 'STALE' | 'DISCONNECTED' | 'PENDING';
+
+export interface AgentView {
+  node: string;
+  state: AgentState;
+  lastSeenMs: number | null;
+  address: string | null;
+  version: string | null;
+  tokenId: string | null;
+}
+
+/** ACTIVE while a batch arrived within this many intervals; STALE after. */
+export const STALE_AFTER_INTERVALS = 3;
+
+/** The state of a connected agent, derived from when its last batch arrived. */
+export function connectedState(lastBatchMs: number | null, intervalMs: number, now: number): AgentState {
+  if (lastBatchMs === null) return 'STALE';
+  return now - lastBatchMs <= STALE_AFTER_INTERVALS * intervalMs ? 'ACTIVE' : 'STALE';
+}

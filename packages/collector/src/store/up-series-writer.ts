@@ -1,0 +1,49 @@
+import type { Logger } from '@ximp/shared';
+import type { SessionMetricStore } from '../ingest/agent-session';
+
+/** The stream under which the collector stores series it derives itself, per node. */
+export const COLLECTOR_STREAM_ID = 'ximp-collector';
+
+export interface UpSeriesWriterDeps {
+  registry: { upValues(): { node: string; up: number }[] };
+  metrics: SessionMetricStore;
+  log: Logger;
+  now(): number;
+  intervalMs?: number;
+}
+
+/**
+ * Writes `up` (1 when ACTIVE, else 0) for every known agent each interval, so node_exporter-style
+ * alerts on `up{job="ximp",instance="<node>"}` keep working (SPEC §5). The stored series is
+ * named `up` on the node; `job` and `instance` are added wherever series leave the store.
+ */
+export class UpSeriesWriter {
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly deps: UpSeriesWriterDeps) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.writeOnce(), this.deps.intervalMs ?? 10_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  writeOnce(): void {
+    const now = this.deps.now();
+    for (const { node, up } of this.deps.registry.upValues()) {
+      try {
+        const id = this.deps.metrics.seriesId(node, 'up', []);
+        this.deps.metrics
+          .append({ node, streamId: COLLECTOR_STREAM_ID, sequence: now, timestampMs: now, seriesIds: Uint32Array.of(id), values: Float64Array.of(up) })
+          .catch((err: unknown) => this.deps.log.warn({ node, err: (err as Error).message }, 'writing up series failed'));
+      } catch (err) {
+        this.deps.log.warn({ node, err: (err as Error).message }, 'writing up series failed');
+      }
+    }
+  }
+}
