@@ -30,6 +30,7 @@ export const ErrorCodes = {
   SERIES_LIMIT: 'XIMP_ERR_SERIES_LIMIT',
   STORE_BUSY: 'XIMP_ERR_STORE_BUSY',
   STORE_STOPPED: 'XIMP_ERR_STORE_STOPPED',
+  NOT_STARTED: 'XIMP_ERR_NOT_STARTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+'use strict';
+// The `ximp` admin CLI. A committed launcher, so `npx ximp` works after `npm ci && npm run build`
+// (npm links bins only to files that exist at install time). main() never rejects.
+require('../dist/cli/main.js')
+  .main(process.argv.slice(2))
+  .then((code) => {
+    process.exitCode = code;
+  });

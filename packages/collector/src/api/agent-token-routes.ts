@@ -1,0 +1,113 @@
+import { parseDuration } from '@ximp/shared';
+import { CloseCodes } from '@ximp/shared';
+import { isAgentTokenId } from '../auth/agent-token';
+import { agentTokenStatus, type AgentTokenRecord } from '../auth/agent-token-store';
+import { HttpError, invalidRequest } from './http-error';
+import { isoOrNull } from './iso-time';
+import { checkNodeName, rejectUnknownFields, stringField } from './request-fields';
+import { readJsonObject } from './request-body';
+import type { Route } from './route-table';
+
+const DAY_MS = 86_400_000;
+/** Ten years: far enough for any rotation policy, near enough to stay a sane date. */
+const MAX_EXPIRY_MS = 3650 * DAY_MS;
+const MIN_EXPIRY_MS = 60_000;
+
+/** An agent token as listed (never its secret). */
+export interface AgentTokenJson {
+  id: string;
+  node: string;
+  status: 'valid' | 'expired' | 'revoked';
+  created: string | null;
+  expires: string | null;
+  /** Whole days until expiry by the collector's clock; 0 once expired. */
+  days_left: number;
+  revoked: string | null;
+  last_used: string | null;
+}
+
+export function agentTokenJson(record: AgentTokenRecord, now: number): AgentTokenJson {
+  return {
+    id: record.id,
+    node: record.node,
+    status: agentTokenStatus(record, now),
+    created: isoOrNull(record.createdMs),
+    expires: isoOrNull(record.expiresMs),
+    days_left: Math.max(0, Math.floor((record.expiresMs - now) / DAY_MS)),
+    revoked: isoOrNull(record.revokedMs),
+    last_used: isoOrNull(record.lastUsedMs),
+  };
+}
+
+function notFound(id: string | null): HttpError {
+  return new HttpError(404, 'not_found', id === null ? 'no agent token with that ID' : `no agent token "${id}"`);
+}
+
+export const AGENT_TOKEN_ROUTES: readonly Route[] = [
+  {
+    method: 'GET',
+    pattern: '/api/v1/agent-tokens',
+    permission: 'agent_tokens:manage',
+    handler({ deps, query }) {
+      const node = query.get('node');
+      if (node !== null) checkNodeName(node, 'node');
+      const now = deps.now();
+      return { status: 200, body: deps.tokens.list(node ?? undefined).map((r) => agentTokenJson(r, now)) };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: '/api/v1/agent-tokens',
+    permission: 'agent_tokens:manage',
+    headers: { 'Cache-Control': 'no-store' },
+    async handler({ deps, req, principal, source }) {
+      const body = await readJsonObject(req);
+      rejectUnknownFields(body, ['node', 'expires']);
+      const node = checkNodeName(stringField(body, 'node', true), 'node');
+      const expiresText = stringField(body, 'expires', false);
+      let expiresInMs = deps.config.defaultTokenExpiryMs;
+      if (expiresText !== undefined) {
+        const parsed = parseDuration(expiresText);
+        if (parsed === null) throw invalidRequest('expires: expected a duration like "365d" or "90d12h"');
+        if (parsed < MIN_EXPIRY_MS || parsed > MAX_EXPIRY_MS) throw invalidRequest('expires: must be between 1m and 3650d');
+        expiresInMs = parsed;
+      }
+      const now = deps.now();
+      const created = deps.tokens.create(node, expiresInMs, now);
+      deps.audit.record({ actor: principal!.clientId, action: 'agent_token.create', target: created.id, source }, now);
+      deps.log.info({ tokenId: created.id, node, client: principal!.clientId, remote: source }, 'agent token created');
+      return {
+        status: 201,
+        body: {
+          id: created.id,
+          node: created.node,
+          created: isoOrNull(created.createdMs),
+          expires: isoOrNull(created.expiresMs),
+          token: created.token,
+        },
+      };
+    },
+  },
+  {
+    method: 'DELETE',
+    pattern: '/api/v1/agent-tokens/:id',
+    permission: 'agent_tokens:manage',
+    handler({ deps, params, principal, source }) {
+      const id = params.id;
+      if (!isAgentTokenId(id)) throw notFound(null);
+      const now = deps.now();
+      const result = deps.tokens.revoke(id, now);
+      if (result === 'not_found') throw notFound(id);
+      // Closed even when already revoked: a revoked token must never keep a live session.
+      const closed = deps.sessions.closeSessionsOfToken(id, CloseCodes.TOKEN_REVOKED, 'token revoked');
+      if (result === 'revoked') {
+        deps.audit.record({ actor: principal!.clientId, action: 'agent_token.revoke', target: id, source }, now);
+        deps.log.info({ tokenId: id, client: principal!.clientId, remote: source, closedSessions: closed.length }, 'agent token revoked');
+      }
+      return {
+        status: 200,
+        body: { id, status: result, closed_sessions: closed.map((s) => ({ node: s.node, address: s.address })) },
+      };
+    },
+  },
+];

@@ -1,0 +1,40 @@
+import type { Logger } from '@ximp/shared';
+import type { AuditLog } from '../audit/audit-log';
+import type { AccessTokenStore } from '../auth/access-token-store';
+import type { AgentTokenStore } from '../auth/agent-token-store';
+import type { ApiClientStore } from '../auth/api-client-store';
+import type { AgentView } from '../registry/agent-state';
+
+export type { AgentState, AgentView } from '../registry/agent-state';
+
+/** The live sessions a revocation closed, as the CLI prints them. */
+export interface ClosedSession {
+  node: string;
+  address: string;
+}
+
+/** What the admin API needs from the rest of the collector; injected so tests can supply fakes. */
+export interface ApiDeps {
+  tokens: AgentTokenStore;
+  clients: ApiClientStore;
+  accessTokens: AccessTokenStore;
+  audit: AuditLog;
+  /** The agent registry. */
+  agents: { list(): AgentView[]; get(node: string): AgentView | undefined };
+  /** The ingest server: closes every live session of a token at once. */
+  sessions: { closeSessionsOfToken(tokenId: string, closeCode: number, reason: string): ClosedSession[] };
+  /** The embedded store. */
+  metrics: { query(node: string, metric: string, fromMs: number, toMs: number): unknown };
+  /** The collector's own metrics in Prometheus text format, for GET /metrics. */
+  metricsText(): string;
+  config: {
+    accessTokenTtlMs: number;
+    /** `api.allow_cidrs`; empty = every address. */
+    allowCidrs: string[];
+    /** Lifetime of an agent token created without `expires` (365 d). */
+    defaultTokenExpiryMs: number;
+  };
+  tls: { cert: string; key: string };
+  log: Logger;
+  now(): number;
+}

@@ -1,0 +1,208 @@
+import * as https from 'node:https';
+import type * as http from 'node:http';
+import type * as net from 'node:net';
+import type * as tls from 'node:tls';
+import { ErrorCodes, XimpError, serverTlsOptions } from '@ximp/shared';
+import { can } from '../auth/roles';
+import { AddressAllowlist } from './address-allowlist';
+import type { ApiDeps } from './api-deps';
+import { authenticateBearer, insufficientScope, type Principal } from './bearer-auth';
+import { HttpError } from './http-error';
+import { HSTS_VALUE, sendJson, sendText, setSecurityHeaders } from './json-response';
+import { hasBody } from './request-body';
+import { matchRoute, type Route, type RouteResult } from './route-table';
+import { API_ROUTES } from './routes';
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+}
+
+/** How long stop() lets in-flight requests finish before cutting their connections. */
+const STOP_DEADLINE_MS = 5_000;
+
+/** Anything shaped like one of our secrets, should a caller put one in a URL by mistake. */
+const SECRET_IN_PATH = /ximp_[A-Za-z0-9]+_[A-Za-z0-9]+|xcs_[A-Za-z0-9]+|xat_[A-Za-z0-9]+/g;
+
+/** The path as logged: secret-shaped segments replaced, length bounded. */
+function loggedPath(pathname: string): string {
+  return pathname.replace(SECRET_IN_PATH, '[redacted]').slice(0, 256);
+}
+
+/** The caller's address as audit entries and logs show it (IPv4-mapped IPv6 unwrapped). */
+function sourceAddress(socket: net.Socket): string {
+  const address = socket.remoteAddress ?? 'unknown';
+  return address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i, '$1');
+}
+
+/**
+ * The admin API (SPEC §10): HTTPS with TLS 1.3 only, HSTS on every response, `api.allow_cidrs`
+ * checked before anything else, OAuth 2.0 client credentials at `/api/v1/token`, and a bearer
+ * token plus a role check — in this one place, from the route table — before any body is read.
+ */
+export class ApiServer {
+  private server: https.Server | null = null;
+  private readonly allowlist: AddressAllowlist;
+  private stopping: Promise<void> | null = null;
+  private bound: ListenOptions | null = null;
+
+  constructor(
+    private readonly deps: ApiDeps,
+    private readonly listen: ListenOptions,
+    private readonly routes: readonly Route[] = API_ROUTES,
+  ) {
+    this.allowlist = new AddressAllowlist(deps.config.allowCidrs);
+  }
+
+  /** Listens; rejects when the address cannot be bound (in use, not local, ...). */
+  async start(): Promise<void> {
+    if (this.server !== null) return;
+    const server = https.createServer({
+      ...serverTlsOptions({ cert: this.deps.tls.cert, key: this.deps.tls.key }),
+      requestTimeout: 30_000,
+      headersTimeout: 15_000,
+      keepAliveTimeout: 5_000,
+      maxHeaderSize: 16 * 1024,
+    });
+    server.on('request', (req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.deps.log.error({ err }, 'api request handler failed');
+        // Never leave a caller hanging: answer 500 if nothing was sent, else cut the connection.
+        if (res.headersSent) res.destroy();
+        else sendJson(res, 500, { error: 'server_error', message: 'internal error' });
+      });
+    });
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+      // Node's default answer to a malformed request lacks HSTS; every response carries it.
+      if (!socket.writable || err.code === 'ECONNRESET') {
+        socket.destroy();
+        return;
+      }
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nStrict-Transport-Security: ${HSTS_VALUE}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    });
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+      this.deps.log.debug({ remote: socket.remoteAddress, code: err.code }, 'api tls handshake refused');
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        this.server = null;
+        reject(err);
+      };
+      server.once('error', onError);
+      server.listen(this.listen.port, this.listen.host, () => {
+        server.off('error', onError);
+        server.on('error', (err) => this.deps.log.error({ err }, 'api server error'));
+        resolve();
+      });
+    });
+    const addr = server.address() as net.AddressInfo;
+    this.bound = { host: addr.address, port: addr.port };
+    this.deps.log.info({ host: addr.address, port: addr.port }, 'api listening');
+  }
+
+  /** Stops accepting, lets in-flight requests finish for a few seconds, then closes the rest. Idempotent. */
+  stop(): Promise<void> {
+    if (this.stopping !== null) return this.stopping;
+    const server = this.server;
+    if (server === null) return Promise.resolve();
+    this.stopping = new Promise<void>((resolve) => {
+      const deadline = setTimeout(() => server.closeAllConnections(), STOP_DEADLINE_MS);
+      server.close(() => {
+        clearTimeout(deadline);
+        this.server = null;
+        this.stopping = null;
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+    return this.stopping;
+  }
+
+  /** Where the server listens (the real port when started on port 0). */
+  address(): ListenOptions {
+    if (this.bound === null) throw new XimpError(ErrorCodes.NOT_STARTED, 'api server is not started');
+    return { ...this.bound };
+  }
+
+  /** The TLS server, so a ReloadableServerContext can attach to it; null when stopped. */
+  tlsServer(): tls.Server | null {
+    return this.server;
+  }
+
+  /**
+   * Swaps in a new certificate and key for new handshakes; live connections keep theirs. The
+   * material is proven usable before the swap, so on failure (XIMP_ERR_PKI_INVALID) the old stays.
+   */
+  reload(material: { cert: string; key: string }): void {
+    const options = serverTlsOptions(material);
+    try {
+      // setSecureContext builds the context before replacing the old one, so a throw keeps the old.
+      this.server?.setSecureContext(options);
+    } catch (err) {
+      throw new XimpError(ErrorCodes.PKI_INVALID, `unusable api certificate or key: ${(err as Error).message}`, { cause: err });
+    }
+    this.deps.tls = { ...material };
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const source = sourceAddress(req.socket);
+    const method = req.method ?? 'GET';
+    let pathname = '/';
+    let route: Route | null = null;
+    let principal: Principal | null = null;
+    setSecurityHeaders(res);
+    try {
+      if (!this.allowlist.allows(req.socket.remoteAddress)) {
+        throw new HttpError(403, 'forbidden', 'this address may not use the API (api.allow_cidrs)');
+      }
+      const url = new URL(req.url ?? '/', 'https://api.invalid');
+      pathname = url.pathname;
+      const match = matchRoute(this.routes, method, pathname);
+      if (match.kind === 'not_found') throw new HttpError(404, 'not_found', 'no such route');
+      if (match.kind === 'method_not_allowed') {
+        throw new HttpError(405, 'method_not_allowed', `use ${match.allow.join(', ')}`, { Allow: match.allow.join(', ') });
+      }
+      route = match.route;
+      // The one role check: every route names its permission; none is read before this passes.
+      if (route.permission !== null) {
+        principal = authenticateBearer(req.headers.authorization, this.deps.accessTokens, this.deps.now());
+        if (!can(principal.role, route.permission)) throw insufficientScope();
+      }
+      const result = await route.handler({ deps: this.deps, req, principal, params: match.params, query: url.searchParams, source });
+      this.send(res, result, route);
+    } catch (err) {
+      this.sendError(req, res, err, route);
+    }
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    this.deps.log.debug(
+      { method, path: loggedPath(pathname), status: res.statusCode, remote: source, client: principal?.clientId ?? null, ms },
+      'api request',
+    );
+  }
+
+  private send(res: http.ServerResponse, result: RouteResult, route: Route): void {
+    for (const [name, value] of Object.entries(route.headers ?? {})) res.setHeader(name, value);
+    if ('text' in result) sendText(res, result.status, result.text, result.contentType);
+    else sendJson(res, result.status, result.body, result.headers);
+  }
+
+  private sendError(req: http.IncomingMessage, res: http.ServerResponse, err: unknown, route: Route | null): void {
+    let httpError: HttpError;
+    if (err instanceof HttpError) {
+      httpError = err;
+    } else if (err instanceof XimpError && err.code === ErrorCodes.REQUEST_INVALID) {
+      httpError = new HttpError(400, 'invalid_request', err.message);
+    } else {
+      this.deps.log.error({ err, path: loggedPath(req.url?.split('?')[0] ?? '') }, 'api request failed');
+      httpError = new HttpError(500, 'server_error', 'internal error');
+    }
+    // A body we did not read would otherwise be parsed as the next request on this connection.
+    if (!req.complete && hasBody(req)) res.setHeader('Connection', 'close');
+    for (const [name, value] of Object.entries(route?.headers ?? {})) res.setHeader(name, value);
+    sendJson(res, httpError.status, httpError.body(), httpError.headers);
+  }
+}

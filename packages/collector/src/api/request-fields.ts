@@ -1,0 +1,38 @@
+import { invalidRequest } from './http-error';
+
+/** SPEC §3: lowercase DNS-style node names, at most 253 characters. */
+export const NODE_PATTERN = /^[a-z0-9][a-z0-9.-]*$/;
+export const MAX_NODE_LENGTH = 253;
+
+/** Refuses fields the route does not know, naming the first one, so a typo is not silently ignored. */
+export function rejectUnknownFields(body: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const key of Object.keys(body)) {
+    if (!allowed.includes(key)) throw invalidRequest(`${key}: unknown field (expected ${allowed.join(', ')})`);
+  }
+}
+
+/** A string field; `undefined` when optional and absent. Messages name the field, never echo values. */
+export function stringField(body: Record<string, unknown>, name: string, required: true): string;
+export function stringField(body: Record<string, unknown>, name: string, required: false): string | undefined;
+export function stringField(body: Record<string, unknown>, name: string, required: boolean): string | undefined {
+  const value = Object.prototype.hasOwnProperty.call(body, name) ? body[name] : undefined;
+  if (value === undefined || value === null) {
+    if (required) throw invalidRequest(`${name}: required`);
+    return undefined;
+  }
+  if (typeof value !== 'string') throw invalidRequest(`${name}: expected a string (actual: ${Array.isArray(value) ? 'array' : typeof value})`);
+  return value;
+}
+
+/** True when `text` is a valid node name. */
+export function isNodeName(text: string): boolean {
+  return text.length <= MAX_NODE_LENGTH && NODE_PATTERN.test(text);
+}
+
+/** Checks a node name from a body, a path or a query, naming where it came from. */
+export function checkNodeName(text: string, field: string): string {
+  if (!isNodeName(text)) {
+    throw invalidRequest(`${field}: expected a lowercase DNS-style name ([a-z0-9] then [a-z0-9.-], at most ${MAX_NODE_LENGTH} characters)`);
+  }
+  return text;
+}

@@ -1,0 +1,75 @@
+import type * as http from 'node:http';
+import type { Permission } from '../auth/roles';
+import type { ApiDeps } from './api-deps';
+import type { Principal } from './bearer-auth';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** What a handler sees. The body is read only by the handler, after the role check passed. */
+export interface RouteContext {
+  deps: ApiDeps;
+  req: http.IncomingMessage;
+  /** Null only on routes without a permission (health, token endpoint). */
+  principal: Principal | null;
+  params: Readonly<Record<string, string>>;
+  query: URLSearchParams;
+  /** The caller's address, for audit entries and logs. */
+  source: string;
+}
+
+export type RouteResult =
+  | { status: number; body: unknown; headers?: Record<string, string> }
+  | { status: number; text: string; contentType: string };
+
+export interface Route {
+  method: HttpMethod;
+  /** Path with `:name` segments, e.g. `/api/v1/agent-tokens/:id`. */
+  pattern: string;
+  /**
+   * The permission a caller's role needs (checked in one place, ApiServer, with roles.can), or
+   * null for the few routes that take no bearer token.
+   */
+  permission: Permission | null;
+  /** Headers on every response of this route, errors included (no-store on the token endpoint). */
+  headers?: Readonly<Record<string, string>>;
+  handler(ctx: RouteContext): Promise<RouteResult> | RouteResult;
+}
+
+export type RouteMatch =
+  | { kind: 'found'; route: Route; params: Record<string, string> }
+  | { kind: 'method_not_allowed'; allow: HttpMethod[] }
+  | { kind: 'not_found' };
+
+function matchPattern(pattern: string, pathname: string): Record<string, string> | null {
+  const want = pattern.split('/');
+  const got = pathname.split('/');
+  if (want.length !== got.length) return null;
+  const params: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (let i = 0; i < want.length; i++) {
+    if (want[i].startsWith(':')) {
+      if (got[i] === '') return null;
+      let value: string;
+      try {
+        value = decodeURIComponent(got[i]);
+      } catch {
+        return null;
+      }
+      params[want[i].slice(1)] = value;
+    } else if (want[i] !== got[i]) {
+      return null;
+    }
+  }
+  return params;
+}
+
+/** Finds the route for a request: 404 when no pattern matches the path, 405 when only the method differs. */
+export function matchRoute(routes: readonly Route[], method: string, pathname: string): RouteMatch {
+  const allow: HttpMethod[] = [];
+  for (const route of routes) {
+    const params = matchPattern(route.pattern, pathname);
+    if (params === null) continue;
+    if (route.method === method) return { kind: 'found', route, params };
+    if (!allow.includes(route.method)) allow.push(route.method);
+  }
+  return allow.length > 0 ? { kind: 'method_not_allowed', allow } : { kind: 'not_found' };
+}

@@ -1,0 +1,50 @@
+import { AGENT_ROUTES } from './agent-routes';
+import { AGENT_TOKEN_ROUTES } from './agent-token-routes';
+import { CLIENT_ROUTES } from './client-routes';
+import type { Route } from './route-table';
+import { NO_STORE_HEADERS, handleTokenRequest } from './token-endpoint';
+
+const DEFAULT_AUDIT_LIMIT = 100;
+
+/**
+ * Every route of the admin API with the permission it needs: the one table the role check reads.
+ * `/metrics` takes a viewer token like the rest (Prometheus sends it with `authorization`), since
+ * the collector's own metrics name nodes and addresses.
+ */
+export const API_ROUTES: readonly Route[] = [
+  {
+    method: 'GET',
+    pattern: '/healthz',
+    permission: null,
+    handler: () => ({ status: 200, body: { status: 'ok' } }),
+  },
+  {
+    method: 'GET',
+    pattern: '/metrics',
+    permission: 'metrics:read',
+    handler: ({ deps }) => ({ status: 200, text: deps.metricsText(), contentType: 'text/plain; version=0.0.4; charset=utf-8' }),
+  },
+  {
+    method: 'POST',
+    pattern: '/api/v1/token',
+    permission: null,
+    headers: NO_STORE_HEADERS,
+    handler: async ({ deps, req, source }) => ({ status: 200, body: await handleTokenRequest(req, deps, source) }),
+  },
+  ...AGENT_ROUTES,
+  ...AGENT_TOKEN_ROUTES,
+  ...CLIENT_ROUTES,
+  {
+    method: 'GET',
+    pattern: '/api/v1/audit',
+    permission: 'audit:read',
+    handler({ deps, query }) {
+      const limitText = query.get('limit');
+      const limit = limitText === null ? DEFAULT_AUDIT_LIMIT : Number(limitText);
+      if (!Number.isSafeInteger(limit) || limit < 1) {
+        return { status: 400, body: { error: 'invalid_request', message: 'limit: expected a positive whole number' } };
+      }
+      return { status: 200, body: deps.audit.list({ limit }) };
+    },
+  },
+];

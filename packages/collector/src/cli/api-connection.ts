@@ -1,0 +1,155 @@
+import * as https from 'node:https';
+import { clientTlsOptions } from '@ximp/shared';
+import { CliError } from './cli-error';
+import { ExitCodes } from './exit-codes';
+
+export interface ApiConnectionOptions {
+  /** Base URL, e.g. "https://collector:4494". */
+  server: string;
+  /** CA bundle (PEM) for the API certificate; null = the system's CAs. */
+  ca: Buffer | string | null;
+  clientId: string;
+  clientSecret: string;
+  /** Per request: connect, handshake and answer. */
+  timeoutMs?: number;
+}
+
+export interface ApiResponse {
+  status: number;
+  body: unknown;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+/** Answers are lists of tokens, agents and clients; far below this. */
+const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/** `{error, message}` of an API error body, as far as present. */
+function errorOf(body: unknown): { error: string; message: string | null } {
+  if (body !== null && typeof body === 'object') {
+    const { error, message } = body as Record<string, unknown>;
+    return { error: typeof error === 'string' ? error : 'error', message: typeof message === 'string' ? message : null };
+  }
+  return { error: 'error', message: null };
+}
+
+function describe(error: string, message: string | null): string {
+  return message === null ? error : `${message} (${error})`;
+}
+
+/**
+ * The CLI's link to the collector API: HTTPS with TLS 1.3 and the configured CA, an access token
+ * from the client credentials grant (obtained once per run), and HTTP failures turned into the
+ * exit statuses of SPEC §6. Neither the client secret nor the access token reaches a message.
+ */
+export class ApiConnection {
+  private accessToken: string | null = null;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: ApiConnectionOptions) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** Calls a route with the bearer token; answers 2xx bodies, throws CliError for everything else. */
+  async call(method: 'GET' | 'POST' | 'DELETE' | 'PUT', path: string, body?: unknown): Promise<unknown> {
+    const token = await this.token();
+    const payload = body === undefined ? null : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
+    if (payload !== null) headers['Content-Type'] = 'application/json';
+    const response = await this.send(method, path, headers, payload);
+    if (response.status >= 200 && response.status < 300) return response.body;
+    throw this.failure(response, false);
+  }
+
+  /** POST /api/v1/token with HTTP Basic (RFC 6749 §2.3.1: each part form-encoded first). */
+  private async token(): Promise<string> {
+    if (this.accessToken !== null) return this.accessToken;
+    const encode = (s: string): string => encodeURIComponent(s).replace(/%20/g, '+');
+    const basic = Buffer.from(`${encode(this.options.clientId)}:${encode(this.options.clientSecret)}`).toString('base64');
+    const response = await this.send(
+      'POST',
+      '/api/v1/token',
+      { Authorization: `Basic ${basic}`, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+      Buffer.from('grant_type=client_credentials'),
+    );
+    if (response.status !== 200) throw this.failure(response, true);
+    const accessToken = (response.body as Record<string, unknown> | null)?.access_token;
+    if (typeof accessToken !== 'string' || accessToken === '') {
+      throw new CliError(ExitCodes.FAILED, `${this.options.server}: the token endpoint answered without an access token`);
+    }
+    this.accessToken = accessToken;
+    return accessToken;
+  }
+
+  private failure(response: ApiResponse, tokenRequest: boolean): CliError {
+    const server = this.options.server;
+    const { error, message } = errorOf(response.body);
+    const status = response.status;
+    if (status === 401 && error === 'invalid_client') {
+      return new CliError(
+        ExitCodes.NOT_AUTHORIZED,
+        `not authenticated: ${server} refused client "${this.options.clientId}" (invalid_client: wrong client_id or client_secret, or the client is revoked)`,
+      );
+    }
+    if (status === 401) return new CliError(ExitCodes.NOT_AUTHORIZED, `not authenticated: ${describe(error, message)}`);
+    if (status === 403) return new CliError(ExitCodes.NOT_AUTHORIZED, `not allowed: ${describe(error, message)}`);
+    if (status === 404 && !tokenRequest) return new CliError(ExitCodes.NOT_FOUND, `not found: ${describe(error, message)}`);
+    if (status === 400 && error === 'invalid_request' && !tokenRequest) {
+      return new CliError(ExitCodes.USAGE, `invalid request: ${message ?? error}`);
+    }
+    if (status >= 500) return new CliError(ExitCodes.FAILED, `${server} failed: HTTP ${status} ${describe(error, message)}`);
+    return new CliError(ExitCodes.FAILED, `${server} refused the request: HTTP ${status} ${describe(error, message)}`);
+  }
+
+  private send(method: string, path: string, headers: Record<string, string>, payload: Buffer | null): Promise<ApiResponse> {
+    const server = this.options.server;
+    const url = new URL(path, server + '/');
+    if (payload !== null) headers['Content-Length'] = String(payload.length);
+    return new Promise<ApiResponse>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: Error): void => {
+        if (settled) return;
+        settled = true;
+        const code = (err as NodeJS.ErrnoException).code;
+        const cause = code !== undefined && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
+        reject(new CliError(ExitCodes.FAILED, `cannot reach ${server}: ${cause}`, { cause: err }));
+      };
+      const req = https.request(url, {
+        method,
+        headers,
+        agent: false,
+        timeout: this.timeoutMs,
+        ...clientTlsOptions({ ca: this.options.ca, servername: url.hostname }),
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      req.on('error', fail);
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_RESPONSE_BYTES) {
+            res.destroy(new Error(`answer larger than ${MAX_RESPONSE_BYTES} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('error', fail);
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = null;
+          if (text !== '') {
+            try {
+              body = JSON.parse(text);
+            } catch {
+              body = { error: 'not_json', message: `answer is not JSON (${res.headers['content-type'] ?? 'no content type'})` };
+            }
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      });
+      req.end(payload ?? undefined);
+    });
+  }
+}

@@ -1,0 +1,68 @@
+import { asList, asObject, jsonText, str, type CommandContext } from './command-context';
+import { formatTimeCell } from './relative-time';
+import { formatFields, formatTable } from './table';
+
+const COLUMNS = ['ID', 'NAME', 'ROLE', 'CREATED', 'LAST-USED', 'STATUS'] as const;
+
+/** `ximp client create --name NAME --role ROLE`: prints the client ID and its secret once. */
+export async function clientCreate(ctx: CommandContext): Promise<void> {
+  const created = asObject(await ctx.api.call('POST', '/api/v1/clients', { name: ctx.flags.name, role: ctx.flags.role }));
+  const result = {
+    client_id: str(created, 'client_id'),
+    client_secret: str(created, 'client_secret'),
+    name: str(created, 'name'),
+    role: str(created, 'role'),
+  };
+  if (ctx.output === 'json') {
+    ctx.out(jsonText(result));
+    return;
+  }
+  ctx.out(
+    formatFields([
+      ['client_id', result.client_id],
+      ['client_secret', result.client_secret],
+      ['name', result.name],
+      ['role', result.role],
+    ]) + '\nThe client secret is shown only this once: store it now.\n',
+  );
+}
+
+/** `ximp client list`. */
+export async function clientList(ctx: CommandContext): Promise<void> {
+  const clients = asList(await ctx.api.call('GET', '/api/v1/clients'));
+  const rows = clients.map((c) => ({
+    id: str(c, 'id'),
+    name: str(c, 'name'),
+    role: str(c, 'role'),
+    created: str(c, 'created'),
+    last_used: str(c, 'last_used'),
+    status: str(c, 'status'),
+  }));
+  if (ctx.output === 'json') {
+    ctx.out(jsonText(rows));
+    return;
+  }
+  const now = ctx.now();
+  ctx.out(
+    formatTable(
+      COLUMNS,
+      rows.map((r) => [r.id, r.name, r.role, formatTimeCell(r.created, now), formatTimeCell(r.last_used, now), r.status]),
+    ),
+  );
+}
+
+/** `ximp client revoke ID`: exit 4 for an unknown ID, 0 (and says so) when already revoked. */
+export async function clientRevoke(ctx: CommandContext): Promise<void> {
+  const id = ctx.positionals[0];
+  const result = asObject(await ctx.api.call('DELETE', `/api/v1/clients/${encodeURIComponent(id)}`));
+  const status = str(result, 'status') ?? 'revoked';
+  if (ctx.output === 'json') {
+    ctx.out(jsonText({ id, status }));
+    return;
+  }
+  ctx.out(
+    status === 'already_revoked'
+      ? `API client ${id} was already revoked\n`
+      : `revoked API client ${id}; its access tokens no longer work\n`,
+  );
+}

@@ -1,0 +1,58 @@
+import type { ApiConnection } from './api-connection';
+import { CliError } from './cli-error';
+import { ExitCodes } from './exit-codes';
+
+export type OutputFormat = 'table' | 'json';
+
+/** What a command runs with: the API, its arguments, where to print, and the clock for "12s ago". */
+export interface CommandContext {
+  api: Pick<ApiConnection, 'call'>;
+  flags: Readonly<Record<string, string>>;
+  positionals: readonly string[];
+  output: OutputFormat;
+  out(text: string): void;
+  err(text: string): void;
+  now(): number;
+}
+
+export type CommandRun = (ctx: CommandContext) => Promise<void>;
+
+/** Pretty JSON with a final newline, as every `--output json` answer prints. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}
+
+function unexpected(what: string): CliError {
+  return new CliError(ExitCodes.FAILED, `unexpected answer from the collector: ${what}`);
+}
+
+/** The API answer as a list of objects, or a failure (exit 1) when it is something else. */
+export function asList(body: unknown): Record<string, unknown>[] {
+  if (!Array.isArray(body) || !body.every((x) => x !== null && typeof x === 'object')) throw unexpected('expected a list');
+  return body as Record<string, unknown>[];
+}
+
+export function asObject(body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw unexpected('expected an object');
+  return body as Record<string, unknown>;
+}
+
+/** A string field or null (absent, null or another type). */
+export function str(obj: Record<string, unknown>, key: string): string | null {
+  const value = obj[key];
+  return typeof value === 'string' ? value : null;
+}
+
+/** A number field or null. */
+export function num(obj: Record<string, unknown>, key: string): number | null {
+  const value = obj[key];
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+/** `?name=value` for the flags that are set, URL-encoded. */
+export function queryString(params: Record<string, string | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) search.set(name, value);
+  const text = search.toString();
+  return text === '' ? '' : `?${text}`;
+}
