@@ -1,0 +1,34 @@
+/** The collector's own metrics in Prometheus text format, for GET /metrics. */
+export interface CollectorMetricsSources {
+  agentServer: {
+    counters: object;
+    sessionCount(): number;
+  };
+  metricStore: object;
+  registry: { list(): { state: string }[] };
+}
+
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+export function collectorMetricsText(sources: CollectorMetricsSources): string {
+  const lines: string[] = [];
+  const counter = (name: string, help: string, value: number): void => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`);
+  };
+  for (const [key, value] of Object.entries(sources.agentServer.counters as Record<string, number>)) {
+    counter(`ximp_collector_ingest_${snake(key)}_total`, `Agent ingest: ${snake(key).replace(/_/g, ' ')}.`, value);
+  }
+  const storeCounters = (sources.metricStore as { counters?: Record<string, number> }).counters ?? {};
+  for (const [key, value] of Object.entries(storeCounters)) {
+    counter(`ximp_collector_store_${snake(key)}_total`, `Embedded store: ${snake(key).replace(/_/g, ' ')}.`, value);
+  }
+  lines.push('# HELP ximp_collector_agent_sessions Live agent sessions.', '# TYPE ximp_collector_agent_sessions gauge');
+  lines.push(`ximp_collector_agent_sessions ${sources.agentServer.sessionCount()}`);
+  const byState = new Map<string, number>([['ACTIVE', 0], ['STALE', 0], ['DISCONNECTED', 0], ['PENDING', 0]]);
+  for (const agent of sources.registry.list()) byState.set(agent.state, (byState.get(agent.state) ?? 0) + 1);
+  lines.push('# HELP ximp_collector_agents Agents by state.', '# TYPE ximp_collector_agents gauge');
+  for (const [state, n] of byState) lines.push(`ximp_collector_agents{state="${state}"} ${n}`);
+  return `${lines.join('\n')}\n`;
+}

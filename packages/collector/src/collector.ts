@@ -1,0 +1,143 @@
+import type { Logger } from '@ximp/shared';
+import { ApiServer } from './api/api-server';
+import { AccessTokenStore } from './auth/access-token-store';
+import { AgentTokenStore } from './auth/agent-token-store';
+import { ApiClientStore } from './auth/api-client-store';
+import { AuditLog } from './audit/audit-log';
+import type { CollectorConfig } from './config';
+import { AgentServer } from './ingest/agent-server';
+import { collectorMetricsText } from './collector-metrics';
+import { PkiStore } from './pki/pki-store';
+import { AgentRegistry } from './registry/agent-registry';
+import { AgentRecordStore } from './registry/agent-record-store';
+import { openDatabase, type Database } from './store/database';
+import { MetricStore } from './store/metric-store';
+import { UpSeriesWriter } from './store/up-series-writer';
+
+export interface CollectorDeps {
+  log: Logger;
+  now?: () => number;
+}
+
+const DEFAULT_TOKEN_EXPIRY_MS = 365 * 24 * 3600 * 1000;
+
+/**
+ * The collector process: the embedded database, the agent listener, the agent registry and the
+ * admin API, started in dependency order and stopped in reverse (stop accepting, drain, close).
+ */
+export class Collector {
+  private db: Database | undefined;
+  private metricStore: MetricStore | undefined;
+  private registry: AgentRegistry | undefined;
+  private agentServer: AgentServer | undefined;
+  private apiServer: ApiServer | undefined;
+  private upWriter: UpSeriesWriter | undefined;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly config: CollectorConfig,
+    private readonly deps: CollectorDeps,
+  ) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    if (this.db) return;
+    const { config, deps } = this;
+    const log = deps.log;
+    const now = this.now;
+    const pki = new PkiStore(config.dataDir);
+    // Read the certificates first: without `init` there is nothing to serve, and nothing is opened.
+    const agentTls = pki.load('collector');
+    const apiTls = pki.load('api');
+
+    const db = openDatabase(config.dataDir);
+    this.db = db;
+    const tokens = new AgentTokenStore(db);
+    const clients = new ApiClientStore(db);
+    const accessTokens = new AccessTokenStore(db);
+    const audit = new AuditLog(db);
+    const records = new AgentRecordStore(db);
+    const metricStore = new MetricStore(db, { commitIntervalMs: config.store.commitIntervalMs });
+    this.metricStore = metricStore;
+    metricStore.start();
+
+    const registry = new AgentRegistry({ records, tokens, transaction: (fn) => db.transaction(fn)(), log, now });
+    this.registry = registry;
+    registry.start();
+
+    const limits = {
+      maxFrameBytes: config.limits.maxFrameBytes,
+      maxSamplesPerBatch: config.limits.maxSamplesPerBatch,
+      maxLabelsPerSeries: config.limits.maxLabelsPerSeries,
+      maxSeriesPerSession: 200_000,
+      helloTimeoutMs: config.limits.helloTimeoutMs,
+      pingIntervalMs: config.limits.pingIntervalMs,
+    };
+    const agentServer = new AgentServer({
+      host: config.listen.agents.host,
+      port: config.listen.agents.port,
+      tls: { cert: agentTls.certPem, key: agentTls.keyPem },
+      authFailuresPerMinute: config.limits.authFailuresPerMinute,
+      tokens,
+      session: { registry, metrics: metricStore, limits, log, now },
+    });
+    this.agentServer = agentServer;
+
+    const apiServer = new ApiServer(
+      {
+        tokens,
+        clients,
+        accessTokens,
+        audit,
+        agents: registry,
+        sessions: agentServer,
+        metrics: metricStore,
+        metricsText: () => collectorMetricsText({ agentServer, metricStore, registry }),
+        config: {
+          accessTokenTtlMs: config.api.accessTokenTtlMs,
+          allowCidrs: config.api.allowCidrs,
+          defaultTokenExpiryMs: DEFAULT_TOKEN_EXPIRY_MS,
+        },
+        tls: { cert: apiTls.certPem, key: apiTls.keyPem },
+        log,
+        now,
+      },
+      config.listen.api,
+    );
+    this.apiServer = apiServer;
+
+    await agentServer.start();
+    await apiServer.start();
+    this.upWriter = new UpSeriesWriter({ registry, metrics: metricStore, log, now });
+    this.upWriter.start();
+    log.info(
+      { agents: formatAddress(agentServer.address()), api: formatAddress(apiServer.address()), data_dir: config.dataDir },
+      'collector listening',
+    );
+  }
+
+  agentAddress(): { host: string; port: number } {
+    if (!this.agentServer) throw new Error('collector is not running');
+    return this.agentServer.address();
+  }
+
+  apiAddress(): { host: string; port: number } {
+    if (!this.apiServer) throw new Error('collector is not running');
+    return this.apiServer.address();
+  }
+
+  async stop(): Promise<void> {
+    this.upWriter?.stop();
+    await this.agentServer?.stop();
+    await this.apiServer?.stop();
+    this.registry?.stop();
+    await this.metricStore?.stop();
+    this.db?.close();
+    this.db = this.metricStore = this.registry = this.agentServer = this.apiServer = this.upWriter = undefined;
+  }
+}
+
+function formatAddress(a: { host: string; port: number }): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
