@@ -1,0 +1,201 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * `npm start`: a collector and an agent for this host on loopback, without root (SPEC §13).
+ * Everything lives in .ximp-local/ at the repository root; a second run reuses it.
+ */
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const https = require('node:https');
+const { spawn, spawnSync } = require('node:child_process');
+
+const root = path.resolve(__dirname, '..');
+// XIMP_LOCAL_DIR moves the folder (the tests use a temporary one); the default is .ximp-local/.
+const local = path.resolve(process.env.XIMP_LOCAL_DIR || path.join(root, '.ximp-local'));
+const files = {
+  collectorConfig: path.join(local, 'collector.yaml'),
+  agentConfig: path.join(local, 'agent.yaml'),
+  cliConfig: path.join(local, 'cli.yaml'),
+  data: path.join(local, 'data'),
+  spool: path.join(local, 'spool'),
+  collectorLog: path.join(local, 'collector.log'),
+  agentLog: path.join(local, 'agent.log'),
+};
+const bins = {
+  collector: path.join(root, 'packages/collector/bin/ximp-collector.js'),
+  agent: path.join(root, 'packages/agent/bin/ximp-agent.js'),
+  cli: path.join(root, 'packages/collector/bin/ximp.js'),
+};
+const env = { ...process.env, XIMP_CLI_CONFIG: files.cliConfig };
+
+function say(line) {
+  process.stdout.write(`${line}\n`);
+}
+
+function fail(message) {
+  process.stderr.write(`npm start: ${message}\n`);
+  process.exit(1);
+}
+
+/** A free loopback port, chosen once and written into collector.yaml. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function readPorts() {
+  const text = fs.readFileSync(files.collectorConfig, 'utf8');
+  const agents = /agents:\s*"?127\.0\.0\.1:(\d+)/.exec(text);
+  const api = /api:\s*"?127\.0\.0\.1:(\d+)/.exec(text);
+  if (!agents || !api) fail(`${files.collectorConfig} no longer has loopback listen addresses; remove .ximp-local/ to start over`);
+  return { agents: Number(agents[1]), api: Number(api[1]) };
+}
+
+/** This host's name as a node name: lowercase DNS-style. */
+function nodeName() {
+  const name = os.hostname().toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[^a-z0-9]+/, '');
+  return name.slice(0, 253) || 'localhost';
+}
+
+function waitForApi(port, deadlineMs) {
+  const ca = fs.readFileSync(path.join(files.data, 'pki', 'ca.pem'));
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const req = https.get({ host: '127.0.0.1', port, path: '/healthz', ca, servername: 'localhost', minVersion: 'TLSv1.3' }, (res) => {
+        res.resume();
+        if (res.statusCode === 200) resolve();
+        else retry();
+      });
+      req.on('error', retry);
+      req.setTimeout(1000, () => req.destroy());
+    };
+    const retry = () => {
+      if (Date.now() > deadlineMs) reject(new Error(`the collector's API did not answer on 127.0.0.1:${port}; see ${files.collectorLog}`));
+      else setTimeout(attempt, 200);
+    };
+    attempt();
+  });
+}
+
+function startProcess(name, bin, args, logFile) {
+  const out = fs.openSync(logFile, 'a', 0o600);
+  const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', out, out] });
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      say(`${name} exited (${signal ?? code}); its log: ${path.relative(root, logFile)}`);
+      shutdown(1);
+    }
+  });
+  return child;
+}
+
+let stopping = false;
+const children = [];
+
+function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  say('stopping the agent and the collector...');
+  // The agent first, so it can flush to a collector that is still there.
+  const [collector, agent] = children;
+  const stopOne = (child) =>
+    new Promise((resolve) => {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', resolve);
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 12_000).unref();
+    });
+  stopOne(agent)
+    .then(() => stopOne(collector))
+    .then(() => {
+      say('stopped.');
+      process.exit(code);
+    });
+}
+
+async function main() {
+  fs.mkdirSync(local, { recursive: true, mode: 0o700 });
+  if (!fs.existsSync(files.collectorConfig)) {
+    const agentsPort = await freePort();
+    let apiPort = await freePort();
+    while (apiPort === agentsPort) apiPort = await freePort();
+    fs.writeFileSync(
+      files.collectorConfig,
+      [
+        '# Written by `npm start` on its first run; free loopback ports were chosen then.',
+        'data_dir: data',
+        'listen:',
+        `  agents: "127.0.0.1:${agentsPort}"`,
+        `  api: "127.0.0.1:${apiPort}"`,
+        'log:',
+        '  level: info',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    say(`wrote ${path.relative(root, files.collectorConfig)} (agents on 127.0.0.1:${agentsPort}, API on 127.0.0.1:${apiPort})`);
+  }
+  const ports = readPorts();
+
+  if (!fs.existsSync(path.join(files.data, 'pki', 'ca.pem'))) {
+    const init = spawnSync(process.execPath, [bins.collector, 'init', '--config', files.collectorConfig], { env, encoding: 'utf8' });
+    if (init.status !== 0) fail(`ximp-collector init failed:\n${init.stderr}`);
+    say('created the CA, the certificates, an admin API client and .ximp-local/cli.yaml');
+  }
+
+  children.push(startProcess('ximp-collector', bins.collector, ['--config', files.collectorConfig], files.collectorLog));
+  await waitForApi(ports.api, Date.now() + 30_000);
+
+  const node = nodeName();
+  if (!fs.existsSync(files.agentConfig)) {
+    const created = spawnSync(process.execPath, [bins.cli, 'agent', 'token', 'create', '--node', node, '--output', 'json'], { env, encoding: 'utf8' });
+    if (created.status !== 0) fail(`creating the agent token failed:\n${created.stderr}`);
+    const { token } = JSON.parse(created.stdout);
+    fs.writeFileSync(
+      files.agentConfig,
+      [
+        '# Written by `npm start` on its first run. Holds this node\'s token: keep it 0600.',
+        'server:',
+        `  url: wss://localhost:${ports.agents}/v1/agent`,
+        `  auth_token: ${token}`,
+        '  ca_file: data/pki/ca.pem',
+        `node: ${node}`,
+        'interval: 5s',
+        'spool:',
+        '  dir: spool',
+        '  max_bytes: 64MiB',
+        'log:',
+        '  level: info',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    say(`created a token for node "${node}" and wrote ${path.relative(root, files.agentConfig)}`);
+  }
+  children.push(startProcess('ximp-agent', bins.agent, ['--config', files.agentConfig], files.agentLog));
+
+  say('');
+  say(`XIMP is running: collector (agents 127.0.0.1:${ports.agents}, API https://localhost:${ports.api}) and an agent for "${node}".`);
+  const shown = path.relative(root, local) || '.';
+  say(`Logs: ${shown}/collector.log and ${shown}/agent.log. Press Ctrl-C to stop both.`);
+  say('');
+  say('Next, in another terminal:');
+  say(`  XIMP_CLI_CONFIG=${shown}/cli.yaml npx ximp agent list`);
+  say('  npm run -s ximp -- agent token list        (the same CLI, shorter)');
+  say('');
+}
+
+process.on('SIGINT', () => shutdown(0));
+process.on('SIGTERM', () => shutdown(0));
+main().catch((err) => {
+  process.stderr.write(`npm start: ${err.message}\n`);
+  shutdown(1);
+});
