@@ -1,0 +1,264 @@
+#!/usr/bin/env node
+'use strict';
+/**
+ * `npm run bench`: measures the collector under N simulated agents speaking the real protocol
+ * over TLS 1.3 (default 1,000 agents, 200 samples each every 1 s), and the agent's cost per
+ * collection cycle on this host. Prints figures; asserts nothing.
+ *
+ * Options (environment): BENCH_AGENTS (1000), BENCH_SAMPLES (200), BENCH_INTERVAL_MS (1000),
+ * BENCH_SECONDS (measured window, 30), BENCH_WARMUP_SECONDS (10), BENCH_CYCLES (agent cycles, 100).
+ */
+const fs = require('node:fs');
+const os = require('node:os');
+const net = require('node:net');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const WebSocket = require('ws');
+
+const root = path.resolve(__dirname, '..');
+const shared = require(path.join(root, 'packages/shared/dist/index.js'));
+const { loadCollectorConfig } = require(path.join(root, 'packages/collector/dist/config.js'));
+const { runInit } = require(path.join(root, 'packages/collector/dist/pki/init-command.js'));
+const { openDatabase } = require(path.join(root, 'packages/collector/dist/store/database.js'));
+const { ApiClientStore } = require(path.join(root, 'packages/collector/dist/auth/api-client-store.js'));
+const { AgentTokenStore } = require(path.join(root, 'packages/collector/dist/auth/agent-token-store.js'));
+const { measureCollectionCycles } = require(path.join(root, 'packages/agent/dist/bench-cycle.js'));
+
+const opt = (name, def) => Number(process.env[name] ?? def);
+const AGENTS = opt('BENCH_AGENTS', 1000);
+const SAMPLES = opt('BENCH_SAMPLES', 200);
+const INTERVAL_MS = opt('BENCH_INTERVAL_MS', 1000);
+const SECONDS = opt('BENCH_SECONDS', 30);
+const WARMUP_SECONDS = opt('BENCH_WARMUP_SECONDS', 10);
+const CYCLES = opt('BENCH_CYCLES', 100);
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** CPU seconds and RSS bytes of a process, from /proc. */
+function procUsage(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rssPages = Number(fields[21]);
+  return { cpuSeconds: ticks / 100, rssBytes: rssPages * 4096 };
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+const mib = (b) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
+
+async function prepare(dir) {
+  const ports = { agents: await freePort(), api: await freePort() };
+  const configFile = path.join(dir, 'collector.yaml');
+  fs.writeFileSync(
+    configFile,
+    ['data_dir: data', 'listen:', `  agents: "127.0.0.1:${ports.agents}"`, `  api: "127.0.0.1:${ports.api}"`, 'log:', '  level: info', ''].join('\n'),
+  );
+  const config = loadCollectorConfig(configFile);
+  runInit({
+    config,
+    hostnames: [],
+    cliConfigPath: path.join(dir, 'cli.yaml'),
+    createAdminClient: (name) => {
+      const db = openDatabase(config.dataDir);
+      try {
+        return new ApiClientStore(db).create(name, 'monitoring-admin', Date.now());
+      } finally {
+        db.close();
+      }
+    },
+  });
+  const db = openDatabase(config.dataDir);
+  const store = new AgentTokenStore(db);
+  const tokens = [];
+  const expiresIn = 24 * 3600 * 1000;
+  db.transaction(() => {
+    for (let i = 0; i < AGENTS; i++) tokens.push(store.create(`bench-${i}`, expiresIn, Date.now()).token);
+  })();
+  db.close();
+  return { configFile, ports, ca: fs.readFileSync(path.join(config.dataDir, 'pki', 'ca.pem')), tokens };
+}
+
+/** One simulated agent: Hello, then a 200-sample batch every interval; records ack latency. */
+function simulatedAgent(i, url, ca, token, stats) {
+  const node = `bench-${i}`;
+  const ids = Array.from({ length: SAMPLES }, (_, k) => k + 1);
+  const definitions = ids.map((id) => ({ id, name: 'node_bench_value', labels: [{ name: 'series', value: String(id) }] }));
+  const sentAt = new Map();
+  let sequence = 0;
+  let defined = false;
+  let timer;
+  const ws = new WebSocket(url, shared.SUBPROTOCOL, {
+    ca,
+    headers: { Authorization: `Bearer ${token}`, 'X-Ximp-Node': node },
+    minVersion: 'TLSv1.3',
+    perMessageDeflate: false,
+  });
+  ws.on('open', () => {
+    ws.send(
+      shared.encodeAgentFrame({
+        type: 'hello',
+        protocolVersion: shared.PROTOCOL_VERSION,
+        node,
+        agentVersion: 'bench',
+        bootId: '',
+        host: { hostname: node, os: 'bench', kernel: '', arch: os.arch(), cpuModel: '', cpuCount: 1, memoryBytes: 0, virtualization: '' },
+        labels: [],
+        intervalMs: INTERVAL_MS,
+        streamId: `bench${i}`,
+      }),
+    );
+  });
+  ws.on('message', (data) => {
+    const frame = shared.decodeCollectorFrame(data);
+    if (frame.type === 'welcome') {
+      sequence = frame.lastAckedSequence;
+      stats.connected++;
+      const send = () => {
+        sequence++;
+        const values = ids.map(() => Math.random() * 1000);
+        sentAt.set(sequence, performance.now());
+        ws.send(
+          shared.encodeAgentFrame({
+            type: 'batch',
+            sequence,
+            timestampUnixMs: Date.now(),
+            definitions: defined ? [] : definitions,
+            seriesIds: ids,
+            values,
+            droppedBatchesTotal: 0,
+          }),
+        );
+        defined = true;
+      };
+      // Spread the agents over the interval, as real agents started at different times are.
+      setTimeout(() => {
+        send();
+        timer = setInterval(send, INTERVAL_MS);
+      }, Math.random() * INTERVAL_MS);
+    } else if (frame.type === 'ack') {
+      const t0 = sentAt.get(frame.sequence);
+      sentAt.delete(frame.sequence);
+      if (t0 !== undefined && stats.measuring) {
+        stats.acked++;
+        stats.samples += SAMPLES;
+        stats.latencies.push(performance.now() - t0);
+      }
+    }
+  });
+  ws.on('close', () => clearInterval(timer));
+  ws.on('error', (err) => stats.errors.push(err.message));
+  return () => {
+    clearInterval(timer);
+    ws.close(1000);
+  };
+}
+
+async function benchCollector() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-bench-'));
+  try {
+    process.stdout.write(`collector: preparing ${AGENTS} agent tokens...\n`);
+    const { configFile, ports, ca, tokens } = await prepare(dir);
+    const child = spawn(process.execPath, [path.join(root, 'packages/collector/bin/ximp-collector.js'), '--config', configFile], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c.toString()));
+    const deadline = Date.now() + 30_000;
+    while (!out.includes('collector listening')) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`collector did not start:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const url = `wss://127.0.0.1:${ports.agents}/v1/agent`;
+    const stats = { connected: 0, acked: 0, samples: 0, latencies: [], errors: [], measuring: false };
+    const stops = [];
+    for (let i = 0; i < AGENTS; i++) {
+      stops.push(simulatedAgent(i, url, ca, tokens[i], stats));
+      if (i % 50 === 49) await new Promise((r) => setTimeout(r, 20));
+    }
+    const connectDeadline = Date.now() + 60_000;
+    while (stats.connected < AGENTS && Date.now() < connectDeadline) await new Promise((r) => setTimeout(r, 100));
+    process.stdout.write(`collector: ${stats.connected}/${AGENTS} agents connected; warming up ${WARMUP_SECONDS} s, measuring ${SECONDS} s\n`);
+    await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000));
+
+    const before = procUsage(child.pid);
+    const genBefore = process.cpuUsage();
+    const t0 = performance.now();
+    stats.measuring = true;
+    let peakRss = before.rssBytes;
+    const sampler = setInterval(() => (peakRss = Math.max(peakRss, procUsage(child.pid).rssBytes)), 500);
+    await new Promise((r) => setTimeout(r, SECONDS * 1000));
+    stats.measuring = false;
+    clearInterval(sampler);
+    const elapsed = (performance.now() - t0) / 1000;
+    const after = procUsage(child.pid);
+    const gen = process.cpuUsage(genBefore);
+
+    for (const stop of stops) stop();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+
+    const sorted = stats.latencies.sort((a, b) => a - b);
+    const offered = (AGENTS * SAMPLES * 1000) / INTERVAL_MS;
+    return {
+      agents: stats.connected,
+      offeredSamplesPerSecond: offered,
+      ackedSamplesPerSecond: stats.samples / elapsed,
+      ackedBatchesPerSecond: stats.acked / elapsed,
+      ackLatencyP50Ms: percentile(sorted, 50),
+      ackLatencyP99Ms: percentile(sorted, 99),
+      collectorCpuPercent: ((after.cpuSeconds - before.cpuSeconds) / elapsed) * 100,
+      collectorRssBytes: after.rssBytes,
+      collectorPeakRssBytes: peakRss,
+      loadGeneratorCpuPercent: ((gen.user + gen.system) / 1e6 / elapsed) * 100,
+      errors: [...new Set(stats.errors)].slice(0, 5),
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const collector = await benchCollector();
+  process.stdout.write(
+    [
+      '',
+      `collector under ${collector.agents} agents x ${SAMPLES} samples every ${INTERVAL_MS} ms (offered ${Math.round(collector.offeredSamplesPerSecond)} samples/s):`,
+      `  acknowledged samples/s   ${Math.round(collector.ackedSamplesPerSecond)}`,
+      `  acknowledged batches/s   ${collector.ackedBatchesPerSecond.toFixed(1)}`,
+      `  ack latency p50 / p99    ${collector.ackLatencyP50Ms.toFixed(1)} ms / ${collector.ackLatencyP99Ms.toFixed(1)} ms`,
+      `  collector CPU            ${collector.collectorCpuPercent.toFixed(1)} % of one core`,
+      `  collector RSS            ${mib(collector.collectorRssBytes)} (peak ${mib(collector.collectorPeakRssBytes)})`,
+      `  load generator CPU       ${collector.loadGeneratorCpuPercent.toFixed(1)} % of one core (same machine)`,
+      collector.errors.length ? `  errors                   ${collector.errors.join('; ')}` : '  errors                   none',
+      '',
+    ].join('\n'),
+  );
+  const agent = await measureCollectionCycles(CYCLES);
+  process.stdout.write(
+    [
+      `agent collection cycle on this host (${CYCLES} cycles, all built-in sources, ${agent.points} points per cycle):`,
+      `  CPU per cycle            ${agent.cpuMsPerCycle.toFixed(2)} ms`,
+      `  wall time per cycle      ${agent.wallMsPerCycle.toFixed(2)} ms`,
+      `  RSS                      ${mib(agent.rssBytes)}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err.stack}\n`);
+  process.exitCode = 1;
+});
