@@ -12,11 +12,10 @@ import { createLogger, type Logger } from '@ximp/shared';
 import { Agent } from '../../packages/agent/src/agent';
 import { loadAgentConfig } from '../../packages/agent/src/config';
 import type { SourceInstance } from '../../packages/agent/src/sources/source';
-import { ApiClientStore } from '../../packages/collector/src/auth/api-client-store';
+import { createAdminClientIn } from '../../packages/collector/src/auth/first-admin-client';
 import { Collector } from '../../packages/collector/src/collector';
 import { loadCollectorConfig } from '../../packages/collector/src/config';
 import { runInit } from '../../packages/collector/src/pki/init-command';
-import { openDatabase } from '../../packages/collector/src/store/database';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const BIN = {
@@ -66,14 +65,7 @@ export function prepareCollector(t: Teardown, extraYaml = '', ports = { agents: 
     config,
     hostnames: [],
     cliConfigPath: cliConfig,
-    createAdminClient: (name: string) => {
-      const db = openDatabase(config.dataDir);
-      try {
-        return new ApiClientStore(db).create(name, 'monitoring-admin', Date.now());
-      } finally {
-        db.close();
-      }
-    },
+    createAdminClient: (name: string) => createAdminClientIn(config.dataDir, name),
   });
   return { dir, configFile, dataDir: config.dataDir, caFile: path.join(config.dataDir, 'pki', 'ca.pem'), cliConfig };
 }

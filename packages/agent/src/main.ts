@@ -1,4 +1,4 @@
-import { ConfigError, createLogger, XimpError } from '@ximp/shared';
+import { ConfigError, createLogger, serveUntilSignalled, XimpError } from '@ximp/shared';
 import { Agent } from './agent';
 import { DEFAULT_AGENT_CONFIG_PATH, loadAgentConfig, type AgentConfig } from './config';
 import { AGENT_VERSION } from './version';
@@ -81,27 +81,7 @@ export async function main(argv: string[]): Promise<number> {
       log.error({ err: (err as Error).message }, 'reload failed, keeping the running configuration');
     }
   });
-  const stopped = new Promise<number>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info({ signal }, 'agent stopping');
-      agent.stop().then(
-        () => resolve(0),
-        (err: unknown) => {
-          log.error({ err: (err as Error).message }, 'agent stop failed');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
-  try {
-    await agent.start();
-  } catch (err) {
-    log.fatal({ err: (err as Error).message, code: (err as XimpError).code }, 'agent failed to start');
-    return 1;
-  }
-  const code = await stopped;
+  const code = await serveUntilSignalled(agent, log, 'agent');
   log.flush();
   return code;
 }

@@ -1,10 +1,9 @@
 import * as fs from 'node:fs';
-import { ConfigError, createLogger, ErrorCodes, XimpError } from '@ximp/shared';
-import { ApiClientStore } from './auth/api-client-store';
+import { ConfigError, createLogger, ErrorCodes, serveUntilSignalled, XimpError } from '@ximp/shared';
+import { createAdminClientIn } from './auth/first-admin-client';
 import { Collector } from './collector';
 import { DEFAULT_COLLECTOR_CONFIG_PATH, loadCollectorConfig, type CollectorConfig } from './config';
 import { defaultCliConfigPath, runInit } from './pki/init-command';
-import { openDatabase } from './store/database';
 import { COLLECTOR_VERSION } from './version';
 
 const EX_CONFIG = 78;
@@ -71,14 +70,7 @@ function init(config: CollectorConfig, hostnames: string[]): number {
       config,
       hostnames,
       cliConfigPath: defaultCliConfigPath(),
-      createAdminClient: (name) => {
-        const db = openDatabase(config.dataDir);
-        try {
-          return new ApiClientStore(db).create(name, 'monitoring-admin', Date.now());
-        } finally {
-          db.close();
-        }
-      },
+      createAdminClient: (name: string) => createAdminClientIn(config.dataDir, name),
     });
     process.stdout.write(
       [
@@ -129,28 +121,7 @@ export async function main(argv: string[]): Promise<number> {
   const collector = new Collector(config, { log });
   // Registered before start: Node's default for SIGHUP is to exit.
   process.on('SIGHUP', () => log.info({}, 'reload requested; certificates are reloaded by the renewal timer'));
-  const stopped = new Promise<number>((resolve) => {
-    const stop = (signal: string): void => {
-      log.info({ signal }, 'collector stopping');
-      collector.stop().then(
-        () => resolve(0),
-        (err: unknown) => {
-          log.error({ err: (err as Error).message }, 'collector stop failed');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
-  try {
-    await collector.start();
-  } catch (err) {
-    const code = (err as XimpError).code;
-    log.fatal({ err: (err as Error).message, code }, 'collector failed to start');
-    process.stderr.write(`ximp-collector: ${(err as Error).message}\n`);
-    await collector.stop().catch(() => undefined);
-    return 1;
-  }
-  return stopped;
+  const code = await serveUntilSignalled(collector, log, 'collector');
+  if (code !== 0) process.stderr.write('ximp-collector: failed, see the log above\n');
+  return code;
 }

@@ -14,21 +14,13 @@ import {
   type MetricBatch,
 } from '@ximp/shared';
 import type { AgentRegistry, LiveSession } from '../registry/agent-registry';
+import type { StoredBatch } from '../store/metric-store';
 import { scheduleAt, type CancelTimer } from './schedule-at';
 
-/** A batch as the metric store keeps it: collector-wide series ids, one timestamp. */
-export interface IngestBatch {
-  node: string;
-  streamId: string;
-  sequence: number;
-  timestampMs: number;
-  seriesIds: Uint32Array;
-  values: Float64Array;
-}
-
+/** What a session needs of the metric store (MetricStore implements it). */
 export interface SessionMetricStore {
   seriesId(node: string, name: string, labels: Label[]): number;
-  append(batch: IngestBatch): Promise<{ duplicate: boolean }>;
+  append(batch: StoredBatch): Promise<{ duplicate: boolean }>;
   lastSequence(node: string, streamId: string): number;
 }
 
