@@ -1,6 +1,5 @@
-import { asList, jsonText, queryString, str, type CommandContext } from './command-context';
+import { asList, printList, queryString, str, type CommandContext } from './command-context';
 import { formatTimeCell } from './relative-time';
-import { formatTable } from './table';
 
 const COLUMNS = ['NODE', 'STATE', 'LAST-SEEN', 'ADDRESS', 'VERSION', 'TOKEN'] as const;
 
@@ -15,10 +14,5 @@ export async function agentList(ctx: CommandContext): Promise<void> {
     version: str(a, 'version'),
     token: str(a, 'token_id'),
   }));
-  if (ctx.output === 'json') {
-    ctx.out(jsonText(rows));
-    return;
-  }
-  const now = ctx.now();
-  ctx.out(formatTable(COLUMNS, rows.map((r) => [r.node, r.state, formatTimeCell(r.last_seen, now), r.address, r.version, r.token])));
+  printList(ctx, COLUMNS, rows, (r, now) => [r.node, r.state, formatTimeCell(r.last_seen, now), r.address, r.version, r.token]);
 }

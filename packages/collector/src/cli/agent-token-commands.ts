@@ -1,5 +1,5 @@
 import { CliError } from './cli-error';
-import { asList, asObject, jsonText, num, queryString, str, type CommandContext } from './command-context';
+import { asList, asObject, jsonText, num, printList, queryString, str, type CommandContext } from './command-context';
 import { ExitCodes } from './exit-codes';
 import { formatTimeCell } from './relative-time';
 import { formatFields, formatTable } from './table';
@@ -39,15 +39,7 @@ export async function agentTokenList(ctx: CommandContext): Promise<void> {
     days_left: num(t, 'days_left'),
     last_used: str(t, 'last_used'),
   }));
-  if (ctx.output === 'json') {
-    ctx.out(jsonText(rows));
-    return;
-  }
-  const now = ctx.now();
-  ctx.out(
-    formatTable(
-      LIST_COLUMNS,
-      rows.map((r) => [
+  printList(ctx, LIST_COLUMNS, rows, (r, now) => [
         r.id,
         r.node,
         r.status,
@@ -55,9 +47,7 @@ export async function agentTokenList(ctx: CommandContext): Promise<void> {
         formatTimeCell(r.expires, now),
         r.days_left,
         formatTimeCell(r.last_used, now),
-      ]),
-    ),
-  );
+      ]);
 }
 
 /** `ximp agent token revoke TOKEN_ID`: exit 4 for an unknown ID, 0 (and says so) when already revoked. */

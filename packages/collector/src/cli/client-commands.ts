@@ -1,6 +1,6 @@
-import { asList, asObject, jsonText, str, type CommandContext } from './command-context';
+import { asList, asObject, jsonText, printList, str, type CommandContext } from './command-context';
 import { formatTimeCell } from './relative-time';
-import { formatFields, formatTable } from './table';
+import { formatFields } from './table';
 
 const COLUMNS = ['ID', 'NAME', 'ROLE', 'CREATED', 'LAST-USED', 'STATUS'] as const;
 
@@ -38,17 +38,7 @@ export async function clientList(ctx: CommandContext): Promise<void> {
     last_used: str(c, 'last_used'),
     status: str(c, 'status'),
   }));
-  if (ctx.output === 'json') {
-    ctx.out(jsonText(rows));
-    return;
-  }
-  const now = ctx.now();
-  ctx.out(
-    formatTable(
-      COLUMNS,
-      rows.map((r) => [r.id, r.name, r.role, formatTimeCell(r.created, now), formatTimeCell(r.last_used, now), r.status]),
-    ),
-  );
+  printList(ctx, COLUMNS, rows, (r, now) => [r.id, r.name, r.role, formatTimeCell(r.created, now), formatTimeCell(r.last_used, now), r.status]);
 }
 
 /** `ximp client revoke ID`: exit 4 for an unknown ID, 0 (and says so) when already revoked. */

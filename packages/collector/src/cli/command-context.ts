@@ -1,6 +1,7 @@
 import type { ApiConnection } from './api-connection';
 import { CliError } from './cli-error';
 import { ExitCodes } from './exit-codes';
+import { formatTable, type Cell } from './table';
 
 export type OutputFormat = 'table' | 'json';
 
@@ -20,6 +21,19 @@ export type CommandRun = (ctx: CommandContext) => Promise<void>;
 /** Pretty JSON with a final newline, as every `--output json` answer prints. */
 export function jsonText(value: unknown): string {
   return JSON.stringify(value, null, 2) + '\n';
+}
+
+/**
+ * Prints a list: with --output json the rows themselves (keys are the columns in snake_case),
+ * else a table whose cells `toCells` derives from each row (relative times need `now`).
+ */
+export function printList<Row>(ctx: CommandContext, columns: readonly string[], rows: Row[], toCells: (row: Row, now: number) => Cell[]): void {
+  if (ctx.output === 'json') {
+    ctx.out(jsonText(rows));
+    return;
+  }
+  const now = ctx.now();
+  ctx.out(formatTable(columns, rows.map((row) => toCells(row, now))));
 }
 
 function unexpected(what: string): CliError {
