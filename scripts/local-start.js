@@ -85,16 +85,50 @@ function waitForApi(port, deadlineMs) {
   });
 }
 
-function startProcess(name, bin, args, logFile) {
+function startProcess(name, bin, args, logFile, { exitStops = true } = {}) {
   const out = fs.openSync(logFile, 'a', 0o600);
   const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  if (exitStops) watchExit(name, child, logFile);
+  return child;
+}
+
+/** When one process dies on its own, stop the other too: half a system helps nobody. */
+function watchExit(name, child, logFile) {
   child.on('exit', (code, signal) => {
     if (!stopping) {
       say(`${name} exited (${signal ?? code}); its log: ${path.relative(root, logFile)}`);
       shutdown(1);
     }
   });
-  return child;
+}
+
+/** init wrote cli.yaml for the API port of its time; keep it pointing at the current one. */
+function pointCliAt(apiPort) {
+  const text = fs.readFileSync(files.cliConfig, 'utf8').replace(/^server: .*$/m, `server: "https://localhost:${apiPort}"`);
+  fs.writeFileSync(files.cliConfig, text, { mode: 0o600 });
+}
+
+/** collector.yaml with two free loopback ports, chosen now. */
+async function writeCollectorConfig() {
+  const agentsPort = await freePort();
+  let apiPort = await freePort();
+  while (apiPort === agentsPort) apiPort = await freePort();
+  fs.writeFileSync(
+    files.collectorConfig,
+    [
+      '# Written by `npm start` on its first run; free loopback ports were chosen then.',
+      'data_dir: data',
+      'listen:',
+      `  agents: "127.0.0.1:${agentsPort}"`,
+      `  api: "127.0.0.1:${apiPort}"`,
+      'log:',
+      '  level: info',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  say(`wrote ${path.relative(root, files.collectorConfig)} (agents on 127.0.0.1:${agentsPort}, API on 127.0.0.1:${apiPort})`);
 }
 
 let stopping = false;
@@ -123,27 +157,9 @@ function shutdown(code) {
 
 async function main() {
   fs.mkdirSync(local, { recursive: true, mode: 0o700 });
-  if (!fs.existsSync(files.collectorConfig)) {
-    const agentsPort = await freePort();
-    let apiPort = await freePort();
-    while (apiPort === agentsPort) apiPort = await freePort();
-    fs.writeFileSync(
-      files.collectorConfig,
-      [
-        '# Written by `npm start` on its first run; free loopback ports were chosen then.',
-        'data_dir: data',
-        'listen:',
-        `  agents: "127.0.0.1:${agentsPort}"`,
-        `  api: "127.0.0.1:${apiPort}"`,
-        'log:',
-        '  level: info',
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
-    say(`wrote ${path.relative(root, files.collectorConfig)} (agents on 127.0.0.1:${agentsPort}, API on 127.0.0.1:${apiPort})`);
-  }
-  const ports = readPorts();
+  const fresh = !fs.existsSync(files.collectorConfig);
+  if (fresh) await writeCollectorConfig();
+  let ports = readPorts();
 
   if (!fs.existsSync(path.join(files.data, 'pki', 'ca.pem'))) {
     const init = spawnSync(process.execPath, [bins.collector, 'init', '--config', files.collectorConfig], { env, encoding: 'utf8' });
@@ -151,8 +167,24 @@ async function main() {
     say('created the CA, the certificates, an admin API client and .ximp-local/cli.yaml');
   }
 
-  children.push(startProcess('ximp-collector', bins.collector, ['--config', files.collectorConfig], files.collectorLog));
-  await waitForApi(ports.api, Date.now() + 30_000);
+  // A port chosen free can be taken by another program before the collector binds it: on a first
+  // run, choose again rather than fail.
+  for (let attempt = 1; ; attempt++) {
+    const collector = startProcess('ximp-collector', bins.collector, ['--config', files.collectorConfig], files.collectorLog, { exitStops: false });
+    const exited = new Promise((resolve) => collector.once('exit', () => resolve('exited')));
+    const up = waitForApi(ports.api, Date.now() + 30_000).then(() => 'up', (err) => err);
+    const outcome = await Promise.race([up, exited]);
+    if (outcome instanceof Error) fail(outcome.message);
+    if (outcome === 'up') {
+      watchExit('ximp-collector', collector, files.collectorLog);
+      children.push(collector);
+      break;
+    }
+    if (!fresh || attempt === 3) fail(`the collector exited at start; its log: ${path.relative(root, files.collectorLog)}`);
+    await writeCollectorConfig();
+    ports = readPorts();
+    pointCliAt(ports.api);
+  }
 
   const node = nodeName();
   if (!fs.existsSync(files.agentConfig)) {
