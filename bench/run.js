@@ -6,7 +6,8 @@
  * collection cycle on this host. Prints figures; asserts nothing.
  *
  * Options (environment): BENCH_AGENTS (1000), BENCH_SAMPLES (200), BENCH_INTERVAL_MS (1000),
- * BENCH_SECONDS (measured window, 30), BENCH_WARMUP_SECONDS (10), BENCH_CYCLES (agent cycles, 100).
+ * BENCH_SECONDS (measured window, 30), BENCH_WARMUP_SECONDS (10), BENCH_CYCLES (agent cycles, 100),
+ * BENCH_AGENT_SECONDS (how long the real agent process is measured, 20).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -20,9 +21,8 @@ const shared = require(path.join(root, 'packages/shared/dist/index.js'));
 const { loadCollectorConfig } = require(path.join(root, 'packages/collector/dist/config.js'));
 const { runInit } = require(path.join(root, 'packages/collector/dist/pki/init-command.js'));
 const { openDatabase } = require(path.join(root, 'packages/collector/dist/store/database.js'));
-const { ApiClientStore } = require(path.join(root, 'packages/collector/dist/auth/api-client-store.js'));
+const { createAdminClientIn } = require(path.join(root, 'packages/collector/dist/auth/first-admin-client.js'));
 const { AgentTokenStore } = require(path.join(root, 'packages/collector/dist/auth/agent-token-store.js'));
-const { measureCollectionCycles } = require(path.join(root, 'packages/agent/dist/bench-cycle.js'));
 
 const opt = (name, def) => Number(process.env[name] ?? def);
 const AGENTS = opt('BENCH_AGENTS', 1000);
@@ -71,14 +71,7 @@ async function prepare(dir) {
     config,
     hostnames: [],
     cliConfigPath: path.join(dir, 'cli.yaml'),
-    createAdminClient: (name) => {
-      const db = openDatabase(config.dataDir);
-      try {
-        return new ApiClientStore(db).create(name, 'monitoring-admin', Date.now());
-      } finally {
-        db.close();
-      }
-    },
+    createAdminClient: (name) => createAdminClientIn(config.dataDir, name),
   });
   const db = openDatabase(config.dataDir);
   const store = new AgentTokenStore(db);
@@ -87,8 +80,10 @@ async function prepare(dir) {
   db.transaction(() => {
     for (let i = 0; i < AGENTS; i++) tokens.push(store.create(`bench-${i}`, expiresIn, Date.now()).token);
   })();
+  const realAgentToken = store.create('bench-real-agent', expiresIn, Date.now()).token;
   db.close();
-  return { configFile, ports, ca: fs.readFileSync(path.join(config.dataDir, 'pki', 'ca.pem')), tokens };
+  const caFile = path.join(config.dataDir, 'pki', 'ca.pem');
+  return { configFile, ports, ca: fs.readFileSync(caFile), caFile, tokens, realAgentToken };
 }
 
 /** One simulated agent: Hello, then a 200-sample batch every interval; records ack latency. */
@@ -170,7 +165,7 @@ async function benchCollector() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-bench-'));
   try {
     process.stdout.write(`collector: preparing ${AGENTS} agent tokens...\n`);
-    const { configFile, ports, ca, tokens } = await prepare(dir);
+    const { configFile, ports, ca, caFile, tokens, realAgentToken } = await prepare(dir);
     const child = spawn(process.execPath, [path.join(root, 'packages/collector/bin/ximp-collector.js'), '--config', configFile], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -207,6 +202,7 @@ async function benchCollector() {
     const gen = process.cpuUsage(genBefore);
 
     for (const stop of stops) stop();
+    const realAgent = await realAgentFootprint(dir, url, caFile, realAgentToken);
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
 
@@ -224,10 +220,46 @@ async function benchCollector() {
       collectorPeakRssBytes: peakRss,
       loadGeneratorCpuPercent: ((gen.user + gen.system) / 1e6 / elapsed) * 100,
       errors: [...new Set(stats.errors)].slice(0, 5),
+      realAgent,
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A real ximp-agent process (every built-in source, spool with fsync, TLS) streaming to the
+ * collector at a 1 s interval: its CPU per cycle and RSS, read from /proc after it settled.
+ */
+async function realAgentFootprint(dir, url, caFile, token) {
+  const REAL_SECONDS = Number(process.env.BENCH_AGENT_SECONDS ?? 20);
+  const configFile = path.join(dir, 'agent.yaml');
+  fs.writeFileSync(
+    configFile,
+    ['server:', `  url: ${url}`, `  auth_token: ${token}`, `  ca_file: ${caFile}`, 'node: bench-real-agent', 'interval: 1s',
+      'spool:', `  dir: ${path.join(dir, 'agent-spool')}`, 'log:', '  level: warn', ''].join('\n'),
+    { mode: 0o600 },
+  );
+  const agent = spawn(process.execPath, [path.join(root, 'packages/agent/bin/ximp-agent.js'), '--config', configFile], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 5000)); // start-up, first connection and JIT are not per-cycle costs
+  const before = procUsage(agent.pid);
+  await new Promise((r) => setTimeout(r, REAL_SECONDS * 1000));
+  const after = procUsage(agent.pid);
+  agent.kill('SIGTERM');
+  await new Promise((r) => agent.once('exit', r));
+  return { cycles: REAL_SECONDS, cpuMsPerCycle: ((after.cpuSeconds - before.cpuSeconds) * 1000) / REAL_SECONDS, rssBytes: after.rssBytes };
+}
+
+/** The agent's cost per cycle, measured in a process of its own so the figures are an agent's alone. */
+function agentCycleInFreshProcess(cycles) {
+  const script = `require(${JSON.stringify(path.join(root, 'packages/agent/dist/bench-cycle.js'))})
+    .measureCollectionCycles(${cycles}).then((r) => process.stdout.write(JSON.stringify(r)));`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`agent cycle measurement exited ${code}`))));
+  });
 }
 
 async function main() {
@@ -244,12 +276,16 @@ async function main() {
       `  load generator CPU       ${collector.loadGeneratorCpuPercent.toFixed(1)} % of one core (same machine)`,
       collector.errors.length ? `  errors                   ${collector.errors.join('; ')}` : '  errors                   none',
       '',
+      `a real ximp-agent process streaming every 1 s to that collector (${collector.realAgent.cycles} cycles):`,
+      `  CPU per cycle            ${collector.realAgent.cpuMsPerCycle.toFixed(2)} ms (everything: sources, spool fsync, TLS; /proc ticks are 10 ms)`,
+      `  RSS                      ${mib(collector.realAgent.rssBytes)}`,
+      '',
     ].join('\n'),
   );
-  const agent = await measureCollectionCycles(CYCLES);
+  const agent = await agentCycleInFreshProcess(CYCLES);
   process.stdout.write(
     [
-      `agent collection cycle on this host (${CYCLES} cycles, all built-in sources, ${agent.points} points per cycle):`,
+      `agent sources alone, back to back in a fresh process (${CYCLES} cycles, ${agent.points} points per cycle):`,
       `  CPU per cycle            ${agent.cpuMsPerCycle.toFixed(2)} ms`,
       `  wall time per cycle      ${agent.wallMsPerCycle.toFixed(2)} ms`,
       `  RSS                      ${mib(agent.rssBytes)}`,
