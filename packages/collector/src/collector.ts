@@ -12,6 +12,8 @@ import { AgentRegistry } from './registry/agent-registry';
 import { AgentRecordStore } from './registry/agent-record-store';
 import { openDatabase, type Database } from './store/database';
 import { MetricStore } from './store/metric-store';
+import { RetentionTimer } from './store/retention-timer';
+import { SettingsStore } from './store/settings-store';
 import { UpSeriesWriter } from './store/up-series-writer';
 
 export interface CollectorDeps {
@@ -32,6 +34,7 @@ export class Collector {
   private agentServer: AgentServer | undefined;
   private apiServer: ApiServer | undefined;
   private upWriter: UpSeriesWriter | undefined;
+  private retention: RetentionTimer | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -111,6 +114,9 @@ export class Collector {
     await apiServer.start();
     this.upWriter = new UpSeriesWriter({ registry, metrics: metricStore, log, now });
     this.upWriter.start();
+    const settings = new SettingsStore(db);
+    this.retention = new RetentionTimer({ metrics: metricStore, retentionMs: () => settings.retentionMs(config.store.retentionMs), log, now });
+    this.retention.start();
     log.info(
       { agents: formatAddress(agentServer.address()), api: formatAddress(apiServer.address()), data_dir: config.dataDir },
       'collector listening',
@@ -127,14 +133,33 @@ export class Collector {
     return this.apiServer.address();
   }
 
+  /**
+   * SIGHUP: re-reads the certificates under data_dir/pki and swaps them into both listeners
+   * without dropping a connection. A certificate that does not load leaves the old one serving.
+   */
+  reloadCertificates(): void {
+    if (!this.agentServer || !this.apiServer) return;
+    const pki = new PkiStore(this.config.dataDir);
+    try {
+      const agentTls = pki.load('collector');
+      const apiTls = pki.load('api');
+      this.apiServer.reload({ cert: apiTls.certPem, key: apiTls.keyPem });
+      this.agentServer.setSecureContext({ cert: agentTls.certPem, key: agentTls.keyPem });
+      this.deps.log.info({}, 'certificates reloaded');
+    } catch (err) {
+      this.deps.log.error({ err: (err as Error).message, code: (err as { code?: string }).code }, 'certificate reload failed, keeping the old ones');
+    }
+  }
+
   async stop(): Promise<void> {
+    this.retention?.stop();
     this.upWriter?.stop();
     await this.agentServer?.stop();
     await this.apiServer?.stop();
     this.registry?.stop();
     await this.metricStore?.stop();
     this.db?.close();
-    this.db = this.metricStore = this.registry = this.agentServer = this.apiServer = this.upWriter = undefined;
+    this.db = this.metricStore = this.registry = this.agentServer = this.apiServer = this.upWriter = this.retention = undefined;
   }
 }
 

@@ -120,7 +120,7 @@ export async function main(argv: string[]): Promise<number> {
   const log = createLogger({ name: 'ximp-collector', level: config.log.level });
   const collector = new Collector(config, { log });
   // Registered before start: Node's default for SIGHUP is to exit.
-  process.on('SIGHUP', () => log.info({}, 'reload requested; certificates are reloaded by the renewal timer'));
+  process.on('SIGHUP', () => collector.reloadCertificates());
   const code = await serveUntilSignalled(collector, log, 'collector');
   if (code !== 0) process.stderr.write('ximp-collector: failed, see the log above\n');
   return code;
