@@ -6,6 +6,7 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import * as fs from 'node:fs';
+import * as https from 'node:https';
 import { decodeCollectorFrame, encodeAgentFrame, PROTOCOL_VERSION } from '@ximp/shared';
 import { agentList, createToken, startAgent, startCollector, waitFor } from './helpers/system';
 
@@ -120,3 +121,47 @@ t.test('too many failed attempts from one address get 429', async (t) => {
   const valid = await session(c.agentUrl, ca, token, 'victim', []);
   t.equal(valid.status, 429, 'even a valid token waits out the window from that address');
 });
+
+t.test('an agent reporting spool drops is logged and counted', async (t) => {
+  const c = await startCollector(t);
+  const ca = fs.readFileSync(c.caFile, 'utf8');
+  const { token } = await createToken(c.cliConfig, 'lossy-node');
+  const batch = encodeAgentFrame({
+    type: 'batch',
+    sequence: 1,
+    timestampUnixMs: Date.now(),
+    definitions: [{ id: 1, name: 'node_load1', labels: [] }],
+    seriesIds: [1],
+    values: [0.5],
+    droppedBatchesTotal: 17,
+  });
+  const run = session(c.agentUrl, ca, token, 'lossy-node', [hello('lossy-node'), batch]);
+  const line = await waitFor('drop warning', () => c.logs.find((l) => l.includes('agent spool dropped batches')));
+  t.match(JSON.parse(line), { node: 'lossy-node', dropped_batches_total: 17 });
+  const res = await fetchMetrics(c);
+  t.match(res, /ximp_collector_agent_spool_dropped_batches\{node="lossy-node"\} 17/);
+  c.collector.stop();
+  await run;
+});
+
+/** GET /metrics with an admin access token from the test's CLI config. */
+async function fetchMetrics(c: { apiPort: number; caFile: string; cliConfig: string }): Promise<string> {
+  const cli = fs.readFileSync(c.cliConfig, 'utf8');
+  const id = /client_id: "?([^"\n]+)/.exec(cli)![1];
+  const secret = /client_secret: "?([^"\n]+)/.exec(cli)![1];
+  const ca = fs.readFileSync(c.caFile);
+  const request = (method: string, path: string, headers: Record<string, string>, body?: string) =>
+    new Promise<string>((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port: c.apiPort, method, path, headers, ca, servername: 'localhost', minVersion: 'TLSv1.3' }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const grant = JSON.parse(
+    await request('POST', '/api/v1/token', { 'Content-Type': 'application/x-www-form-urlencoded' }, new URLSearchParams({ grant_type: 'client_credentials', client_id: id, client_secret: secret }).toString()),
+  ) as { access_token: string };
+  return request('GET', '/metrics', { Authorization: `Bearer ${grant.access_token}` });
+}

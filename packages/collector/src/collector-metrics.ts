@@ -5,7 +5,7 @@ export interface CollectorMetricsSources {
     sessionCount(): number;
   };
   metricStore: object;
-  registry: { list(): { state: string }[] };
+  registry: { list(): { state: string }[]; spoolDrops(): { node: string; droppedTotal: number }[] };
 }
 
 function snake(name: string): string {
@@ -30,5 +30,13 @@ export function collectorMetricsText(sources: CollectorMetricsSources): string {
   for (const agent of sources.registry.list()) byState.set(agent.state, (byState.get(agent.state) ?? 0) + 1);
   lines.push('# HELP ximp_collector_agents Agents by state.', '# TYPE ximp_collector_agents gauge');
   for (const [state, n] of byState) lines.push(`ximp_collector_agents{state="${state}"} ${n}`);
+  const drops = sources.registry.spoolDrops();
+  if (drops.length > 0) {
+    lines.push(
+      '# HELP ximp_collector_agent_spool_dropped_batches Batches an agent dropped from its full spool since its stream began, as it reports.',
+      '# TYPE ximp_collector_agent_spool_dropped_batches gauge',
+    );
+    for (const d of drops) lines.push(`ximp_collector_agent_spool_dropped_batches{node="${d.node}"} ${d.droppedTotal}`);
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -71,6 +71,8 @@ export class AgentSession implements LiveSession {
   private alive = true;
   private closed = false;
   private lastSkewWarnMs = 0;
+  /** The agent's count of batches its spool dropped, as last reported in this session. */
+  private spoolDroppedTotal = 0;
 
   constructor(
     private readonly ws: WebSocket,
@@ -226,6 +228,7 @@ export class AgentSession implements LiveSession {
     }
     const now = deps.now();
     this.checkClockSkew(batch.timestampUnixMs, now);
+    this.checkSpoolDrops(batch.droppedBatchesTotal);
     deps.registry.batchReceived(this, now);
     const sequence = batch.sequence;
     deps.metrics
@@ -251,6 +254,14 @@ export class AgentSession implements LiveSession {
         deps.log.error({ node: this.node, sequence, err: (err as Error).message }, 'storing batch failed, closing session so the agent replays');
         this.close(1011, 'store failed');
       });
+  }
+
+  /** An agent whose spool overflowed lost data for good: say so once per increase, and count it. */
+  private checkSpoolDrops(total: number): void {
+    if (total <= this.spoolDroppedTotal) return;
+    this.deps.log.warn({ node: this.node, dropped_batches_total: total }, 'agent spool dropped batches while the collector was unreachable');
+    this.spoolDroppedTotal = total;
+    this.deps.registry.spoolDropsReported(this, total);
   }
 
   private checkClockSkew(batchMs: number, now: number): void {

@@ -23,6 +23,7 @@ interface LiveAgent {
   info: SessionInfo;
   lastBatchMs: number | null;
   lastSeenMs: number;
+  spoolDroppedTotal: number;
 }
 
 /** The persisted side: agent records and the tokens that make a node PENDING. */
@@ -81,7 +82,7 @@ export class AgentRegistry {
       );
       previous.session.close(CloseCodes.REPLACED, 'replaced by a newer session');
     }
-    this.live.set(session.node, { session, info, lastBatchMs: null, lastSeenMs: now });
+    this.live.set(session.node, { session, info, lastBatchMs: null, lastSeenMs: now, spoolDroppedTotal: 0 });
     this.guard('agent connect', () =>
       this.deps.records.upsertConnected(
         {
@@ -122,6 +123,17 @@ export class AgentRegistry {
     if (!agent || agent.session !== session) return;
     agent.lastSeenMs = now;
     this.dirty.add(session.node);
+  }
+
+  /** The agent's spool dropped this many batches since its stream began (it reports the total). */
+  spoolDropsReported(session: LiveSession, total: number): void {
+    const agent = this.live.get(session.node);
+    if (agent && agent.session === session) agent.spoolDroppedTotal = total;
+  }
+
+  /** Connected agents whose spool has dropped batches, for /metrics. */
+  spoolDrops(): { node: string; droppedTotal: number }[] {
+    return [...this.live.values()].filter((a) => a.spoolDroppedTotal > 0).map((a) => ({ node: a.session.node, droppedTotal: a.spoolDroppedTotal }));
   }
 
   /** Every live session authenticated with `tokenId`. */
