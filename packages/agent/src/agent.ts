@@ -21,6 +21,13 @@ export interface AgentDeps {
 const STOP_DRAIN_MS = 5_000;
 
 /**
+ * Samples per batch at most. A batch carries the definitions of series new to the session, so a
+ * cycle of a host with very many series is split: every frame stays far below the collector's
+ * frame limit (1 MiB) and sample limit (50,000) even on a session's first batch.
+ */
+export const MAX_SAMPLES_PER_BATCH = 5_000;
+
+/**
  * The node agent: every interval it collects points from its sources, spools them as one batch
  * (durably, before anything is sent) and lets the connection stream the spool to the collector.
  */
@@ -122,9 +129,10 @@ export class Agent {
     const timestamp = this.now();
     try {
       const points = await this.scheduler.collectOnce(timestamp);
-      const { seriesIds, values } = this.toSamples(spool, points);
-      await spool.seriesTable.flush();
-      await spool.append({ sequence: spool.nextSequence(), timestampUnixMs: timestamp, seriesIds, values });
+      for (let start = 0; start < points.length || start === 0; start += MAX_SAMPLES_PER_BATCH) {
+        const { seriesIds, values } = this.toSamples(spool, points.slice(start, start + MAX_SAMPLES_PER_BATCH));
+        await spool.append({ sequence: spool.nextSequence(), timestampUnixMs: timestamp, seriesIds, values });
+      }
       this.connection?.notify();
     } catch (err) {
       this.deps.log.error({ err: (err as Error).message }, 'collection cycle failed');
