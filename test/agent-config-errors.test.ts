@@ -61,3 +61,17 @@ t.test('--help and --version exit 0; an unknown flag is a usage error', async (t
   t.match((await runAgent(['--version'])).stdout, /^ximp-agent \d+\.\d+\.\d+/);
   t.equal((await runAgent(['--frobnicate'])).code, 2);
 });
+
+t.test('a broken collector.yaml names file, line and key, and exits 78', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'collector.yaml');
+  fs.writeFileSync(file, ['data_dir: data', 'listen:', '  agents: "nowhere"', 'store:', '  retention: forever', ''].join('\n'));
+  const res = await new Promise<{ code: number; stderr: string }>((resolve) => {
+    execFile(process.execPath, [BIN.collector, 'check-config', '--config', file], { timeout: 20_000 }, (err, _stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr });
+    });
+  });
+  t.equal(res.code, 78);
+  t.match(res.stderr, /collector\.yaml:3:11: listen\.agents: /);
+  t.match(res.stderr, /collector\.yaml:5:14: store\.retention: /);
+});

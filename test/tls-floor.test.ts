@@ -1,7 +1,13 @@
-/** Both listeners refuse TLS 1.2 at the handshake and accept TLS 1.3 (checked with openssl s_client). */
+/**
+ * Both listeners refuse TLS 1.2 at the handshake and accept TLS 1.3 (checked with openssl
+ * s_client), and take renewed certificates without dropping live connections.
+ */
 import t from 'tap';
 import { execFile, spawnSync } from 'node:child_process';
-import { startCollector } from './helpers/system';
+import * as fs from 'node:fs';
+import * as tls from 'node:tls';
+import { PkiStore } from '../packages/collector/src/pki/pki-store';
+import { agentList, createToken, startAgent, startCollector, waitFor } from './helpers/system';
 
 /** Runs openssl in a child process: the collector under test lives in this one and must keep answering. */
 function sClient(port: number, caFile: string, version: '-tls1_2' | '-tls1_3'): Promise<{ ok: boolean; out: string }> {
@@ -31,4 +37,36 @@ t.test('openssl s_client -tls1_2 is refused by both listeners', { skip: hasOpens
     const tls13 = await sClient(port, c.caFile, '-tls1_3');
     t.ok(tls13.ok, `${name} listener accepts TLS 1.3 with the managed certificate`);
   }
+});
+
+/** The certificate a fresh TLS 1.3 connection to `port` is served. */
+function servedSerial(port: number, ca: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost', minVersion: 'TLSv1.3' }, () => {
+      resolve(socket.getPeerX509Certificate()!.serialNumber);
+      socket.end();
+    });
+    socket.on('error', reject);
+  });
+}
+
+t.test('reloading certificates (SIGHUP) swaps them without dropping a live agent', async (t) => {
+  const c = await startCollector(t);
+  const ca = fs.readFileSync(c.caFile);
+  const node = 'steady-node';
+  const { token } = await createToken(c.cliConfig, node);
+  const a = await startAgent(t, { url: c.agentUrl, token, caFile: c.caFile, node, intervalMs: 200 });
+  await waitFor('ACTIVE', async () => (await agentList(c.cliConfig)).find((x) => x.node === node && x.state === 'ACTIVE'));
+  const agentPort = c.collector.agentAddress().port;
+  const before = { agents: await servedSerial(agentPort, ca), api: await servedSerial(c.apiPort, ca) };
+
+  const pki = new PkiStore(c.dataDir);
+  pki.issue('collector');
+  pki.issue('api');
+  c.collector.reloadCertificates();
+  const after = { agents: await servedSerial(agentPort, ca), api: await servedSerial(c.apiPort, ca) };
+  t.not(after.agents, before.agents, 'the agent listener serves the new certificate');
+  t.not(after.api, before.api, 'the API serves the new certificate');
+  t.notOk(a.logs.some((l) => l.includes('disconnected from collector')), 'the live agent session was not dropped');
+  t.ok(c.logs.some((l) => l.includes('certificates reloaded')));
 });

@@ -210,19 +210,26 @@ export interface TestAgent {
 /** The real agent in this process; its metric source is a counter unless `realSources` is set. */
 export async function startAgent(
   t: Teardown,
-  o: Omit<AgentYamlOptions, 'spoolDir' | 'interval'> & { spoolDir?: string; realSources?: boolean; intervalMs?: number },
+  o: Omit<AgentYamlOptions, 'spoolDir' | 'interval'> & {
+    spoolDir?: string;
+    realSources?: boolean;
+    sources?: SourceInstance[];
+    intervalMs?: number;
+    now?: () => number;
+  },
 ): Promise<TestAgent> {
   const dir = tempDir(t, 'ximp-agent-');
   const spoolDir = o.spoolDir ?? path.join(dir, 'spool');
   const configFile = path.join(dir, 'agent.yaml');
   writeAgentConfig(configFile, { ...o, spoolDir, interval: '1s' });
   const { log, lines } = captureLogger('ximp-agent');
-  const source = o.realSources ? undefined : counterSource();
+  const source = o.realSources || o.sources ? undefined : counterSource();
   // agent.yaml refuses intervals under 1 s; tests run faster cycles on the loaded config object.
   const config = { ...loadAgentConfig(configFile), intervalMs: o.intervalMs ?? 1000 };
   const agent = new Agent(config, {
     log,
-    sources: source ? [source] : undefined,
+    now: o.now,
+    sources: o.sources ?? (source ? [source] : undefined),
     hostFacts: async () => ({
       hostname: o.node,
       os: 'test',

@@ -1,0 +1,64 @@
+/**
+ * Liveness and what the collector notices about its agents: a frozen agent is noticed within
+ * 3 ping periods and shown DISCONNECTED; a skewed clock is warned about; a host with more series
+ * than one batch should carry is split into several batches, all stored.
+ */
+import t from 'tap';
+import * as path from 'node:path';
+import { openDatabase } from '../packages/collector/src/store/database';
+import { MetricStore } from '../packages/collector/src/store/metric-store';
+import { BIN, agentList, createToken, spawnNode, startAgent, startCollector, tempDir, waitFor, writeAgentConfig } from './helpers/system';
+
+t.test('a frozen agent is noticed within 3 ping periods', async (t) => {
+  // The test collector pings every 1 s (limits.ping_interval in the helper).
+  const c = await startCollector(t);
+  const node = 'frozen-node';
+  const { token } = await createToken(c.cliConfig, node);
+  const dir = tempDir(t);
+  const configFile = path.join(dir, 'agent.yaml');
+  writeAgentConfig(configFile, { url: c.agentUrl, token, caFile: c.caFile, node, spoolDir: path.join(dir, 'spool') });
+  const agent = spawnNode(t, [BIN.agent, '--config', configFile]);
+  await waitFor('ACTIVE', async () => (await agentList(c.cliConfig)).find((a) => a.node === node && a.state === 'ACTIVE'), 20_000);
+
+  agent.kill('SIGSTOP');
+  t.teardown(() => agent.kill('SIGCONT'));
+  const frozenAt = Date.now();
+  await waitFor('DISCONNECTED', async () => (await agentList(c.cliConfig)).find((a) => a.node === node && a.state === 'DISCONNECTED'), 10_000, 100);
+  const took = Date.now() - frozenAt;
+  t.ok(took <= 3000 + 1000, `noticed after ${took} ms (3 ping periods are 3000 ms; a CLI call takes some of it)`);
+  t.ok(c.logs.some((l) => l.includes('agent missed pings')), 'the collector says why');
+});
+
+t.test('clock skew above 5 s is warned about', async (t) => {
+  const c = await startCollector(t);
+  const node = 'skewed-node';
+  const { token } = await createToken(c.cliConfig, node);
+  await startAgent(t, { url: c.agentUrl, token, caFile: c.caFile, node, intervalMs: 200, now: () => Date.now() + 60_000 });
+  const line = await waitFor('skew warning', () => c.logs.find((l) => l.includes('agent clock skew above 5 s')));
+  t.match(JSON.parse(line), { node, level: 40 });
+  t.ok(JSON.parse(line).skew_ms >= 55_000, 'the measured skew is logged');
+});
+
+t.test('a host with 12,000 series is sent in batches of at most 5,000 samples', async (t) => {
+  const c = await startCollector(t);
+  const node = 'big-host';
+  const { token } = await createToken(c.cliConfig, node);
+  const wide = {
+    name: 'wide',
+    cycles: 0,
+    async collect() {
+      wide.cycles++;
+      return Array.from({ length: 12_000 }, (_, i) => ({ name: 'node_wide_value', labels: { i: String(i) }, value: i }));
+    },
+  };
+  const a = await startAgent(t, { url: c.agentUrl, token, caFile: c.caFile, node, intervalMs: 1000, sources: [wide] });
+  await waitFor('two cycles stored', () => wide.cycles >= 2 && a.agent.pendingBatches() === 0, 20_000);
+  await a.stop();
+  const db = openDatabase(c.dataDir);
+  t.teardown(() => db.close());
+  const sizes = (db.prepare("SELECT length(vals) / 8 AS n FROM batches WHERE node = ? AND stream_id != 'ximp-collector' ORDER BY sequence").all(node) as { n: number }[]).map((r) => r.n);
+  t.ok(sizes.length >= 6, `${sizes.length} batches for ${wide.cycles} cycles`);
+  t.ok(sizes.every((n) => n <= 5000), `no batch over 5,000 samples (${sizes.slice(0, 6).join(', ')}, ...)`);
+  const series = new MetricStore(db).query(node, 'node_wide_value', 0, Date.now() + 60_000);
+  t.equal(series.length, 12_000, 'every series arrived');
+});
