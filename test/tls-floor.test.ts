@@ -70,3 +70,16 @@ t.test('reloading certificates (SIGHUP) swaps them without dropping a live agent
   t.notOk(a.logs.some((l) => l.includes('disconnected from collector')), 'the live agent session was not dropped');
   t.ok(c.logs.some((l) => l.includes('certificates reloaded')));
 });
+
+t.test('the agent refuses a collector its ca_file does not vouch for', async (t) => {
+  const real = await startCollector(t);
+  const impostor = await startCollector(t);
+  const node = 'careful-node';
+  const { token } = await createToken(real.cliConfig, node);
+  // The impostor listens with certificates of its own CA; the agent trusts only the real CA.
+  const a = await startAgent(t, { url: impostor.agentUrl, token, caFile: real.caFile, node, intervalMs: 200 });
+  await waitFor('a certificate error', () => a.logs.some((l) => l.includes('collector connection error')), 10_000);
+  t.match(a.logs.find((l) => l.includes('collector connection error')) ?? '', /self.signed|unable to verify|certificate/i);
+  t.notOk(impostor.logs.some((l) => l.includes('agent connected')), 'no session was established with the impostor');
+  t.notOk(impostor.logs.some((l) => l.includes(token.split('_')[2])), 'the impostor never saw the token in a log');
+});
