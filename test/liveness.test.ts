@@ -1,7 +1,8 @@
 /**
  * Liveness and what the collector notices about its agents: a frozen agent is noticed within
  * 3 ping periods and shown DISCONNECTED; a skewed clock is warned about; a host with more series
- * than one batch should carry is split into several batches, all stored.
+ * than one batch should carry is split into several batches, all stored; a series the collector
+ * would refuse is left out before it can block the stream.
  */
 import t from 'tap';
 import * as path from 'node:path';
@@ -61,4 +62,37 @@ t.test('a host with 12,000 series is sent in batches of at most 5,000 samples', 
   t.ok(sizes.every((n) => n <= 5000), `no batch over 5,000 samples (${sizes.slice(0, 6).join(', ')}, ...)`);
   const series = new MetricStore(db).query(node, 'node_wide_value', 0, Date.now() + 60_000);
   t.equal(series.length, 12_000, 'every series arrived');
+});
+
+t.test('wide series are split by frame size, and a series the collector would refuse is left out', async (t) => {
+  const c = await startCollector(t);
+  const node = 'wide-labels';
+  const { token } = await createToken(c.cliConfig, node);
+  const long = 'v'.repeat(1000);
+  const source = {
+    name: 'wide',
+    cycles: 0,
+    async collect() {
+      source.cycles++;
+      // 2,000 definitions of about 1 KiB each: one batch of them would be a 2 MiB frame.
+      const points = Array.from({ length: 2_000 }, (_, i) => ({ name: 'node_wide_info', labels: { i: String(i), text: long }, value: i }));
+      points.push({ name: 'node bad name', labels: { i: '0', text: 'x' }, value: 1 });
+      points.push({ name: 'node_too_long', labels: { i: '0', text: 'x'.repeat(1025) }, value: 1 });
+      return points;
+    },
+  };
+  const a = await startAgent(t, { url: c.agentUrl, token, caFile: c.caFile, node, intervalMs: 1000, sources: [source] });
+  await waitFor('two cycles stored', () => source.cycles >= 2 && a.agent.pendingBatches() === 0, 30_000);
+  await a.stop();
+
+  t.notOk(c.logs.some((l) => /"code":1009|frame too big|FRAME_TOO_BIG/.test(l)), 'no frame was too big for the collector');
+  const leftOut = a.logs.filter((l) => l.includes('series left out'));
+  t.equal(leftOut.length, 2, 'each refused series is warned about once, not every cycle');
+  t.match(leftOut.join('\n'), /node bad name.*invalid metric name/);
+  t.match(leftOut.join('\n'), /node_too_long.*longer than 1024 characters/);
+  const db = openDatabase(c.dataDir);
+  t.teardown(() => db.close());
+  const perCycle = db.prepare("SELECT count(*) AS n FROM batches WHERE node = ? AND stream_id != 'ximp-collector' GROUP BY timestamp_ms ORDER BY timestamp_ms").all(node) as { n: number }[];
+  t.ok(perCycle.length >= 2 && perCycle.every((r) => r.n >= 2), `each cycle went as several frames (${perCycle.map((r) => r.n).join(', ')})`);
+  t.equal(new MetricStore(db).query(node, 'node_wide_info', 0, Date.now() + 60_000).length, 2_000, 'every valid series arrived');
 });

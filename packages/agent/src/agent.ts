@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
-import { PROTOCOL_VERSION, type HostFacts, type Logger } from '@ximp/shared';
+import { PROTOCOL_VERSION, seriesProblem, type HostFacts, type Logger } from '@ximp/shared';
+import { definitionBytesBound, splitIntoBatches, type SampleBatch } from './batch-split';
 import type { AgentConfig } from './config';
 import { AgentConnection } from './connection';
 import { collectHostFacts, readBootId } from './host-facts';
@@ -20,12 +21,8 @@ export interface AgentDeps {
 /** How long SIGTERM waits for the collector to acknowledge what is spooled, within systemd's 10 s. */
 const STOP_DRAIN_MS = 5_000;
 
-/**
- * Samples per batch at most. A batch carries the definitions of series new to the session, so a
- * cycle of a host with very many series is split: every frame stays far below the collector's
- * frame limit (1 MiB) and sample limit (50,000) even on a session's first batch.
- */
-export const MAX_SAMPLES_PER_BATCH = 5_000;
+/** Series refused before spooling are warned about once each, up to this many. */
+const MAX_WARNED_SERIES = 1_000;
 
 /**
  * The node agent: every interval it collects points from its sources, spools them as one batch
@@ -40,6 +37,7 @@ export class Agent {
   private collecting: Promise<void> | undefined;
   private hostFacts: HostFacts | undefined;
   private readonly now: () => number;
+  private readonly warnedSeries = new Set<string>();
 
   constructor(config: AgentConfig, private readonly deps: AgentDeps) {
     this.config = config;
@@ -129,8 +127,12 @@ export class Agent {
     const timestamp = this.now();
     try {
       const points = await this.scheduler.collectOnce(timestamp);
-      for (let start = 0; start < points.length || start === 0; start += MAX_SAMPLES_PER_BATCH) {
-        const { seriesIds, values } = this.toSamples(spool, points.slice(start, start + MAX_SAMPLES_PER_BATCH));
+      // Split so that every batch fits any collector, even when all its series are new to a session.
+      const batches = splitIntoBatches(this.toSamples(spool, points), (id) => {
+        const def = spool.seriesTable.definition(id);
+        return def ? definitionBytesBound(def) : 0;
+      });
+      for (const { seriesIds, values } of batches) {
         await spool.append({ sequence: spool.nextSequence(), timestampUnixMs: timestamp, seriesIds, values });
       }
       this.connection?.notify();
@@ -139,16 +141,29 @@ export class Agent {
     }
   }
 
-  private toSamples(spool: Spool, points: Point[]): { seriesIds: number[]; values: number[] } {
+  private toSamples(spool: Spool, points: Point[]): SampleBatch {
     const extra = this.config.labels;
     const seriesIds: number[] = [];
     const values: number[] = [];
     for (const point of points) {
       const labels = Object.keys(extra).length === 0 ? point.labels : { ...extra, ...point.labels };
+      // A series the collector would refuse must not reach the spool: it would block every batch behind it.
+      const problem = seriesProblem(point.name, labels);
+      if (problem !== null) {
+        this.warnRefusedSeries(point.name, problem);
+        continue;
+      }
       seriesIds.push(spool.seriesTable.idFor(point.name, labels));
       values.push(point.value);
     }
     return { seriesIds, values };
+  }
+
+  private warnRefusedSeries(name: string, problem: string): void {
+    const key = `${name}\n${problem}`;
+    if (this.warnedSeries.has(key) || this.warnedSeries.size >= MAX_WARNED_SERIES) return;
+    this.warnedSeries.add(key);
+    this.deps.log.warn({ metric: name.slice(0, 256), problem }, 'series left out: the collector would refuse it');
   }
 
   private async hello(): Promise<{

@@ -2,9 +2,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
+  AGENT_BATCH_BOUNDS,
   ConfigReader,
   deepFreeze,
+  LABEL_NAME,
   LOG_LEVELS,
+  MAX_LABEL_VALUE_LENGTH,
   parseConfigYaml,
   readConfigFile,
   resolveRelativeTo,
@@ -17,7 +20,10 @@ export const DEFAULT_INTERVAL_MS = 10_000;
 export const MIN_INTERVAL_MS = 1_000;
 export const DEFAULT_SPOOL_MAX_BYTES = 64 * 1024 * 1024;
 export const MIN_SPOOL_MAX_BYTES = 1024 * 1024;
-export const MAX_LABELS = 32;
+/** A source's own labels on one series, at most (filesystem has three: device, fstype, mountpoint). */
+export const SOURCE_LABELS_RESERVED = 8;
+/** Extra labels from agent.yaml: together with a source's own, a series stays within the protocol's bound. */
+export const MAX_LABELS = AGENT_BATCH_BOUNDS.labelsPerSeries - SOURCE_LABELS_RESERVED;
 
 /** The source names agent.yaml may list under `sources`. */
 export const AGENT_SOURCE_NAMES = Object.freeze([
@@ -62,9 +68,7 @@ const TOKEN = /^ximp_[a-z0-9]{12}_[a-z0-9]{52}$/;
 const TOKEN_FORM = 'a token like "ximp_<id>_<secret>" (12 and 52 characters of [a-z0-9])';
 const NODE_NAME = /^[a-z0-9][a-z0-9.-]*$/;
 const MAX_NODE_LENGTH = 253;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const RESERVED_LABELS = new Set(['instance', 'job']);
-const MAX_LABEL_VALUE_LENGTH = 1024;
 const MAX_TOKEN_FILE_BYTES = 4096;
 
 /** Reads a config file and parses it; throws ConfigError (all issues) or XIMP_ERR_CONFIG_UNREADABLE. */

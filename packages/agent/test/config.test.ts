@@ -276,7 +276,7 @@ t.test('node names', async (t) => {
   t.equal(parseAgentConfig(minimal('node: ok\n'), '/x/agent.yaml', { hostname: 'bad_host', fileMode: () => null }).node, 'ok');
 });
 
-t.test('labels: Prometheus names, reserved names, at most 32', async (t) => {
+t.test('labels: Prometheus names, reserved names, at most 24', async (t) => {
   const lines = issueLines(minimal('labels:\n  instance: a\n  job: b\n  __meta: c\n  1st: d\n  ok: 12\n  empty: ""\n'));
   t.same(lines, [
     'agent.yaml:5:3: labels.instance: reserved label name: the agent sets instance itself',
@@ -287,8 +287,8 @@ t.test('labels: Prometheus names, reserved names, at most 32', async (t) => {
     'agent.yaml:10:10: labels.empty: expected a label value of 1 to 1024 characters (actual: "")',
   ]);
   const many = (n: number) => `labels:\n${Array.from({ length: n }, (_, i) => `  l${i}: v\n`).join('')}`;
-  t.equal(Object.keys(parseAgentConfig(minimal(many(32)), '/x/agent.yaml', NO_FS).labels).length, 32);
-  t.same(issueLines(minimal(many(33))), ['agent.yaml:5:3: labels: expected at most 32 labels (actual: 33)']);
+  t.equal(Object.keys(parseAgentConfig(minimal(many(24)), '/x/agent.yaml', NO_FS).labels).length, 24);
+  t.same(issueLines(minimal(many(25))), ['agent.yaml:5:3: labels: expected at most 24 labels (actual: 25)']);
   t.match(issueLines(minimal('labels: [a]\n'))[0], /labels: expected a mapping of label names to values \(actual: a list\)/);
 });
 

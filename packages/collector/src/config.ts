@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import {
+  AGENT_BATCH_BOUNDS,
   ConfigReader,
   deepFreeze,
   formatCidr,
@@ -95,12 +96,14 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     'hello_timeout',
     'ping_interval',
   ]);
+  // The frame, sample and label limits may be raised, not set below what an agent's batch may hold:
+  // a spooled batch the collector refuses would block its agent's stream for good.
   const l = {
     authFailuresPerMinute:
       limits.integer('auth_failures_per_minute', { min: 1, max: 1_000_000 }) ?? d.limits.authFailuresPerMinute,
-    maxFrameBytes: limits.size('max_frame_bytes', { min: 1 * KIB, max: 64 * MIB }) ?? d.limits.maxFrameBytes,
-    maxSamplesPerBatch: limits.integer('max_samples_per_batch', { min: 1, max: 10_000_000 }) ?? d.limits.maxSamplesPerBatch,
-    maxLabelsPerSeries: limits.integer('max_labels_per_series', { min: 1, max: 1000 }) ?? d.limits.maxLabelsPerSeries,
+    maxFrameBytes: limits.size('max_frame_bytes', { min: AGENT_BATCH_BOUNDS.frameBytes, max: 64 * MIB }) ?? d.limits.maxFrameBytes,
+    maxSamplesPerBatch: limits.integer('max_samples_per_batch', { min: AGENT_BATCH_BOUNDS.samples, max: 10_000_000 }) ?? d.limits.maxSamplesPerBatch,
+    maxLabelsPerSeries: limits.integer('max_labels_per_series', { min: AGENT_BATCH_BOUNDS.labelsPerSeries, max: 1000 }) ?? d.limits.maxLabelsPerSeries,
     helloTimeoutMs: limits.duration('hello_timeout', { min: 10, max: 5 * MINUTE }) ?? d.limits.helloTimeoutMs,
     pingIntervalMs: limits.duration('ping_interval', { min: 10, max: 10 * MINUTE }) ?? d.limits.pingIntervalMs,
   };

@@ -70,8 +70,8 @@ tls:
 limits:
   auth_failures_per_minute: 5
   max_frame_bytes: 4MiB
-  max_samples_per_batch: 1000
-  max_labels_per_series: 16
+  max_samples_per_batch: 100000
+  max_labels_per_series: 64
   hello_timeout: 2s
   ping_interval: 500ms
 store:
@@ -92,8 +92,8 @@ log:
     limits: {
       authFailuresPerMinute: 5,
       maxFrameBytes: 4 * 1024 * 1024,
-      maxSamplesPerBatch: 1000,
-      maxLabelsPerSeries: 16,
+      maxSamplesPerBatch: 100_000,
+      maxLabelsPerSeries: 64,
       helloTimeoutMs: 2000,
       pingIntervalMs: 500,
     },
@@ -135,7 +135,7 @@ t.test('every problem of the file in one error, each at its line:col', async (t)
     'collector.yaml:4:8: listen.api: expected a listen address like "0.0.0.0:4443" or "[::1]:4443" (actual: "localhost")',
     'collector.yaml:6:20: limits.max_frame_bytes: expected a size like "64MiB" (actual: "1MB2")',
     'collector.yaml:7:29: limits.auth_failures_per_minute: expected an integer (actual: "30")',
-    'collector.yaml:8:26: limits.max_labels_per_series: expected an integer from 1 to 1000 (actual: 0)',
+    'collector.yaml:8:26: limits.max_labels_per_series: expected an integer from 32 to 1000 (actual: 0)',
     'collector.yaml:9:18: limits.hello_timeout: expected a duration like "10s" (actual: "1x")',
     'collector.yaml:10:21: store.retention: expected a duration like "10s" (actual: "soon")',
     'collector.yaml:10:44: store.commit_interval: expected a duration from 0s to 10s (actual: "1m")',
@@ -149,8 +149,13 @@ t.test('every problem of the file in one error, each at its line:col', async (t)
 });
 
 t.test('limits on sizes and durations', async (t) => {
-  t.same(issueLines('limits: { max_frame_bytes: 512B }\n'), [
-    'collector.yaml:1:28: limits.max_frame_bytes: expected a size from 1KiB to 64MiB (actual: "512B")',
+  t.same(issueLines('limits: { max_frame_bytes: 512KiB }\n'), [
+    'collector.yaml:1:28: limits.max_frame_bytes: expected a size from 1MiB to 64MiB (actual: "512KiB")',
+  ]);
+  // Below what one agent batch may hold, a spooled batch would be refused for good.
+  t.same(issueLines('limits: { max_samples_per_batch: 4999, max_labels_per_series: 31 }\n'), [
+    'collector.yaml:1:34: limits.max_samples_per_batch: expected an integer from 5000 to 10000000 (actual: 4999)',
+    'collector.yaml:1:63: limits.max_labels_per_series: expected an integer from 32 to 1000 (actual: 31)',
   ]);
   t.same(issueLines('api: { access_token_ttl: 0s }\n'), [
     'collector.yaml:1:26: api.access_token_ttl: expected a duration from 1s to 30d (actual: "0s")',

@@ -5,6 +5,7 @@ export * from './protocol/version';
 export * from './protocol/close-codes';
 export * from './protocol/frames';
 export * from './protocol/codec';
+export * from './protocol/series-rules';
 export * from './tls/index';
 export * from './file-modes';
 export * from './config/index';

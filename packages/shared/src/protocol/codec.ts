@@ -10,6 +10,7 @@ import type {
   Limits,
   SeriesDefinition,
 } from './frames';
+import { LABEL_NAME, MAX_LABEL_VALUE_LENGTH, MAX_NAME_LENGTH, METRIC_NAME } from './series-rules';
 
 // 64-bit fields decode as plain numbers (exact up to 2^53: sequences and unix ms fit).
 // Without this, protobufjs hands out Long objects.
@@ -30,12 +31,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxSeriesPerSession: 200_000,
 });
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const NODE_NAME = /^[a-z0-9][a-z0-9.-]{0,252}$/;
 const STREAM_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const MAX_NAME_LENGTH = 256;
-const MAX_LABEL_VALUE_LENGTH = 1024;
 const MAX_TEXT_LENGTH = 1024;
 
 /** A frame that breaks the protocol. `closeCode` is what the session closes with. */
