@@ -216,6 +216,7 @@ export async function startAgent(
     sources?: SourceInstance[];
     intervalMs?: number;
     now?: () => number;
+    newStreamAfterSeries?: number;
   },
 ): Promise<TestAgent> {
   const dir = tempDir(t, 'ximp-agent-');
@@ -229,6 +230,7 @@ export async function startAgent(
   const agent = new Agent(config, {
     log,
     now: o.now,
+    newStreamAfterSeries: o.newStreamAfterSeries,
     sources: o.sources ?? (source ? [source] : undefined),
     hostFacts: async () => ({
       hostname: o.node,

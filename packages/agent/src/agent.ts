@@ -16,10 +16,19 @@ export interface AgentDeps {
   /** Metric sources; the built-in ones for `config.sources` when absent (tests pass fakes). */
   sources?: SourceInstance[];
   hostFacts?: () => Promise<HostFacts>;
+  /** Series in the spool's table past which a drained agent starts a new stream (default 50,000). */
+  newStreamAfterSeries?: number;
 }
 
 /** How long SIGTERM waits for the collector to acknowledge what is spooled, within systemd's 10 s. */
 const STOP_DRAIN_MS = 5_000;
+
+/**
+ * A host whose series come and go (containers' interfaces, mounts) keeps defining new ones; the
+ * table of a stream only grows. Past this many series, and four times what one cycle uses, a
+ * drained agent starts a new stream and forgets the series it no longer has.
+ */
+const NEW_STREAM_AFTER_SERIES = 50_000;
 
 /** Series refused before spooling are warned about once each, up to this many. */
 const MAX_WARNED_SERIES = 1_000;
@@ -38,6 +47,8 @@ export class Agent {
   private hostFacts: HostFacts | undefined;
   private readonly now: () => number;
   private readonly warnedSeries = new Set<string>();
+  /** Series the last cycle used. */
+  private cycleSeries = 0;
 
   constructor(config: AgentConfig, private readonly deps: AgentDeps) {
     this.config = config;
@@ -124,11 +135,14 @@ export class Agent {
   private async collect(): Promise<void> {
     const spool = this.spool;
     if (!spool) return;
-    const timestamp = this.now();
     try {
+      if (this.tableMostlyUnused(spool)) await this.startNewStream(spool);
+      const timestamp = this.now();
       const points = await this.scheduler.collectOnce(timestamp);
       // Split so that every batch fits any collector, even when all its series are new to a session.
-      const batches = splitIntoBatches(this.toSamples(spool, points), (id) => {
+      const samples = this.toSamples(spool, points);
+      this.cycleSeries = samples.seriesIds.length;
+      const batches = splitIntoBatches(samples, (id) => {
         const def = spool.seriesTable.definition(id);
         return def ? definitionBytesBound(def) : 0;
       });
@@ -138,6 +152,22 @@ export class Agent {
       this.connection?.notify();
     } catch (err) {
       this.deps.log.error({ err: (err as Error).message }, 'collection cycle failed');
+    }
+  }
+
+  private tableMostlyUnused(spool: Spool): boolean {
+    const limit = Math.max(this.deps.newStreamAfterSeries ?? NEW_STREAM_AFTER_SERIES, 4 * this.cycleSeries);
+    return spool.seriesTable.count > limit && spool.pendingCount() === 0 && this.connection?.isConnected() === true;
+  }
+
+  /** The session ends first: no batch of the new stream may go out under the old stream's Hello. */
+  private async startNewStream(spool: Spool): Promise<void> {
+    const connection = this.connection;
+    connection?.stop('starting a new stream');
+    try {
+      await spool.startNewStream();
+    } finally {
+      connection?.start();
     }
   }
 

@@ -108,14 +108,14 @@ export class AgentConnection {
     return true;
   }
 
-  stop(): void {
+  stop(reason = 'agent stopping'): void {
     if (this.stopped) return;
     this.stopped = true;
     this.clearReconnect();
     const ws = this.ws;
     this.onDisconnected();
     if (ws) {
-      ws.close(1000, 'agent stopping');
+      ws.close(1000, reason);
       setTimeout(() => ws.terminate(), 1000).unref();
     }
   }

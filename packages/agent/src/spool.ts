@@ -320,6 +320,38 @@ export class Spool {
     });
   }
 
+  /**
+   * Starts a new stream with an empty series table, so that series a host no longer has (gone
+   * containers' interfaces, unmounted filesystems) stop taking memory and disk. Only when nothing
+   * is pending or being appended: pending batches refer to the old table's ids. The series log is
+   * removed before the new state is written, so a crash in between also ends in a new stream.
+   * Returns false, changing nothing, when something is pending.
+   */
+  async startNewStream(): Promise<boolean> {
+    if (!this.opened || this.closed) throw new XimpError(ErrorCodes.SPOOL_CLOSED, 'spool is not open');
+    let started = false;
+    await this.exclusive(async () => {
+      if (this.pendingCount() > 0 || this.queue.length > 0 || this.lastSequence !== this.state.ackedSequence) return;
+      const previous = { stream: this.state.streamId, series: this.series.count };
+      await this.closeActive();
+      for (const segment of [...this.segments]) await this.deleteSegment(segment);
+      await this.series.close();
+      await fsp.rm(path.join(this.dir, SERIES_FILE), { force: true });
+      this.series = this.newSeriesTable(this.series.maxSeries);
+      await this.series.open();
+      this.state = { ...newState(newStreamId()), droppedTotal: this.state.droppedTotal };
+      this.entries = [];
+      this.head = 0;
+      this.pendingByteCount = 0;
+      this.lastSequence = 0;
+      this.durableSequence = 0;
+      await this.writeState();
+      this.log.info({ dir: this.dir, previous_stream: previous.stream, series_dropped: previous.series, stream: this.state.streamId }, 'spool started a new stream');
+      started = true;
+    });
+    return started;
+  }
+
   /** Waits for appends in progress, then closes the files. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return this.chain;

@@ -396,6 +396,43 @@ t.test('a lost series table starts a new stream rather than mislabel pending bat
   t.ok(lines.some((l) => l.msg === 'spool series table lost, starting a new stream'));
 });
 
+t.test('a drained spool starts a new stream with an empty series table; a pending one refuses', async (t) => {
+  const dir = tempDir();
+  const { log, lines } = captureLog();
+  const segmentBytes = SEGMENT_HEADER.length + 4 * batchRecordBytes(3);
+  const small = { maxBytes: 4 * segmentBytes, segmentBytes };
+  const spool = await openSpool({ dir, ...small, log });
+  for (let i = 0; i < 50; i++) spool.seriesTable.idFor('node_gone', { i: String(i) });
+  await appendRange(spool, 1, 30);
+  const dropped = spool.droppedTotal;
+  t.ok(dropped > 0, `the small spool dropped ${dropped} batches`);
+  const oldStream = spool.streamId;
+  t.equal(await spool.startNewStream(), false, 'refused while batches are pending');
+  t.equal(spool.streamId, oldStream);
+  t.equal(spool.seriesTable.count, 50, 'nothing changed');
+
+  await spool.ack(30);
+  t.equal(await spool.startNewStream(), true);
+  t.not(spool.streamId, oldStream);
+  t.equal(spool.seriesTable.count, 0, 'the old series are forgotten');
+  t.equal(spool.nextSequence(), 1, 'sequences start again');
+  t.equal(spool.ackedSequence(), 0);
+  t.equal(spool.droppedTotal, dropped, 'the drop count carries over: it never goes back');
+  t.same(segmentFiles(dir), []);
+  t.equal(fs.statSync(path.join(dir, 'series.log')).size < 64, true, 'the series log is new');
+  t.ok(lines.some((l) => l.msg === 'spool started a new stream' && l.series_dropped === 50));
+
+  t.equal(spool.seriesTable.idFor('node_load1', {}), 1, 'ids start again at 1');
+  await appendRange(spool, 1, 2);
+  const newStream = spool.streamId;
+  await spool.close();
+  const again = await openSpool({ dir, ...small });
+  t.equal(again.streamId, newStream, 'the new stream survives a restart');
+  t.same(sequences(again), [1, 2]);
+  t.equal(again.seriesTable.count, 1);
+  t.same(again.seriesTable.definition(1), { id: 1, name: 'node_load1', labels: [] });
+});
+
 t.test('an unreadable stream.json starts a new stream id and keeps the batches', async (t) => {
   const dir = tempDir();
   const first = await openSpool({ dir });
