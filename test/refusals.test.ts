@@ -1,6 +1,7 @@
 /**
  * Bad input closes only the session that sent it: another node's token gets 403, garbage,
- * truncated and oversized frames get 4400/1009, a burst of failures from one address gets 429,
+ * truncated and oversized frames get 4400/1009, a burst of failures (or of protocol violations)
+ * from one address gets 429,
  * and a well-behaved agent keeps streaming throughout.
  */
 import t from 'tap';
@@ -120,6 +121,20 @@ t.test('too many failed attempts from one address get 429', async (t) => {
   t.same(statuses, [401, 401, 401, 401, 429], 'the attempt after the limit is rate limited');
   const valid = await session(c.agentUrl, ca, token, 'victim', []);
   t.equal(valid.status, 429, 'even a valid token waits out the window from that address');
+});
+
+t.test('protocol violations count like failed attempts: a token holder cannot send hostile frames at line rate', async (t) => {
+  const c = await startCollector(t, '  auth_failures_per_minute: 3');
+  const ca = fs.readFileSync(c.caFile, 'utf8');
+  const { token } = await createToken(c.cliConfig, 'hostile');
+  const outcomes: (number | undefined)[] = [];
+  outcomes.push((await session(c.agentUrl, ca, token, 'hostile', [Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f])])).closeCode);
+  outcomes.push((await session(c.agentUrl, ca, token, 'hostile', ['text'])).closeCode);
+  outcomes.push((await session(c.agentUrl, ca, token, 'hostile', [Buffer.alloc(2 * 1024 * 1024, 1)])).closeCode);
+  outcomes.push((await session(c.agentUrl, ca, token, 'hostile', [Buffer.from([0x0a])])).closeCode);
+  t.same(outcomes, [4400, 4400, 1009, 4400], 'each violation closes its session');
+  const next = await session(c.agentUrl, ca, token, 'hostile', [hello('hostile')]);
+  t.equal(next.status, 429, 'past the limit the valid token is refused from that address until the window passes');
 });
 
 t.test('an agent reporting spool drops is logged and counted', async (t) => {

@@ -159,7 +159,13 @@ export class AgentServer {
       const session = new AgentSession(
         ws,
         { node, tokenId: result.record.id, tokenExpiresMs: result.record.expiresMs, address },
-        { ...options.session, counters: this.counters },
+        {
+          ...options.session,
+          counters: this.counters,
+          // A broken frame counts like a failed authentication: a token holder sending hostile
+          // frames (each costs decode time) is held to the same rate as a token guesser.
+          onProtocolViolation: (from) => this.limiter.recordFailure(from, options.session.now()),
+        },
       );
       this.sessions.add(session);
       ws.once('close', () => this.sessions.delete(session));

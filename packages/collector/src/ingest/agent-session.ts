@@ -39,6 +39,8 @@ export interface AgentSessionDeps {
   counters: SessionCounters;
   log: Logger;
   now(): number;
+  /** Told of every protocol violation, so the server can count it against the peer's address. */
+  onProtocolViolation?(address: string): void;
 }
 
 export interface SessionIdentity {
@@ -92,7 +94,11 @@ export class AgentSession implements LiveSession {
       if (this.hello) deps.registry.heardFrom(this, deps.now());
     });
     ws.on('close', (code) => this.onClose(code));
-    ws.on('error', (err) => deps.log.warn({ node: this.node, remote: this.address, err: err.message }, 'agent socket error'));
+    // ws reports only what the peer broke (an oversized frame, a bad opcode) as 'error' and closes.
+    ws.on('error', (err) => {
+      deps.onProtocolViolation?.(this.address);
+      deps.log.warn({ node: this.node, remote: this.address, err: err.message }, 'agent socket error');
+    });
 
     this.helloTimer = setTimeout(() => this.close(CloseCodes.HELLO_TIMEOUT, 'no hello in time'), deps.limits.helloTimeoutMs);
     // A peer that misses a ping period is suspect; one that missed the previous ping too is dead.
@@ -156,6 +162,7 @@ export class AgentSession implements LiveSession {
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err;
       this.deps.counters.protocolErrors++;
+      this.deps.onProtocolViolation?.(this.address);
       this.deps.log.warn(
         { node: this.node, remote: this.address, session: this.id, code: err.code, close_code: err.closeCode, reason: err.message },
         'agent broke the protocol, closing session',
