@@ -177,13 +177,17 @@ export class Agent {
     const values: number[] = [];
     for (const point of points) {
       const labels = Object.keys(extra).length === 0 ? point.labels : { ...extra, ...point.labels };
-      // A series the collector would refuse must not reach the spool: it would block every batch behind it.
-      const problem = seriesProblem(point.name, labels);
-      if (problem !== null) {
-        this.warnRefusedSeries(point.name, problem);
-        continue;
+      const known = spool.seriesTable.lookup(point.name, labels);
+      if (known === undefined) {
+        // A series the collector would refuse must not reach the spool: it would block every batch
+        // behind it. Only new series are checked; the table holds none that fail.
+        const problem = seriesProblem(point.name, labels);
+        if (problem !== null) {
+          this.warnRefusedSeries(point.name, problem);
+          continue;
+        }
       }
-      seriesIds.push(spool.seriesTable.idFor(point.name, labels));
+      seriesIds.push(known ?? spool.seriesTable.idFor(point.name, labels));
       values.push(point.value);
     }
     return { seriesIds, values };

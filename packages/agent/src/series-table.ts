@@ -90,6 +90,11 @@ export class SeriesTable {
     return this.ids.size;
   }
 
+  /** The id of a series already in the table, or undefined. */
+  lookup(name: string, labels: Readonly<Record<string, string>> | ReadonlyMap<string, string>): number | undefined {
+    return this.ids.get(seriesKey(name, sortedLabels(labels)));
+  }
+
   /**
    * The id of a series, assigning the next one (buffered until flush()) when it is new.
    * Labels are taken as a set: their order does not matter.

@@ -176,13 +176,7 @@ export class Spool {
         // would attribute values to the wrong series. Start a new stream instead.
         const lost = this.pendingCount();
         this.log.warn({ dir: this.dir, dropped: lost }, 'spool series table lost, starting a new stream');
-        for (const segment of [...this.segments]) await this.deleteSegment(segment);
-        this.state = { ...newState(newStreamId()), droppedTotal: lost };
-        this.lastSequence = 0;
-        this.durableSequence = 0;
-        this.entries = [];
-        this.head = 0;
-        this.pendingByteCount = 0;
+        await this.dropBatchesForNewStream(lost);
       }
       await this.deleteAcknowledgedSegments();
       await this.makeRoom(0);
@@ -333,18 +327,11 @@ export class Spool {
     await this.exclusive(async () => {
       if (this.pendingCount() > 0 || this.queue.length > 0 || this.lastSequence !== this.state.ackedSequence) return;
       const previous = { stream: this.state.streamId, series: this.series.count };
-      await this.closeActive();
-      for (const segment of [...this.segments]) await this.deleteSegment(segment);
       await this.series.close();
       await fsp.rm(path.join(this.dir, SERIES_FILE), { force: true });
       this.series = this.newSeriesTable(this.series.maxSeries);
       await this.series.open();
-      this.state = { ...newState(newStreamId()), droppedTotal: this.state.droppedTotal };
-      this.entries = [];
-      this.head = 0;
-      this.pendingByteCount = 0;
-      this.lastSequence = 0;
-      this.durableSequence = 0;
+      await this.dropBatchesForNewStream(this.state.droppedTotal);
       await this.writeState();
       this.log.info({ dir: this.dir, previous_stream: previous.stream, series_dropped: previous.series, stream: this.state.streamId }, 'spool started a new stream');
       started = true;
@@ -362,6 +349,17 @@ export class Spool {
       await this.deleteAcknowledgedSegments();
       await this.series.close();
     });
+  }
+
+  /** Deletes every segment and begins a new stream id at sequence 1 (the caller writes the state). */
+  private async dropBatchesForNewStream(droppedTotal: number): Promise<void> {
+    for (const segment of [...this.segments]) await this.deleteSegment(segment);
+    this.state = { ...newState(newStreamId()), droppedTotal };
+    this.lastSequence = 0;
+    this.durableSequence = 0;
+    this.entries = [];
+    this.head = 0;
+    this.pendingByteCount = 0;
   }
 
   private newSeriesTable(maxSeries: number | undefined): SeriesTable {

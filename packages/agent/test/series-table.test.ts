@@ -33,6 +33,9 @@ t.test('ids are 1, 2, 3, ... and stable for the same name and label set', async 
   t.equal(table.idFor('node_cpu_seconds_total', { cpu: '1', mode: 'idle' }), 3);
   t.equal(table.idFor('node_load1', {}), 1);
   t.equal(table.count, 3);
+  t.equal(table.lookup('node_cpu_seconds_total', { mode: 'idle', cpu: '1' }), 3, 'lookup finds a known series in any label order');
+  t.equal(table.lookup('node_cpu_seconds_total', { cpu: '2', mode: 'idle' }), undefined, 'lookup never assigns an id');
+  t.equal(table.count, 3);
   t.same(table.definition(2), {
     id: 2,
     name: 'node_cpu_seconds_total',

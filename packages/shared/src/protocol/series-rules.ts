@@ -22,11 +22,8 @@ export const AGENT_BATCH_BOUNDS = Object.freeze({
 });
 
 /** Why this series would be refused, or null when it is fine. */
-export function seriesProblem(
-  name: string,
-  labels: Readonly<Record<string, string>>,
-  maxLabels: number = AGENT_BATCH_BOUNDS.labelsPerSeries,
-): string | null {
+export function seriesProblem(name: string, labels: Readonly<Record<string, string>>): string | null {
+  const maxLabels = AGENT_BATCH_BOUNDS.labelsPerSeries;
   if (name.length > MAX_NAME_LENGTH) return `metric name longer than ${MAX_NAME_LENGTH} characters`;
   if (!METRIC_NAME.test(name)) return 'invalid metric name';
   const names = Object.keys(labels);
