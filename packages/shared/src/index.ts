@@ -1,5 +1,6 @@
 export * from './errors';
 export * from './log';
+export * from './throttled-log';
 export * from './lifecycle';
 export * from './protocol/version';
 export * from './protocol/close-codes';
