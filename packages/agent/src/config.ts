@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   AGENT_BATCH_BOUNDS,
+  AGENT_TOKEN_FORM, fileModeProblem, isAgentToken, isNodeName, NODE_NAME_FORM,
   ConfigReader,
   deepFreeze,
   LABEL_NAME,
@@ -64,10 +65,6 @@ export interface AgentConfigOptions {
   fileMode?: (file: string) => number | null;
 }
 
-const TOKEN = /^ximp_[a-z0-9]{12}_[a-z0-9]{52}$/;
-const TOKEN_FORM = 'a token like "ximp_<id>_<secret>" (12 and 52 characters of [a-z0-9])';
-const NODE_NAME = /^[a-z0-9][a-z0-9.-]*$/;
-const MAX_NODE_LENGTH = 253;
 const RESERVED_LABELS = new Set(['instance', 'job']);
 const MAX_TOKEN_FILE_BYTES = 4096;
 
@@ -121,10 +118,11 @@ export function parseAgentConfig(text: string, fileName: string, opts: AgentConf
   root.throwIfIssues();
 
   const configMode = fileMode(file);
-  if (configMode !== null && (configMode & 0o077) !== 0) {
+  const configProblem = configMode === null ? null : fileModeProblem(configMode);
+  if (configMode !== null && configProblem !== null) {
     const holds = server.has('auth_token') ? 'holds the agent token' : 'names the agent token file';
     warnings.unshift(
-      `${file} is readable by other users (mode ${octal(configMode)}) and ${holds}; restrict it with chmod 600`,
+      `${file} is ${configProblem === 'readable_by_others' ? 'readable' : 'writable'} by other users (mode ${octal(configMode)}) and ${holds}; restrict it with chmod 600`,
     );
   }
 
@@ -160,7 +158,7 @@ function readToken(
     return undefined;
   }
   if (inline) {
-    return server.string('auth_token', { secret: true, check: (v) => (TOKEN.test(v) ? null : TOKEN_FORM) });
+    return server.string('auth_token', { secret: true, check: (v) => (isAgentToken(v) ? null : AGENT_TOKEN_FORM) });
   }
   const name = server.string('auth_token_file', { check: nonEmpty('a file path') });
   if (name === undefined) return undefined;
@@ -173,13 +171,14 @@ function readToken(
     server.report('auth_token_file', `cannot read ${tokenFile} (${reason})`);
     return undefined;
   }
-  if (!TOKEN.test(content)) {
-    server.report('auth_token_file', `${tokenFile} does not hold ${TOKEN_FORM}`);
+  if (!isAgentToken(content)) {
+    server.report('auth_token_file', `${tokenFile} does not hold ${AGENT_TOKEN_FORM}`);
     return undefined;
   }
   const mode = fileMode(tokenFile);
-  if (mode !== null && (mode & 0o077) !== 0) {
-    warnings.push(`${tokenFile} (auth_token_file) is readable by other users (mode ${octal(mode)}); restrict it with chmod 600`);
+  const problem = mode === null ? null : fileModeProblem(mode);
+  if (mode !== null && problem !== null) {
+    warnings.push(`${tokenFile} (auth_token_file) is ${problem === 'readable_by_others' ? 'readable' : 'writable'} by other users (mode ${octal(mode)}); restrict it with chmod 600`);
   }
   return content;
 }
@@ -200,9 +199,7 @@ function checkServerUrl(text: string): string | null {
 
 function readNode(root: ConfigReader, hostname: string): string | undefined {
   const check = (v: string): string | null =>
-    NODE_NAME.test(v) && v.length <= MAX_NODE_LENGTH
-      ? null
-      : `a node name of [a-z0-9] then [a-z0-9.-], at most ${MAX_NODE_LENGTH} characters`;
+    isNodeName(v) ? null : `a node name of ${NODE_NAME_FORM}`;
   if (root.has('node')) return root.string('node', { check });
   const fallback = hostname.toLowerCase();
   if (check(fallback) !== null) {

@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import {
   CloseCodes,
+  DEFAULT_LIMITS,
   NODE_HEADER,
   ProtocolError,
   SUBPROTOCOL,
@@ -130,7 +131,7 @@ export class AgentConnection {
         minVersion: 'TLSv1.3',
         perMessageDeflate: false,
         handshakeTimeout: 10_000,
-        maxPayload: 1024 * 1024,
+        maxPayload: DEFAULT_LIMITS.maxFrameBytes, // what decodeCollectorFrame accepts
       });
     } catch (err) {
       options.log.error({ err: (err as Error).message }, 'cannot open connection to collector');

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { ErrorCodes, XimpError, silentLogger, type Logger } from '@ximp/shared';
+import { ErrorCodes, XimpError, isOwnerOnly, silentLogger, type Logger } from '@ximp/shared';
 import { SeriesTable } from './series-table';
 import {
   RECORD_HEADER_BYTES,
@@ -376,7 +376,7 @@ export class Spool {
   private async prepareDir(): Promise<void> {
     await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
     const stat = await fsp.stat(this.dir);
-    if ((stat.mode & 0o077) !== 0) {
+    if (!isOwnerOnly(stat.mode)) {
       try {
         await fsp.chmod(this.dir, 0o700);
       } catch (err) {

@@ -229,18 +229,26 @@ t.test('auth_token_file problems are issues that never show the content', async 
   t.match(huge[0], /cannot read .*huge \(EFBIG\)/);
 });
 
-t.test('warns when the config file or the token file is readable by group or others', async (t) => {
+t.test('warns when other users can read the config file or the token file, or anyone but the owner can write it', async (t) => {
   const dir = tempDir();
   const file = path.join(dir, 'agent.yaml');
   fs.writeFileSync(file, minimal());
-  fs.chmodSync(file, 0o640);
+  fs.chmodSync(file, 0o644);
   const c = loadAgentConfig(file, { hostname: 'n1' });
   t.equal(c.warnings.length, 1);
-  t.match(c.warnings[0], /readable by other users \(mode 0640\) and holds the agent token/);
+  t.match(c.warnings[0], /readable by other users \(mode 0644\) and holds the agent token/);
   t.notOk(c.warnings[0].includes(TOKEN));
 
   fs.chmodSync(file, 0o604);
   t.equal(loadAgentConfig(file, { hostname: 'n1' }).warnings.length, 1, 'other-readable too');
+
+  fs.chmodSync(file, 0o620);
+  const groupWritable = loadAgentConfig(file, { hostname: 'n1' }).warnings;
+  t.equal(groupWritable.length, 1, 'writable by the group');
+  t.match(groupWritable[0], /writable by other users \(mode 0620\)/);
+
+  fs.chmodSync(file, 0o640);
+  t.same(loadAgentConfig(file, { hostname: 'n1' }).warnings, [], 'the group may read it (a service account)');
 
   fs.chmodSync(file, 0o600);
   t.same(loadAgentConfig(file, { hostname: 'n1' }).warnings, []);

@@ -1,4 +1,4 @@
-import type { Logger } from '@ximp/shared';
+import { DEFAULT_LIMITS, type Logger } from '@ximp/shared';
 import { ApiServer } from './api/api-server';
 import { AccessTokenStore } from './auth/access-token-store';
 import { AgentTokenStore } from './auth/agent-token-store';
@@ -73,7 +73,7 @@ export class Collector {
       maxFrameBytes: config.limits.maxFrameBytes,
       maxSamplesPerBatch: config.limits.maxSamplesPerBatch,
       maxLabelsPerSeries: config.limits.maxLabelsPerSeries,
-      maxSeriesPerSession: 200_000,
+      maxSeriesPerSession: DEFAULT_LIMITS.maxSeriesPerSession,
       helloTimeoutMs: config.limits.helloTimeoutMs,
       pingIntervalMs: config.limits.pingIntervalMs,
     };

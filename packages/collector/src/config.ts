@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import {
   AGENT_BATCH_BOUNDS,
   ConfigReader,
+  DEFAULT_LIMITS,
   deepFreeze,
   formatCidr,
   LOG_LEVELS,
@@ -50,9 +51,9 @@ export const DEFAULT_COLLECTOR_CONFIG: Readonly<Omit<CollectorConfig, 'file'>> =
   tls: { renewBeforeMs: 30 * DAY },
   limits: {
     authFailuresPerMinute: 30,
-    maxFrameBytes: 1 * MIB,
-    maxSamplesPerBatch: 50_000,
-    maxLabelsPerSeries: 32,
+    maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes,
+    maxSamplesPerBatch: DEFAULT_LIMITS.maxSamplesPerBatch,
+    maxLabelsPerSeries: DEFAULT_LIMITS.maxLabelsPerSeries,
     helloTimeoutMs: 10 * SECOND,
     pingIntervalMs: 10 * SECOND,
   },

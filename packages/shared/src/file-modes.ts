@@ -20,9 +20,29 @@ export function writePublicFile(file: string, data: string | Uint8Array, options
   writeAtomically(file, data, 0o644, options);
 }
 
+/** Why a file holding a secret is too open: others may read it, or anyone but its owner may write it. */
+export type FileModeProblem = 'readable_by_others' | 'writable_by_others';
+
+/**
+ * The one rule for files that hold secrets (agent.yaml, a token file, the CLI config, a CA file):
+ * a problem when users other than the owner and its group may read it (the group is how a
+ * service account is usually given read access), or when anyone but the owner may write it.
+ * `mode` is a stat mode; only its permission bits count.
+ */
+export function fileModeProblem(mode: number): FileModeProblem | null {
+  if ((mode & 0o004) !== 0) return 'readable_by_others';
+  if ((mode & 0o022) !== 0) return 'writable_by_others';
+  return null;
+}
+
 /** True when users other than the owner and group may read `file` (the "other" read bit). */
 export function isReadableByOthers(file: string): boolean {
-  return (fs.statSync(file).mode & 0o004) !== 0;
+  return fileModeProblem(fs.statSync(file).mode) === 'readable_by_others';
+}
+
+/** True when no one but the owner has any access (no group or other bits): a private folder. */
+export function isOwnerOnly(mode: number): boolean {
+  return (mode & 0o077) === 0;
 }
 
 /**

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { isReadableByOthers, makePrivateDir, writePublicFile, writeSecretFile } from '../src/file-modes';
+import { fileModeProblem, isOwnerOnly, isReadableByOthers, makePrivateDir, writePublicFile, writeSecretFile } from '../src/file-modes';
 
 function tempDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-modes-'));
@@ -89,4 +89,24 @@ t.test('makePrivateDir creates parents 0700 and tightens an existing folder', as
   fs.chmodSync(nested, 0o755);
   makePrivateDir(nested);
   t.equal(mode(nested), 0o700);
+});
+
+t.test('fileModeProblem: others may not read, only the owner may write', async (t) => {
+  for (const ok of [0o600, 0o400, 0o640, 0o440, 0o700, 0o750, 0o100600, 0o100640]) {
+    t.equal(fileModeProblem(ok), null, `0${ok.toString(8)} is fine`);
+  }
+  for (const readable of [0o604, 0o644, 0o664, 0o666, 0o100644, 0o755]) {
+    t.equal(fileModeProblem(readable), 'readable_by_others', `0${readable.toString(8)}`);
+  }
+  for (const writable of [0o620, 0o602, 0o660, 0o622, 0o100660]) {
+    t.equal(fileModeProblem(writable), 'writable_by_others', `0${writable.toString(8)}`);
+  }
+});
+
+t.test('isOwnerOnly: no group or other bit at all', async (t) => {
+  t.ok(isOwnerOnly(0o700));
+  t.ok(isOwnerOnly(0o40700));
+  t.ok(isOwnerOnly(0o600));
+  t.notOk(isOwnerOnly(0o750));
+  t.notOk(isOwnerOnly(0o701));
 });

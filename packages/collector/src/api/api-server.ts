@@ -2,7 +2,7 @@ import * as https from 'node:https';
 import type * as http from 'node:http';
 import type * as net from 'node:net';
 import type * as tls from 'node:tls';
-import { ErrorCodes, XimpError, serverTlsOptions } from '@ximp/shared';
+import { ErrorCodes, XimpError, redactSecrets, serverTlsOptions } from '@ximp/shared';
 import { can } from '../auth/roles';
 import { AddressAllowlist } from './address-allowlist';
 import type { ApiDeps } from './api-deps';
@@ -22,11 +22,9 @@ export interface ListenOptions {
 const STOP_DEADLINE_MS = 5_000;
 
 /** Anything shaped like one of our secrets, should a caller put one in a URL by mistake. */
-const SECRET_IN_PATH = /ximp_[A-Za-z0-9]+_[A-Za-z0-9]+|xcs_[A-Za-z0-9]+|xat_[A-Za-z0-9]+/g;
-
 /** The path as logged: secret-shaped segments replaced, length bounded. */
 function loggedPath(pathname: string): string {
-  return pathname.replace(SECRET_IN_PATH, '[redacted]').slice(0, 256);
+  return redactSecrets(pathname).slice(0, 256);
 }
 
 /** The caller's address as audit entries and logs show it (IPv4-mapped IPv6 unwrapped). */

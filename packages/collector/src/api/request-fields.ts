@@ -1,8 +1,7 @@
+import { isNodeName, NODE_NAME_FORM } from '@ximp/shared';
 import { invalidRequest } from './http-error';
 
-/** SPEC §3: lowercase DNS-style node names, at most 253 characters. */
-export const NODE_PATTERN = /^[a-z0-9][a-z0-9.-]*$/;
-export const MAX_NODE_LENGTH = 253;
+export { isNodeName };
 
 /** Refuses fields the route does not know, naming the first one, so a typo is not silently ignored. */
 export function rejectUnknownFields(body: Record<string, unknown>, allowed: readonly string[]): void {
@@ -24,15 +23,10 @@ export function stringField(body: Record<string, unknown>, name: string, require
   return value;
 }
 
-/** True when `text` is a valid node name. */
-export function isNodeName(text: string): boolean {
-  return text.length <= MAX_NODE_LENGTH && NODE_PATTERN.test(text);
-}
-
 /** Checks a node name from a body, a path or a query, naming where it came from. */
 export function checkNodeName(text: string, field: string): string {
   if (!isNodeName(text)) {
-    throw invalidRequest(`${field}: expected a lowercase DNS-style name ([a-z0-9] then [a-z0-9.-], at most ${MAX_NODE_LENGTH} characters)`);
+    throw invalidRequest(`${field}: expected a lowercase DNS-style name (${NODE_NAME_FORM})`);
   }
   return text;
 }

@@ -1,4 +1,4 @@
-import { ErrorCodes, XimpError } from '@ximp/shared';
+import { ErrorCodes, XimpError, redactSecrets } from '@ximp/shared';
 import type { Database } from '../store/database';
 
 /** SPEC §10: every change an API client can make. */
@@ -44,10 +44,8 @@ const MAX_FIELD_LENGTH = 512;
  * Anything shaped like one of our secrets. Callers pass ids, never secrets; this is the safety
  * net that keeps a mistake from writing a secret into the audit log.
  */
-const SECRET_PATTERN = /ximp_[a-z0-9]{12}_[a-z0-9]{52}|xcs_[a-z0-9]{52}|xat_[a-z0-9]{52}/g;
-
 function clean(value: string): string {
-  return String(value).slice(0, MAX_FIELD_LENGTH).replace(SECRET_PATTERN, '[redacted]');
+  return redactSecrets(String(value).slice(0, MAX_FIELD_LENGTH));
 }
 
 interface Row {

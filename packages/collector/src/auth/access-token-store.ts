@@ -1,9 +1,7 @@
-import { ErrorCodes, XimpError } from '@ximp/shared';
+import { ErrorCodes, XimpError, isAccessToken } from '@ximp/shared';
 import type { Database } from '../store/database';
 import { isRole, type Role } from './roles';
 import { hashSecret, randomAlphanumeric } from './secret-hash';
-
-const ACCESS_TOKEN_PATTERN = /^xat_[a-z0-9]{52}$/;
 
 /** Live access tokens kept per client by default; issuing beyond this drops that client's oldest. */
 export const MAX_ACCESS_TOKENS_PER_CLIENT = 1000;
@@ -65,7 +63,7 @@ export class AccessTokenStore {
 
   /** The client and role behind a live token of an active client; null for anything else. */
   verify(accessToken: string, now: number): { clientId: string; role: Role } | null {
-    if (typeof accessToken !== 'string' || !ACCESS_TOKEN_PATTERN.test(accessToken)) return null;
+    if (!isAccessToken(accessToken)) return null;
     const row = this.stmts.verify.get(hashSecret(accessToken), now) as { client_id: string; role: string } | undefined;
     if (!row || !isRole(row.role)) return null;
     return { clientId: row.client_id, role: row.role };
@@ -73,7 +71,7 @@ export class AccessTokenStore {
 
   /** Revokes one token; true when it existed. */
   revoke(accessToken: string): boolean {
-    if (typeof accessToken !== 'string' || !ACCESS_TOKEN_PATTERN.test(accessToken)) return false;
+    if (!isAccessToken(accessToken)) return false;
     return this.stmts.revoke.run(hashSecret(accessToken)).changes > 0;
   }
 

@@ -1,4 +1,4 @@
-import { ErrorCodes, XimpError } from '@ximp/shared';
+import { ErrorCodes, XimpError, isNodeName, NODE_NAME_FORM } from '@ximp/shared';
 import type { Database } from '../store/database';
 import { generateAgentToken, hashSecret, parseAgentToken } from './agent-token';
 import { UNMATCHABLE_HASH, secretMatches } from './secret-hash';
@@ -31,8 +31,6 @@ export type AgentTokenVerdict =
 
 export type RevokeResult = 'revoked' | 'already_revoked' | 'not_found';
 
-/** SPEC §3: lowercase DNS-style, `[a-z0-9]` then `[a-z0-9.-]`, at most 253 characters. */
-const NODE_PATTERN = /^[a-z0-9][a-z0-9.-]{0,252}$/;
 
 interface Row {
   id: string;
@@ -77,8 +75,8 @@ export class AgentTokenStore {
 
   /** Creates a token for `node` that expires `expiresInMs` after `now`; the token string is returned once. */
   create(node: string, expiresInMs: number, now: number): CreatedAgentToken {
-    if (typeof node !== 'string' || !NODE_PATTERN.test(node)) {
-      throw new XimpError(ErrorCodes.REQUEST_INVALID, 'node must be lowercase DNS-style ([a-z0-9] then [a-z0-9.-], at most 253 characters)');
+    if (!isNodeName(node)) {
+      throw new XimpError(ErrorCodes.REQUEST_INVALID, `node must be lowercase DNS-style (${NODE_NAME_FORM})`);
     }
     if (!Number.isSafeInteger(expiresInMs) || expiresInMs <= 0) {
       throw new XimpError(ErrorCodes.REQUEST_INVALID, 'expiry must be a positive number of milliseconds');

@@ -1,4 +1,4 @@
-import { ErrorCodes, XimpError } from '@ximp/shared';
+import { ErrorCodes, XimpError, isApiClientId, isApiClientSecret } from '@ximp/shared';
 import type { Database } from '../store/database';
 import { isRole, type Role } from './roles';
 import { UNMATCHABLE_HASH, hashSecret, randomAlphanumeric, secretMatches } from './secret-hash';
@@ -27,8 +27,6 @@ export interface CreatedApiClient {
 
 const CLIENT_ID_PREFIX = 'xc_';
 const CLIENT_SECRET_PREFIX = 'xcs_';
-const CLIENT_ID_PATTERN = /^xc_[a-z0-9]{12}$/;
-const CLIENT_SECRET_PATTERN = /^xcs_[a-z0-9]{52}$/;
 const MAX_NAME_LENGTH = 200;
 
 interface Row {
@@ -44,10 +42,8 @@ interface Row {
 
 const COLUMNS = 'id, name, role, created_ms, last_used_ms, revoked_ms, secret_rotated_ms';
 
-/** True when `text` has the shape of an API client id. */
-export function isApiClientId(text: unknown): text is string {
-  return typeof text === 'string' && CLIENT_ID_PATTERN.test(text);
-}
+/** True when `text` has the shape of an API client id (the rule lives in @ximp/shared). */
+export { isApiClientId };
 
 /** API clients of the OAuth 2.0 client credentials grant (SPEC §10). */
 export class ApiClientStore {
@@ -114,7 +110,7 @@ export class ApiClientStore {
   verify(clientId: string, secret: string, now: number): ApiClientRecord | null {
     if (typeof clientId !== 'string' || typeof secret !== 'string') return null;
     const row = isApiClientId(clientId) ? (this.stmts.getWithHash.get(clientId) as Row | undefined) : undefined;
-    const wellFormed = CLIENT_SECRET_PATTERN.test(secret);
+    const wellFormed = isApiClientSecret(secret);
     const matches = secretMatches(secret, row && wellFormed ? row.secret_hash : UNMATCHABLE_HASH);
     if (!row || !wellFormed || !matches || row.revoked_ms !== null || !isRole(row.role)) return null;
     this.stmts.markUsed.run(now, clientId);

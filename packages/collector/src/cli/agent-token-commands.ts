@@ -1,3 +1,4 @@
+import { isAgentTokenId, parseAgentToken } from '@ximp/shared';
 import { CliError } from './cli-error';
 import { asList, asObject, jsonText, num, printList, queryString, str, type CommandContext } from './command-context';
 import { ExitCodes } from './exit-codes';
@@ -5,7 +6,6 @@ import { formatTimeCell } from './relative-time';
 import { formatFields, formatTable } from './table';
 
 const LIST_COLUMNS = ['ID', 'NODE', 'STATUS', 'CREATED', 'EXPIRES', 'DAYS-LEFT', 'LAST-USED'] as const;
-const FULL_TOKEN = /^ximp_([a-z0-9]{12})_[a-z0-9]+$/;
 
 /** `ximp agent token create --node NODE [--expires 365d]`. */
 export async function agentTokenCreate(ctx: CommandContext): Promise<void> {
@@ -53,13 +53,13 @@ export async function agentTokenList(ctx: CommandContext): Promise<void> {
 /** `ximp agent token revoke TOKEN_ID`: exit 4 for an unknown ID, 0 (and says so) when already revoked. */
 export async function agentTokenRevoke(ctx: CommandContext): Promise<void> {
   let id = ctx.positionals[0];
-  const full = FULL_TOKEN.exec(id);
+  const full = parseAgentToken(id);
   if (full) {
     // A whole token pasted by mistake: use its ID and keep the secret off the wire.
-    id = full[1];
+    id = full.id;
     ctx.err(`note: using the token ID ${id}; pass only the ID next time\n`);
   }
-  if (!/^[a-z0-9]{12}$/.test(id)) {
+  if (!isAgentTokenId(id)) {
     throw new CliError(ExitCodes.NOT_FOUND, 'not found: a token ID is 12 characters of [a-z0-9]');
   }
   const result = asObject(await ctx.api.call('DELETE', `/api/v1/agent-tokens/${encodeURIComponent(id)}`));

@@ -4,12 +4,10 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContextOptions } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AGENT_PATH, CloseCodes, NODE_HEADER, SUBPROTOCOL, serverTlsOptions } from '@ximp/shared';
+import { AGENT_PATH, CloseCodes, NODE_HEADER, SUBPROTOCOL, isNodeName, serverTlsOptions } from '@ximp/shared';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import { refuseUpgrade } from './upgrade-refusal';
 import { AgentSession, type AgentSessionDeps, type SessionCounters } from './agent-session';
-
-const NODE_NAME = /^[a-z0-9][a-z0-9.-]{0,252}$/;
 
 /** The token check the listener needs; AgentTokenStore implements it. */
 export interface UpgradeTokenVerifier {
@@ -142,9 +140,9 @@ export class AgentServer {
     const match = /^Bearer ([^\s]+)$/i.exec(authorization);
     const nodeHeader = req.headers[NODE_HEADER];
     const node = typeof nodeHeader === 'string' ? nodeHeader : '';
-    if (!match || !NODE_NAME.test(node)) {
+    if (!match || !isNodeName(node)) {
       this.limiter.recordFailure(address, now);
-      return refuse(401, 'invalid_token', NODE_NAME.test(node) ? node : undefined);
+      return refuse(401, 'invalid_token', isNodeName(node) ? node : undefined);
     }
     const result = options.tokens.verify(match[1], node, now);
     if (!result.ok) {

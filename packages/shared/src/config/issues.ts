@@ -1,4 +1,5 @@
 import { ErrorCodes, XimpError } from '../errors';
+import { redactSecrets } from '../token-format';
 
 /** One problem in a config file, at the line:col (1-based) of the node that causes it. */
 export interface ConfigIssue {
@@ -12,14 +13,12 @@ export interface ConfigIssue {
   message: string;
 }
 
-// Belt and braces: even if a token ends up where a plain value was expected, it is not echoed.
-const TOKEN_LIKE = /ximp_[A-Za-z0-9]{4,}_[A-Za-z0-9]{4,}/g;
-
 /** `FILE:LINE:COL: KEY.PATH: message` (the path part is left out for document-level problems). */
 export function formatConfigIssue(issue: ConfigIssue): string {
   const where = `${issue.file}:${issue.line}:${issue.col}:`;
   const line = issue.path === '' ? `${where} ${issue.message}` : `${where} ${issue.path}: ${issue.message}`;
-  return line.replace(TOKEN_LIKE, 'ximp_<hidden>');
+  // Belt and braces: even if a token ends up where a plain value was expected, it is not echoed.
+  return redactSecrets(line, (secret) => `${secret.slice(0, secret.indexOf('_'))}_<hidden>`);
 }
 
 /** Orders issues as they appear in the file, so the report reads top to bottom. */

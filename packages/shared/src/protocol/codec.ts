@@ -11,6 +11,8 @@ import type {
   SeriesDefinition,
 } from './frames';
 import { LABEL_NAME, MAX_LABEL_VALUE_LENGTH, MAX_NAME_LENGTH, METRIC_NAME } from './series-rules';
+import { DEFAULT_LIMITS } from './limits';
+import { MAX_NODE_NAME_LENGTH, isNodeName } from '../node-name';
 
 // 64-bit fields decode as plain numbers (exact up to 2^53: sequences and unix ms fit).
 // Without this, protobufjs hands out Long objects.
@@ -24,14 +26,6 @@ const root = protobuf.loadSync(PROTO_FILE);
 const AgentMessage = root.lookupType('ximp.v1.AgentMessage');
 const CollectorMessage = root.lookupType('ximp.v1.CollectorMessage');
 
-export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
-  maxFrameBytes: 1024 * 1024,
-  maxSamplesPerBatch: 50_000,
-  maxLabelsPerSeries: 32,
-  maxSeriesPerSession: 200_000,
-});
-
-const NODE_NAME = /^[a-z0-9][a-z0-9.-]{0,252}$/;
 const STREAM_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_TEXT_LENGTH = 1024;
 
@@ -147,8 +141,8 @@ export function decodeAgentFrame(data: Uint8Array, limits: Limits = DEFAULT_LIMI
 function agentFrameFrom(msg: Record<string, unknown>, limits: Limits): AgentFrame {
   if (msg.hello) {
     const h = msg.hello as Record<string, unknown>;
-    const node = text(h.node, 'hello.node', 253);
-    if (!NODE_NAME.test(node)) throw malformed('hello.node is missing or not a valid node name');
+    const node = text(h.node, 'hello.node', MAX_NODE_NAME_LENGTH);
+    if (!isNodeName(node)) throw malformed('hello.node is missing or not a valid node name');
     const protocolVersion = count(h.protocolVersion);
     if (protocolVersion < 1) throw malformed('hello.protocol_version is missing');
     const intervalMs = count(h.intervalMs);
