@@ -152,7 +152,8 @@ function shutdown(code) {
     .then(() => {
       say('stopped.');
       process.exit(code);
-    });
+    })
+    .catch((err) => fail(`stopping failed: ${err.message}`));
 }
 
 async function main() {

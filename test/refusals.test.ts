@@ -155,8 +155,7 @@ t.test('an agent reporting spool drops is logged and counted', async (t) => {
   t.match(JSON.parse(line), { node: 'lossy-node', dropped_batches_total: 17 });
   const res = await fetchMetrics(c);
   t.match(res, /ximp_collector_agent_spool_dropped_batches\{node="lossy-node"\} 17/);
-  c.collector.stop();
-  await run;
+  await Promise.all([c.collector.stop(), run]);
 });
 
 /** GET /metrics with an admin access token from the test's CLI config. */

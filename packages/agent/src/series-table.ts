@@ -208,7 +208,7 @@ function ioError(message: string, cause: unknown): XimpError {
 function sortedLabels(labels: Readonly<Record<string, string>> | ReadonlyMap<string, string>): Label[] {
   // Object.keys sees an own `__proto__` key (null-prototype objects, JSON.parse results).
   const entries: [string, string][] =
-    labels instanceof Map ? Array.from(labels.entries()) : Object.keys(labels).map((k) => [k, (labels as Record<string, string>)[k]]);
+    labels instanceof Map ? Array.from((labels as ReadonlyMap<string, string>).entries()) : Object.keys(labels).map((k) => [k, (labels as Record<string, string>)[k]]);
   entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return entries.map(([name, value]) => ({ name, value: String(value) }));
 }

@@ -24,7 +24,7 @@ const definition = fc.record({
   }),
 });
 
-t.test('every batch fits the frame bound with all its definitions; nothing is lost or reordered', async (t) => {
+t.test('every batch fits the frame bound with all its definitions; nothing is lost or reordered', async () => {
   fc.assert(
     fc.property(
       fc.array(definition, { minLength: 1, maxLength: 40 }),

@@ -6,4 +6,10 @@ require('../dist/main.js')
   .then((code) => {
     process.exitCode = code;
     setTimeout(() => process.exit(code), 500).unref();
+  })
+  .catch((err) => {
+    // main() reports its own failures and resolves with an exit code; this is only for a bug.
+    process.stderr.write(`ximp-collector: ${(err && err.stack) || err}\n`);
+    process.exitCode = 1;
+    setTimeout(() => process.exit(1), 500).unref();
   });

@@ -63,7 +63,7 @@ export class Collector {
     const records = new AgentRecordStore(db);
     const metricStore = new MetricStore(db, { commitIntervalMs: config.store.commitIntervalMs });
     this.metricStore = metricStore;
-    metricStore.start();
+    await metricStore.start();
 
     const registry = new AgentRegistry({ records, tokens, transaction: (fn) => db.transaction(fn)(), log, now });
     this.registry = registry;

@@ -14,7 +14,7 @@ async function store(t: { teardown(fn: () => unknown): void }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-derived-'));
   const db = openDatabase(dir);
   const metrics = new MetricStore(db, { commitIntervalMs: 1 });
-  metrics.start();
+  await metrics.start();
   t.teardown(async () => {
     await metrics.stop();
     db.close();

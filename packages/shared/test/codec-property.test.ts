@@ -88,7 +88,7 @@ function checkAgentFrame(f: AgentFrame): void {
       expect(isUint32(f.code) && isText(f.message, 1024), 'error frame');
       return;
     default:
-      expect(false, `unknown frame type ${(f as { type: unknown }).type}`);
+      expect(false, `unknown frame type ${String((f as { type: unknown }).type)}`);
   }
 }
 
@@ -107,7 +107,7 @@ function checkCollectorFrame(f: CollectorFrame): void {
       expect(isUint32(f.code) && isText(f.message, 1024), 'error frame');
       return;
     default:
-      expect(false, `unknown frame type ${(f as { type: unknown }).type}`);
+      expect(false, `unknown frame type ${String((f as { type: unknown }).type)}`);
   }
 }
 

@@ -60,7 +60,7 @@ export interface MetricSource {
 
 /** The real readers of this host. systeminformation is loaded only when a fallback needs it. */
 export function defaultSourceDeps(): SourceDeps {
-  const si = (): typeof import('systeminformation') => require('systeminformation');
+  const si = (): typeof import('systeminformation') => require('systeminformation') as typeof import('systeminformation');
   return {
     ...createProcReader(),
     platform: process.platform,
