@@ -102,7 +102,7 @@ export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Pr
   } catch (err) {
     if (err instanceof CliError) {
       // Messages can quote the collector's answer: escaped like table cells.
-      full.stderr(`ximp: ${terminalText(err.message)}\n`);
+      full.stderr(`ximp: ${terminalText(err.message)}${err.code === null ? '' : ` [${err.code}]`}\n`);
       if (err.usage !== null) full.stderr(`\n${err.usage}`);
       return err.exitCode;
     }

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import protobuf from 'protobufjs';
-import { ErrorCodes, XimpError } from '../errors';
+import { ErrorCodes, XimpError, type ErrorCode } from '../errors';
 import { CloseCodes } from './close-codes';
 import type {
   AgentFrame,
@@ -37,14 +37,18 @@ const NODE_NAME = /^[a-z0-9][a-z0-9.-]{0,252}$/;
 const STREAM_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_TEXT_LENGTH = 1024;
 
-/** A frame that breaks the protocol. `closeCode` is what the session closes with. */
+/**
+ * A frame that breaks the protocol. `closeCode` is what the session closes with; the error code
+ * follows from it unless given (XIMP_ERR_PROTOCOL_UNEXPECTED: a valid frame out of order).
+ */
 export class ProtocolError extends XimpError {
   readonly closeCode: number;
-  constructor(closeCode: number, message: string, options?: { cause?: unknown }) {
+  constructor(closeCode: number, message: string, options?: { cause?: unknown; code?: ErrorCode }) {
     super(
-      closeCode === CloseCodes.FRAME_TOO_BIG ? ErrorCodes.PROTOCOL_FRAME_TOO_BIG : ErrorCodes.PROTOCOL_MALFORMED,
+      options?.code ??
+        (closeCode === CloseCodes.FRAME_TOO_BIG ? ErrorCodes.PROTOCOL_FRAME_TOO_BIG : ErrorCodes.PROTOCOL_MALFORMED),
       message,
-      options,
+      options?.cause === undefined ? undefined : { cause: options.cause },
     );
     this.name = 'ProtocolError';
     this.closeCode = closeCode;
