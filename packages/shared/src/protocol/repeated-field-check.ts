@@ -60,16 +60,28 @@ interface FieldPlan {
   bound?: Bound;
   /** The message type to walk into: only those that (transitively) hold a repeated field. */
   walk?: MessagePlan;
+  // Scratch state of the check running now (checks are synchronous, so never two at once):
+  // the limit for this frame and the count so far (per frame, or per enclosing message).
+  max: number;
+  count: number;
 }
 
 interface MessagePlan {
-  fields: Map<number, FieldPlan>;
+  /** Indexed by field number; an array lookup per tag keeps the walk cheap. */
+  fields: (FieldPlan | undefined)[];
+  /** Its repeated fields counted per message: reset each time a message of this type begins. */
+  perMessage: FieldPlan[];
 }
 
-function planOf(type: protobuf.Type, plans: Map<protobuf.Type, MessagePlan | null>): MessagePlan | null {
-  if (plans.has(type)) return plans.get(type) ?? null;
-  plans.set(type, null); // a recursive type is walked through its first plan only
-  const fields = new Map<number, FieldPlan>();
+function planOf(type: protobuf.Type, plans: Map<protobuf.Type, MessagePlan | null>, bounded: FieldPlan[]): MessagePlan | null {
+  if (plans.has(type)) {
+    const known = plans.get(type);
+    if (known === undefined) throw new Error(`${type.fullName} contains itself; the count cannot walk a recursive type`);
+    return known;
+  }
+  plans.set(type, undefined as unknown as null); // marks "being planned", to catch recursion
+  const fields: (FieldPlan | undefined)[] = [];
+  const perMessage: FieldPlan[] = [];
   let holdsRepeated = false;
   for (const field of type.fieldsArray) {
     field.resolve();
@@ -77,25 +89,27 @@ function planOf(type: protobuf.Type, plans: Map<protobuf.Type, MessagePlan | nul
     const resolved = field.resolvedType;
     const basic = (protobuf.types.basic as Record<string, number | undefined>)[field.type];
     const wireType = resolved instanceof protobuf.Type ? WIRE_BYTES : (basic ?? WIRE_VARINT);
-    const plan: FieldPlan = { name: full, wireType };
+    const plan: FieldPlan = { name: full, wireType, max: 0, count: 0 };
     if (field.repeated) {
       holdsRepeated = true;
       const bound = BOUNDS[full];
       if (bound === undefined) throw new Error(`repeated field ${full} has no bound in repeated-field-check.ts`);
       plan.bound = bound;
+      bounded.push(plan);
+      if (bound.perMessage) perMessage.push(plan);
       const packable = (protobuf.types.packed as Record<string, number | undefined>)[field.type] !== undefined;
       if (packable) plan.packedElementWireType = wireType;
     }
     if (resolved instanceof protobuf.Type) {
-      const inner = planOf(resolved, plans);
+      const inner = planOf(resolved, plans, bounded);
       if (inner !== null) {
         plan.walk = inner;
         holdsRepeated = true;
       }
     }
-    fields.set(field.id, plan);
+    fields[field.id] = plan;
   }
-  const plan = holdsRepeated ? { fields } : null;
+  const plan = holdsRepeated ? { fields, perMessage } : null;
   plans.set(type, plan);
   return plan;
 }
@@ -113,20 +127,12 @@ function packedCount(buf: Uint8Array, start: number, end: number, wireType: numb
 
 class OverLimit extends Error {}
 
-function walk(
-  reader: protobuf.Reader,
-  end: number,
-  plan: MessagePlan,
-  limits: Limits,
-  frameCounts: Map<string, number>,
-): void {
-  // Created on first use: one per walked message would cost a Map per series definition.
-  let ownCounts: Map<string, number> | undefined;
+function walk(reader: protobuf.Reader, end: number, plan: MessagePlan): void {
+  for (let i = 0; i < plan.perMessage.length; i++) plan.perMessage[i].count = 0;
   while (reader.pos < end) {
     const tag = reader.uint32();
-    const id = tag >>> 3;
     const wireType = tag & 7;
-    const field = plan.fields.get(id);
+    const field = plan.fields[tag >>> 3];
     if (field === undefined) {
       reader.skipType(wireType);
       continue;
@@ -136,7 +142,11 @@ function walk(
       const length = reader.uint32();
       const start = reader.pos;
       if (start + length > end) throw new OverLimit(`${field.name} runs past the end of its message`);
-      elements = packedCount(reader.buf, start, start + length, field.packedElementWireType);
+      // A varint takes at least one byte, so a run's length bounds its count, and its bytes are
+      // read only when that bound would break the limit. The count can then be above the true
+      // one, which refuses no frame a conforming encoder writes: it packs a field in one run.
+      const cheap = field.packedElementWireType === WIRE_VARINT && field.count + length <= field.max;
+      elements = cheap ? length : packedCount(reader.buf, start, start + length, field.packedElementWireType);
       reader.skip(length);
     } else if (wireType !== field.wireType) {
       throw new OverLimit(`${field.name} has wire type ${wireType}, not ${field.wireType}`);
@@ -144,16 +154,13 @@ function walk(
       const length = reader.uint32();
       const inner = reader.pos + length;
       if (inner > end) throw new OverLimit(`${field.name} runs past the end of its message`);
-      walk(reader, inner, field.walk, limits, frameCounts);
+      walk(reader, inner, field.walk);
     } else {
       reader.skipType(wireType);
     }
     if (field.bound !== undefined) {
-      const counts = field.bound.perMessage ? (ownCounts ??= new Map()) : frameCounts;
-      const count = (counts.get(field.name) ?? 0) + elements;
-      const max = field.bound.max(limits);
-      if (count > max) throw new OverLimit(field.bound.what(count, max));
-      counts.set(field.name, count);
+      field.count += elements;
+      if (field.count > field.max) throw new OverLimit(field.bound.what(field.count, field.max));
     }
   }
   if (reader.pos > end) throw new OverLimit('a field runs past the end of its message');
@@ -161,11 +168,16 @@ function walk(
 
 /** Builds the check for one message type of the schema (the agent's AgentMessage). */
 export function repeatedFieldCheck(type: protobuf.Type): (data: Uint8Array, limits: Limits) => string | null {
-  const plan = planOf(type, new Map());
+  const bounded: FieldPlan[] = [];
+  const plan = planOf(type, new Map(), bounded);
   return (data, limits) => {
     if (plan === null) return null;
+    for (const field of bounded) {
+      field.max = field.bound!.max(limits);
+      field.count = 0;
+    }
     try {
-      walk(protobuf.Reader.create(data), data.length, plan, limits, new Map());
+      walk(protobuf.Reader.create(data), data.length, plan);
       return null;
     } catch (err) {
       if (err instanceof OverLimit) return err.message;
