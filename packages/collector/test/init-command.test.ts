@@ -238,8 +238,6 @@ t.test('a real write failure of the CLI config undoes the PKI and the admin clie
   t.equal(err.code, 'ENOTDIR');
   t.same(clientsIn(dataDir), []);
   t.equal(fs.existsSync(path.join(dataDir, 'pki')), false);
-  const result = runInit({ config: config(dataDir), hostnames: [], cliConfigPath: path.join(root, 'cli.yaml'), machineHostname: 'm' });
-  t.same(clientsIn(dataDir), [result.clientId]);
 });
 
 t.test('an existing CLI config is never overwritten, and nothing is created', async (t) => {
