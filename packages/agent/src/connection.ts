@@ -6,6 +6,7 @@ import {
   NODE_HEADER,
   ProtocolError,
   SUBPROTOCOL,
+  UPGRADE_REFUSAL_CODES,
   decodeCollectorFrame,
   encodeAgentFrame,
   isAuthClose,
@@ -174,7 +175,8 @@ export class AgentConnection {
   /** Logs a refusal once per streak and backs off slowly: retrying fast would not help. */
   private refused(reason: Refusal, status: number): void {
     if (this.lastRefusal !== reason) {
-      this.options.log.error({ status, reason, node: this.options.node }, 'collector refused this agent, retrying slowly');
+      const code = UPGRADE_REFUSAL_CODES[reason];
+      this.options.log.error({ status, reason, code, node: this.options.node }, 'collector refused this agent, retrying slowly');
     }
     this.lastRefusal = reason;
   }

@@ -32,10 +32,11 @@ export function formatCliConfig(config: CliConfig): string {
 
 /**
  * Writes the CLI config with mode 0600 (atomically). A missing folder is created 0700; an existing
- * one is left as it is (it may be a shared folder such as a repository checkout).
+ * one is left as it is (it may be a shared folder such as a repository checkout). With `exclusive`
+ * an existing file is never replaced (EEXIST).
  */
-export function writeCliConfig(file: string, config: CliConfig): void {
+export function writeCliConfig(file: string, config: CliConfig, options: { exclusive?: boolean } = {}): void {
   const dir = path.dirname(file);
   if (!fs.existsSync(dir)) makePrivateDir(dir);
-  writeSecretFile(file, formatCliConfig(config));
+  writeSecretFile(file, formatCliConfig(config), { exclusive: options.exclusive === true });
 }

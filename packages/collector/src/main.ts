@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import { ConfigError, createLogger, ErrorCodes, serveUntilSignalled, XimpError } from '@ximp/shared';
-import { createAdminClientIn } from './auth/first-admin-client';
 import { Collector } from './collector';
 import { DEFAULT_COLLECTOR_CONFIG_PATH, loadCollectorConfig, type CollectorConfig } from './config';
 import { defaultCliConfigPath, runInit } from './pki/init-command';
@@ -66,12 +65,7 @@ function load(file: string | null): CollectorConfig | number {
 
 function init(config: CollectorConfig, hostnames: string[]): number {
   try {
-    const result = runInit({
-      config,
-      hostnames,
-      cliConfigPath: defaultCliConfigPath(),
-      createAdminClient: (name: string) => createAdminClientIn(config.dataDir, name),
-    });
+    const result = runInit({ config, hostnames, cliConfigPath: defaultCliConfigPath() });
     process.stdout.write(
       [
         `created the CA:          ${result.caFile}`,
@@ -85,11 +79,15 @@ function init(config: CollectorConfig, hostnames: string[]): number {
     );
     return 0;
   } catch (err) {
-    if (err instanceof XimpError && err.code === ErrorCodes.PKI_EXISTS) {
+    if (err instanceof XimpError && err.code === ErrorCodes.CLI_USAGE) {
+      process.stderr.write(`ximp-collector init: ${err.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof XimpError && (err.code === ErrorCodes.PKI_EXISTS || err.code === ErrorCodes.CLI_CONFIG_EXISTS)) {
       process.stderr.write(`ximp-collector init: ${err.message}; nothing was changed\n`);
       return 1;
     }
-    process.stderr.write(`ximp-collector init failed: ${(err as Error).message}\n`);
+    process.stderr.write(`ximp-collector init failed: ${(err as Error).message}; what it had created is removed\n`);
     return 1;
   }
 }

@@ -9,7 +9,7 @@ t.test('tables align columns and show "-" for empty cells', async (t) => {
   ]);
   t.equal(text, ['ID   NODE             DAYS-LEFT', 'a1   compute-node-04  12', 'b22  -                0', ''].join('\n'));
   t.equal(formatTable(['NODE', 'STATE'], []), 'NODE  STATE\n', 'no rows: the header alone');
-  t.equal(formatTable(['A'], [['x\ny']]), 'A\nx y\n', 'a newline in a value cannot forge a row');
+  t.equal(formatTable(['A'], [['x\ny']]), 'A\nx\\ny\n', 'a newline in a value cannot forge a row: it shows as \\n');
 });
 
 t.test('key: value fields', async (t) => {

@@ -1,11 +1,16 @@
+import { execFile } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
+import { ApiClientStore } from '../src/auth/api-client-store';
 import type { CollectorConfig } from '../src/config';
 import { defaultCliConfigPath, runInit, serverUrl } from '../src/pki/init-command';
+import { DATABASE_FILE, openDatabase } from '../src/store/database';
+
+const BIN = path.join(__dirname, '..', 'bin', 'ximp-collector.js');
 
 type Tap = Pick<typeof t, 'teardown'>;
 
@@ -181,4 +186,108 @@ t.test('defaultCliConfigPath: $XIMP_CLI_CONFIG, else ~/.config/ximp/cli.yaml', a
   t.equal(defaultCliConfigPath({ XIMP_CLI_CONFIG: 'rel/cli.yaml' }), path.resolve('rel/cli.yaml'));
   t.equal(defaultCliConfigPath({ HOME: '/home/a' }), '/home/a/.config/ximp/cli.yaml');
   t.equal(defaultCliConfigPath({ XIMP_CLI_CONFIG: '' }), path.join(os.homedir(), '.config', 'ximp', 'cli.yaml'));
+});
+
+/** The clients in the database under dataDir (init's real admin-client step). */
+function clientsIn(dataDir: string): string[] {
+  if (!fs.existsSync(path.join(dataDir, DATABASE_FILE))) return [];
+  const db = openDatabase(dataDir);
+  try {
+    return new ApiClientStore(db).list().map((c) => c.id);
+  } finally {
+    db.close();
+  }
+}
+
+t.test('a failure at any step undoes the earlier ones, and init then runs again', async (t) => {
+  for (const step of ['pki', 'admin-client', 'cli-config'] as const) {
+    await t.test(`failure at ${step}`, async (t) => {
+      const root = tempDir(t);
+      const dataDir = path.join(root, 'var', 'ximp-collector');
+      const cliConfigPath = path.join(root, 'home', '.config', 'ximp', 'cli.yaml');
+      const run = (faultAt?: (s: string) => void) =>
+        runInit({ config: config(dataDir), hostnames: [], cliConfigPath, machineHostname: 'machine-a', faultAt });
+      t.throws(
+        () =>
+          run((s) => {
+            if (s === step) throw new Error(`injected fault at ${s}`);
+          }),
+        { message: `injected fault at ${step}` },
+      );
+      t.same(clientsIn(dataDir), [], 'no admin client whose secret nobody holds');
+      t.equal(fs.existsSync(path.join(dataDir, 'pki')), false, 'no PKI files, not even the folder');
+      t.equal(fs.existsSync(path.join(root, 'home')), false, 'no CLI config, not even its folders');
+      // What may remain is what a collector start creates anyway: data_dir with an empty database.
+      const left = fs.existsSync(dataDir) ? fs.readdirSync(dataDir) : [];
+      t.ok(left.every((f) => f.startsWith(DATABASE_FILE)), `left in data_dir: ${left.join(', ') || 'nothing'}`);
+      const result = run();
+      t.same(clientsIn(dataDir), [result.clientId], 'the second init succeeds with one admin client');
+      t.ok(fs.existsSync(cliConfigPath));
+    });
+  }
+});
+
+t.test('a real write failure of the CLI config undoes the PKI and the admin client', async (t) => {
+  const root = tempDir(t);
+  const dataDir = path.join(root, 'data');
+  // A regular file where the CLI config's folder should be: ENOTDIR after the PKI and client exist.
+  fs.writeFileSync(path.join(root, 'not-a-dir'), '');
+  const err = t.throws(() =>
+    runInit({ config: config(dataDir), hostnames: [], cliConfigPath: path.join(root, 'not-a-dir', 'cli.yaml'), machineHostname: 'm' }),
+  ) as NodeJS.ErrnoException;
+  t.equal(err.code, 'ENOTDIR');
+  t.same(clientsIn(dataDir), []);
+  t.equal(fs.existsSync(path.join(dataDir, 'pki')), false);
+});
+
+t.test('an existing CLI config is never overwritten, and nothing is created', async (t) => {
+  const root = tempDir(t);
+  const cliConfigPath = path.join(root, 'cli.yaml');
+  fs.writeFileSync(cliConfigPath, 'server: https://other:4494\n', { mode: 0o600 });
+  const clients = adminClients();
+  t.throws(
+    () =>
+      runInit({ config: config(path.join(root, 'data')), hostnames: [], cliConfigPath, createAdminClient: clients.create }),
+    { code: 'XIMP_ERR_CLI_CONFIG_EXISTS', message: /cli\.yaml/ },
+  );
+  t.equal(fs.readFileSync(cliConfigPath, 'utf8'), 'server: https://other:4494\n');
+  t.same(fs.readdirSync(root), ['cli.yaml'], 'no data_dir, no PKI');
+  t.same(clients.calls, []);
+  // A dangling symlink counts as existing too: writing through it would create a file elsewhere.
+  const link = path.join(root, 'link.yaml');
+  fs.symlinkSync(path.join(root, 'nowhere', 'cli.yaml'), link);
+  t.throws(() => runInit({ config: config(path.join(root, 'data')), hostnames: [], cliConfigPath: link, createAdminClient: clients.create }), {
+    code: 'XIMP_ERR_CLI_CONFIG_EXISTS',
+  });
+});
+
+t.test('ximp-collector init: exit 2 on a bad --hostname, exit 1 on an existing CLI config', async (t) => {
+  const root = tempDir(t);
+  const configFile = path.join(root, 'collector.yaml');
+  fs.writeFileSync(configFile, 'data_dir: data\nlisten:\n  agents: "127.0.0.1:0"\n  api: "127.0.0.1:0"\n');
+  const cliConfigPath = path.join(root, 'cli.yaml');
+  const run = (...args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, [BIN, 'init', '--config', configFile, ...args], { env: { ...process.env, XIMP_CLI_CONFIG: cliConfigPath } }, (err, _out, stderr) =>
+        resolve({ code: err ? (err.code as number) : 0, stderr }),
+      );
+    });
+
+  const bad = await run('--hostname', 'mon.example.net', '--hostname', 'bad host');
+  t.equal(bad.code, 2, 'a usage error');
+  t.match(bad.stderr, /--hostname "bad host"/, 'names the bad value');
+  t.match(bad.stderr, /Usage:/);
+  t.same(fs.readdirSync(root), ['collector.yaml'], 'nothing created');
+
+  fs.writeFileSync(cliConfigPath, 'mine\n');
+  const exists = await run();
+  t.equal(exists.code, 1);
+  t.match(exists.stderr, /cli\.yaml already exists.*nothing was changed/);
+  t.equal(fs.readFileSync(cliConfigPath, 'utf8'), 'mine\n');
+  t.same(fs.readdirSync(root).sort(), ['cli.yaml', 'collector.yaml'], 'no data_dir');
+
+  fs.rmSync(cliConfigPath);
+  const ok = await run('--hostname', 'mon.example.net');
+  t.equal(ok.code, 0, ok.stderr);
+  t.ok(fs.existsSync(path.join(root, 'data', 'pki', 'ca.pem')));
 });

@@ -31,6 +31,7 @@ export const ErrorCodes = {
   STORE_BUSY: 'XIMP_ERR_STORE_BUSY',
   STORE_STOPPED: 'XIMP_ERR_STORE_STOPPED',
   NOT_STARTED: 'XIMP_ERR_NOT_STARTED',
+  CLI_CONFIG_EXISTS: 'XIMP_ERR_CLI_CONFIG_EXISTS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

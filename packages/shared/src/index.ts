@@ -1,4 +1,5 @@
 export * from './errors';
+export * from './upgrade-refusal-codes';
 export * from './log';
 export * from './throttled-log';
 export * from './lifecycle';

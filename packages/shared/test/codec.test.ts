@@ -1,9 +1,11 @@
 import t, { type Test } from 'tap';
+import { execFileSync } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
 import {
   CloseCodes,
   DEFAULT_LIMITS,
   ErrorCodes,
+  MAX_DEFINITIONS_PER_FRAME,
   ProtocolError,
   XimpError,
   decodeAgentFrame,
@@ -342,4 +344,96 @@ t.test('a Buffer view into a larger pool decodes like a fresh array', async (tt)
   const pool = Buffer.alloc(frame.length + 64, 0xff);
   Buffer.from(frame).copy(pool, 32);
   tt.ok(isDeepStrictEqual(decodeAgentFrame(pool.subarray(32, 32 + frame.length)), batch()));
+});
+
+// --- repeated fields are counted on the wire, before decoding ---
+
+/** A MetricBatch frame (sequence 1, timestamp 1) with `body` appended to the batch's fields. */
+function rawBatch(body: number[]): Uint8Array {
+  return bytes(fieldBytes(2, [...fieldVarint(1, 1), ...fieldVarint(2, 1), ...body]));
+}
+
+const emptyDefinitions = (n: number): number[] => Array.from({ length: n }, () => [0x1a, 0x00]).flat();
+
+t.test('a batch may define at most 5,000 series, whatever the sample limit', async (tt) => {
+  tt.equal(MAX_DEFINITIONS_PER_FRAME, 5000);
+  const defs = (n: number) => Array.from({ length: n }, (_, i) => def({ id: i + 1 }));
+  const ok = decodeAgentFrame(encodeAgentFrame(batch({ definitions: defs(5000) }))) as MetricBatch;
+  tt.equal(ok.definitions.length, 5000, '5,000 definitions decode');
+  malformedAgent(tt, batch({ definitions: defs(5001) }), '5,001 definitions under the default 50,000-sample limit');
+  // Counted over the whole frame: two batch messages (the last one wins) cannot each bring 5,000.
+  const twice = Buffer.concat([encodeAgentFrame(batch({ definitions: defs(2500) })), encodeAgentFrame(batch({ definitions: defs(2501) }))]);
+  rejects(tt, () => decodeAgentFrame(twice), CloseCodes.MALFORMED, '2,500 + 2,501 definitions in one frame');
+});
+
+t.test('each repeated field is counted on the wire, packed or not', async (tt) => {
+  const limits: Limits = { ...DEFAULT_LIMITS, maxSamplesPerBatch: 10, maxLabelsPerSeries: 3 };
+  const packedIds = (n: number) => fieldBytes(4, Array.from({ length: n }, () => 0x01));
+  const packedValues = (n: number) => fieldBytes(5, Array.from({ length: n * 8 }, () => 0));
+  const unpackedIds = (n: number) => Array.from({ length: n }, () => fieldVarint(4, 1)).flat();
+  const unpackedValues = (n: number) => Array.from({ length: n }, () => [...tag(5, 1), 0, 0, 0, 0, 0, 0, 0, 0]).flat();
+  const at = (body: number[]) => decodeAgentFrame(rawBatch(body), limits) as MetricBatch;
+  tt.equal(at([...packedIds(10), ...packedValues(10)]).values.length, 10, '10 packed samples decode');
+  tt.equal(at([...unpackedIds(10), ...unpackedValues(10)]).values.length, 10, '10 unpacked samples decode');
+  const refused = (body: number[], what: string) => rejects(tt, () => decodeAgentFrame(rawBatch(body), limits), CloseCodes.MALFORMED, what);
+  refused(packedIds(11), '11 packed ids');
+  refused(unpackedIds(11), '11 unpacked ids');
+  refused([...packedIds(6), ...packedIds(5)], 'two packed runs of ids, 11 together');
+  refused(packedValues(11), '11 packed values');
+  refused(unpackedValues(11), '11 unpacked values');
+  refused(emptyDefinitions(11), '11 definitions');
+  const label = fieldBytes(3, [...fieldString(1, 'a'), ...fieldString(2, 'b')]);
+  const definition = (labels: number) => fieldBytes(3, [...fieldString(2, 'up'), ...Array.from({ length: labels }, () => label).flat()]);
+  // Label names must also be unique; 3 repeated names still pass the count and fail later.
+  refused(definition(4), 'a definition with 4 labels');
+  tt.ok(at([...definition(1), ...definition(1), ...definition(1)]).definitions.length === 3, 'labels count per definition, not per frame');
+  const helloLabels = (n: number) => fieldBytes(1, Array.from({ length: n }, (_, i) => fieldBytes(6, fieldString(1, `l${i}`))).flat());
+  rejects(tt, () => decodeAgentFrame(bytes(helloLabels(4)), limits), CloseCodes.MALFORMED, 'hello with 4 labels');
+});
+
+t.test('a known field with another wire type cannot hide elements from the count', async (tt) => {
+  // batch.sequence (a varint) sent as bytes: protobufjs would read the length as the sequence and
+  // then parse the "payload" as fields of the batch, 5,001 definitions among them.
+  const hidden = bytes(fieldBytes(2, [...fieldBytes(1, emptyDefinitions(5001)), ...fieldVarint(2, 1)]));
+  rejects(tt, () => decodeAgentFrame(hidden), CloseCodes.MALFORMED, 'definitions inside a mistyped sequence');
+  // The same for the envelope: a batch sent as a varint.
+  rejects(tt, () => decodeAgentFrame(bytes(fieldVarint(2, 5))), CloseCodes.MALFORMED, 'batch as a varint');
+  // Unknown fields of any wire type are still skipped.
+  const extra = Buffer.concat([encodeAgentFrame(batch()), bytes([...fieldBytes(9, emptyDefinitions(6000)), ...fieldVarint(10, 3)])]);
+  tt.ok(isDeepStrictEqual(decodeAgentFrame(extra), batch()), 'unknown fields skipped');
+});
+
+t.test('a 1 MiB frame of empty definitions is refused without materialising it', async (tt) => {
+  // Measured in a child whose young generation is large enough that no garbage collection runs
+  // during the decode: heap growth is then everything the decode allocated. Before the wire
+  // count, this frame (524,000 definitions) grew the heap by 37-56 MiB; now it stays in tens of
+  // KiB, and 2 MiB leaves room for a compiled function or a fresh heap page.
+  const script = `
+    const { decodeAgentFrame, encodeAgentFrame, DEFAULT_LIMITS } = require('@ximp/shared');
+    const v8 = require('node:v8');
+    const size = DEFAULT_LIMITS.maxFrameBytes - 16;
+    const body = Buffer.alloc(size - 8);
+    for (let i = 0; i < body.length; i += 2) body[i] = 0x1a;
+    const len = [];
+    for (let n = body.length + 4; ; n = Math.floor(n / 128)) { len.push(n < 128 ? n : (n & 0x7f) | 0x80); if (n < 128) break; }
+    const frame = Buffer.concat([Buffer.from([0x12, ...len, 0x08, 0x01, 0x10, 0x01]), body]);
+    const warm = encodeAgentFrame({ type: 'batch', sequence: 1, timestampUnixMs: 1, definitions: [{ id: 1, name: 'up', labels: [] }], seriesIds: [1], values: [1], droppedBatchesTotal: 0 });
+    for (let i = 0; i < 100; i++) { decodeAgentFrame(warm); try { decodeAgentFrame(frame); } catch {} }
+    global.gc(); global.gc();
+    const before = v8.getHeapStatistics().used_heap_size;
+    let code = 'none';
+    try { decodeAgentFrame(frame); } catch (err) { code = err.closeCode; }
+    const grown = v8.getHeapStatistics().used_heap_size - before;
+    process.stdout.write(JSON.stringify({ code, grown, frameBytes: frame.length }));
+  `;
+  const out = execFileSync(
+    process.execPath,
+    ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64', '-e', script],
+    { cwd: __dirname, encoding: 'utf8' },
+  );
+  const result = JSON.parse(out) as { code: number; grown: number; frameBytes: number };
+  tt.equal(result.code, CloseCodes.MALFORMED, 'refused with 4400');
+  tt.ok(result.frameBytes > 1_048_000, `a ${result.frameBytes}-byte frame`);
+  const bound = 2 * 1024 * 1024;
+  tt.ok(result.grown < bound, `heap grew by ${(result.grown / 1024).toFixed(0)} KiB, under ${bound / 1024} KiB`);
 });

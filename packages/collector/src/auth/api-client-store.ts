@@ -60,6 +60,7 @@ export class ApiClientStore {
       markUsed: db.prepare('UPDATE api_clients SET last_used_ms = ? WHERE id = ?'),
       setHash: db.prepare('UPDATE api_clients SET secret_hash = ?, secret_rotated_ms = ? WHERE id = ? AND revoked_ms IS NULL'),
       dropAccessTokens: db.prepare('DELETE FROM access_tokens WHERE client_id = ?'),
+      remove: db.prepare('DELETE FROM api_clients WHERE id = ?'),
     };
   }
 
@@ -100,6 +101,17 @@ export class ApiClientStore {
         return 'revoked';
       }
       return this.stmts.exists.get(id) ? 'already_revoked' : 'not_found';
+    })();
+  }
+
+  /**
+   * Deletes a client and its access tokens without a trace: only for undoing a creation whose
+   * secret never reached anyone (a failed `init`). Everything else revokes, which keeps the record.
+   */
+  remove(id: string): boolean {
+    return this.db.transaction((): boolean => {
+      this.stmts.dropAccessTokens.run(id);
+      return this.stmts.remove.run(id).changes === 1;
     })();
   }
 

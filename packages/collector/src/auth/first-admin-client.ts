@@ -13,3 +13,13 @@ export function createAdminClientIn(dataDir: string, name: string, now = Date.no
     db.close();
   }
 }
+
+/** Deletes the client `createAdminClientIn` made, when the init step after it failed. */
+export function removeAdminClientIn(dataDir: string, clientId: string): void {
+  const db = openDatabase(dataDir);
+  try {
+    new ApiClientStore(db).remove(clientId);
+  } finally {
+    db.close();
+  }
+}

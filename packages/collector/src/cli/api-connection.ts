@@ -1,5 +1,5 @@
 import * as https from 'node:https';
-import { clientTlsOptions } from '@ximp/shared';
+import { clientTlsOptions, ErrorCodes } from '@ximp/shared';
 import { CliError } from './cli-error';
 import { ExitCodes } from './exit-codes';
 
@@ -91,7 +91,9 @@ export class ApiConnection {
       );
     }
     if (status === 401) return new CliError(ExitCodes.NOT_AUTHORIZED, `not authenticated: ${describe(error, message)}`);
-    if (status === 403) return new CliError(ExitCodes.NOT_AUTHORIZED, `not allowed: ${describe(error, message)}`);
+    if (status === 403) {
+      return new CliError(ExitCodes.NOT_AUTHORIZED, `not allowed: ${describe(error, message)}`, { code: ErrorCodes.AUTH_FORBIDDEN });
+    }
     if (status === 404 && !tokenRequest) return new CliError(ExitCodes.NOT_FOUND, `not found: ${describe(error, message)}`);
     if (status === 400 && error === 'invalid_request' && !tokenRequest) {
       return new CliError(ExitCodes.USAGE, `invalid request: ${message ?? error}`);

@@ -10,6 +10,7 @@ import { clientCreate, clientList, clientRevoke } from './client-commands';
 import type { CommandRun, OutputFormat } from './command-context';
 import { ExitCodes } from './exit-codes';
 import { parseArgs } from './parse-args';
+import { terminalText } from './terminal-text';
 
 /** Where the CLI talks to the world; tests pass their own to capture output and set the environment. */
 export interface CliIo {
@@ -100,11 +101,12 @@ export async function main(argv: readonly string[], io: Partial<CliIo> = {}): Pr
     return await run(argv, full);
   } catch (err) {
     if (err instanceof CliError) {
-      full.stderr(`ximp: ${err.message}\n`);
+      // Messages can quote the collector's answer: escaped like table cells.
+      full.stderr(`ximp: ${terminalText(err.message)}${err.code === null ? '' : ` [${err.code}]`}\n`);
       if (err.usage !== null) full.stderr(`\n${err.usage}`);
       return err.exitCode;
     }
-    full.stderr(`ximp: unexpected failure: ${err instanceof Error ? err.message : String(err)}\n`);
+    full.stderr(`ximp: unexpected failure: ${terminalText(err instanceof Error ? err.message : String(err))}\n`);
     return ExitCodes.FAILED;
   }
 }

@@ -1,9 +1,12 @@
+import { terminalText } from './terminal-text';
+
 /** A table cell: shown as text; null and undefined as "-". */
 export type Cell = string | number | null | undefined;
 
+/** A cell as printed: control and bidi characters escaped, so no value can forge a row or repaint the screen. */
 function cellText(cell: Cell): string {
   if (cell === null || cell === undefined || cell === '') return '-';
-  return String(cell).replace(/[\r\n\t]/g, ' ');
+  return terminalText(String(cell));
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type WebSocket from 'ws';
 import {
   CloseCodes,
+  ErrorCodes,
   PROTOCOL_VERSION,
   ProtocolError,
   decodeAgentFrame,
@@ -172,7 +173,7 @@ export class AgentSession implements LiveSession {
   }
 
   private onHello(hello: Hello): void {
-    if (this.hello) throw new ProtocolError(CloseCodes.MALFORMED, 'second hello in one session');
+    if (this.hello) throw new ProtocolError(CloseCodes.MALFORMED, 'second hello in one session', { code: ErrorCodes.PROTOCOL_UNEXPECTED });
     if (hello.node !== this.node) {
       throw new ProtocolError(CloseCodes.MALFORMED, 'hello.node differs from the node the token was presented for');
     }
@@ -216,7 +217,7 @@ export class AgentSession implements LiveSession {
 
   private onBatch(batch: MetricBatch): void {
     const hello = this.hello;
-    if (!hello) throw new ProtocolError(CloseCodes.MALFORMED, 'metric batch before hello');
+    if (!hello) throw new ProtocolError(CloseCodes.MALFORMED, 'metric batch before hello', { code: ErrorCodes.PROTOCOL_UNEXPECTED });
     const { deps } = this;
     for (const def of batch.definitions) {
       if (this.seriesMap.size >= deps.limits.maxSeriesPerSession && !this.seriesMap.has(def.id)) {

@@ -1,9 +1,11 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { makePrivateDir } from '@ximp/shared';
+import { ErrorCodes, makePrivateDir, XimpError } from '@ximp/shared';
+import { createAdminClientIn, removeAdminClientIn } from '../auth/first-admin-client';
 import type { CollectorConfig } from '../config';
 import { writeCliConfig } from '../cli-config-writer';
+import { PKI_COMPONENTS } from './components';
 import { PkiStore } from './pki-store';
 import { defaultSubjectAltNames } from './subject-alt-names';
 
@@ -15,11 +17,17 @@ export interface InitOptions {
   hostnames: string[];
   cliConfigPath: string;
   /** Creates the first monitoring-admin API client and returns its credentials (shown once). */
-  createAdminClient: (name: string) => { clientId: string; clientSecret: string };
-  /** For tests: the clock and the machine's host name. */
+  createAdminClient?: (name: string) => { clientId: string; clientSecret: string };
+  /** Undoes `createAdminClient` when the step after it fails. */
+  removeAdminClient?: (clientId: string) => void;
+  /** For tests: the clock, the machine's host name, and a fault injected as a step begins. */
   now?: number;
   machineHostname?: string;
+  faultAt?: (step: InitStep) => void;
 }
+
+/** The steps of init that change something, in the order they run. */
+export type InitStep = 'pki' | 'admin-client' | 'cli-config';
 
 export interface InitResult {
   caFile: string;
@@ -30,27 +38,96 @@ export interface InitResult {
 
 /**
  * `ximp-collector init`: creates data_dir (0700), the CA and the managed certificates, the first
- * admin API client, and a ready CLI config (0600). Refuses with XIMP_ERR_PKI_EXISTS, changing
- * nothing, when any managed certificate or key already exists.
+ * admin API client, and a ready CLI config (0600).
  *
- * The steps run in an order that keeps a failed run re-runnable: check, client, CLI config, and
- * the PKI last (which removes its own partial files on failure).
+ * Everything that would refuse is checked before anything is created: a bad `--hostname`
+ * (XIMP_ERR_CLI_USAGE), an existing certificate or key (XIMP_ERR_PKI_EXISTS), an existing CLI
+ * config (XIMP_ERR_CLI_CONFIG_EXISTS). Then the PKI, the admin client and the CLI config are
+ * created in that order; when a step fails, the earlier ones are undone (PKI files and the
+ * folders init made removed, the client deleted), so nothing is left that would make the next
+ * init refuse, and no admin client exists whose secret nobody was given.
  */
 export function runInit(options: InitOptions): InitResult {
   const { config, hostnames } = options;
   const dataDir = path.resolve(config.dataDir);
+  const cliConfigPath = path.resolve(options.cliConfigPath);
   const sans = defaultSubjectAltNames(hostnames, options.machineHostname);
   const pki = new PkiStore(dataDir, options.machineHostname);
   pki.assertAbsent();
+  if (pathExists(cliConfigPath)) {
+    throw new XimpError(ErrorCodes.CLI_CONFIG_EXISTS, `${cliConfigPath} already exists; refusing to overwrite the CLI config`);
+  }
+  const createAdminClient = options.createAdminClient ?? ((name: string) => createAdminClientIn(dataDir, name));
+  const removeAdminClient = options.removeAdminClient ?? ((id: string) => removeAdminClientIn(dataDir, id));
+  const fault = options.faultAt ?? (() => undefined);
 
-  if (!fs.existsSync(dataDir)) makePrivateDir(dataDir);
-  const caFile = pki.paths('ca').cert;
-  const server = serverUrl(hostnames[0] ?? 'localhost', config.listen.api.port);
-  const client = options.createAdminClient('admin');
-  const cliConfigPath = path.resolve(options.cliConfigPath);
-  writeCliConfig(cliConfigPath, { server, caFile, clientId: client.clientId, clientSecret: client.clientSecret });
-  pki.create(sans, options.now);
-  return { caFile, cliConfigPath, server, clientId: client.clientId };
+  const undo: Array<() => void> = [];
+  try {
+    fault('pki');
+    undo.push(removeCreatedDirs(dataDir, path.join(dataDir, 'pki')));
+    if (!fs.existsSync(dataDir)) makePrivateDir(dataDir);
+    pki.create(sans, options.now);
+    undo.push(() => {
+      for (const component of PKI_COMPONENTS) {
+        const { cert, key } = pki.paths(component);
+        fs.rmSync(cert, { force: true });
+        fs.rmSync(key, { force: true });
+      }
+    });
+
+    fault('admin-client');
+    const client = createAdminClient('admin');
+    undo.push(() => removeAdminClient(client.clientId));
+
+    fault('cli-config');
+    undo.push(removeCreatedDirs(path.dirname(cliConfigPath)));
+    const caFile = pki.paths('ca').cert;
+    const server = serverUrl(hostnames[0] ?? 'localhost', config.listen.api.port);
+    writeCliConfig(cliConfigPath, { server, caFile, clientId: client.clientId, clientSecret: client.clientSecret }, { exclusive: true });
+    return { caFile, cliConfigPath, server, clientId: client.clientId };
+  } catch (err) {
+    const leftovers: string[] = [];
+    for (const step of undo.reverse()) {
+      try {
+        step();
+      } catch (cleanupErr) {
+        leftovers.push((cleanupErr as Error).message);
+      }
+    }
+    if (leftovers.length > 0 && err instanceof Error) {
+      err.message += `; undoing the earlier steps failed too (${leftovers.join('; ')}), remove what init created by hand`;
+    }
+    throw err;
+  }
+}
+
+/** True for anything at `file`, a dangling symlink included. */
+function pathExists(file: string): boolean {
+  try {
+    fs.lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An undo step that removes those of `dirs` (innermost last in the list) that do not exist yet, once empty. */
+function removeCreatedDirs(...dirs: string[]): () => void {
+  const created: string[] = [];
+  for (const dir of dirs) {
+    // Every missing ancestor up to the first that exists.
+    for (let d = dir; !fs.existsSync(d) && !created.includes(d); d = path.dirname(d)) created.push(d);
+  }
+  created.sort((a, b) => b.length - a.length);
+  return () => {
+    for (const dir of created) {
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        // not empty (something else was put there) or already gone: leave it
+      }
+    }
+  };
 }
 
 /** `https://host:port`, with an IPv6 host in brackets. */

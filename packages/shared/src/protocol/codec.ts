@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import protobuf from 'protobufjs';
-import { ErrorCodes, XimpError } from '../errors';
+import { ErrorCodes, XimpError, type ErrorCode } from '../errors';
 import { CloseCodes } from './close-codes';
 import type {
   AgentFrame,
@@ -10,6 +10,7 @@ import type {
   Limits,
   SeriesDefinition,
 } from './frames';
+import { repeatedFieldCheck } from './repeated-field-check';
 import { LABEL_NAME, MAX_LABEL_VALUE_LENGTH, MAX_NAME_LENGTH, METRIC_NAME } from './series-rules';
 import { DEFAULT_LIMITS } from './limits';
 import { MAX_NODE_NAME_LENGTH, isNodeName } from '../node-name';
@@ -25,18 +26,23 @@ export const PROTO_FILE = path.join(__dirname, '..', '..', 'proto', 'ximp', 'v1'
 const root = protobuf.loadSync(PROTO_FILE);
 const AgentMessage = root.lookupType('ximp.v1.AgentMessage');
 const CollectorMessage = root.lookupType('ximp.v1.CollectorMessage');
+const agentRepeatedFieldProblem = repeatedFieldCheck(AgentMessage);
 
 const STREAM_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_TEXT_LENGTH = 1024;
 
-/** A frame that breaks the protocol. `closeCode` is what the session closes with. */
+/**
+ * A frame that breaks the protocol. `closeCode` is what the session closes with; the error code
+ * follows from it unless given (XIMP_ERR_PROTOCOL_UNEXPECTED: a valid frame out of order).
+ */
 export class ProtocolError extends XimpError {
   readonly closeCode: number;
-  constructor(closeCode: number, message: string, options?: { cause?: unknown }) {
+  constructor(closeCode: number, message: string, options?: { cause?: unknown; code?: ErrorCode }) {
     super(
-      closeCode === CloseCodes.FRAME_TOO_BIG ? ErrorCodes.PROTOCOL_FRAME_TOO_BIG : ErrorCodes.PROTOCOL_MALFORMED,
+      options?.code ??
+        (closeCode === CloseCodes.FRAME_TOO_BIG ? ErrorCodes.PROTOCOL_FRAME_TOO_BIG : ErrorCodes.PROTOCOL_MALFORMED),
       message,
-      options,
+      options?.cause === undefined ? undefined : { cause: options.cause },
     );
     this.name = 'ProtocolError';
     this.closeCode = closeCode;
@@ -47,8 +53,16 @@ function malformed(message: string): ProtocolError {
   return new ProtocolError(CloseCodes.MALFORMED, message);
 }
 
-/** Turns any decode failure into a ProtocolError and rejects frames over the limit first. */
-function decodeMessage(type: protobuf.Type, data: Uint8Array, maxFrameBytes: number): Record<string, unknown> {
+/**
+ * Turns any decode failure into a ProtocolError and rejects frames over the limit first, then
+ * frames that `countProblem` finds too many repeated fields in, before building any object.
+ */
+function decodeMessage(
+  type: protobuf.Type,
+  data: Uint8Array,
+  maxFrameBytes: number,
+  countProblem?: (data: Uint8Array) => string | null,
+): Record<string, unknown> {
   if (!(data instanceof Uint8Array)) throw malformed('frame is not binary');
   if (data.byteLength > maxFrameBytes) {
     throw new ProtocolError(
@@ -56,6 +70,8 @@ function decodeMessage(type: protobuf.Type, data: Uint8Array, maxFrameBytes: num
       `frame of ${data.byteLength} bytes exceeds the limit of ${maxFrameBytes} bytes`,
     );
   }
+  const problem = countProblem?.(data) ?? null;
+  if (problem !== null) throw malformed(problem);
   try {
     return type.decode(data) as unknown as Record<string, unknown>;
   } catch (err) {
@@ -83,11 +99,9 @@ function exactCount(value: unknown, field: string): number {
   return n;
 }
 
-function labels(list: unknown, field: string, limits: Limits): Label[] {
+/** Label counts, like every repeated field's, were checked on the wire before decoding. */
+function labels(list: unknown, field: string): Label[] {
   const items = Array.isArray(list) ? list : [];
-  if (items.length > limits.maxLabelsPerSeries) {
-    throw malformed(`${field} has ${items.length} labels, more than the limit of ${limits.maxLabelsPerSeries}`);
-  }
   const seen = new Set<string>();
   return items.map((item: { name?: unknown; value?: unknown }) => {
     const name = text(item.name, `${field} label name`, MAX_NAME_LENGTH);
@@ -112,15 +126,12 @@ function hostFacts(value: unknown): HostFacts {
   };
 }
 
-function definitions(list: unknown, limits: Limits): SeriesDefinition[] {
+function definitions(list: unknown): SeriesDefinition[] {
   const items = Array.isArray(list) ? list : [];
-  if (items.length > limits.maxSamplesPerBatch) {
-    throw malformed(`batch defines ${items.length} series, more than the limit of ${limits.maxSamplesPerBatch}`);
-  }
   return items.map((d: { id?: unknown; name?: unknown; labels?: unknown }) => {
     const name = text(d.name, 'series name', MAX_NAME_LENGTH);
     if (!METRIC_NAME.test(name)) throw malformed(`invalid metric name "${name.slice(0, 64)}"`);
-    return { id: count(d.id), name, labels: labels(d.labels, `series ${name}`, limits) };
+    return { id: count(d.id), name, labels: labels(d.labels, `series ${name}`) };
   });
 }
 
@@ -129,16 +140,16 @@ function definitions(list: unknown, limits: Limits): SeriesDefinition[] {
  * undecodable bytes and frames missing required fields all become one, with the close code.
  */
 export function decodeAgentFrame(data: Uint8Array, limits: Limits = DEFAULT_LIMITS): AgentFrame {
-  const msg = decodeMessage(AgentMessage, data, limits.maxFrameBytes);
+  const msg = decodeMessage(AgentMessage, data, limits.maxFrameBytes, (bytes) => agentRepeatedFieldProblem(bytes, limits));
   try {
-    return agentFrameFrom(msg, limits);
+    return agentFrameFrom(msg);
   } catch (err) {
     if (err instanceof ProtocolError) throw err;
     throw new ProtocolError(CloseCodes.MALFORMED, `frame is malformed: ${(err as Error).message}`, { cause: err });
   }
 }
 
-function agentFrameFrom(msg: Record<string, unknown>, limits: Limits): AgentFrame {
+function agentFrameFrom(msg: Record<string, unknown>): AgentFrame {
   if (msg.hello) {
     const h = msg.hello as Record<string, unknown>;
     const node = text(h.node, 'hello.node', MAX_NODE_NAME_LENGTH);
@@ -156,7 +167,7 @@ function agentFrameFrom(msg: Record<string, unknown>, limits: Limits): AgentFram
       agentVersion: text(h.agentVersion, 'hello.agent_version', 64),
       bootId: text(h.bootId, 'hello.boot_id', 64),
       host: hostFacts(h.host),
-      labels: labels(h.labels, 'hello', limits),
+      labels: labels(h.labels, 'hello'),
       intervalMs,
       streamId,
     };
@@ -170,16 +181,13 @@ function agentFrameFrom(msg: Record<string, unknown>, limits: Limits): AgentFram
     if (seriesIds.length !== values.length) {
       throw malformed(`batch has ${seriesIds.length} series ids but ${values.length} values`);
     }
-    if (seriesIds.length > limits.maxSamplesPerBatch) {
-      throw malformed(`batch has ${seriesIds.length} samples, more than the limit of ${limits.maxSamplesPerBatch}`);
-    }
     const timestampUnixMs = exactCount(b.timestampUnixMs, 'batch.timestamp_unix_ms');
     if (timestampUnixMs <= 0) throw malformed('batch.timestamp_unix_ms is missing');
     return {
       type: 'batch',
       sequence,
       timestampUnixMs,
-      definitions: definitions(b.definitions, limits),
+      definitions: definitions(b.definitions),
       seriesIds,
       values,
       droppedBatchesTotal: count(b.droppedBatchesTotal),

@@ -21,6 +21,12 @@ export const AGENT_BATCH_BOUNDS = Object.freeze({
   labelsPerSeries: 32,
 });
 
+/**
+ * Series definitions one MetricBatch frame may carry, whatever the collector's sample limit: a
+ * batch defines only series it uses, and no agent batch holds more samples than this.
+ */
+export const MAX_DEFINITIONS_PER_FRAME = AGENT_BATCH_BOUNDS.samples;
+
 /** Why this series would be refused, or null when it is fine. */
 export function seriesProblem(name: string, labels: Readonly<Record<string, string>>): string | null {
   const maxLabels = AGENT_BATCH_BOUNDS.labelsPerSeries;
