@@ -104,7 +104,9 @@ export const AGENT_ROUTES: readonly Route[] = [
         });
       }
       if (result.kind === 'too_many_points') {
-        throw tooLarge(`the query would return about ${result.estimate} points; at most ${maxPoints} are allowed (api.max_query_points): narrow the time range`);
+        throw tooLarge(
+          `the query would return more than ${maxPoints} points (about ${result.estimate} or more); the limit is ${maxPoints} (api.max_query_points): narrow the time range`,
+        );
       }
       return {
         status: 200,
