@@ -57,7 +57,7 @@ export const DEFAULT_COLLECTOR_CONFIG: Readonly<Omit<CollectorConfig, 'file'>> =
     pingIntervalMs: 10 * SECOND,
   },
   store: { retentionMs: 15 * DAY, commitIntervalMs: 5 },
-  api: { allowCidrs: [], accessTokenTtlMs: 1 * HOUR, maxQueryRangeMs: 31 * DAY, maxQueryPoints: 500_000, maxConcurrentQueries: 4 },
+  api: { allowCidrs: [], accessTokenTtlMs: 1 * HOUR, maxQueryRangeMs: 31 * DAY, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
   log: { level: 'info' },
 });
 

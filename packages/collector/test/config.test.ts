@@ -40,7 +40,7 @@ const DEFAULTS = {
     pingIntervalMs: 10_000,
   },
   store: { retentionMs: 15 * DAY, commitIntervalMs: 5 },
-  api: { allowCidrs: [], accessTokenTtlMs: 3_600_000, maxQueryRangeMs: 31 * 86_400_000, maxQueryPoints: 500_000, maxConcurrentQueries: 4 },
+  api: { allowCidrs: [], accessTokenTtlMs: 3_600_000, maxQueryRangeMs: 31 * 86_400_000, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
   log: { level: 'info' },
 };
 

@@ -1,7 +1,7 @@
 import type { ScannedSeries } from '../store/series-query';
 
 /** About this many characters per chunk: small enough that writing one never holds the event loop long. */
-export const SERIES_JSON_CHUNK_CHARS = 64 * 1024;
+export const SERIES_JSON_CHUNK_CHARS = 16 * 1024;
 
 /**
  * A query answer as JSON text, a chunk at a time: the same text as

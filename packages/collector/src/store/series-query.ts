@@ -1,4 +1,4 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { ThrottledLog } from '@ximp/shared';
 import type { Database } from './database';
 
@@ -29,6 +29,11 @@ export interface SeriesQueryOptions {
   pageRows?: number;
   /** Index entries counted per step when estimating a query's size (default 32 768). */
   countStepRows?: number;
+  /**
+   * Share of the event loop's time queries may take (default 0.5): after a slice of d ms the next
+   * one waits about d × (1 − share) / share, so ingest keeps the rest even on a busy machine.
+   */
+  loopShare?: number;
   /** Refusals are logged here (one line per kind per minute). */
   refusals?: ThrottledLog;
 }
@@ -36,6 +41,9 @@ export interface SeriesQueryOptions {
 export const DEFAULT_SLICE_MS = 5;
 export const DEFAULT_PAGE_ROWS = 128;
 export const DEFAULT_COUNT_STEP_ROWS = 32_768;
+export const DEFAULT_LOOP_SHARE = 0.5;
+/** The longest rest between slices, however long a slice took (preempted by the OS, say). */
+const MAX_REST_MS = 50;
 
 export type SeriesReadResult =
   /** The slot stays taken until `release()`: call it once the answer is sent (or abandoned). */
@@ -150,6 +158,7 @@ export class SeriesQuery {
   private readonly sliceMs: number;
   private readonly pageRows: number;
   private readonly countStepRows: number;
+  private readonly restPerSliceMs: number;
   private readonly stmts: Statements;
   private active = 0;
   private turns: Promise<unknown> = Promise.resolve();
@@ -163,6 +172,8 @@ export class SeriesQuery {
     this.sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
     this.pageRows = Math.max(1, options.pageRows ?? DEFAULT_PAGE_ROWS);
     this.countStepRows = Math.max(1, options.countStepRows ?? DEFAULT_COUNT_STEP_ROWS);
+    const share = Math.min(1, Math.max(0.05, options.loopShare ?? DEFAULT_LOOP_SHARE));
+    this.restPerSliceMs = (1 - share) / share;
     this.stmts = prepareStatements(db);
   }
 
@@ -220,13 +231,13 @@ export class SeriesQuery {
         scan.step(this.pageRows);
         if (scan.points > maxPoints) return { kind: 'too_many_points', limit: maxPoints, estimate: scan.points };
       } while (!scan.done && performance.now() - slice.wall < this.sliceMs);
-      this.noteSlice(slice);
+      const rest = this.noteSlice(slice);
       if (!estimated && !scan.done && scan.points > 0) {
         estimated = true;
         const estimate = await this.estimate(node, scan, toMs, maxPoints);
         if (estimate > maxPoints) return { kind: 'too_many_points', limit: maxPoints, estimate };
       }
-      if (!scan.done) await this.turn();
+      if (!scan.done) await this.turn(rest);
     }
     return { kind: 'ok', series: scan.result(), points: scan.points, rows: scan.rows };
   }
@@ -240,22 +251,26 @@ export class SeriesQuery {
     const enough = Math.floor(maxPoints / perRow) + 1;
     let rows = scan.rows;
     let after = scan.lastTime;
+    let rest = 0;
     while (rows < enough) {
-      await this.turn();
+      await this.turn(rest);
       const slice = this.sliceStart();
       const nth = this.stmts.nthTimeAfter.get(node, after, toMs, this.countStepRows - 1) as number | undefined;
       const upTo = nth ?? toMs;
       rows += this.stmts.countBetween.get(node, after, upTo) as number;
-      this.noteSlice(slice);
+      rest = this.noteSlice(slice);
       if (nth === undefined) break;
       after = upTo;
     }
     return Math.round(rows * perRow);
   }
 
-  /** Resolves on a later turn of the event loop, after every slice that asked before it. */
-  private turn(): Promise<unknown> {
-    const mine = this.turns.then(() => nextTurn());
+  /**
+   * Resolves on a later turn of the event loop, after every slice that asked before it, and
+   * `restMs` after the slice before it ended.
+   */
+  private turn(restMs = 0): Promise<unknown> {
+    const mine = this.turns.then(() => (restMs >= 1 ? sleep(Math.min(MAX_REST_MS, restMs)) : nextTurn()));
     this.turns = mine;
     return mine;
   }
@@ -264,12 +279,14 @@ export class SeriesQuery {
     return { wall: performance.now(), cpu: process.cpuUsage() };
   }
 
-  private noteSlice(start: { wall: number; cpu: NodeJS.CpuUsage }): void {
+  /** Records a slice's duration; returns the rest the next slice should leave the loop. */
+  private noteSlice(start: { wall: number; cpu: NodeJS.CpuUsage }): number {
     const wallMs = performance.now() - start.wall;
     const cpu = process.cpuUsage(start.cpu);
     const cpuMs = (cpu.user + cpu.system) / 1000;
     if (wallMs > this.counts.longestSliceMs) this.counts.longestSliceMs = wallMs;
     if (cpuMs > this.counts.longestSliceCpuMs) this.counts.longestSliceCpuMs = cpuMs;
+    return wallMs * this.restPerSliceMs;
   }
 }
 

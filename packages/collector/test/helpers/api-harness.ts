@@ -77,7 +77,7 @@ export async function startApi(t: TapLike, options: HarnessOptions = {}): Promis
         return live;
       },
     },
-    series: new SeriesQuery(db, { maxRangeMs: 31 * 86_400_000, maxPoints: 500_000, maxConcurrent: 4, ...options.series }),
+    series: new SeriesQuery(db, { maxRangeMs: 31 * 86_400_000, maxPoints: 250_000, maxConcurrent: 4, ...options.series }),
     metricsText: () => '# TYPE ximp_collector_agents gauge\nximp_collector_agents 0\n',
     config: {
       accessTokenTtlMs: options.accessTokenTtlMs ?? 3_600_000,
