@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS, type Logger } from '@ximp/shared';
+import { DEFAULT_LIMITS, ThrottledLog, type Logger } from '@ximp/shared';
 import { ApiServer } from './api/api-server';
 import { AccessTokenStore } from './auth/access-token-store';
 import { AgentTokenStore } from './auth/agent-token-store';
@@ -12,6 +12,7 @@ import { AgentRegistry } from './registry/agent-registry';
 import { AgentRecordStore } from './registry/agent-record-store';
 import { openDatabase, type Database } from './store/database';
 import { MetricStore } from './store/metric-store';
+import { SeriesQuery } from './store/series-query';
 import { RetentionTimer } from './store/retention-timer';
 import { SettingsStore } from './store/settings-store';
 import { UpSeriesWriter } from './store/up-series-writer';
@@ -95,7 +96,12 @@ export class Collector {
         audit,
         agents: registry,
         sessions: agentServer,
-        metrics: metricStore,
+        series: new SeriesQuery(db, {
+          maxRangeMs: config.api.maxQueryRangeMs,
+          maxPoints: config.api.maxQueryPoints,
+          maxConcurrent: config.api.maxConcurrentQueries,
+          refusals: new ThrottledLog({ log, now }),
+        }),
         metricsText: () => collectorMetricsText({ agentServer, metricStore, registry }),
         config: {
           accessTokenTtlMs: config.api.accessTokenTtlMs,

@@ -40,7 +40,7 @@ export interface CollectorConfig {
   };
   store: { retentionMs: number; commitIntervalMs: number };
   /** `allowCidrs` is normalized to `address/prefix`; empty = every address. */
-  api: { allowCidrs: string[]; accessTokenTtlMs: number };
+  api: { allowCidrs: string[]; accessTokenTtlMs: number; maxQueryRangeMs: number; maxQueryPoints: number; maxConcurrentQueries: number };
   log: { level: LogLevel };
 }
 
@@ -58,7 +58,7 @@ export const DEFAULT_COLLECTOR_CONFIG: Readonly<Omit<CollectorConfig, 'file'>> =
     pingIntervalMs: 10 * SECOND,
   },
   store: { retentionMs: 15 * DAY, commitIntervalMs: 5 },
-  api: { allowCidrs: [], accessTokenTtlMs: 1 * HOUR },
+  api: { allowCidrs: [], accessTokenTtlMs: 1 * HOUR, maxQueryRangeMs: 31 * DAY, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
   log: { level: 'info' },
 });
 
@@ -113,7 +113,7 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
   const retentionMs = store.duration('retention', { min: MINUTE }) ?? d.store.retentionMs;
   const commitIntervalMs = store.duration('commit_interval', { min: 0, max: 10 * SECOND }) ?? d.store.commitIntervalMs;
 
-  const apiSection = root.section('api', ['allow_cidrs', 'access_token_ttl']);
+  const apiSection = root.section('api', ['allow_cidrs', 'access_token_ttl', 'max_query_range', 'max_query_points', 'max_concurrent_queries']);
   const allowCidrs =
     apiSection.stringList('allow_cidrs', {
       expected: 'an IPv4 or IPv6 CIDR like "10.0.0.0/8" or "fd00::/8"',
@@ -124,6 +124,9 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
       unique: true,
     }) ?? [...d.api.allowCidrs];
   const accessTokenTtlMs = apiSection.duration('access_token_ttl', { min: SECOND, max: 30 * DAY }) ?? d.api.accessTokenTtlMs;
+  const maxQueryRangeMs = apiSection.duration('max_query_range', { min: MINUTE, max: 3650 * DAY }) ?? d.api.maxQueryRangeMs;
+  const maxQueryPoints = apiSection.integer('max_query_points', { min: 1000, max: 50_000_000 }) ?? d.api.maxQueryPoints;
+  const maxConcurrentQueries = apiSection.integer('max_concurrent_queries', { min: 1, max: 64 }) ?? d.api.maxConcurrentQueries;
 
   const log = root.section('log', ['level']);
   const level = log.oneOf('level', LOG_LEVELS) ?? d.log.level;
@@ -137,7 +140,7 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     tls: { renewBeforeMs },
     limits: l,
     store: { retentionMs, commitIntervalMs },
-    api: { allowCidrs, accessTokenTtlMs },
+    api: { allowCidrs, accessTokenTtlMs, maxQueryRangeMs, maxQueryPoints, maxConcurrentQueries },
     log: { level },
   });
 }
@@ -151,7 +154,7 @@ function defaultsFor(file: string | null): CollectorConfig {
     tls: { ...d.tls },
     limits: { ...d.limits },
     store: { ...d.store },
-    api: { allowCidrs: [...d.api.allowCidrs], accessTokenTtlMs: d.api.accessTokenTtlMs },
+    api: { ...d.api, allowCidrs: [...d.api.allowCidrs] },
     log: { ...d.log },
   });
 }

@@ -432,7 +432,7 @@ t.test('agents and series', async (t) => {
   t.equal((await request(h, 'GET', '/api/v1/agents/Web_3', { bearer: viewer })).status, 400);
 
   const series = await request(h, 'GET', '/api/v1/nodes/web-1/series?metric=node_load1&from=1000&to=2000', { bearer: viewer });
-  t.same(series.json, { node: 'web-1', metric: 'node_load1', fromMs: 1000, toMs: 2000, series: [] });
+  t.same(series.json, [], 'an empty store has no series (series-query.test.ts covers the rest)');
   t.equal((await request(h, 'GET', '/api/v1/nodes/web-1/series', { bearer: viewer })).status, 400);
   t.equal((await request(h, 'GET', '/api/v1/nodes/web-1/series?metric=a&from=3&to=2', { bearer: viewer })).status, 400);
   t.equal((await request(h, 'GET', '/api/v1/audit', { bearer: admin })).status, 200);

@@ -40,7 +40,7 @@ const DEFAULTS = {
     pingIntervalMs: 10_000,
   },
   store: { retentionMs: 15 * DAY, commitIntervalMs: 5 },
-  api: { allowCidrs: [], accessTokenTtlMs: 3_600_000 },
+  api: { allowCidrs: [], accessTokenTtlMs: 3_600_000, maxQueryRangeMs: 31 * 86_400_000, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
   log: { level: 'info' },
 };
 
@@ -80,6 +80,9 @@ store:
 api:
   allow_cidrs: [10.0.0.0/8, "fd00::/8", 127.0.0.1]
   access_token_ttl: 15m
+  max_query_range: 7d
+  max_query_points: 2000000
+  max_concurrent_queries: 2
 log:
   level: warn
 `;
@@ -98,7 +101,13 @@ log:
       pingIntervalMs: 500,
     },
     store: { retentionMs: 90 * DAY, commitIntervalMs: 0 },
-    api: { allowCidrs: ['10.0.0.0/8', 'fd00::/8', '127.0.0.1/32'], accessTokenTtlMs: 900_000 },
+    api: {
+      allowCidrs: ['10.0.0.0/8', 'fd00::/8', '127.0.0.1/32'],
+      accessTokenTtlMs: 900_000,
+      maxQueryRangeMs: 7 * DAY,
+      maxQueryPoints: 2_000_000,
+      maxConcurrentQueries: 2,
+    },
     log: { level: 'warn' },
   });
   t.ok(Object.isFrozen(c.listen.agents));
@@ -141,7 +150,7 @@ t.test('every problem of the file in one error, each at its line:col', async (t)
     'collector.yaml:10:44: store.commit_interval: expected a duration from 0s to 10s (actual: "1m")',
     'collector.yaml:12:17: api.allow_cidrs[0]: expected an IPv4 or IPv6 CIDR like "10.0.0.0/8" or "fd00::/8" (actual: "10.0.0.0/33")',
     'collector.yaml:12:40: api.allow_cidrs[2]: expected an IPv4 or IPv6 CIDR like "10.0.0.0/8" or "fd00::/8" (actual: "nope")',
-    'collector.yaml:13:3: api.acces_token_ttl: unknown key (expected one of: allow_cidrs, access_token_ttl)',
+    'collector.yaml:13:3: api.acces_token_ttl: unknown key (expected one of: allow_cidrs, access_token_ttl, max_query_range, max_query_points, max_concurrent_queries)',
     'collector.yaml:14:15: log.level: expected one of trace, debug, info, warn, error, fatal, silent (actual: "chatty")',
     'collector.yaml:15:6: tls: expected a mapping (actual: a list)',
   ]);
@@ -159,6 +168,11 @@ t.test('limits on sizes and durations', async (t) => {
   ]);
   t.same(issueLines('api: { access_token_ttl: 0s }\n'), [
     'collector.yaml:1:26: api.access_token_ttl: expected a duration from 1s to 30d (actual: "0s")',
+  ]);
+  t.same(issueLines('api: { max_query_range: 30s, max_query_points: 999, max_concurrent_queries: 0 }\n'), [
+    'collector.yaml:1:25: api.max_query_range: expected a duration from 1m to 3650d (actual: "30s")',
+    'collector.yaml:1:48: api.max_query_points: expected an integer from 1000 to 50000000 (actual: 999)',
+    'collector.yaml:1:77: api.max_concurrent_queries: expected an integer from 1 to 64 (actual: 0)',
   ]);
   t.same(issueLines('listen: { agents: "::1:4443" }\n'), [
     'collector.yaml:1:19: listen.agents: expected a listen address like "0.0.0.0:4443" or "[::1]:4443" (actual: "::1:4443")',

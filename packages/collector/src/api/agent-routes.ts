@@ -1,8 +1,10 @@
+import { formatDuration } from '@ximp/shared';
 import type { AgentView } from './api-deps';
 import { HttpError, invalidRequest } from './http-error';
 import { isoOrNull } from './iso-time';
 import { checkNodeName } from './request-fields';
 import type { Route } from './route-table';
+import { seriesJsonChunks } from './series-json-chunks';
 
 /** An agent as the API shows it (SPEC §5). */
 export interface AgentJson {
@@ -27,6 +29,9 @@ export function agentJson(view: AgentView): AgentJson {
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]{0,255}$/;
 const DEFAULT_RANGE_MS = 3_600_000;
+const SERIES_PARAMS = ['metric', 'from', 'to'];
+/** Seconds a caller refused for want of a query slot is told to wait. */
+const BUSY_RETRY_AFTER_S = 1;
 
 /** A time query parameter: unix milliseconds or ISO 8601. */
 function timeParam(query: URLSearchParams, name: string, fallback: number): number {
@@ -35,6 +40,21 @@ function timeParam(query: URLSearchParams, name: string, fallback: number): numb
   const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
   if (!Number.isFinite(ms)) throw invalidRequest(`${name}: expected unix milliseconds or an ISO 8601 time`);
   return ms;
+}
+
+/** Refuses parameters the route does not know or that appear twice, so a typo is not silently ignored. */
+function checkParams(query: URLSearchParams, allowed: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const name of query.keys()) {
+    if (!allowed.includes(name)) throw invalidRequest(`${name.slice(0, 64)}: unknown parameter (expected ${allowed.join(', ')})`);
+    if (seen.has(name)) throw invalidRequest(`${name}: given more than once`);
+    seen.add(name);
+  }
+}
+
+/** 400 `query_too_large`: names the limit and its collector.yaml key, so the caller knows how far to narrow. */
+function tooLarge(message: string): HttpError {
+  return new HttpError(400, 'query_too_large', message);
 }
 
 export const AGENT_ROUTES: readonly Route[] = [
@@ -64,15 +84,35 @@ export const AGENT_ROUTES: readonly Route[] = [
     method: 'GET',
     pattern: '/api/v1/nodes/:node/series',
     permission: 'metrics:read',
-    handler({ deps, params, query }) {
+    async handler({ deps, params, query }) {
       const node = checkNodeName(params.node, 'node');
+      checkParams(query, SERIES_PARAMS);
       const metric = query.get('metric');
       if (metric === null || metric === '') throw invalidRequest('metric: required');
       if (!METRIC_NAME.test(metric)) throw invalidRequest('metric: expected a Prometheus metric name');
       const to = timeParam(query, 'to', deps.now());
       const from = timeParam(query, 'from', to - DEFAULT_RANGE_MS);
       if (from > to) throw invalidRequest('from: must not be after to');
-      return { status: 200, body: deps.metrics.query(node, metric, from, to) };
+      const { maxRangeMs, maxPoints, maxConcurrent } = deps.series.limits;
+      if (to - from > maxRangeMs) {
+        throw tooLarge(`the time range is ${formatDuration(to - from)}; at most ${formatDuration(maxRangeMs)} is allowed (api.max_query_range): narrow from and to`);
+      }
+      const result = await deps.series.read(node, metric, from, to);
+      if (result.kind === 'busy') {
+        throw new HttpError(503, 'busy', `at most ${maxConcurrent} series queries run at once (api.max_concurrent_queries): retry later`, {
+          'Retry-After': String(BUSY_RETRY_AFTER_S),
+        });
+      }
+      if (result.kind === 'too_many_points') {
+        throw tooLarge(
+          `the query would return more than ${maxPoints} points (about ${result.estimate} or more); the limit is ${maxPoints} (api.max_query_points): narrow the time range`,
+        );
+      }
+      return {
+        status: 200,
+        stream: { chunks: seriesJsonChunks(result.series), close: result.release },
+        contentType: 'application/json; charset=utf-8',
+      };
     },
   },
 ];

@@ -4,6 +4,7 @@ import type { AccessTokenStore } from '../auth/access-token-store';
 import type { AgentTokenStore } from '../auth/agent-token-store';
 import type { ApiClientStore } from '../auth/api-client-store';
 import type { AgentView } from '../registry/agent-state';
+import type { SeriesQuery } from '../store/series-query';
 
 export type { AgentState, AgentView } from '../registry/agent-state';
 
@@ -23,8 +24,8 @@ export interface ApiDeps {
   agents: { list(): AgentView[]; get(node: string): AgentView | undefined };
   /** The ingest server: closes every live session of a token at once. */
   sessions: { closeSessionsOfToken(tokenId: string, closeCode: number, reason: string): ClosedSession[] };
-  /** The embedded store. */
-  metrics: { query(node: string, metric: string, fromMs: number, toMs: number): unknown };
+  /** Series queries on the embedded store, bounded in range, points and concurrency. */
+  series: Pick<SeriesQuery, 'limits' | 'read'>;
   /** The collector's own metrics in Prometheus text format, for GET /metrics. */
   metricsText(): string;
   config: {

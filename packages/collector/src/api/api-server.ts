@@ -10,6 +10,7 @@ import { authenticateBearer, insufficientScope, type Principal } from './bearer-
 import { HttpError } from './http-error';
 import { HSTS_VALUE, sendJson, sendText, setSecurityHeaders } from './json-response';
 import { hasBody } from './request-body';
+import { sendStream } from './stream-response';
 import { matchRoute, type Route, type RouteResult } from './route-table';
 import { API_ROUTES } from './routes';
 
@@ -171,7 +172,7 @@ export class ApiServer {
         if (!can(principal.role, route.permission)) throw insufficientScope();
       }
       const result = await route.handler({ deps: this.deps, req, principal, params: match.params, query: url.searchParams, source });
-      this.send(res, result, route);
+      await this.send(res, result, route);
     } catch (err) {
       this.sendError(req, res, err, route);
     }
@@ -182,9 +183,10 @@ export class ApiServer {
     );
   }
 
-  private send(res: http.ServerResponse, result: RouteResult, route: Route): void {
+  private async send(res: http.ServerResponse, result: RouteResult, route: Route): Promise<void> {
     for (const [name, value] of Object.entries(route.headers ?? {})) res.setHeader(name, value);
-    if ('text' in result) sendText(res, result.status, result.text, result.contentType);
+    if ('stream' in result) await sendStream(res, result.status, result.stream, result.contentType);
+    else if ('text' in result) sendText(res, result.status, result.text, result.contentType);
     else sendJson(res, result.status, result.body, result.headers);
   }
 

@@ -2,6 +2,7 @@ import type * as http from 'node:http';
 import type { Permission } from '../auth/roles';
 import type { ApiDeps } from './api-deps';
 import type { Principal } from './bearer-auth';
+import type { ChunkStream } from './stream-response';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -19,7 +20,9 @@ export interface RouteContext {
 
 export type RouteResult =
   | { status: number; body: unknown; headers?: Record<string, string> }
-  | { status: number; text: string; contentType: string };
+  | { status: number; text: string; contentType: string }
+  /** A large answer written a chunk at a time (stream-response.ts). */
+  | { status: number; stream: ChunkStream; contentType: string };
 
 export interface Route {
   method: HttpMethod;

@@ -1,6 +1,9 @@
 import { ErrorCodes, XimpError, type Label, type Lifecycle, type OnError } from '@ximp/shared';
 import type { Database } from './database';
 import { SeriesCache } from './series-cache';
+import { readSeries, type SeriesPoints } from './series-query';
+
+export type { SeriesPoints } from './series-query';
 
 /** A batch as stored: collector-wide series ids (from `seriesId`), one timestamp, packed values. */
 export interface StoredBatch {
@@ -10,12 +13,6 @@ export interface StoredBatch {
   timestampMs: number;
   seriesIds: Uint32Array;
   values: Float64Array;
-}
-
-export interface SeriesPoints {
-  labels: Record<string, string>;
-  /** `[timestamp ms, value]`, oldest first. */
-  points: [number, number][];
 }
 
 export interface MetricStoreOptions {
@@ -42,12 +39,6 @@ interface Pending {
   batch: StoredBatch;
   resolve(result: { duplicate: boolean }): void;
   reject(err: Error): void;
-}
-
-interface BatchRow {
-  timestamp_ms: number;
-  series_ids: Buffer;
-  vals: Buffer;
 }
 
 /**
@@ -95,12 +86,6 @@ export class MetricStore implements Lifecycle {
       lastSequence: db.prepare('SELECT last_sequence FROM streams WHERE node = ? AND stream_id = ?'),
       findSeries: db.prepare('SELECT id FROM series WHERE node = ? AND name = ? AND labels_json = ?'),
       insertSeries: db.prepare('INSERT INTO series (node, name, labels_json) VALUES (?, ?, ?)'),
-      seriesOfMetric: db.prepare('SELECT id, labels_json FROM series WHERE node = ? AND name = ? ORDER BY labels_json'),
-      batchesInRange: db.prepare(
-        `SELECT timestamp_ms, series_ids, vals FROM batches
-          WHERE node = ? AND timestamp_ms >= ? AND timestamp_ms <= ?
-          ORDER BY timestamp_ms, stream_id, sequence`,
-      ),
       deleteOld: db.prepare(
         `DELETE FROM batches WHERE rowid IN (SELECT rowid FROM batches WHERE timestamp_ms < ? LIMIT ${RETENTION_CHUNK})`,
       ),
@@ -198,26 +183,12 @@ export class MetricStore implements Lifecycle {
     return row ? row.last_sequence : 0;
   }
 
-  /** Every series of `metric` on `node` with its points in [fromMs, toMs]; series without points are left out. */
+  /**
+   * Every series of `metric` on `node` with its points in [fromMs, toMs], in one unbounded
+   * synchronous scan: for tests and tools only; the API reads through SeriesQuery (series-query.ts).
+   */
   query(node: string, metric: string, fromMs: number, toMs: number): SeriesPoints[] {
-    const wanted = new Map<number, SeriesPoints>();
-    for (const s of this.stmts.seriesOfMetric.all(node, metric) as { id: number; labels_json: string }[]) {
-      wanted.set(s.id, { labels: labelsFromJson(s.labels_json), points: [] });
-    }
-    if (wanted.size === 0) return [];
-    // Rows are streamed, not loaded at once; the caller bounds the time window.
-    const rows = this.stmts.batchesInRange.iterate(node, fromMs, toMs) as IterableIterator<BatchRow>;
-    for (let next = rows.next(); !next.done; next = rows.next()) {
-      const row = next.value;
-      const ids = uint32View(row.series_ids);
-      const vals = float64View(row.vals);
-      if (!ids || !vals || ids.length !== vals.length) continue; // a damaged row never breaks a query
-      for (let i = 0; i < ids.length; i++) {
-        const s = wanted.get(ids[i]);
-        if (s) s.points.push([row.timestamp_ms, vals[i]]);
-      }
-    }
-    return Array.from(wanted.values()).filter((s) => s.points.length > 0);
+    return readSeries(this.db, node, metric, fromMs, toMs);
   }
 
   /** Deletes batches older than `now - retentionMs`, in short transactions; returns how many. */
@@ -327,27 +298,4 @@ function invalidBatch(b: StoredBatch): string | null {
 
 function bytesOf(a: Uint32Array | Float64Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-}
-
-/** A typed view of a blob; copies only when the blob is not aligned for the element size. */
-function uint32View(buf: Buffer): Uint32Array | null {
-  if (buf.byteLength % 4 !== 0) return null;
-  if (buf.byteOffset % 4 === 0) return new Uint32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-  return new Uint32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-}
-
-function float64View(buf: Buffer): Float64Array | null {
-  if (buf.byteLength % 8 !== 0) return null;
-  if (buf.byteOffset % 8 === 0) return new Float64Array(buf.buffer, buf.byteOffset, buf.byteLength / 8);
-  return new Float64Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-}
-
-/** Object.fromEntries defines own properties, so a `__proto__` label stays a plain label. */
-function labelsFromJson(text: string): Record<string, string> {
-  try {
-    const pairs = JSON.parse(text) as [string, string][];
-    return Object.fromEntries(pairs);
-  } catch {
-    return {};
-  }
 }

@@ -12,6 +12,7 @@ import type { Role } from '../../dist/auth/roles';
 import type { AgentView, ApiDeps, ClosedSession } from '../../dist/api/api-deps';
 import { ApiServer } from '../../dist/api/api-server';
 import { openDatabase, type Database } from '../../dist/store/database';
+import { SeriesQuery, type SeriesQueryOptions } from '../../dist/store/series-query';
 import { testPki } from './test-pki';
 
 export interface Credentials {
@@ -41,6 +42,8 @@ export interface Harness {
 export interface HarnessOptions {
   allowCidrs?: string[];
   accessTokenTtlMs?: number;
+  /** Limits of the series query on the harness's own store (defaults: collector.yaml's). */
+  series?: Partial<SeriesQueryOptions>;
 }
 
 interface TapLike {
@@ -74,7 +77,7 @@ export async function startApi(t: TapLike, options: HarnessOptions = {}): Promis
         return live;
       },
     },
-    metrics: { query: (node, metric, fromMs, toMs) => ({ node, metric, fromMs, toMs, series: [] }) },
+    series: new SeriesQuery(db, { maxRangeMs: 31 * 86_400_000, maxPoints: 250_000, maxConcurrent: 4, ...options.series }),
     metricsText: () => '# TYPE ximp_collector_agents gauge\nximp_collector_agents 0\n',
     config: {
       accessTokenTtlMs: options.accessTokenTtlMs ?? 3_600_000,
