@@ -247,7 +247,7 @@ export class ApiServer {
       // the server keeps serving. The log gets the error, the caller only that it was storage.
       const fields = { path: loggedPath(req.url?.split('?')[0] ?? '') };
       if (this.options.faults) this.options.faults.report('api_storage', err, fields);
-      else this.refusals.report('error', 'api_storage', { ...fields, err }, 'api storage fault');
+      else this.refusals.report('error', 'api_storage', { ...fields, kind: 'api_storage', err }, 'fault survived, still serving');
       httpError = new HttpError(503, 'unavailable', 'storage is unavailable, retry later', { 'Retry-After': String(FAULT_RETRY_AFTER_S) });
     } else {
       this.deps.log.error({ err, path: loggedPath(req.url?.split('?')[0] ?? '') }, 'api request failed');
