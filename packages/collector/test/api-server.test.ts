@@ -197,7 +197,7 @@ t.test('role check comes before the body is read or validated', async (t) => {
 t.test('allow_cidrs refuses other addresses when the connection is accepted, before TLS', async (t) => {
   const outside = await startApi(t, { allowCidrs: ['10.0.0.0/8', 'fd00::/8'] });
   for (const path of ['/healthz', '/api/v1/agents', '/api/v1/token']) {
-    await t.rejects(request(outside, 'GET', path), {}, `${path}: no TLS, no answer`);
+    await t.rejects(request(outside, 'GET', path), `${path}: no TLS, no answer`);
   }
   // A plain TCP connection is closed at once, without a byte: the handshake never starts.
   const { port } = outside.server.address();
