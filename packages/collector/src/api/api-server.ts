@@ -5,8 +5,8 @@ import type * as tls from 'node:tls';
 import { ErrorCodes, ThrottledLog, XimpError, serverTlsOptions } from '@ximp/shared';
 import { can } from '../auth/roles';
 import { AuthFailureLimiter } from '../ingest/auth-failure-limiter';
-import { ConnectionGuard } from '../net/connection-guard';
-import { listenerTimeouts } from '../net/listener-timeouts';
+import { ConnectionGuard, LISTEN_BACKLOG } from '../net/connection-guard';
+import { closeSilentConnections, listenerTimeouts } from '../net/listener-timeouts';
 import { isStorageFault } from '../storage-fault';
 import { AddressAllowlist } from './address-allowlist';
 import type { ApiDeps } from './api-deps';
@@ -100,6 +100,7 @@ export class ApiServer {
     });
     server.maxConnections = this.options.maxConnections ?? 10_000;
     this.guard.attach(server);
+    closeSilentConnections(server, this.options.handshakeTimeoutMs ?? 10_000);
     server.on('request', (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.deps.log.error({ err }, 'api request handler failed');
@@ -110,7 +111,10 @@ export class ApiServer {
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
       // Node's default answer to a malformed request lacks HSTS; every response carries it.
-      if (!socket.writable || err.code === 'ECONNRESET') {
+      // A TLS failure (a handshake timeout) arrives here too: there is no one to answer, and a
+      // write to a socket whose handshake never finished would hold it open for good.
+      const httpError = err.code !== undefined && (err.code.startsWith('HPE_') || err.code.startsWith('ERR_HTTP_'));
+      if (!httpError || !socket.writable) {
         socket.destroy();
         return;
       }
@@ -128,7 +132,7 @@ export class ApiServer {
         reject(err);
       };
       server.once('error', onError);
-      server.listen(this.listen.port, this.listen.host, () => {
+      server.listen({ port: this.listen.port, host: this.listen.host, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', onError);
         server.on('error', (err) => this.deps.log.error({ err }, 'api server error'));
         resolve();

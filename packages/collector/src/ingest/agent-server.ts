@@ -6,8 +6,8 @@ import type { SecureContextOptions } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AGENT_PATH, CloseCodes, NODE_HEADER, SUBPROTOCOL, ThrottledLog, serverTlsOptions } from '@ximp/shared';
 import { addressKey } from '../net/address-key';
-import { ConnectionGuard, type ConnectionGuardCounters } from '../net/connection-guard';
-import { listenerTimeouts } from '../net/listener-timeouts';
+import { ConnectionGuard, LISTEN_BACKLOG, type ConnectionGuardCounters } from '../net/connection-guard';
+import { closeSilentConnections, listenerTimeouts } from '../net/listener-timeouts';
 import { AuthFailureLimiter, OVER_LIMIT_DELAY_MS } from './auth-failure-limiter';
 import { refuseUpgrade } from './upgrade-refusal';
 import { AgentSession, type AgentSessionDeps, type SessionCounters } from './agent-session';
@@ -134,6 +134,7 @@ export class AgentServer {
     );
     server.maxConnections = options.maxConnections ?? 40_000;
     this.guard.attach(server);
+    closeSilentConnections(server, options.handshakeTimeoutMs ?? 10_000);
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     server.on('tlsClientError', (err: NodeJS.ErrnoException, socket) => {
       options.session.log.debug({ remote: socket.remoteAddress, code: err.code }, 'agent tls handshake failed');
@@ -141,7 +142,7 @@ export class AgentServer {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(options.port, options.host, () => {
+      server.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', reject);
         server.on('error', (err) => options.session.log.error({ err }, 'agent server error'));
         resolve();

@@ -21,6 +21,13 @@ export interface ConnectionGuardCounters {
   refusedAtCapacity: number;
 }
 
+/**
+ * The listeners' accept queue. Node's default (511) overflows under a burst of connects, and an
+ * overflowed SYN is retried by the peer only after a second, which a real agent would feel during
+ * a flood; the kernel caps this at net.core.somaxconn.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 interface Tracked {
   socket: net.Socket;
   key: string;
@@ -46,8 +53,14 @@ export class ConnectionGuard {
 
   /** Checks every connection `server` accepts; counts those `maxConnections` dropped. */
   attach(server: net.Server): void {
-    // Before the TLS layer's own listener, so a refused socket is never wrapped in TLS at all.
-    server.prependListener('connection', (socket: net.Socket) => this.admit(socket));
+    // The TLS server's own 'connection' listener wraps every socket in TLS; it runs only for
+    // sockets admitted here, so a refused peer never meets the TLS layer at all.
+    const inner = server.listeners('connection') as ((socket: net.Socket) => void)[];
+    server.removeAllListeners('connection');
+    server.on('connection', (socket: net.Socket) => {
+      if (!this.admit(socket)) return;
+      for (const listener of inner) listener.call(server, socket);
+    });
     server.on('drop', (data?: { remoteAddress?: string }) => {
       this.counters.refusedAtCapacity++;
       this.refuse('capacity', data?.remoteAddress, 'listener at max connections');
@@ -72,13 +85,13 @@ export class ConnectionGuard {
     for (const entry of [...this.tracked.values()]) if (!entry.authenticated) entry.socket.destroy();
   }
 
-  private admit(socket: net.Socket): void {
+  private admit(socket: net.Socket): boolean {
     const address = socket.remoteAddress;
     if (this.options.allows && !this.options.allows(address)) {
       this.counters.refusedByAllowlist++;
       this.refuse('allowlist', address, 'address not in api.allow_cidrs');
       socket.destroy();
-      return;
+      return false;
     }
     const key = addressKey(address);
     const held = this.unauthenticated.get(key) ?? 0;
@@ -86,7 +99,7 @@ export class ConnectionGuard {
       this.counters.refusedPerAddress++;
       this.refuse('per_address', address, 'too many unauthenticated connections from this address');
       socket.destroy();
-      return;
+      return false;
     }
     this.unauthenticated.set(key, held + 1);
     const tuple = tupleOf(socket);
@@ -99,6 +112,7 @@ export class ConnectionGuard {
         this.release(key);
       }
     });
+    return true;
   }
 
   private release(key: string): void {
