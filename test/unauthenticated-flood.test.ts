@@ -140,14 +140,14 @@ t.test('2,000 idle connections and 200 slow handshakes on each listener lock out
 
   const floodDone = Math.max(...attackers.map((h) => h.openedMs));
   // Without the timeouts they would stay for Node's 120 s handshake default, or for good after TLS.
-  await waitFor('attackers closed', () => attackers.every((h) => h.closedMs !== null) && silent.every((h) => h.closedMs !== null), 30_000, 200);
+  await waitFor('attackers closed', () => attackers.every((h) => h.closedMs !== null) && silent.every((h) => h.closedMs !== null), 60_000, 200);
   const first = Math.min(...attackers.map((h) => h.closedMs! - h.openedMs));
   const last = Math.max(...attackers.map((h) => h.closedMs!)) - floodDone;
   t.ok(first >= 9500, `none closed before the 10 s handshake timeout (first after ${first} ms)`);
   // The margin is for a loaded test machine, where closing thousands of sockets takes seconds.
-  t.ok(last <= 25_000, `all closed after it (the last ${last} ms after the last was opened)`);
+  t.ok(last <= 45_000, `all closed after it (the last ${last} ms after the last was opened)`);
   const silentLives = silent.map((h) => h.closedMs! - h.openedMs);
-  t.ok(silentLives.every((ms) => ms >= 9500 && ms <= 25_000), `a TLS connection that sends no request is closed by the header timeout (${silentLives.join(', ')} ms)`);
+  t.ok(silentLives.every((ms) => ms >= 9500 && ms <= 45_000), `a TLS connection that sends no request is closed by the header timeout (${silentLives.join(', ')} ms)`);
   t.equal((await agentList(c.cliConfig)).find((a) => a.node === 'real-node')?.state, 'ACTIVE', 'the agent stayed ACTIVE');
 });
 
@@ -189,7 +189,9 @@ t.test('api.allow_cidrs refuses an address when its TCP connection is accepted, 
   t.ok(refused.closedMs! - refused.openedMs < 1000, 'closed at once');
   t.equal(refused.bytes, 0, 'no byte of TLS came back');
   const handshake = await new Promise<string>((resolve) => {
-    const s = tls.connect({ host: '127.0.0.1', port: c.apiPort, localAddress: '127.0.0.2', ca, servername: 'localhost', minVersion: 'TLSv1.3' });
+    const tcp = net.connect({ host: '127.0.0.1', port: c.apiPort, localAddress: '127.0.0.2' });
+    tcp.on('error', () => undefined);
+    const s = tls.connect({ socket: tcp, ca, servername: 'localhost', minVersion: 'TLSv1.3' });
     s.on('secureConnect', () => resolve('secure'));
     s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
   });

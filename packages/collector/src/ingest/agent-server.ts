@@ -273,9 +273,11 @@ export class AgentServer {
     if (this.violations.isLimited(tokenId, now)) {
       return refuse(429, 'rate_limited', node, retryAfter(this.violations.retryAfterMs(tokenId, now)));
     }
-    const looping = this.upgrades.isLimited(tokenId, now);
+    // At most `upgradesPerTokenPerMinute` upgrades within a minute: the next one is refused.
     this.upgrades.recordFailure(tokenId, now);
-    if (looping) return refuse(429, 'rate_limited', node, retryAfter(this.upgrades.retryAfterMs(tokenId, now)));
+    if (this.upgrades.isLimited(tokenId, now)) {
+      return refuse(429, 'rate_limited', node, retryAfter(this.upgrades.retryAfterMs(tokenId, now)));
+    }
 
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!offered.includes(SUBPROTOCOL)) return refuse(400, 'unsupported_subprotocol', node);
