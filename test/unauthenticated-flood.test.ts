@@ -201,3 +201,19 @@ t.test('api.allow_cidrs refuses an address when its TCP connection is accepted, 
   const list = await runCli(c.cliConfig, ['agent', 'list', '--output', 'json']);
   t.equal(list.code, 0, 'an admin on 127.0.0.1 is served');
 });
+
+t.test('each listener holds at most its max connections; more are closed at accept', async (t) => {
+  const c = await startCollector(t, ['  max_agent_connections: 5', '  max_api_connections: 5'].join('\n'));
+  for (const port of [c.collector.agentAddress().port, c.apiPort]) {
+    // From five addresses, so the per-address cap plays no part.
+    const held = await flood(port, 5, 10, 1);
+    closeAll(t, held);
+    const over = await hold(port, '127.0.0.20');
+    closeAll(t, [over]);
+    await waitFor('the sixth closed', () => over.closedMs !== null, 2000, 20);
+    t.equal(over.bytes, 0, `port ${port}: the sixth connection is closed at accept`);
+    t.equal(held.filter((h) => h.closedMs !== null).length, 0, 'the five stay');
+    for (const h of held) h.socket.destroy();
+  }
+  t.ok(c.logs.some((l) => l.includes('listener at max connections')), 'the refusal is logged');
+});

@@ -4,6 +4,7 @@ import type * as net from 'node:net';
 import type * as tls from 'node:tls';
 import { ErrorCodes, ThrottledLog, XimpError, serverTlsOptions } from '@ximp/shared';
 import { can } from '../auth/roles';
+import type { FaultReporter } from '../fault-reporter';
 import { AuthFailureLimiter } from '../ingest/auth-failure-limiter';
 import { ConnectionGuard, LISTEN_BACKLOG } from '../net/connection-guard';
 import { closeSilentConnections, listenerTimeouts } from '../net/listener-timeouts';
@@ -27,14 +28,10 @@ const STOP_DEADLINE_MS = 5_000;
 /** Retry-After of a 503 when storage failed under a request. */
 const FAULT_RETRY_AFTER_S = 5;
 
-/** Where survived faults go (FaultReporter implements it). */
-export interface ApiFaultReporter {
-  report(kind: string, err: unknown, fields?: Record<string, unknown>): void;
-}
-
 /** The listener's limits (SPEC §16); defaults as in collector.yaml. */
 export interface ApiServerOptions {
-  faults?: ApiFaultReporter;
+  /** Where survived faults go; without one, storage faults are logged throttled all the same. */
+  faults?: Pick<FaultReporter, 'report'>;
   /** Failed client authentications per address per minute at POST /api/v1/token. */
   authFailuresPerMinute?: number;
   maxUnauthenticatedPerAddress?: number;

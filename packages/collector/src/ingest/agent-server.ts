@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { SecureContextOptions } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AGENT_PATH, CloseCodes, NODE_HEADER, SUBPROTOCOL, ThrottledLog, serverTlsOptions } from '@ximp/shared';
+import type { FaultReporter } from '../fault-reporter';
 import { addressKey } from '../net/address-key';
 import { ConnectionGuard, LISTEN_BACKLOG, type ConnectionGuardCounters } from '../net/connection-guard';
 import { closeSilentConnections, listenerTimeouts } from '../net/listener-timeouts';
@@ -34,11 +35,6 @@ export interface UpgradeTokenVerifier {
   flushLastUsed?(): void;
 }
 
-/** Where survived faults go (FaultReporter implements it). */
-export interface UpgradeFaultReporter {
-  report(kind: string, err: unknown, fields?: Record<string, unknown>): void;
-}
-
 export interface AgentServerOptions {
   host: string;
   port: number;
@@ -54,7 +50,8 @@ export interface AgentServerOptions {
   /** Server maxConnections: kept below the process's file-descriptor limit. */
   maxConnections?: number;
   tokens: UpgradeTokenVerifier;
-  faults: UpgradeFaultReporter;
+  /** Where survived faults go: logged once per kind per minute, counted for /metrics. */
+  faults: Pick<FaultReporter, 'report'>;
   session: Omit<AgentSessionDeps, 'counters'>;
 }
 
@@ -176,11 +173,6 @@ export class AgentServer {
 
   sessionCount(): number {
     return this.sessions.size;
-  }
-
-  /** Refusals and connection-guard counts by kind, for /metrics. */
-  refusalTotals(): ReadonlyMap<string, number> {
-    return this.refusals.totalsByKey();
   }
 
   /** Stops accepting, tells every agent the server is going away (1001), then closes. */
