@@ -240,7 +240,12 @@ export class AgentServer {
       if (!limited) return refuse(status, error, node);
       const timer = setTimeout(() => {
         this.delayed.delete(timer);
-        refuse(429, 'rate_limited', node, retryAfter(this.failures.retryAfterMs(address, options.session.now())));
+        try {
+          refuse(429, 'rate_limited', node, retryAfter(this.failures.retryAfterMs(address, options.session.now())));
+        } catch (err) {
+          options.faults.report('agent_upgrade', err, { remote: address });
+          socket.destroy();
+        }
       }, OVER_LIMIT_DELAY_MS);
       this.delayed.add(timer);
       socket.once('close', () => {
