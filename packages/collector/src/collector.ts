@@ -7,6 +7,7 @@ import { AuditLog } from './audit/audit-log';
 import type { CollectorConfig } from './config';
 import { AgentServer } from './ingest/agent-server';
 import { collectorMetricsText } from './collector-metrics';
+import { FaultReporter } from './fault-reporter';
 import { PkiStore } from './pki/pki-store';
 import { AgentRegistry } from './registry/agent-registry';
 import { AgentRecordStore } from './registry/agent-record-store';
@@ -78,12 +79,19 @@ export class Collector {
       helloTimeoutMs: config.limits.helloTimeoutMs,
       pingIntervalMs: config.limits.pingIntervalMs,
     };
+    const faults = new FaultReporter({ log, now });
     const agentServer = new AgentServer({
       host: config.listen.agents.host,
       port: config.listen.agents.port,
       tls: { cert: agentTls.certPem, key: agentTls.keyPem },
       authFailuresPerMinute: config.limits.authFailuresPerMinute,
+      maxSessionsPerToken: config.limits.maxSessionsPerToken,
+      upgradesPerTokenPerMinute: config.limits.upgradesPerTokenPerMinute,
+      maxUnauthenticatedPerAddress: config.limits.maxUnauthenticatedPerAddress,
+      handshakeTimeoutMs: config.limits.handshakeTimeoutMs,
+      maxConnections: config.limits.maxAgentConnections,
       tokens,
+      faults,
       session: { registry, metrics: metricStore, limits, log, now },
     });
     this.agentServer = agentServer;
@@ -113,6 +121,14 @@ export class Collector {
         now,
       },
       config.listen.api,
+      undefined,
+      {
+        faults,
+        authFailuresPerMinute: config.limits.authFailuresPerMinute,
+        maxUnauthenticatedPerAddress: config.limits.maxUnauthenticatedPerAddress,
+        handshakeTimeoutMs: config.limits.handshakeTimeoutMs,
+        maxConnections: config.limits.maxApiConnections,
+      },
     );
     this.apiServer = apiServer;
 

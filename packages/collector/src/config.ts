@@ -37,6 +37,12 @@ export interface CollectorConfig {
     maxLabelsPerSeries: number;
     helloTimeoutMs: number;
     pingIntervalMs: number;
+    maxSessionsPerToken: number;
+    upgradesPerTokenPerMinute: number;
+    maxUnauthenticatedPerAddress: number;
+    handshakeTimeoutMs: number;
+    maxAgentConnections: number;
+    maxApiConnections: number;
   };
   store: { retentionMs: number; commitIntervalMs: number };
   /** `allowCidrs` is normalized to `address/prefix`; empty = every address. */
@@ -56,6 +62,15 @@ export const DEFAULT_COLLECTOR_CONFIG: Readonly<Omit<CollectorConfig, 'file'>> =
     maxLabelsPerSeries: DEFAULT_LIMITS.maxLabelsPerSeries,
     helloTimeoutMs: 10 * SECOND,
     pingIntervalMs: 10 * SECOND,
+    maxSessionsPerToken: 2,
+    // A normal agent opens one session per reconnect and waits >= 1 s between failed attempts;
+    // 20 a minute leaves room for a collector restart and a replaced session many times over.
+    upgradesPerTokenPerMinute: 20,
+    maxUnauthenticatedPerAddress: 64,
+    handshakeTimeoutMs: 10 * SECOND,
+    // Below the unit's LimitNOFILE=65536 with room for the database, logs and outgoing connections.
+    maxAgentConnections: 40_000,
+    maxApiConnections: 10_000,
   },
   store: { retentionMs: 15 * DAY, commitIntervalMs: 5 },
   api: { allowCidrs: [], accessTokenTtlMs: 1 * HOUR, maxQueryRangeMs: 31 * DAY, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
@@ -96,6 +111,12 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     'max_labels_per_series',
     'hello_timeout',
     'ping_interval',
+    'max_sessions_per_token',
+    'upgrades_per_token_per_minute',
+    'max_unauthenticated_per_address',
+    'handshake_timeout',
+    'max_agent_connections',
+    'max_api_connections',
   ]);
   // The frame, sample and label limits may be raised, not set below what an agent's batch may hold:
   // a spooled batch the collector refuses would block its agent's stream for good.
@@ -107,6 +128,14 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     maxLabelsPerSeries: limits.integer('max_labels_per_series', { min: AGENT_BATCH_BOUNDS.labelsPerSeries, max: 1000 }) ?? d.limits.maxLabelsPerSeries,
     helloTimeoutMs: limits.duration('hello_timeout', { min: 10, max: 5 * MINUTE }) ?? d.limits.helloTimeoutMs,
     pingIntervalMs: limits.duration('ping_interval', { min: 10, max: 10 * MINUTE }) ?? d.limits.pingIntervalMs,
+    maxSessionsPerToken: limits.integer('max_sessions_per_token', { min: 1, max: 1000 }) ?? d.limits.maxSessionsPerToken,
+    upgradesPerTokenPerMinute:
+      limits.integer('upgrades_per_token_per_minute', { min: 2, max: 1_000_000 }) ?? d.limits.upgradesPerTokenPerMinute,
+    maxUnauthenticatedPerAddress:
+      limits.integer('max_unauthenticated_per_address', { min: 1, max: 1_000_000 }) ?? d.limits.maxUnauthenticatedPerAddress,
+    handshakeTimeoutMs: limits.duration('handshake_timeout', { min: 10, max: 5 * MINUTE }) ?? d.limits.handshakeTimeoutMs,
+    maxAgentConnections: limits.integer('max_agent_connections', { min: 1, max: 1_000_000 }) ?? d.limits.maxAgentConnections,
+    maxApiConnections: limits.integer('max_api_connections', { min: 1, max: 1_000_000 }) ?? d.limits.maxApiConnections,
   };
 
   const store = root.section('store', ['retention', 'commit_interval']);

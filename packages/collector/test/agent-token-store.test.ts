@@ -146,3 +146,24 @@ t.test('tokens survive a reopen', async (t) => {
   t.teardown(() => db2.close());
   t.equal(new AgentTokenStore(db2).verify(a.token, 'node-a', T0 + 1).ok, true);
 });
+
+t.test('last-used is batched and best-effort: a failing database never fails markUsed', async (t) => {
+  const { dir, db, store } = setup(t);
+  const a = store.create('node-a', DAY, T0);
+  const raw = () => (db.prepare('SELECT last_used_ms FROM agent_tokens WHERE id = ?').get(a.id) as { last_used_ms: number | null }).last_used_ms;
+  // Writes refused, as on a full or read-only disk.
+  db.pragma('query_only = ON');
+  t.doesNotThrow(() => store.markUsed(a.id, T0 + 10), 'markUsed touches no storage');
+  t.equal(store.get(a.id)!.lastUsedMs, T0 + 10, 'reads see the pending time at once');
+  t.equal(raw(), null, 'nothing written yet');
+  t.throws(() => store.flushLastUsed(), { code: 'SQLITE_READONLY' }, 'the flush reports the fault to its caller');
+  store.markUsed(a.id, T0 + 5);
+  db.pragma('query_only = OFF');
+  store.flushLastUsed();
+  t.equal(raw(), T0 + 10, 'kept across the failed flush; the later time wins');
+  store.flushLastUsed();
+  db.close();
+  const db2 = openDatabase(dir);
+  t.teardown(() => db2.close());
+  t.equal(new AgentTokenStore(db2).get(a.id)!.lastUsedMs, T0 + 10, 'survives a reopen');
+});

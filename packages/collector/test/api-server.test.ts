@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import * as tls from 'node:tls';
 import t, { type Test } from 'tap';
 import { ApiServer } from '../dist/api/api-server';
@@ -193,14 +194,23 @@ t.test('role check comes before the body is read or validated', async (t) => {
   t.equal(h.deps.tokens.list().length, 0, 'nothing was created');
 });
 
-t.test('allow_cidrs refuses other addresses before authentication', async (t) => {
+t.test('allow_cidrs refuses other addresses when the connection is accepted, before TLS', async (t) => {
   const outside = await startApi(t, { allowCidrs: ['10.0.0.0/8', 'fd00::/8'] });
   for (const path of ['/healthz', '/api/v1/agents', '/api/v1/token']) {
-    const res = await request(outside, 'GET', path);
-    t.equal(res.status, 403, path);
-    t.equal(res.json.error, 'forbidden');
-    t.equal(res.headers['strict-transport-security'], HSTS_VALUE);
+    await t.rejects(request(outside, 'GET', path), `${path}: no TLS, no answer`);
   }
+  // A plain TCP connection is closed at once, without a byte: the handshake never starts.
+  const { port } = outside.server.address();
+  const seen = await new Promise<{ bytes: number; ms: number }>((resolve) => {
+    const started = Date.now();
+    let bytes = 0;
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.on('data', (d: Buffer) => (bytes += d.length));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve({ bytes, ms: Date.now() - started }));
+  });
+  t.equal(seen.bytes, 0, 'nothing was sent');
+  t.ok(seen.ms < 1000, `closed at accept (${seen.ms} ms)`);
   const inside = await startApi(t, { allowCidrs: ['127.0.0.0/8'] });
   t.equal((await request(inside, 'GET', '/healthz')).status, 200);
 });

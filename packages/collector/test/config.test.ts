@@ -38,6 +38,12 @@ const DEFAULTS = {
     maxLabelsPerSeries: 32,
     helloTimeoutMs: 10_000,
     pingIntervalMs: 10_000,
+    maxSessionsPerToken: 2,
+    upgradesPerTokenPerMinute: 20,
+    maxUnauthenticatedPerAddress: 64,
+    handshakeTimeoutMs: 10_000,
+    maxAgentConnections: 40_000,
+    maxApiConnections: 10_000,
   },
   store: { retentionMs: 15 * DAY, commitIntervalMs: 5 },
   api: { allowCidrs: [], accessTokenTtlMs: 3_600_000, maxQueryRangeMs: 31 * 86_400_000, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
@@ -74,6 +80,12 @@ limits:
   max_labels_per_series: 64
   hello_timeout: 2s
   ping_interval: 500ms
+  max_sessions_per_token: 3
+  upgrades_per_token_per_minute: 10
+  max_unauthenticated_per_address: 8
+  handshake_timeout: 1500ms
+  max_agent_connections: 1000
+  max_api_connections: 100
 store:
   retention: 90d
   commit_interval: 0ms
@@ -99,6 +111,12 @@ log:
       maxLabelsPerSeries: 64,
       helloTimeoutMs: 2000,
       pingIntervalMs: 500,
+      maxSessionsPerToken: 3,
+      upgradesPerTokenPerMinute: 10,
+      maxUnauthenticatedPerAddress: 8,
+      handshakeTimeoutMs: 1500,
+      maxAgentConnections: 1000,
+      maxApiConnections: 100,
     },
     store: { retentionMs: 90 * DAY, commitIntervalMs: 0 },
     api: {

@@ -2,8 +2,13 @@ import * as https from 'node:https';
 import type * as http from 'node:http';
 import type * as net from 'node:net';
 import type * as tls from 'node:tls';
-import { ErrorCodes, XimpError, redactSecrets, serverTlsOptions } from '@ximp/shared';
+import { ErrorCodes, ThrottledLog, XimpError, redactSecrets, serverTlsOptions } from '@ximp/shared';
 import { can } from '../auth/roles';
+import type { FaultReporter } from '../fault-reporter';
+import { AuthFailureLimiter } from '../ingest/auth-failure-limiter';
+import { ConnectionGuard, LISTEN_BACKLOG } from '../net/connection-guard';
+import { closeSilentConnections, listenerTimeouts } from '../net/listener-timeouts';
+import { isStorageFault } from '../storage-fault';
 import { AddressAllowlist } from './address-allowlist';
 import type { ApiDeps } from './api-deps';
 import { authenticateBearer, insufficientScope, type Principal } from './bearer-auth';
@@ -21,6 +26,20 @@ export interface ListenOptions {
 
 /** How long stop() lets in-flight requests finish before cutting their connections. */
 const STOP_DEADLINE_MS = 5_000;
+/** Retry-After of a 503 when storage failed under a request. */
+const FAULT_RETRY_AFTER_S = 5;
+
+/** The listener's limits (SPEC §16); defaults as in collector.yaml. */
+export interface ApiServerOptions {
+  /** Where survived faults go; without one, storage faults are logged throttled all the same. */
+  faults?: Pick<FaultReporter, 'report'>;
+  /** Failed client authentications per address per minute at POST /api/v1/token. */
+  authFailuresPerMinute?: number;
+  maxUnauthenticatedPerAddress?: number;
+  /** TLS handshake and HTTP header timeout. */
+  handshakeTimeoutMs?: number;
+  maxConnections?: number;
+}
 
 /** Anything shaped like one of our secrets, should a caller put one in a URL by mistake. */
 /** The path as logged: secret-shaped segments replaced, length bounded. */
@@ -41,7 +60,9 @@ function sourceAddress(socket: net.Socket): string {
  */
 export class ApiServer {
   private server: https.Server | null = null;
-  private readonly allowlist: AddressAllowlist;
+  private readonly guard: ConnectionGuard;
+  private readonly refusals: ThrottledLog;
+  private readonly failedGrants: AuthFailureLimiter;
   private stopping: Promise<void> | null = null;
   private bound: ListenOptions | null = null;
 
@@ -49,8 +70,19 @@ export class ApiServer {
     private readonly deps: ApiDeps,
     private readonly listen: ListenOptions,
     private readonly routes: readonly Route[] = API_ROUTES,
+    private readonly options: ApiServerOptions = {},
   ) {
-    this.allowlist = new AddressAllowlist(deps.config.allowCidrs);
+    const allowlist = new AddressAllowlist(deps.config.allowCidrs);
+    this.refusals = new ThrottledLog({ log: deps.log, now: () => deps.now() });
+    this.failedGrants = new AuthFailureLimiter(options.authFailuresPerMinute ?? 30);
+    // api.allow_cidrs is checked when the TCP connection is accepted: a refused address never
+    // gets a TLS handshake, let alone a request parsed.
+    this.guard = new ConnectionGuard({
+      listener: 'api',
+      maxUnauthenticatedPerAddress: options.maxUnauthenticatedPerAddress ?? 64,
+      allows: (address) => allowlist.allows(address),
+      refusals: this.refusals,
+    });
   }
 
   /** Listens; rejects when the address cannot be bound (in use, not local, ...). */
@@ -58,11 +90,13 @@ export class ApiServer {
     if (this.server !== null) return;
     const server = https.createServer({
       ...serverTlsOptions({ cert: this.deps.tls.cert, key: this.deps.tls.key }),
-      requestTimeout: 30_000,
-      headersTimeout: 15_000,
+      ...listenerTimeouts(this.options.handshakeTimeoutMs ?? 10_000),
       keepAliveTimeout: 5_000,
       maxHeaderSize: 16 * 1024,
     });
+    server.maxConnections = this.options.maxConnections ?? 10_000;
+    this.guard.attach(server);
+    closeSilentConnections(server, this.options.handshakeTimeoutMs ?? 10_000);
     server.on('request', (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.deps.log.error({ err }, 'api request handler failed');
@@ -73,7 +107,10 @@ export class ApiServer {
     });
     server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
       // Node's default answer to a malformed request lacks HSTS; every response carries it.
-      if (!socket.writable || err.code === 'ECONNRESET') {
+      // A TLS failure (a handshake timeout) arrives here too: there is no one to answer, and a
+      // write to a socket whose handshake never finished would hold it open for good.
+      const httpError = err.code !== undefined && (err.code.startsWith('HPE_') || err.code.startsWith('ERR_HTTP_'));
+      if (!httpError || !socket.writable) {
         socket.destroy();
         return;
       }
@@ -91,7 +128,7 @@ export class ApiServer {
         reject(err);
       };
       server.once('error', onError);
-      server.listen(this.listen.port, this.listen.host, () => {
+      server.listen({ port: this.listen.port, host: this.listen.host, backlog: LISTEN_BACKLOG }, () => {
         server.off('error', onError);
         server.on('error', (err) => this.deps.log.error({ err }, 'api server error'));
         resolve();
@@ -109,6 +146,8 @@ export class ApiServer {
     if (server === null) return Promise.resolve();
     this.stopping = new Promise<void>((resolve) => {
       const deadline = setTimeout(() => server.closeAllConnections(), STOP_DEADLINE_MS);
+      // Handshakes in progress are no HTTP connections yet: closeIdleConnections does not see them.
+      this.guard.destroyUnauthenticated();
       server.close(() => {
         clearTimeout(deadline);
         this.server = null;
@@ -155,9 +194,6 @@ export class ApiServer {
     let principal: Principal | null = null;
     setSecurityHeaders(res);
     try {
-      if (!this.allowlist.allows(req.socket.remoteAddress)) {
-        throw new HttpError(403, 'forbidden', 'this address may not use the API (api.allow_cidrs)');
-      }
       const url = new URL(req.url ?? '/', 'https://api.invalid');
       pathname = url.pathname;
       const match = matchRoute(this.routes, method, pathname);
@@ -169,9 +205,20 @@ export class ApiServer {
       // The one role check: every route names its permission; none is read before this passes.
       if (route.permission !== null) {
         principal = authenticateBearer(req.headers.authorization, this.deps.accessTokens, this.deps.now());
+        this.guard.authenticated(req.socket);
         if (!can(principal.role, route.permission)) throw insufficientScope();
       }
-      const result = await route.handler({ deps: this.deps, req, principal, params: match.params, query: url.searchParams, source });
+      const result = await route.handler({
+        deps: this.deps,
+        req,
+        principal,
+        params: match.params,
+        query: url.searchParams,
+        source,
+        failedGrants: this.failedGrants,
+        refusals: this.refusals,
+        authenticated: () => this.guard.authenticated(req.socket),
+      });
       await this.send(res, result, route);
     } catch (err) {
       this.sendError(req, res, err, route);
@@ -196,6 +243,13 @@ export class ApiServer {
       httpError = err;
     } else if (err instanceof XimpError && err.code === ErrorCodes.REQUEST_INVALID) {
       httpError = new HttpError(400, 'invalid_request', err.message);
+    } else if (isStorageFault(err)) {
+      // The database failed under the request (I/O error, disk full, busy): the caller retries,
+      // the server keeps serving. The log gets the error, the caller only that it was storage.
+      const fields = { path: loggedPath(req.url?.split('?')[0] ?? '') };
+      if (this.options.faults) this.options.faults.report('api_storage', err, fields);
+      else this.refusals.report('error', 'api_storage', { ...fields, kind: 'api_storage', err }, 'fault survived, still serving');
+      httpError = new HttpError(503, 'unavailable', 'storage is unavailable, retry later', { 'Retry-After': String(FAULT_RETRY_AFTER_S) });
     } else {
       this.deps.log.error({ err, path: loggedPath(req.url?.split('?')[0] ?? '') }, 'api request failed');
       httpError = new HttpError(500, 'server_error', 'internal error');

@@ -1,5 +1,7 @@
 import type * as http from 'node:http';
+import type { ThrottledLog } from '@ximp/shared';
 import type { Permission } from '../auth/roles';
+import type { FailureLimit } from '../ingest/auth-failure-limiter';
 import type { ApiDeps } from './api-deps';
 import type { Principal } from './bearer-auth';
 import type { ChunkStream } from './stream-response';
@@ -16,6 +18,12 @@ export interface RouteContext {
   query: URLSearchParams;
   /** The caller's address, for audit entries and logs. */
   source: string;
+  /** Failed client authentications per address (the token endpoint's limit, SPEC §7 and §10). */
+  failedGrants?: FailureLimit;
+  /** Where refusals are logged, throttled per address. */
+  refusals?: ThrottledLog;
+  /** The caller proved who it is: its connection no longer counts as unauthenticated. */
+  authenticated?(): void;
 }
 
 export type RouteResult =

@@ -29,7 +29,7 @@ export const API_ROUTES: readonly Route[] = [
     pattern: '/api/v1/token',
     permission: null,
     headers: NO_STORE_HEADERS,
-    handler: async ({ deps, req, source }) => ({ status: 200, body: await handleTokenRequest(req, deps, source) }),
+    handler: async (ctx) => ({ status: 200, body: await handleTokenRequest(ctx.req, ctx.deps, ctx.source, ctx) }),
   },
   ...AGENT_ROUTES,
   ...AGENT_TOKEN_ROUTES,

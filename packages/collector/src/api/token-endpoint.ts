@@ -1,6 +1,9 @@
 import type * as http from 'node:http';
+import type { ThrottledLog } from '@ximp/shared';
+import { addressKey } from '../net/address-key';
 import type { ApiDeps } from './api-deps';
 import { isApiClientId } from '../auth/api-client-store';
+import { OVER_LIMIT_DELAY_MS, type FailureLimit } from '../ingest/auth-failure-limiter';
 import { HttpError, invalidRequest } from './http-error';
 import { readForm } from './request-body';
 
@@ -63,11 +66,49 @@ function credentials(req: http.IncomingMessage, form: Map<string, string>): Clie
   return { clientId: bodyId, clientSecret: bodySecret, viaBasic: false };
 }
 
+/** What the token endpoint needs of the server around it: the per-address failure limit. */
+export interface GrantGuard {
+  failedGrants?: FailureLimit;
+  /** Refusals logged one line per address per minute with a count, not one per attempt. */
+  refusals?: ThrottledLog;
+  authenticated?(): void;
+}
+
 /**
  * `POST /api/v1/token`: the OAuth 2.0 client credentials grant (RFC 6749 §4.4), credentials in the
  * form body or with HTTP Basic. Errors follow §5.2. Neither the secret nor the token is logged.
+ *
+ * Failed client authentication is limited per address like the agent listener's: credentials
+ * are always checked, so a correct client is never refused for its neighbours' failures; a
+ * failure from an address over the limit answers 429 with Retry-After, after a delay.
  */
-export async function handleTokenRequest(req: http.IncomingMessage, deps: ApiDeps, source: string): Promise<TokenResponse> {
+export async function handleTokenRequest(
+  req: http.IncomingMessage,
+  deps: ApiDeps,
+  source: string,
+  guard: GrantGuard = {},
+): Promise<TokenResponse> {
+  try {
+    const granted = await grant(req, deps, source, guard.refusals);
+    guard.authenticated?.();
+    return granted;
+  } catch (err) {
+    const limit = guard.failedGrants;
+    if (limit === undefined || !(err instanceof HttpError) || err.error !== 'invalid_client') throw err;
+    const now = deps.now();
+    const limited = limit.isLimited(source, now);
+    limit.recordFailure(source, now);
+    if (!limited) throw err;
+    await new Promise((resolve) => setTimeout(resolve, OVER_LIMIT_DELAY_MS));
+    const seconds = Math.max(1, Math.ceil(limit.retryAfterMs(source, deps.now()) / 1000));
+    throw new HttpError(429, 'rate_limited', 'too many failed client authentications from this address', {
+      ...NO_STORE_HEADERS,
+      'Retry-After': String(seconds),
+    });
+  }
+}
+
+async function grant(req: http.IncomingMessage, deps: ApiDeps, source: string, refusals?: ThrottledLog): Promise<TokenResponse> {
   const form = await readForm(req);
   const grantType = form.get('grant_type');
   if (grantType === undefined) throw invalidRequest('grant_type: required');
@@ -80,7 +121,9 @@ export async function handleTokenRequest(req: http.IncomingMessage, deps: ApiDep
   if (client === null) {
     // The presented id is logged only when it has the shape of an id: a secret pasted into the
     // wrong field must not reach the log.
-    deps.log.info({ client: isApiClientId(creds.clientId) ? creds.clientId : null, remote: source }, 'token grant refused');
+    const fields = { client: isApiClientId(creds.clientId) ? creds.clientId : null, remote: source };
+    if (refusals) refusals.report('warn', 'api_grant_refused', fields, 'token grant refused', addressKey(source));
+    else deps.log.info(fields, 'token grant refused');
     throw invalidClient(creds.viaBasic);
   }
   const issued = deps.accessTokens.issue(client.id, deps.config.accessTokenTtlMs, now);

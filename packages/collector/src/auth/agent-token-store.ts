@@ -51,11 +51,18 @@ export function agentTokenStatus(record: AgentTokenRecord, now: number): AgentTo
   return 'valid';
 }
 
+/** Last-used times kept in memory at most; beyond this the update is dropped and counted. */
+const MAX_PENDING_LAST_USED = 100_000;
+
 /** Per-node agent tokens (SPEC §4): several valid tokens per node, hash-only at rest. */
 export class AgentTokenStore {
+  /** Last-used updates not yet written, and those dropped because the buffer was full. */
+  readonly lastUsedCounters = { dropped: 0 };
   private readonly stmts;
+  /** Token id -> last-used time not yet written (markUsed is batched, like last-seen). */
+  private readonly pendingLastUsed = new Map<string, number>();
 
-  constructor(db: Database) {
+  constructor(private readonly db: Database) {
     this.stmts = {
       insert: db.prepare(
         'INSERT INTO agent_tokens (id, node, secret_hash, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?)',
@@ -98,12 +105,12 @@ export class AgentTokenStore {
   /** Tokens ordered by creation time then id; only those of `node` when given. */
   list(node?: string): AgentTokenRecord[] {
     const rows = (node === undefined ? this.stmts.listAll.all() : this.stmts.listNode.all(node)) as Row[];
-    return rows.map(toRecord);
+    return rows.map((row) => this.withPending(toRecord(row)));
   }
 
   get(id: string): AgentTokenRecord | null {
     const row = this.stmts.get.get(id) as Row | undefined;
-    return row ? toRecord(row) : null;
+    return row ? this.withPending(toRecord(row)) : null;
   }
 
   /** Revokes at once; a second revoke reports `already_revoked`, an unknown id `not_found`. */
@@ -132,9 +139,42 @@ export class AgentTokenStore {
     return { ok: true, record };
   }
 
-  /** Records that the token opened a session (LAST-USED). */
+  /**
+   * Records that the token opened a session (LAST-USED). Kept in memory and written by
+   * `flushLastUsed()` in one transaction, so an agent's connect never waits on (or fails with)
+   * a database write: the time is best-effort, the session is not.
+   */
   markUsed(id: string, now: number): void {
-    this.stmts.markUsed.run(now, id);
+    if (!this.pendingLastUsed.has(id) && this.pendingLastUsed.size >= MAX_PENDING_LAST_USED) {
+      this.lastUsedCounters.dropped++;
+      return;
+    }
+    this.pendingLastUsed.set(id, Math.max(now, this.pendingLastUsed.get(id) ?? now));
+  }
+
+  /**
+   * Writes the pending last-used times in one transaction. On a storage error they stay pending
+   * for the next flush (later times win) and the error is thrown to the caller to report.
+   */
+  flushLastUsed(): void {
+    if (this.pendingLastUsed.size === 0) return;
+    const updates = [...this.pendingLastUsed];
+    this.pendingLastUsed.clear();
+    try {
+      this.db.transaction(() => {
+        for (const [id, ms] of updates) this.stmts.markUsed.run(ms, id);
+      })();
+    } catch (err) {
+      for (const [id, ms] of updates) this.markUsed(id, ms);
+      throw err;
+    }
+  }
+
+  /** A record with its last-used time as known in memory, which may be newer than the row's. */
+  private withPending(record: AgentTokenRecord): AgentTokenRecord {
+    const pending = this.pendingLastUsed.get(record.id);
+    if (pending === undefined || (record.lastUsedMs !== null && record.lastUsedMs >= pending)) return record;
+    return { ...record, lastUsedMs: pending };
   }
 
   /** The earliest expiry after `now` among unrevoked tokens, or null: when the next sessions must close. */
