@@ -26,6 +26,20 @@ export function isReadableByOthers(file: string): boolean {
 }
 
 /**
+ * What is unsafe about a file's permission bits, or null when nothing is. Group read is fine
+ * (root:<service group> 0640 is the installed layout). Anyone but the owner writing it is never
+ * fine: they could swap the token or the trusted CA. `secret` files (tokens, configs that hold
+ * one) must not be readable by other users either.
+ */
+export function unsafeModeProblem(mode: number, options: { secret: boolean }): string | null {
+  const problems: string[] = [];
+  if (options.secret && (mode & 0o004) !== 0) problems.push('readable by other users');
+  if ((mode & 0o020) !== 0) problems.push('writable by its group');
+  if ((mode & 0o002) !== 0) problems.push('writable by other users');
+  return problems.length === 0 ? null : problems.join(' and ');
+}
+
+/**
  * Creates `dir` (and missing parents) so that only its owner may enter it, and tightens the
  * folder itself to 0700 if it already existed with a looser mode.
  */

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { isReadableByOthers, makePrivateDir, writePublicFile, writeSecretFile } from '../src/file-modes';
+import { isReadableByOthers, makePrivateDir, unsafeModeProblem, writePublicFile, writeSecretFile } from '../src/file-modes';
 
 function tempDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-modes-'));
@@ -89,4 +89,14 @@ t.test('makePrivateDir creates parents 0700 and tightens an existing folder', as
   fs.chmodSync(nested, 0o755);
   makePrivateDir(nested);
   t.equal(mode(nested), 0o700);
+});
+
+t.test('unsafeModeProblem: group read is fine, other read is not for secrets, only the owner may write', async (t) => {
+  t.equal(unsafeModeProblem(0o600, { secret: true }), null);
+  t.equal(unsafeModeProblem(0o640, { secret: true }), null, 'root:<service group> 0640 is the installed layout');
+  t.equal(unsafeModeProblem(0o644, { secret: true }), 'readable by other users');
+  t.equal(unsafeModeProblem(0o660, { secret: true }), 'writable by its group');
+  t.equal(unsafeModeProblem(0o666, { secret: true }), 'readable by other users and writable by its group and writable by other users');
+  t.equal(unsafeModeProblem(0o644, { secret: false }), null, 'a CA certificate may be public');
+  t.equal(unsafeModeProblem(0o646, { secret: false }), 'writable by other users');
 });
