@@ -103,7 +103,8 @@ export class Agent {
     this.config = { ...next, server: { ...next.server, url: previous.server.url }, node: previous.node, spool: previous.spool };
     this.scheduler = this.buildScheduler(this.config);
     if (next.intervalMs !== previous.intervalMs) this.schedule();
-    if (next.server.authToken !== previous.server.authToken) this.connection?.reconnectNow();
+    // A new token or CA takes effect at once, not at the next backoff.
+    if (next.server.authToken !== previous.server.authToken || next.server.ca !== previous.server.ca) this.connection?.reconnectNow();
     this.deps.log.info({ interval_ms: next.intervalMs }, 'agent configuration reloaded');
   }
 
