@@ -130,6 +130,12 @@ export class Spool {
   private lastSequence = 0;
   /** Highest sequence known to be written (this run or found on disk). */
   private durableSequence = 0;
+  /**
+   * The acknowledged sequence as stream.json (or a stream record) holds it. Only segments at or
+   * below it are deleted, so after any crash the spool still knows a sequence at least as high
+   * as anything the collector has acknowledged, and never mistakes a true Welcome for a lie.
+   */
+  private persistedAcked = 0;
   private queue: QueuedAppend[] = [];
   private drainScheduled = false;
   private chain: Promise<void> = Promise.resolve();
@@ -193,6 +199,7 @@ export class Spool {
         }
       }
       this.lastSequence = this.state.ackedSequence;
+      this.persistedAcked = this.state.ackedSequence;
       await this.loadSegments(ids);
 
       if (tableState !== 'loaded' && (loaded !== undefined || this.segments.length > 0)) {
@@ -221,6 +228,7 @@ export class Spool {
       this.pendingByteCount = 0;
       this.lastSequence = 0;
       this.durableSequence = 0;
+      this.persistedAcked = 0;
       this.state = newState('');
       throw err instanceof XimpError ? err : ioError('cannot open the spool', err);
     }
@@ -326,10 +334,9 @@ export class Spool {
   }
 
   /**
-   * The collector stored every batch <= sequence: delete every segment that holds nothing
-   * unacknowledged (the newest one stays open until it fills up), then persist the watermark.
-   * Deleting first frees space on a full disk; a segment deleted before the state write holds
-   * only acknowledged batches, and anything acknowledged that remains keeps its stream id.
+   * The collector stored every batch <= sequence: persist the watermark, then delete every
+   * segment that holds nothing unacknowledged (the newest one stays open until it fills up).
+   * When the watermark cannot be written (disk full), nothing is deleted until it can.
    */
   ack(sequence: number): Promise<void> {
     if (!Number.isSafeInteger(sequence) || sequence <= this.state.ackedSequence) return Promise.resolve();
@@ -343,8 +350,8 @@ export class Spool {
         this.head++;
       }
       this.compactEntries();
-      await this.deleteAcknowledgedSegments();
       await this.writeState();
+      await this.deleteAcknowledgedSegments();
     });
   }
 
@@ -393,6 +400,7 @@ export class Spool {
     this.state = { ...newState(newStreamId()), droppedTotal };
     this.lastSequence = 0;
     this.durableSequence = 0;
+    this.persistedAcked = 0;
     this.entries = [];
     this.head = 0;
     this.pendingByteCount = 0;
@@ -486,11 +494,23 @@ export class Spool {
   }
 
   private async writeState(): Promise<void> {
+    const file = path.join(this.dir, STATE_FILE);
+    const text = `${JSON.stringify(this.state)}\n`;
+    const acked = this.state.ackedSequence;
     try {
-      await writeFileAtomic(path.join(this.dir, STATE_FILE), this.dir, `${JSON.stringify(this.state)}\n`, this.sync);
+      await writeFileAtomic(file, this.dir, text, this.sync);
     } catch (err) {
-      throw ioError('cannot write the spool state', err);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw ioError('cannot write the spool state', err);
+      // A full disk has no room for the temporary copy, but the file's own block is there. Torn
+      // in place, stream.json reads as unreadable and the stream comes back from the segments.
+      try {
+        await overwriteInPlace(file, text, this.sync);
+      } catch (again) {
+        throw ioError('cannot write the spool state', again);
+      }
     }
+    this.persistedAcked = Math.max(this.persistedAcked, acked);
   }
 
   /**
@@ -712,6 +732,8 @@ export class Spool {
         this.head++;
         dropped++;
       }
+      // Its sequences may have been sent: never reuse them, even if every segment goes.
+      this.state.checkedSequence = Math.max(this.state.checkedSequence, oldest.lastSequence);
       await this.deleteSegment(oldest);
     }
     if (dropped === 0) return;
@@ -731,7 +753,7 @@ export class Spool {
   private async deleteAcknowledgedSegments(): Promise<void> {
     while (this.segments.length > 0) {
       const oldest = this.segments[0];
-      if (oldest.handle || oldest.lastSequence > this.state.ackedSequence) return;
+      if (oldest.handle || oldest.lastSequence > this.persistedAcked) return;
       await this.deleteSegment(oldest);
     }
   }
@@ -801,6 +823,19 @@ function newStreamId(): string {
 
 function ioError(message: string, cause: unknown): XimpError {
   return new XimpError(ErrorCodes.SPOOL_IO, `${message}: ${(cause as Error).message}`, { cause });
+}
+
+/** Rewrites a small file in its own blocks (no new file, so no new space needed); not atomic. */
+async function overwriteInPlace(file: string, text: string, sync: boolean): Promise<void> {
+  const handle = await fsp.open(file, 'r+');
+  try {
+    const data = Buffer.from(text, 'utf8');
+    await writeAll(handle, data, 0);
+    await handle.truncate(data.length);
+    if (sync) await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 async function truncateFile(file: string, length: number, sync: boolean): Promise<void> {

@@ -499,6 +499,47 @@ t.test('drops counted outside a write (a failed cycle) are reported and persiste
   t.equal(JSON.parse(fs.readFileSync(path.join(dir, 'stream.json'), 'utf8')).droppedTotal, 2);
 });
 
+type Tap = { teardown(fn: () => unknown): void };
+
+/** Makes FileHandle#writeFile (the temporary copy of stream.json) fail with `code` until restored. */
+async function failStateCopies(t: Tap, dir: string, code: string): Promise<() => void> {
+  const probe = await fs.promises.open(path.join(dir, '.probe'), 'w');
+  const proto = Object.getPrototypeOf(probe) as { writeFile: (...args: unknown[]) => Promise<void> };
+  await probe.close();
+  fs.rmSync(path.join(dir, '.probe'));
+  const original = proto.writeFile;
+  proto.writeFile = () => Promise.reject(Object.assign(new Error(`${code}: injected`), { code }));
+  const restore = () => {
+    proto.writeFile = original;
+  };
+  t.teardown(restore);
+  return restore;
+}
+
+t.test('an ack whose watermark cannot be written deletes nothing until it can', async (t) => {
+  const dir = tempDir();
+  const spool = await openSpool({ dir, segmentBytes: SEGMENT_START_BYTES + 2 * batchRecordBytes(3) });
+  await appendRange(spool, 1, 5);
+  const restore = await failStateCopies(t, dir, 'EIO');
+  await t.rejects(spool.ack(4), { code: ErrorCodes.SPOOL_IO });
+  t.equal(segmentFiles(dir).length, 3, 'no segment deleted: stream.json still says 0');
+  t.same(sequences(spool), [5], 'in memory the ack holds');
+  restore();
+  await spool.ack(5);
+  t.equal(segmentFiles(dir).length, 1, 'deleted once the watermark is written (the newest stays open)');
+  t.equal(JSON.parse(fs.readFileSync(path.join(dir, 'stream.json'), 'utf8')).ackedSequence, 5);
+});
+
+t.test('on a full disk the watermark is written in place, without a temporary copy', async (t) => {
+  const dir = tempDir();
+  const spool = await openSpool({ dir });
+  await appendRange(spool, 1, 3);
+  await failStateCopies(t, dir, 'ENOSPC');
+  await spool.ack(2);
+  t.equal(JSON.parse(fs.readFileSync(path.join(dir, 'stream.json'), 'utf8')).ackedSequence, 2);
+  t.notOk(fs.existsSync(path.join(dir, 'stream.json.tmp')) && fs.statSync(path.join(dir, 'stream.json.tmp')).size > 0);
+});
+
 t.test('throughput', async (t) => {
   for (const fsync of [true, false]) {
     const spool = new Spool({ dir: tempDir(), maxBytes: 64 * 1024 * 1024, fsync });
