@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { ErrorCodes, createLogger, type Logger } from '@ximp/shared';
 import { Spool, type SpoolOptions, type SpooledBatch } from '../src/spool';
-import { SEGMENT_START_BYTES, batchRecordBytes } from '../src/spool-segment';
+import { SEGMENT_HEADER_V1, SEGMENT_START_BYTES, batchRecordBytes } from '../src/spool-segment';
 
 function tempDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-spool-'));
@@ -487,6 +487,21 @@ t.test('every segment begins with a stream record naming its stream', async (t) 
   const image = fs.readFileSync(path.join(dir, segmentFiles(dir)[0]));
   t.equal(image.length, SEGMENT_START_BYTES + batchRecordBytes(3));
   t.ok(image.includes(Buffer.from(spool.streamId, 'latin1')), 'the stream id is in the segment');
+});
+
+t.test('segments of an older agent (format 1, no stream record) are still read', async (t) => {
+  const dir = tempDir();
+  const first = await openSpool({ dir });
+  await appendRange(first, 1, 3);
+  const oldStream = first.streamId;
+  await first.close();
+  const file = path.join(dir, segmentFiles(dir)[0]);
+  const image = fs.readFileSync(file);
+  fs.writeFileSync(file, Buffer.concat([SEGMENT_HEADER_V1, image.subarray(SEGMENT_START_BYTES)]));
+  const second = await openSpool({ dir });
+  t.equal(second.streamId, oldStream, 'stream.json names the stream');
+  t.same(sequences(second), [1, 2, 3]);
+  t.equal(second.droppedTotal, 0, 'no damage');
 });
 
 t.test('drops counted outside a write (a failed cycle) are reported and persisted', async (t) => {
