@@ -17,8 +17,6 @@ export interface AgentDeps {
   hostFacts?: () => Promise<HostFacts>;
   /** Series in the spool's table past which a drained agent starts a new stream (default 50,000). */
   newStreamAfterSeries?: number;
-  /** Options of the spool beyond its dir and size (tests: fsync off, small segments). */
-  spool?: { fsync?: boolean; segmentBytes?: number };
 }
 
 /** How long SIGTERM waits for the collector to acknowledge what is spooled. */
@@ -71,7 +69,7 @@ export class Agent {
     if (this.spool) return;
     const { config, deps } = this;
     for (const warning of config.warnings) deps.log.warn({ file: config.file }, warning);
-    const spool = new Spool({ dir: config.spool.dir, maxBytes: config.spool.maxBytes, log: deps.log, ...deps.spool });
+    const spool = new Spool({ dir: config.spool.dir, maxBytes: config.spool.maxBytes, log: deps.log });
     await spool.open();
     this.spool = spool;
     this.connection = new AgentConnection({
