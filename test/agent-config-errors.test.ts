@@ -56,6 +56,41 @@ t.test('a valid file passes check-config and warns when others can read it', asy
   t.notMatch(res.stderr + res.stdout, SECRET.slice(20));
 });
 
+t.test('permissions: group-readable 0640 passes quietly; other-readable or group-writable warns', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'agent.yaml');
+  fs.writeFileSync(file, ['server:', '  url: wss://c:4443/v1/agent', `  auth_token: ${SECRET}`, ''].join('\n'));
+  for (const [mode, warns] of [
+    [0o640, null],
+    [0o644, /warning: .*agent\.yaml is readable by other users \(mode 0644\)/],
+    [0o660, /warning: .*agent\.yaml is writable by its group \(mode 0660\)/],
+  ] as const) {
+    fs.chmodSync(file, mode);
+    const res = await runAgent(['check-config', '--config', file]);
+    t.equal(res.code, 0, `mode 0${mode.toString(8)} loads`);
+    if (warns === null) t.equal(res.stderr, '', `mode 0${mode.toString(8)}: no warning`);
+    else t.match(res.stderr, warns);
+    t.notMatch(res.stderr, SECRET.slice(20));
+  }
+});
+
+t.test('an unreadable ca_file is a config error: FILE:LINE:COL, exit 78, before anything starts', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'agent.yaml');
+  const ca = path.join(dir, 'ca.pem');
+  fs.writeFileSync(file, ['server:', '  url: wss://c:4443/v1/agent', `  auth_token: ${SECRET}`, `  ca_file: ${ca}`, ''].join('\n'), { mode: 0o600 });
+  for (const args of [['--config', file], ['check-config', '--config', file]]) {
+    const res = await runAgent(args);
+    t.equal(res.code, 78, `${args[0]}: a missing ca_file exits 78`);
+    t.match(res.stderr, new RegExp(`agent\\.yaml:4:12: server\\.ca_file: cannot read ${ca.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(ENOENT\\)`));
+    t.equal(res.stdout, '');
+  }
+  fs.mkdirSync(ca); // exists, but cannot be read as a file
+  const res = await runAgent(['--config', file]);
+  t.equal(res.code, 78, 'an unreadable one too');
+  t.match(res.stderr, /server\.ca_file: cannot read .*\(EISDIR\)/);
+});
+
 t.test('--help and --version exit 0; an unknown flag is a usage error', async (t) => {
   t.equal((await runAgent(['--help'])).code, 0);
   t.match((await runAgent(['--version'])).stdout, /^ximp-agent \d+\.\d+\.\d+/);

@@ -8,6 +8,7 @@ import t from 'tap';
 import * as path from 'node:path';
 import { openDatabase } from '../packages/collector/src/store/database';
 import { MetricStore } from '../packages/collector/src/store/metric-store';
+import { FAKE_TOKEN, startFakeCollector } from './helpers/fake-collector';
 import { BIN, agentList, createToken, spawnNode, startAgent, startCollector, tempDir, waitFor, writeAgentConfig } from './helpers/system';
 
 t.test('a frozen agent is noticed within 3 ping periods', async (t) => {
@@ -95,4 +96,15 @@ t.test('wide series are split by frame size, and a series the collector would re
   const perCycle = db.prepare("SELECT count(*) AS n FROM batches WHERE node = ? AND stream_id != 'ximp-collector' GROUP BY timestamp_ms ORDER BY timestamp_ms").all(node) as { n: number }[];
   t.ok(perCycle.length >= 2 && perCycle.every((r) => r.n >= 2), `each cycle went as several frames (${perCycle.map((r) => r.n).join(', ')})`);
   t.equal(new MetricStore(db).query(node, 'node_wide_info', 0, Date.now() + 60_000).length, 2_000, 'every valid series arrived');
+});
+
+t.test("the agent's silence timeout follows the ping interval the collector tells in Welcome", async (t) => {
+  // A collector that says it pings every 300 ms and then never does: gone after 3 periods, not 30 s.
+  const fake = await startFakeCollector(t, { welcome: () => ({ pingIntervalMs: 300 }), onBatch: () => undefined });
+  const a = await startAgent(t, { url: fake.url, token: FAKE_TOKEN, caFile: fake.caFile, node: 'silent-collector', intervalMs: 3_600_000 });
+  const first = await waitFor('the first session ended', () => fake.sessions[0]?.closed, 5_000);
+  const silence = first.at - fake.sessions[0].welcomedAt!;
+  t.ok(silence >= 800 && silence < 2_500, `the agent gave up after ${silence} ms of silence (3 × 300 ms)`);
+  t.ok(a.logs.some((l) => l.includes('collector silent for too long') && l.includes('"silence_ms":900')));
+  await waitFor('the agent reconnected', () => fake.sessions.length >= 2, 5_000);
 });

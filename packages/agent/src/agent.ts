@@ -1,5 +1,4 @@
-import * as fs from 'node:fs';
-import { PROTOCOL_VERSION, seriesProblem, type HostFacts, type Logger } from '@ximp/shared';
+import { ErrorCodes, PROTOCOL_VERSION, ThrottledLog, XimpError, seriesProblem, type HostFacts, type Logger } from '@ximp/shared';
 import { definitionBytesBound, splitIntoBatches, type SampleBatch } from './batch-split';
 import type { AgentConfig } from './config';
 import { AgentConnection } from './connection';
@@ -20,8 +19,15 @@ export interface AgentDeps {
   newStreamAfterSeries?: number;
 }
 
-/** How long SIGTERM waits for the collector to acknowledge what is spooled, within systemd's 10 s. */
+/** How long SIGTERM waits for the collector to acknowledge what is spooled. */
 const STOP_DRAIN_MS = 5_000;
+/**
+ * Everything stop() does ends by then, so SIGTERM exits within systemd's 10 s (TimeoutStopSec)
+ * in every case: a cycle still running at the deadline is abandoned (its batch is not spooled).
+ */
+const STOP_DEADLINE_MS = 8_000;
+/** Of the deadline, what is kept for closing the spool after the cycle and the drain. */
+const STOP_CLOSE_RESERVE_MS = 500;
 
 /**
  * A host whose series come and go (containers' interfaces, mounts) keeps defining new ones; the
@@ -49,11 +55,14 @@ export class Agent {
   private readonly warnedSeries = new Set<string>();
   /** Series the last cycle used. */
   private cycleSeries = 0;
+  /** Repeated faults of a cycle (a full spool disk) log one line per kind a minute, with a count. */
+  private readonly faults: ThrottledLog;
 
   constructor(config: AgentConfig, private readonly deps: AgentDeps) {
     this.config = config;
     this.now = deps.now ?? Date.now;
     this.scheduler = this.buildScheduler(config);
+    this.faults = new ThrottledLog({ log: deps.log, now: Date.now });
   }
 
   async start(): Promise<void> {
@@ -65,7 +74,8 @@ export class Agent {
     this.spool = spool;
     this.connection = new AgentConnection({
       url: config.server.url,
-      ca: config.server.caFile ? fs.readFileSync(config.server.caFile, 'utf8') : undefined,
+      // Read at load (a config error if unreadable) and again on SIGHUP; each connect uses the latest.
+      ca: () => this.config.server.ca ?? undefined,
       node: config.node,
       token: () => this.config.server.authToken,
       hello: () => this.hello(),
@@ -81,16 +91,18 @@ export class Agent {
     this.schedule();
   }
 
-  /** Applies a re-read config (SIGHUP): token, interval, labels and sources; the spool stays. */
+  /** Applies a re-read config (SIGHUP): token, CA, interval, labels and sources; the spool stays. */
   reload(next: AgentConfig): void {
     const previous = this.config;
+    for (const warning of next.warnings) this.deps.log.warn({ file: next.file }, warning);
     if (next.server.url !== previous.server.url || next.spool.dir !== previous.spool.dir || next.node !== previous.node) {
       this.deps.log.warn({}, 'server.url, node and spool.dir take effect only after a restart');
     }
     this.config = { ...next, server: { ...next.server, url: previous.server.url }, node: previous.node, spool: previous.spool };
     this.scheduler = this.buildScheduler(this.config);
     if (next.intervalMs !== previous.intervalMs) this.schedule();
-    if (next.server.authToken !== previous.server.authToken) this.connection?.reconnectNow();
+    // A new token or CA takes effect at once, not at the next backoff.
+    if (next.server.authToken !== previous.server.authToken || next.server.ca !== previous.server.ca) this.connection?.reconnectNow();
     this.deps.log.info({ interval_ms: next.intervalMs }, 'agent configuration reloaded');
   }
 
@@ -104,17 +116,30 @@ export class Agent {
     return this.collecting;
   }
 
-  /** Stops collecting, gives the collector a few seconds to acknowledge what is spooled, then closes. */
+  /**
+   * Stops collecting, lets the running cycle spool its batch and the collector acknowledge what
+   * is spooled, then closes the spool; all of it by STOP_DEADLINE_MS. A cycle still running then
+   * is abandoned: the spool is closed under it, so whatever it appends later is refused.
+   */
   async stop(): Promise<void> {
+    const deadline = Date.now() + STOP_DEADLINE_MS;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    await this.collecting;
+    if (this.collecting && !(await settlesBy(this.collecting, deadline - STOP_CLOSE_RESERVE_MS))) {
+      this.deps.log.warn({ deadline_ms: STOP_DEADLINE_MS }, 'collection cycle abandoned at the stop deadline');
+    }
     const connection = this.connection;
-    if (connection?.isConnected()) await connection.waitUntilDrained(Date.now() + STOP_DRAIN_MS);
+    if (connection?.isConnected()) {
+      await connection.waitUntilDrained(Math.min(Date.now() + STOP_DRAIN_MS, deadline - STOP_CLOSE_RESERVE_MS));
+    }
     connection?.stop();
     this.connection = undefined;
-    await this.spool?.close();
+    const spool = this.spool;
     this.spool = undefined;
+    // A spool on a disk that stopped answering must not keep the process past systemd's limit.
+    if (spool && !(await settlesBy(spool.close(), Math.max(deadline, Date.now() + STOP_CLOSE_RESERVE_MS)))) {
+      this.deps.log.error({}, 'spool did not close by the stop deadline');
+    }
   }
 
   pendingBatches(): number {
@@ -146,13 +171,39 @@ export class Agent {
         const def = spool.seriesTable.definition(id);
         return def ? definitionBytesBound(def) : 0;
       });
-      for (const { seriesIds, values } of batches) {
-        await spool.append({ sequence: spool.nextSequence(), timestampUnixMs: timestamp, seriesIds, values });
+      let spooled = 0;
+      try {
+        for (const { seriesIds, values } of batches) {
+          await spool.append({ sequence: spool.nextSequence(), timestampUnixMs: timestamp, seriesIds, values });
+          spooled++;
+        }
+      } catch (err) {
+        this.spoolFailed(spool, err, batches.length - spooled);
       }
+      // Also after a failed write: what is spooled keeps going out (and acks free the disk).
       this.connection?.notify();
     } catch (err) {
-      this.deps.log.error({ err: (err as Error).message }, 'collection cycle failed');
+      this.faults.report('error', 'collect', { err: (err as Error).message, code: (err as { code?: unknown }).code }, 'collection cycle failed');
     }
+  }
+
+  /**
+   * A full or failing spool disk costs this cycle's batches, never the agent: they are counted
+   * as dropped (the collector sees it in the next batch's dropped total) and the next cycle tries
+   * again, so the agent recovers by itself when space returns.
+   */
+  private spoolFailed(spool: Spool, err: unknown, lost: number): void {
+    const code = (err as { code?: unknown }).code;
+    // A closed spool means the agent is stopping: that batch was abandoned, not dropped by a fault.
+    if (code === ErrorCodes.SPOOL_CLOSED) return;
+    spool.countDropped(lost);
+    const kind = err instanceof XimpError && code === ErrorCodes.SPOOL_IO ? 'spool_write' : 'spool_append';
+    this.faults.report(
+      'error',
+      kind,
+      { err: (err as Error).message, code, dropped: lost, dropped_total: spool.droppedTotal },
+      'spool write failed, batch dropped',
+    );
   }
 
   private tableMostlyUnused(spool: Spool): boolean {
@@ -220,4 +271,16 @@ export class Agent {
       intervalMs: this.config.intervalMs,
     };
   }
+}
+
+/** Resolves true once `work` settles (either way), false if `deadlineMs` (epoch ms) comes first. */
+function settlesBy(work: Promise<unknown>, deadlineMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.max(0, deadlineMs - Date.now()));
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    work.then(done, done);
+  });
 }

@@ -3,7 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   AGENT_BATCH_BOUNDS,
-  AGENT_TOKEN_FORM, fileModeProblem, isAgentToken, isNodeName, NODE_NAME_FORM,
+  AGENT_TOKEN_FORM,
+  isAgentToken,
+  isNodeName,
+  NODE_NAME_FORM,
   ConfigReader,
   deepFreeze,
   LABEL_NAME,
@@ -12,6 +15,7 @@ import {
   parseConfigYaml,
   readConfigFile,
   resolveRelativeTo,
+  unsafeModeProblem,
   type LogLevel,
 } from '@ximp/shared';
 
@@ -41,7 +45,8 @@ export const AGENT_SOURCE_NAMES = Object.freeze([
 export interface AgentConfig {
   /** Absolute path it was read from. */
   file: string;
-  server: { url: string; authToken: string; caFile: string | null };
+  /** `ca`: the PEM text of `caFile`, read at load (and again on SIGHUP). */
+  server: { url: string; authToken: string; caFile: string | null; ca: string | null };
   /** Default: os.hostname() lowercased. */
   node: string;
   intervalMs: number;
@@ -51,7 +56,7 @@ export interface AgentConfig {
   sources: string[] | null;
   spool: { dir: string; maxBytes: number };
   log: { level: LogLevel };
-  /** Things the operator should fix that do not stop the agent (e.g. a world-readable token). */
+  /** Things the operator should fix that do not stop the agent (e.g. a world-readable token); logged at start and on SIGHUP. */
   warnings: string[];
 }
 
@@ -63,10 +68,14 @@ export interface AgentConfigOptions {
   readTokenFile?: (file: string) => string;
   /** Permission bits of a file, or null when unknown; default fs.statSync. */
   fileMode?: (file: string) => number | null;
+  /** Reads `server.ca_file`; default reads it from disk (at most 1 MiB). */
+  readCaFile?: (file: string) => string;
 }
 
 const RESERVED_LABELS = new Set(['instance', 'job']);
 const MAX_TOKEN_FILE_BYTES = 4096;
+const MAX_CA_FILE_BYTES = 1024 * 1024;
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----/;
 
 /** Reads a config file and parses it; throws ConfigError (all issues) or XIMP_ERR_CONFIG_UNREADABLE. */
 export function loadAgentConfig(file: string, opts: AgentConfigOptions = {}): AgentConfig {
@@ -89,6 +98,7 @@ export function parseAgentConfig(text: string, fileName: string, opts: AgentConf
   const authToken = readToken(server, file, opts.readTokenFile ?? readTokenFile, fileMode, warnings);
   const caFileText = server.string('ca_file', { check: nonEmpty('a file path') });
   const caFile = caFileText === undefined ? null : resolveRelativeTo(file, caFileText);
+  const ca = caFile === null ? null : readCa(server, caFile, opts.readCaFile ?? readCaFile, fileMode, warnings);
 
   const node = readNode(root, opts.hostname ?? os.hostname());
   const intervalMs = root.duration('interval', { min: MIN_INTERVAL_MS }) ?? DEFAULT_INTERVAL_MS;
@@ -118,17 +128,15 @@ export function parseAgentConfig(text: string, fileName: string, opts: AgentConf
   root.throwIfIssues();
 
   const configMode = fileMode(file);
-  const configProblem = configMode === null ? null : fileModeProblem(configMode);
-  if (configMode !== null && configProblem !== null) {
+  const configProblem = configMode === null ? null : unsafeModeProblem(configMode, { secret: true });
+  if (configProblem !== null) {
     const holds = server.has('auth_token') ? 'holds the agent token' : 'names the agent token file';
-    warnings.unshift(
-      `${file} is ${configProblem === 'readable_by_others' ? 'readable' : 'writable'} by other users (mode ${octal(configMode)}) and ${holds}; restrict it with chmod 600`,
-    );
+    warnings.unshift(`${file} is ${configProblem} (mode ${octal(configMode!)}) and ${holds}; ${FIX_SECRET_MODE}`);
   }
 
   return deepFreeze({
     file,
-    server: { url: url as string, authToken: authToken as string, caFile },
+    server: { url: url as string, authToken: authToken as string, caFile, ca },
     node: node as string,
     intervalMs,
     labels,
@@ -176,11 +184,44 @@ function readToken(
     return undefined;
   }
   const mode = fileMode(tokenFile);
-  const problem = mode === null ? null : fileModeProblem(mode);
-  if (mode !== null && problem !== null) {
-    warnings.push(`${tokenFile} (auth_token_file) is ${problem === 'readable_by_others' ? 'readable' : 'writable'} by other users (mode ${octal(mode)}); restrict it with chmod 600`);
-  }
+  const problem = mode === null ? null : unsafeModeProblem(mode, { secret: true });
+  if (problem !== null) warnings.push(`${tokenFile} (auth_token_file) is ${problem} (mode ${octal(mode!)}); ${FIX_SECRET_MODE}`);
   return content;
+}
+
+/** How to fix a file that holds or names the token: the layout systemd/README.md installs. */
+const FIX_SECRET_MODE = 'make it owned by root, group the agent\'s, mode 0640 (chown root:ximp-agent; chmod 640)';
+
+/**
+ * The CA certificate from `ca_file`: a file the agent cannot read, or that holds no PEM
+ * certificate, is a config error now rather than a failed connection later. It is public, so
+ * only others' write access to it (they could swap the trusted CA) is warned about.
+ */
+function readCa(
+  server: ConfigReader,
+  caFile: string,
+  read: (file: string) => string,
+  fileMode: (file: string) => number | null,
+  warnings: string[],
+): string | null {
+  let pem: string;
+  try {
+    pem = read(caFile);
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? 'read failed';
+    server.report('ca_file', `cannot read ${caFile} (${reason})`);
+    return null;
+  }
+  if (!PEM_CERTIFICATE.test(pem)) {
+    server.report('ca_file', `${caFile} does not hold a PEM certificate ("-----BEGIN CERTIFICATE-----")`);
+    return null;
+  }
+  const mode = fileMode(caFile);
+  const problem = mode === null ? null : unsafeModeProblem(mode, { secret: false });
+  if (problem !== null) {
+    warnings.push(`${caFile} (ca_file) is ${problem} (mode ${octal(mode!)}): whoever can write it decides which collector this agent trusts; chmod 644`);
+  }
+  return pem;
 }
 
 function checkServerUrl(text: string): string | null {
@@ -238,17 +279,26 @@ function statMode(file: string): number | null {
 
 /** Reads a token file, refusing anything larger than a token file could be (e.g. /dev/zero). */
 function readTokenFile(file: string): string {
+  return readBounded(file, MAX_TOKEN_FILE_BYTES);
+}
+
+function readCaFile(file: string): string {
+  return readBounded(file, MAX_CA_FILE_BYTES);
+}
+
+/** Reads at most `max` bytes of a file; a larger one fails with EFBIG instead of filling memory. */
+function readBounded(file: string, max: number): string {
   const fd = fs.openSync(file, 'r');
   try {
-    const buf = Buffer.alloc(MAX_TOKEN_FILE_BYTES + 1);
+    const buf = Buffer.alloc(max + 1);
     let length = 0;
     while (length < buf.length) {
       const n = fs.readSync(fd, buf, length, buf.length - length, null);
       if (n === 0) break;
       length += n;
     }
-    if (length > MAX_TOKEN_FILE_BYTES) {
-      throw Object.assign(new Error('token file too large'), { code: 'EFBIG' });
+    if (length > max) {
+      throw Object.assign(new Error('file too large'), { code: 'EFBIG' });
     }
     return buf.subarray(0, length).toString('utf8');
   } finally {

@@ -6,7 +6,9 @@ import {
   NODE_HEADER,
   ProtocolError,
   SUBPROTOCOL,
+  ThrottledLog,
   UPGRADE_REFUSAL_CODES,
+  clientTlsOptions,
   decodeCollectorFrame,
   encodeAgentFrame,
   isAuthClose,
@@ -24,7 +26,8 @@ type Refusal = 'invalid_token' | 'revoked' | 'expired' | 'wrong_node' | 'rate_li
 
 export interface ConnectionOptions {
   url: string;
-  ca: string | undefined;
+  /** PEM of the CA that signed the collector's certificate, read at each connect (SIGHUP may change it). */
+  ca: () => string | undefined;
   node: string;
   token: () => string;
   hello: () => Promise<Omit<Hello, 'type' | 'streamId'>>;
@@ -33,13 +36,19 @@ export interface ConnectionOptions {
   now(): number;
   /** Batches sent but not yet acknowledged, at most. */
   maxInFlight?: number;
-  /** The collector pings every 10 s by default; silence for 3 ping periods means it is gone. */
+  /**
+   * Silence before the collector counts as gone while it has not said how often it pings (before
+   * Welcome, or a collector that sends no ping interval): default 30 s, 3 of its default 10 s pings.
+   */
   silenceTimeoutMs?: number;
   backoff?: Backoff;
   onWelcome?: (welcome: Welcome) => void;
 }
 
 const TOKEN_EXPIRY_WARN_MS = 30 * 24 * 3600 * 1000;
+const DEFAULT_SILENCE_TIMEOUT_MS = 30_000;
+/** A dead collector is noticed within this many of its ping periods (SPEC §7). */
+const SILENT_PING_PERIODS = 3;
 
 /**
  * The agent's TLS 1.3 WebSocket to the collector. After Welcome it drops what the collector
@@ -60,9 +69,14 @@ export class AgentConnection {
   private lastRefusal: Refusal | undefined;
   private pumping = false;
   private ackWaiters: (() => void)[] = [];
+  /** Silence that ends the session; follows the collector's ping interval once Welcome tells it. */
+  private silenceTimeoutMs: number;
+  private readonly faults: ThrottledLog;
 
   constructor(private readonly options: ConnectionOptions) {
     this.backoff = options.backoff ?? new Backoff({ initialMs: 1000, maxMs: 60_000 });
+    this.silenceTimeoutMs = options.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
+    this.faults = new ThrottledLog({ log: options.log, now: options.now });
   }
 
   start(): void {
@@ -127,9 +141,8 @@ export class AgentConnection {
     let ws: WebSocket;
     try {
       ws = new WebSocket(options.url, SUBPROTOCOL, {
+        ...clientTlsOptions({ ca: options.ca() }),
         headers: { Authorization: `Bearer ${options.token()}`, [NODE_HEADER]: options.node },
-        ca: options.ca,
-        minVersion: 'TLSv1.3',
         perMessageDeflate: false,
         handshakeTimeout: 10_000,
         maxPayload: DEFAULT_LIMITS.maxFrameBytes, // what decodeCollectorFrame accepts
@@ -182,6 +195,7 @@ export class AgentConnection {
   }
 
   private onOpen(ws: WebSocket): void {
+    this.silenceTimeoutMs = this.options.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
     this.armSilenceTimer(ws);
     this.options
       .hello()
@@ -213,12 +227,26 @@ export class AgentConnection {
 
   private onWelcome(welcome: Welcome): void {
     const { options } = this;
+    if (this.welcomed) throw new ProtocolError(CloseCodes.MALFORMED, 'a second welcome in one session');
+    // The collector cannot have stored what this agent never spooled: believing it would make the
+    // spool delete batches that were never stored. The spool stays as it is.
+    const highest = options.spool.nextSequence() - 1;
+    if (welcome.lastAckedSequence > highest) {
+      throw new ProtocolError(
+        CloseCodes.MALFORMED,
+        `welcome acknowledges sequence ${welcome.lastAckedSequence}, above the highest this stream has spooled (${highest})`,
+      );
+    }
     if (this.lastRefusal !== undefined) options.log.info({ node: options.node }, 'collector accepts this agent again');
     this.lastRefusal = undefined;
     this.backoff.reset();
     this.welcomed = true;
     this.defined.clear();
     this.lastSent = welcome.lastAckedSequence;
+    if (welcome.pingIntervalMs > 0) {
+      this.silenceTimeoutMs = SILENT_PING_PERIODS * welcome.pingIntervalMs;
+      if (this.ws) this.armSilenceTimer(this.ws);
+    }
     const now = options.now();
     if (welcome.tokenExpiresUnixMs > 0 && welcome.tokenExpiresUnixMs - now < TOKEN_EXPIRY_WARN_MS) {
       options.log.warn(
@@ -231,10 +259,15 @@ export class AgentConnection {
     options.spool
       .ack(welcome.lastAckedSequence)
       .then(() => this.pump())
-      .catch((err: unknown) => options.log.error({ err: (err as Error).message }, 'spool ack failed'));
+      .catch((err: unknown) => this.ackFailed(err));
   }
 
   private onAck(sequence: number): void {
+    if (!this.welcomed) throw new ProtocolError(CloseCodes.MALFORMED, 'an ack before welcome');
+    // An ack of a batch not yet sent in this session would delete it unsent.
+    if (sequence > this.lastSent) {
+      throw new ProtocolError(CloseCodes.MALFORMED, `ack of sequence ${sequence}, above the highest sent (${this.lastSent})`);
+    }
     this.options.spool
       .ack(sequence)
       .then(() => {
@@ -243,7 +276,14 @@ export class AgentConnection {
         for (const w of waiters) w();
         return this.pump();
       })
-      .catch((err: unknown) => this.options.log.error({ err: (err as Error).message }, 'spool ack failed'));
+      .catch((err: unknown) => this.ackFailed(err));
+  }
+
+  /** The batches stay spooled and are resent; a full disk must not write a line per ack. */
+  private ackFailed(err: unknown): void {
+    this.faults.report('error', 'spool_ack', { err: (err as Error).message, code: (err as { code?: unknown }).code }, 'spool ack failed');
+    // Whatever the spool could not record, the pump must not stall on it.
+    void this.pump();
   }
 
   /** Sends spooled batches after `lastSent` while the in-flight window has room. */
@@ -274,6 +314,7 @@ export class AgentConnection {
             seriesIds: next.seriesIds,
             values: next.values,
             droppedBatchesTotal: spool.droppedTotal,
+            sentUnixMs: this.options.now(),
           }),
         );
         this.lastSent = next.sequence;
@@ -313,9 +354,9 @@ export class AgentConnection {
   private armSilenceTimer(ws: WebSocket): void {
     if (this.silenceTimer) clearTimeout(this.silenceTimer);
     this.silenceTimer = setTimeout(() => {
-      this.options.log.warn({}, 'collector silent for too long, reconnecting');
+      this.options.log.warn({ silence_ms: this.silenceTimeoutMs }, 'collector silent for too long, reconnecting');
       ws.terminate();
-    }, this.options.silenceTimeoutMs ?? 30_000);
+    }, this.silenceTimeoutMs);
     this.silenceTimer.unref();
   }
 

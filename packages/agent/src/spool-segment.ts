@@ -11,6 +11,12 @@ import { ErrorCodes, XimpError } from '@ximp/shared';
  * A record is `[u32 payload length][u32 crc32 of payload][payload]`, little endian. The same
  * record framing serves the series table (series.log) with its own header.
  *
+ * Format 2 segments begin with a stream record, so that every segment names the stream its
+ * batches belong to even when stream.json is lost (format 1 segments, from older agents, do not):
+ *   u8 format = 2, 3 zero bytes, u32 stream id length L (1..64),
+ *   f64 acknowledged sequence, f64 dropped total (both as of the segment's creation),
+ *   64 bytes: the stream id (ASCII), zero padded.
+ *
  * A batch payload (format 1) is laid out so that every field is fixed-size:
  *   u8 format = 1, 3 zero bytes, u32 sample count n,
  *   f64 sequence, f64 timestamp (unix ms), f64[n] values, u32[n] series ids.
@@ -27,9 +33,18 @@ export interface SpooledBatch {
 
 export const RECORD_HEADER_BYTES = 8;
 export const FILE_HEADER_BYTES = 8;
-export const SEGMENT_HEADER = fileHeader('XSPOOL', 1);
+export const SEGMENT_HEADER = fileHeader('XSPOOL', 2);
+/** Segments written before stream records existed; still read. */
+export const SEGMENT_HEADER_V1 = fileHeader('XSPOOL', 1);
 export const BATCH_FORMAT = 1;
 export const BATCH_FIXED_BYTES = 24;
+export const STREAM_RECORD_FORMAT = 2;
+const STREAM_ID_FIELD_BYTES = 64;
+const STREAM_PAYLOAD_BYTES = 24 + STREAM_ID_FIELD_BYTES;
+/** The bytes of a stream record, header included. */
+export const STREAM_RECORD_BYTES = RECORD_HEADER_BYTES + STREAM_PAYLOAD_BYTES;
+/** Where a new segment's first batch begins: after its header and its stream record. */
+export const SEGMENT_START_BYTES = FILE_HEADER_BYTES + STREAM_RECORD_BYTES;
 
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
 // Typed arrays use the machine's byte order; the format is little endian.
@@ -123,6 +138,52 @@ export function decodeBatch(payload: Uint8Array): SpooledBatch {
   for (let i = 0; i < n; i++, at += 8) values[i] = buf.readDoubleLE(at);
   for (let i = 0; i < n; i++, at += 4) seriesIds[i] = buf.readUInt32LE(at);
   return { sequence, timestampUnixMs, seriesIds, values };
+}
+
+/** What a segment's stream record says: whose batches it holds, and the stream's state when it began. */
+export interface StreamRecord {
+  streamId: string;
+  ackedSequence: number;
+  droppedTotal: number;
+}
+
+/** The format word every record payload starts with (BATCH_FORMAT or STREAM_RECORD_FORMAT). */
+export function payloadFormat(payload: Uint8Array): number {
+  return payload.byteLength < 4 ? -1 : Buffer.from(payload.buffer, payload.byteOffset, 4).readUInt32LE(0);
+}
+
+/** Encodes a stream record payload; the stream id is 1 to 64 ASCII characters. */
+export function encodeStreamRecord(record: StreamRecord): Buffer {
+  const id = Buffer.from(record.streamId, 'latin1');
+  if (id.length < 1 || id.length > STREAM_ID_FIELD_BYTES) throw new RangeError('stream id must be 1 to 64 characters');
+  const buf = Buffer.alloc(STREAM_PAYLOAD_BYTES);
+  buf.writeUInt32LE(STREAM_RECORD_FORMAT, 0);
+  buf.writeUInt32LE(id.length, 4);
+  buf.writeDoubleLE(record.ackedSequence, 8);
+  buf.writeDoubleLE(record.droppedTotal, 16);
+  id.copy(buf, 24);
+  return buf;
+}
+
+/** Decodes a stream record payload; throws XIMP_ERR_SPOOL_CORRUPT when it is not one. */
+export function decodeStreamRecord(payload: Uint8Array): StreamRecord {
+  const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (buf.length !== STREAM_PAYLOAD_BYTES || buf.readUInt32LE(0) !== STREAM_RECORD_FORMAT) throw corrupt('not a stream record');
+  const length = buf.readUInt32LE(4);
+  const ackedSequence = buf.readDoubleLE(8);
+  const droppedTotal = buf.readDoubleLE(16);
+  if (length < 1 || length > STREAM_ID_FIELD_BYTES) throw corrupt('stream record has an invalid stream id length');
+  if (!Number.isSafeInteger(ackedSequence) || ackedSequence < 0 || !Number.isSafeInteger(droppedTotal) || droppedTotal < 0) {
+    throw corrupt('stream record has invalid counters');
+  }
+  return { streamId: buf.toString('latin1', 24, 24 + length), ackedSequence, droppedTotal };
+}
+
+/** True when `image` starts with a segment header this agent reads (format 1 or 2). */
+export function hasSegmentHeader(image: Buffer): boolean {
+  if (image.length < FILE_HEADER_BYTES) return false;
+  const header = image.subarray(0, FILE_HEADER_BYTES);
+  return header.equals(SEGMENT_HEADER) || header.equals(SEGMENT_HEADER_V1);
 }
 
 /** Frames a payload as one checksummed record. */

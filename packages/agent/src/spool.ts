@@ -8,12 +8,18 @@ import { SeriesTable } from './series-table';
 import {
   RECORD_HEADER_BYTES,
   SEGMENT_HEADER,
+  SEGMENT_START_BYTES,
+  STREAM_RECORD_FORMAT,
   BATCH_FIXED_BYTES,
   batchRecordBytes,
   decodeBatch,
+  decodeStreamRecord,
   encodeBatch,
   encodeRecord,
+  encodeStreamRecord,
   fsyncDir,
+  hasSegmentHeader,
+  payloadFormat,
   parseSegmentFileName,
   readExactSync,
   scanRecords,
@@ -74,6 +80,8 @@ interface Entry {
   offset: number;
   /** Record bytes, header included. */
   bytes: number;
+  /** Found unreadable on read-back and counted as dropped (once). */
+  unreadable?: boolean;
 }
 
 interface QueuedAppend {
@@ -92,6 +100,12 @@ interface QueuedAppend {
  * checksummed records (see spool-segment.ts). New batches are appended to the newest segment;
  * a segment is deleted as a whole once every batch in it is acknowledged, or, when the spool
  * reaches `maxBytes`, oldest first while still unacknowledged (counted in droppedTotal).
+ *
+ * Every segment begins with a stream record naming its stream. When stream.json is lost or
+ * unreadable, the stream is recovered from the newest segment, so pending batches keep their
+ * stream id: the collector, which drops duplicates by (node, stream id, sequence) and tells the
+ * stream's acknowledged sequence in Welcome, never stores an acknowledged batch twice. Only
+ * when no segment is left (nothing pending) does a lost stream.json begin a new stream.
  *
  * Appends are group-committed: every append waiting while a write is in progress goes out in the
  * next write with one fsync, and each promise resolves only after its record is synced. Memory
@@ -116,6 +130,12 @@ export class Spool {
   private lastSequence = 0;
   /** Highest sequence known to be written (this run or found on disk). */
   private durableSequence = 0;
+  /**
+   * The acknowledged sequence as stream.json (or a stream record) holds it. Only segments at or
+   * below it are deleted, so after any crash the spool still knows a sequence at least as high
+   * as anything the collector has acknowledged, and never mistakes a true Welcome for a lie.
+   */
+  private persistedAcked = 0;
   private queue: QueuedAppend[] = [];
   private drainScheduled = false;
   private chain: Promise<void> = Promise.resolve();
@@ -123,7 +143,7 @@ export class Spool {
   private closed = false;
 
   constructor(options: SpoolOptions) {
-    const minimum = SEGMENT_HEADER.length + batchRecordBytes(0);
+    const minimum = SEGMENT_START_BYTES + batchRecordBytes(0);
     if (!(options.maxBytes >= minimum)) throw new RangeError(`spool maxBytes must be at least ${minimum}`);
     this.dir = options.dir;
     this.maxBytes = options.maxBytes;
@@ -166,9 +186,20 @@ export class Spool {
         .filter((id): id is number => id !== null)
         .sort((a, b) => a - b);
       this.nextSegmentId = (ids.at(-1) ?? 0) + 1;
-      if (loaded) this.state = loaded;
-      else this.state = newState(newStreamId());
+      if (loaded) {
+        this.state = loaded;
+      } else {
+        const recovered = await this.recoverStream(ids);
+        this.state = recovered ? { ...newState(recovered.streamId), ...recovered } : newState(newStreamId());
+        if (recovered) {
+          this.log.warn({ dir: this.dir, stream: this.state.streamId }, 'spool stream state lost, stream recovered from its segments');
+        } else if (ids.length > 0) {
+          // Segments of an older agent name no stream: their batches go out under a new one.
+          this.log.warn({ dir: this.dir, stream: this.state.streamId }, 'spool stream state lost, starting a new stream');
+        }
+      }
       this.lastSequence = this.state.ackedSequence;
+      this.persistedAcked = this.state.ackedSequence;
       await this.loadSegments(ids);
 
       if (tableState !== 'loaded' && (loaded !== undefined || this.segments.length > 0)) {
@@ -197,6 +228,7 @@ export class Spool {
       this.pendingByteCount = 0;
       this.lastSequence = 0;
       this.durableSequence = 0;
+      this.persistedAcked = 0;
       this.state = newState('');
       throw err instanceof XimpError ? err : ioError('cannot open the spool', err);
     }
@@ -229,7 +261,7 @@ export class Spool {
         );
       }
       const bytes = batchRecordBytes(batch.values.length);
-      if (bytes + SEGMENT_HEADER.length > this.maxBytes) {
+      if (bytes + SEGMENT_START_BYTES > this.maxBytes) {
         throw new XimpError(
           ErrorCodes.SPOOL_INVALID_BATCH,
           `batch of ${bytes} bytes does not fit in a spool of ${this.maxBytes} bytes`,
@@ -294,8 +326,17 @@ export class Spool {
   }
 
   /**
+   * Counts batches lost before they reached the spool (a write failed: disk full, I/O error);
+   * reported to the collector like every other drop, and persisted with the next state write.
+   */
+  countDropped(batches: number): void {
+    if (Number.isSafeInteger(batches) && batches > 0) this.state.droppedTotal += batches;
+  }
+
+  /**
    * The collector stored every batch <= sequence: persist the watermark, then delete every
    * segment that holds nothing unacknowledged (the newest one stays open until it fills up).
+   * When the watermark cannot be written (disk full), nothing is deleted until it can.
    */
   ack(sequence: number): Promise<void> {
     if (!Number.isSafeInteger(sequence) || sequence <= this.state.ackedSequence) return Promise.resolve();
@@ -347,6 +388,8 @@ export class Spool {
     await this.exclusive(async () => {
       await this.closeActive();
       await this.deleteAcknowledgedSegments();
+      // Drops counted since the last state write (failed writes, unreadable records) persist.
+      await this.writeState().catch((err: unknown) => this.log.error({ dir: this.dir, err: (err as Error).message }, 'spool state write failed'));
       await this.series.close();
     });
   }
@@ -357,6 +400,7 @@ export class Spool {
     this.state = { ...newState(newStreamId()), droppedTotal };
     this.lastSequence = 0;
     this.durableSequence = 0;
+    this.persistedAcked = 0;
     this.entries = [];
     this.head = 0;
     this.pendingByteCount = 0;
@@ -423,12 +467,50 @@ export class Spool {
     return undefined;
   }
 
-  private async writeState(): Promise<void> {
-    try {
-      await writeFileAtomic(path.join(this.dir, STATE_FILE), this.dir, `${JSON.stringify(this.state)}\n`, this.sync);
-    } catch (err) {
-      throw ioError('cannot write the spool state', err);
+  /**
+   * The stream named by the newest segment that has a stream record, with its acknowledged
+   * sequence and dropped count as of that segment's creation (the collector's Welcome tells the
+   * rest). Undefined when no segment has one (none left, or written by an older agent).
+   */
+  private async recoverStream(ids: number[]): Promise<Pick<StreamState, 'streamId' | 'ackedSequence' | 'droppedTotal'> | undefined> {
+    for (const id of [...ids].reverse()) {
+      let image: Buffer;
+      try {
+        image = await fsp.readFile(path.join(this.dir, segmentFileName(id)));
+      } catch {
+        continue;
+      }
+      if (!hasSegmentHeader(image)) continue;
+      const first = scanRecords(image, SEGMENT_HEADER.length, BATCH_FIXED_BYTES, this.maxBytes).records[0];
+      if (!first || first.skippedBefore > 0 || payloadFormat(first.payload) !== STREAM_RECORD_FORMAT) continue;
+      try {
+        const record = decodeStreamRecord(first.payload);
+        if (STREAM_ID.test(record.streamId)) return record;
+      } catch {
+        // a damaged stream record: try an older segment
+      }
     }
+    return undefined;
+  }
+
+  private async writeState(): Promise<void> {
+    const file = path.join(this.dir, STATE_FILE);
+    const text = `${JSON.stringify(this.state)}\n`;
+    const acked = this.state.ackedSequence;
+    try {
+      await writeFileAtomic(file, this.dir, text, this.sync);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw ioError('cannot write the spool state', err);
+      // A full disk has no room for the temporary copy, but the file's own block is there. Torn
+      // in place, stream.json reads as unreadable and the stream comes back from the segments.
+      try {
+        await overwriteInPlace(file, text, this.sync);
+      } catch (again) {
+        throw ioError('cannot write the spool state', again);
+      }
+    }
+    this.persistedAcked = Math.max(this.persistedAcked, acked);
   }
 
   /**
@@ -465,7 +547,7 @@ export class Spool {
       const isLast = n === ids.length - 1;
       const file = path.join(this.dir, segmentFileName(ids[n]));
       const image = await fsp.readFile(file);
-      if (image.length < SEGMENT_HEADER.length || !image.subarray(0, SEGMENT_HEADER.length).equals(SEGMENT_HEADER)) {
+      if (!hasSegmentHeader(image)) {
         // A segment created just before a crash may lack its header; otherwise it is damage.
         if (!(isLast && image.length < SEGMENT_HEADER.length)) {
           this.log.warn({ file, bytes: image.length }, 'spool segment unreadable, deleted');
@@ -481,6 +563,7 @@ export class Spool {
           damaged = true;
           skipped += record.skippedBefore;
         }
+        if (payloadFormat(record.payload) === STREAM_RECORD_FORMAT) continue;
         let batch: SpooledBatch;
         try {
           batch = decodeBatch(record.payload);
@@ -548,11 +631,11 @@ export class Spool {
     let i = 0;
     while (i < items.length) {
       let active = this.activeSegment();
-      if (active && active.size > SEGMENT_HEADER.length && active.size + items[i].record.length > this.segmentBytes) {
+      if (active && active.size > SEGMENT_START_BYTES && active.size + items[i].record.length > this.segmentBytes) {
         await this.closeActive();
         active = undefined;
       }
-      const base = active ? active.size : SEGMENT_HEADER.length;
+      const base = active ? active.size : SEGMENT_START_BYTES;
       let j = i;
       let groupBytes = 0;
       while (j < items.length && (j === i || base + groupBytes + items[j].record.length <= this.segmentBytes)) {
@@ -561,7 +644,7 @@ export class Spool {
       }
       const group = items.slice(i, j);
       try {
-        await this.makeRoom(groupBytes + (active ? 0 : SEGMENT_HEADER.length));
+        await this.makeRoom(groupBytes + (active ? 0 : SEGMENT_START_BYTES));
         active = this.activeSegment() ?? (await this.createSegment());
         const data = group.length === 1 ? group[0].record : Buffer.concat(group.map((g) => g.record));
         await writeAll(active.handle!, data, active.size);
@@ -569,7 +652,8 @@ export class Spool {
       } catch (err) {
         await this.abandonActive();
         const failure = err instanceof XimpError ? err : ioError('cannot write to the spool', err);
-        this.log.error({ dir: this.dir, err: failure.message, batches: items.length - i }, 'spool append failed');
+        // Debug only: the caller reports it, throttled, since a full disk fails every cycle.
+        this.log.debug({ dir: this.dir, err: failure.message, batches: items.length - i }, 'spool append failed');
         // Nothing newer is waiting: give the failed sequences back, so a retry can reuse them.
         if (this.queue.length === 0) {
           this.lastSequence = Math.max(this.durableSequence, this.state.ackedSequence, this.state.checkedSequence);
@@ -603,8 +687,9 @@ export class Spool {
     const file = path.join(this.dir, segmentFileName(id));
     const handle = await fsp.open(file, 'wx+', 0o600);
     const segment: Segment = { id, file, size: 0, lastSequence: 0, handle };
+    const start = Buffer.concat([SEGMENT_HEADER, encodeRecord(encodeStreamRecord(this.state))]);
     try {
-      await writeAll(handle, SEGMENT_HEADER, 0);
+      await writeAll(handle, start, 0);
       if (this.sync) {
         await handle.sync();
         await fsyncDir(this.dir);
@@ -614,7 +699,7 @@ export class Spool {
       await fsp.rm(file, { force: true }).catch(() => undefined);
       throw err;
     }
-    segment.size = SEGMENT_HEADER.length;
+    segment.size = start.length;
     this.segments.push(segment);
     this.totalBytes += segment.size;
     return segment;
@@ -647,6 +732,8 @@ export class Spool {
         this.head++;
         dropped++;
       }
+      // Its sequences may have been sent: never reuse them, even if every segment goes.
+      this.state.checkedSequence = Math.max(this.state.checkedSequence, oldest.lastSequence);
       await this.deleteSegment(oldest);
     }
     if (dropped === 0) return;
@@ -666,7 +753,7 @@ export class Spool {
   private async deleteAcknowledgedSegments(): Promise<void> {
     while (this.segments.length > 0) {
       const oldest = this.segments[0];
-      if (oldest.handle || oldest.lastSequence > this.state.ackedSequence) return;
+      if (oldest.handle || oldest.lastSequence > this.persistedAcked) return;
       await this.deleteSegment(oldest);
     }
   }
@@ -713,7 +800,14 @@ export class Spool {
       if (batch.sequence !== entry.sequence) throw new XimpError(ErrorCodes.SPOOL_CORRUPT, 'sequence mismatch');
       return batch;
     } catch (err) {
-      this.log.warn({ file: entry.segment.file, sequence: entry.sequence, err: (err as Error).message }, 'spool record unreadable, skipped');
+      if (entry.unreadable) return undefined;
+      // Counted once, and reported to the collector in the next batch's dropped total.
+      entry.unreadable = true;
+      this.state.droppedTotal++;
+      this.log.warn(
+        { file: entry.segment.file, sequence: entry.sequence, err: (err as Error).message, dropped_total: this.state.droppedTotal },
+        'spool record unreadable, skipped',
+      );
       return undefined;
     }
   }
@@ -729,6 +823,19 @@ function newStreamId(): string {
 
 function ioError(message: string, cause: unknown): XimpError {
   return new XimpError(ErrorCodes.SPOOL_IO, `${message}: ${(cause as Error).message}`, { cause });
+}
+
+/** Rewrites a small file in its own blocks (no new file, so no new space needed); not atomic. */
+async function overwriteInPlace(file: string, text: string, sync: boolean): Promise<void> {
+  const handle = await fsp.open(file, 'r+');
+  try {
+    const data = Buffer.from(text, 'utf8');
+    await writeAll(handle, data, 0);
+    await handle.truncate(data.length);
+    if (sync) await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 async function truncateFile(file: string, length: number, sync: boolean): Promise<void> {

@@ -13,7 +13,8 @@ import {
 
 const TOKEN = 'ximp_0a1b2c3d4e5f_' + 'k7'.repeat(26);
 const OTHER_TOKEN = 'ximp_zzzzzzzzzzzz_' + '9'.repeat(52);
-const NO_FS: AgentConfigOptions = { hostname: 'Compute-Node-04', fileMode: () => null };
+const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+const NO_FS: AgentConfigOptions = { hostname: 'Compute-Node-04', fileMode: () => null, readCaFile: () => PEM };
 
 function minimal(extra = ''): string {
   return `server:\n  url: wss://collector.example.net:4443/v1/agent\n  auth_token: ${TOKEN}\n${extra}`;
@@ -45,7 +46,7 @@ t.test('defaults for everything but the server', async (t) => {
   const c = parseAgentConfig(minimal(), '/etc/ximp/agent.yaml', NO_FS);
   t.same(c, {
     file: '/etc/ximp/agent.yaml',
-    server: { url: 'wss://collector.example.net:4443/v1/agent', authToken: TOKEN, caFile: null },
+    server: { url: 'wss://collector.example.net:4443/v1/agent', authToken: TOKEN, caFile: null, ca: null },
     node: 'compute-node-04',
     intervalMs: 10_000,
     labels: {},
@@ -78,6 +79,7 @@ log: { level: debug }
 `;
   const c = parseAgentConfig(text, '/etc/ximp/agent.yaml', NO_FS);
   t.equal(c.server.caFile, '/etc/ximp/ca.pem');
+  t.equal(c.server.ca, PEM, 'the CA is read at load');
   t.equal(c.node, 'compute-node-04');
   t.equal(c.intervalMs, 5_400_000);
   t.same({ ...c.labels }, { rack: 'r12', _zone: 'b' });
@@ -229,18 +231,24 @@ t.test('auth_token_file problems are issues that never show the content', async 
   t.match(huge[0], /cannot read .*huge \(EFBIG\)/);
 });
 
-t.test('warns when other users can read the config file or the token file, or anyone but the owner can write it', async (t) => {
+t.test('warns when others can read the config file or the token file, or anyone but the owner can write it', async (t) => {
   const dir = tempDir();
   const file = path.join(dir, 'agent.yaml');
   fs.writeFileSync(file, minimal());
+  fs.chmodSync(file, 0o640);
+  t.same(loadAgentConfig(file, { hostname: 'n1' }).warnings, [], 'group-readable 0640 (root:ximp-agent) is the installed layout');
+
+  fs.chmodSync(file, 0o620);
+  t.match(loadAgentConfig(file, { hostname: 'n1' }).warnings, [/writable by its group \(mode 0620\)/], 'writable by the group, though not readable');
+
   fs.chmodSync(file, 0o644);
   const c = loadAgentConfig(file, { hostname: 'n1' });
   t.equal(c.warnings.length, 1);
   t.match(c.warnings[0], /readable by other users \(mode 0644\) and holds the agent token/);
   t.notOk(c.warnings[0].includes(TOKEN));
 
-  fs.chmodSync(file, 0o604);
-  t.equal(loadAgentConfig(file, { hostname: 'n1' }).warnings.length, 1, 'other-readable too');
+  fs.chmodSync(file, 0o660);
+  t.match(loadAgentConfig(file, { hostname: 'n1' }).warnings, [/writable by its group \(mode 0660\)/], 'group-writable too');
 
   fs.chmodSync(file, 0o620);
   const groupWritable = loadAgentConfig(file, { hostname: 'n1' }).warnings;
@@ -322,4 +330,36 @@ t.test('interval, spool and log level', async (t) => {
     'agent.yaml:6:15: log.level: expected one of trace, debug, info, warn, error, fatal, silent (actual: "verbose")',
   ]);
   t.same(issueLines(minimal('spool: 5\n')), ['agent.yaml:4:8: spool: expected a mapping (actual: 5)']);
+});
+
+t.test('an unreadable ca_file, or one without a certificate, is a config error at its line', async (t) => {
+  const text = minimal('  ca_file: /etc/ximp/ca.pem\n');
+  const missing = () => {
+    throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+  };
+  t.same(issueLines(text, { ...NO_FS, readCaFile: missing }), ['agent.yaml:4:12: server.ca_file: cannot read /etc/ximp/ca.pem (ENOENT)']);
+  t.same(issueLines(text, { ...NO_FS, readCaFile: () => 'hello' }), [
+    'agent.yaml:4:12: server.ca_file: /etc/ximp/ca.pem does not hold a PEM certificate ("-----BEGIN CERTIFICATE-----")',
+  ]);
+});
+
+t.test('permission warnings: group read is fine; other read or anyone but the owner writing is not', async (t) => {
+  const modes = (config: number, ca = 0o644) => (file: string) => (file.endsWith('ca.pem') ? ca : config);
+  const text = minimal('  ca_file: /etc/ximp/ca.pem\n');
+  const warnings = (config: number, ca?: number) => parseAgentConfig(text, '/etc/ximp/agent.yaml', { ...NO_FS, fileMode: modes(config, ca) }).warnings;
+  t.same(warnings(0o600), [], '0600: no warning');
+  t.same(warnings(0o640), [], '0640 (root:ximp-agent, the installed layout): no warning');
+  t.match(warnings(0o644), [/agent\.yaml is readable by other users \(mode 0644\) and holds the agent token; .*0640/]);
+  t.match(warnings(0o660), [/agent\.yaml is writable by its group \(mode 0660\)/]);
+  t.match(warnings(0o602), [/agent\.yaml is writable by other users \(mode 0602\)/]);
+  t.same(warnings(0o640, 0o644), [], 'a CA certificate anyone may read: no warning');
+  t.match(warnings(0o640, 0o664), [/ca\.pem \(ca_file\) is writable by its group \(mode 0664\)/]);
+  for (const w of warnings(0o666, 0o666)) t.notMatch(w, TOKEN.slice(18), 'never the token');
+});
+
+t.test('the token file follows the same rule', async (t) => {
+  const text = `server:\n  url: wss://collector.example.net:4443/v1/agent\n  auth_token_file: /etc/ximp/token\n`;
+  const opts = (mode: number): AgentConfigOptions => ({ ...NO_FS, readTokenFile: () => TOKEN, fileMode: (f) => (f.endsWith('token') ? mode : 0o600) });
+  t.same(parseAgentConfig(text, '/etc/ximp/agent.yaml', opts(0o640)).warnings, []);
+  t.match(parseAgentConfig(text, '/etc/ximp/agent.yaml', opts(0o644)).warnings, [/token \(auth_token_file\) is readable by other users/]);
 });

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { ErrorCodes, createLogger, type Logger } from '@ximp/shared';
 import { Spool, type SpoolOptions, type SpooledBatch } from '../src/spool';
-import { SEGMENT_HEADER, batchRecordBytes } from '../src/spool-segment';
+import { SEGMENT_HEADER_V1, SEGMENT_START_BYTES, batchRecordBytes } from '../src/spool-segment';
 
 function tempDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-spool-'));
@@ -117,7 +117,7 @@ t.test('a failed write rejects with XIMP_ERR_SPOOL_IO, gives the sequence back, 
   const aside = `${dir}.aside`;
   const { log, lines } = captureLog();
   // One record per segment, so every append creates a file.
-  const spool = await openSpool({ dir, log, segmentBytes: SEGMENT_HEADER.length + batchRecordBytes(3) });
+  const spool = await openSpool({ dir, log, segmentBytes: SEGMENT_START_BYTES + batchRecordBytes(3) });
   await spool.append(batch(1));
   fs.renameSync(dir, aside); // the next segment cannot be created
   await t.rejects(spool.append(batch(2)), { code: ErrorCodes.SPOOL_IO });
@@ -134,7 +134,7 @@ t.test('a failed write rejects with XIMP_ERR_SPOOL_IO, gives the sequence back, 
 t.test('a segment file that vanished is skipped on read-back, never thrown', async (t) => {
   const dir = tempDir();
   const { log, lines } = captureLog();
-  const spool = await openSpool({ dir, log, segmentBytes: SEGMENT_HEADER.length + 2 * batchRecordBytes(3) });
+  const spool = await openSpool({ dir, log, segmentBytes: SEGMENT_START_BYTES + 2 * batchRecordBytes(3) });
   await appendRange(spool, 1, 5);
   fs.rmSync(path.join(dir, segmentFiles(dir)[0]));
   t.same(sequences(spool), [3, 4, 5]);
@@ -259,14 +259,14 @@ t.test('a flipped byte in a record is caught by the checksum: that batch is drop
   const dir = tempDir();
   const record = batchRecordBytes(3);
   // Three records per segment.
-  const first = await openSpool({ dir, segmentBytes: SEGMENT_HEADER.length + 3 * record });
+  const first = await openSpool({ dir, segmentBytes: SEGMENT_START_BYTES + 3 * record });
   await appendRange(first, 1, 9);
   await first.close();
   t.equal(segmentFiles(dir).length, 3);
 
   const file = path.join(dir, segmentFiles(dir)[0]);
   const image = fs.readFileSync(file);
-  image[SEGMENT_HEADER.length + record + 30] ^= 0x40; // inside the payload of sequence 2
+  image[SEGMENT_START_BYTES + record + 30] ^= 0x40; // inside the payload of sequence 2
   fs.writeFileSync(file, image);
 
   const { log, lines } = captureLog();
@@ -282,13 +282,13 @@ t.test('a flipped byte in a record is caught by the checksum: that batch is drop
 t.test('a damaged length ends that segment: the rest of it is counted from the sequence gap', async (t) => {
   const dir = tempDir();
   const record = batchRecordBytes(3);
-  const first = await openSpool({ dir, segmentBytes: SEGMENT_HEADER.length + 3 * record });
+  const first = await openSpool({ dir, segmentBytes: SEGMENT_START_BYTES + 3 * record });
   await appendRange(first, 1, 9);
   await first.close();
 
   const file = path.join(dir, segmentFiles(dir)[1]); // sequences 4, 5, 6
   const image = fs.readFileSync(file);
-  image.writeUInt32LE(0x7fffffff, SEGMENT_HEADER.length + record); // length of sequence 5
+  image.writeUInt32LE(0x7fffffff, SEGMENT_START_BYTES + record); // length of sequence 5
   fs.writeFileSync(file, image);
 
   const { log, lines } = captureLog();
@@ -306,18 +306,23 @@ t.test('damage that appears after open is skipped on read-back, never thrown', a
   await appendRange(spool, 1, 3);
   const file = path.join(dir, segmentFiles(dir)[0]);
   const fd = fs.openSync(file, 'r+');
-  fs.writeSync(fd, Buffer.from([0xff]), 0, 1, SEGMENT_HEADER.length + batchRecordBytes(3) + 20);
+  fs.writeSync(fd, Buffer.from([0xff]), 0, 1, SEGMENT_START_BYTES + batchRecordBytes(3) + 20);
   fs.closeSync(fd);
+  t.equal(spool.droppedTotal, 0);
   t.same(sequences(spool), [1, 3]);
   t.ok(lines.some((l) => l.msg === 'spool record unreadable, skipped' && l.sequence === 2));
+  t.equal(spool.droppedTotal, 1, 'the unreadable record counts as dropped');
+  t.same(sequences(spool), [1, 3]);
+  t.equal(spool.droppedTotal, 1, 'once, however often it is read');
   await spool.ack(3);
   t.equal(spool.pendingCount(), 0);
+  t.equal(JSON.parse(fs.readFileSync(path.join(dir, 'stream.json'), 'utf8')).droppedTotal, 1, 'and persisted');
 });
 
 t.test('reaching maxBytes drops the oldest batches, counts them and warns', async (t) => {
   const dir = tempDir();
   const record = batchRecordBytes(10);
-  const segmentBytes = SEGMENT_HEADER.length + 4 * record;
+  const segmentBytes = SEGMENT_START_BYTES + 4 * record;
   const maxBytes = 4 * segmentBytes;
   const { log, lines } = captureLog();
   const spool = await openSpool({ dir, maxBytes, segmentBytes, log });
@@ -349,7 +354,7 @@ t.test('reaching maxBytes drops the oldest batches, counts them and warns', asyn
 t.test('a smaller maxBytes at open trims the oldest segments', async (t) => {
   const dir = tempDir();
   const record = batchRecordBytes(3);
-  const segmentBytes = SEGMENT_HEADER.length + 2 * record;
+  const segmentBytes = SEGMENT_START_BYTES + 2 * record;
   const first = await openSpool({ dir, segmentBytes });
   await appendRange(first, 1, 10);
   await first.close();
@@ -361,7 +366,7 @@ t.test('a smaller maxBytes at open trims the oldest segments', async (t) => {
 t.test('fully acknowledged segments are deleted from disk', async (t) => {
   const dir = tempDir();
   const record = batchRecordBytes(3);
-  const spool = await openSpool({ dir, segmentBytes: SEGMENT_HEADER.length + 2 * record });
+  const spool = await openSpool({ dir, segmentBytes: SEGMENT_START_BYTES + 2 * record });
   await appendRange(spool, 1, 10);
   t.equal(segmentFiles(dir).length, 5);
   await spool.ack(3);
@@ -399,7 +404,7 @@ t.test('a lost series table starts a new stream rather than mislabel pending bat
 t.test('a drained spool starts a new stream with an empty series table; a pending one refuses', async (t) => {
   const dir = tempDir();
   const { log, lines } = captureLog();
-  const segmentBytes = SEGMENT_HEADER.length + 4 * batchRecordBytes(3);
+  const segmentBytes = SEGMENT_START_BYTES + 4 * batchRecordBytes(3);
   const small = { maxBytes: 4 * segmentBytes, segmentBytes };
   const spool = await openSpool({ dir, ...small, log });
   for (let i = 0; i < 50; i++) spool.seriesTable.idFor('node_gone', { i: String(i) });
@@ -433,18 +438,121 @@ t.test('a drained spool starts a new stream with an empty series table; a pendin
   t.same(again.seriesTable.definition(1), { id: 1, name: 'node_load1', labels: [] });
 });
 
-t.test('an unreadable stream.json starts a new stream id and keeps the batches', async (t) => {
+for (const [damage, spoil] of [
+  ['lost', (file: string) => fs.rmSync(file)],
+  ['unreadable', (file: string) => fs.writeFileSync(file, '{"version":1,"streamId":')],
+] as const) {
+  t.test(`a ${damage} stream.json keeps the stream id from the segments, so nothing acknowledged goes out under a new one`, async (t) => {
+    const dir = tempDir();
+    const { log, lines } = captureLog();
+    // Two batches a segment: 1-2, 3-4, 5; acknowledging 3 deletes the first and leaves one partly acknowledged.
+    const first = await openSpool({ dir, segmentBytes: SEGMENT_START_BYTES + 2 * batchRecordBytes(3) });
+    await appendRange(first, 1, 5);
+    await first.ack(3);
+    const oldStream = first.streamId;
+    await first.close();
+    t.equal(segmentFiles(dir).length, 2, 'a partly acknowledged segment remains');
+    spoil(path.join(dir, 'stream.json'));
+
+    const second = await openSpool({ dir, log });
+    t.equal(second.streamId, oldStream, 'the same stream: the collector drops what it already stored');
+    t.ok(lines.some((l) => l.msg === 'spool stream state lost, stream recovered from its segments'));
+    t.same(sequences(second), [3, 4, 5], 'nothing unacknowledged is lost (3 was acknowledged after its segment began)');
+    t.equal(second.nextSequence(), 6, 'sequences go on, never reused');
+    await second.ack(3); // what the collector's Welcome for this stream says
+    t.same(sequences(second), [4, 5]);
+    t.equal(JSON.parse(fs.readFileSync(path.join(dir, 'stream.json'), 'utf8')).streamId, oldStream, 'stream.json is written again');
+  });
+}
+
+t.test('a lost stream.json with no segment left begins a new stream: nothing is pending', async (t) => {
+  const dir = tempDir();
+  const first = await openSpool({ dir });
+  await appendRange(first, 1, 3);
+  await first.ack(3);
+  const oldStream = first.streamId;
+  await first.close();
+  t.same(segmentFiles(dir), [], 'every segment was acknowledged and deleted');
+  fs.rmSync(path.join(dir, 'stream.json'));
+  const second = await openSpool({ dir });
+  t.not(second.streamId, oldStream);
+  t.equal(second.nextSequence(), 1);
+  t.equal(second.pendingCount(), 0);
+});
+
+t.test('every segment begins with a stream record naming its stream', async (t) => {
+  const dir = tempDir();
+  const spool = await openSpool({ dir });
+  await appendRange(spool, 1, 1);
+  const image = fs.readFileSync(path.join(dir, segmentFiles(dir)[0]));
+  t.equal(image.length, SEGMENT_START_BYTES + batchRecordBytes(3));
+  t.ok(image.includes(Buffer.from(spool.streamId, 'latin1')), 'the stream id is in the segment');
+});
+
+t.test('segments of an older agent (format 1, no stream record) are still read', async (t) => {
   const dir = tempDir();
   const first = await openSpool({ dir });
   await appendRange(first, 1, 3);
   const oldStream = first.streamId;
   await first.close();
-  fs.writeFileSync(path.join(dir, 'stream.json'), '{"version":1,"streamId":');
-
+  const file = path.join(dir, segmentFiles(dir)[0]);
+  const image = fs.readFileSync(file);
+  fs.writeFileSync(file, Buffer.concat([SEGMENT_HEADER_V1, image.subarray(SEGMENT_START_BYTES)]));
   const second = await openSpool({ dir });
-  t.not(second.streamId, oldStream);
+  t.equal(second.streamId, oldStream, 'stream.json names the stream');
   t.same(sequences(second), [1, 2, 3]);
-  t.equal(second.nextSequence(), 4);
+  t.equal(second.droppedTotal, 0, 'no damage');
+});
+
+t.test('drops counted outside a write (a failed cycle) are reported and persisted', async (t) => {
+  const dir = tempDir();
+  const spool = await openSpool({ dir });
+  spool.countDropped(2);
+  spool.countDropped(0);
+  t.equal(spool.droppedTotal, 2);
+  await spool.close();
+  t.equal(JSON.parse(fs.readFileSync(path.join(dir, 'stream.json'), 'utf8')).droppedTotal, 2);
+});
+
+type Tap = { teardown(fn: () => unknown): void };
+
+/** Makes FileHandle#writeFile (the temporary copy of stream.json) fail with `code` until restored. */
+async function failStateCopies(t: Tap, dir: string, code: string): Promise<() => void> {
+  const probe = await fs.promises.open(path.join(dir, '.probe'), 'w');
+  const proto = Object.getPrototypeOf(probe) as { writeFile: (...args: unknown[]) => Promise<void> };
+  await probe.close();
+  fs.rmSync(path.join(dir, '.probe'));
+  const original = proto.writeFile;
+  proto.writeFile = () => Promise.reject(Object.assign(new Error(`${code}: injected`), { code }));
+  const restore = () => {
+    proto.writeFile = original;
+  };
+  t.teardown(restore);
+  return restore;
+}
+
+t.test('an ack whose watermark cannot be written deletes nothing until it can', async (t) => {
+  const dir = tempDir();
+  const spool = await openSpool({ dir, segmentBytes: SEGMENT_START_BYTES + 2 * batchRecordBytes(3) });
+  await appendRange(spool, 1, 5);
+  const restore = await failStateCopies(t, dir, 'EIO');
+  await t.rejects(spool.ack(4), { code: ErrorCodes.SPOOL_IO });
+  t.equal(segmentFiles(dir).length, 3, 'no segment deleted: stream.json still says 0');
+  t.same(sequences(spool), [5], 'in memory the ack holds');
+  restore();
+  await spool.ack(5);
+  t.equal(segmentFiles(dir).length, 1, 'deleted once the watermark is written (the newest stays open)');
+  t.equal(JSON.parse(fs.readFileSync(path.join(dir, 'stream.json'), 'utf8')).ackedSequence, 5);
+});
+
+t.test('on a full disk the watermark is written in place, without a temporary copy', async (t) => {
+  const dir = tempDir();
+  const spool = await openSpool({ dir });
+  await appendRange(spool, 1, 3);
+  await failStateCopies(t, dir, 'ENOSPC');
+  await spool.ack(2);
+  t.equal(JSON.parse(fs.readFileSync(path.join(dir, 'stream.json'), 'utf8')).ackedSequence, 2);
+  t.notOk(fs.existsSync(path.join(dir, 'stream.json.tmp')) && fs.statSync(path.join(dir, 'stream.json.tmp')).size > 0);
 });
 
 t.test('throughput', async (t) => {

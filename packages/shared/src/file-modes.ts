@@ -20,29 +20,23 @@ export function writePublicFile(file: string, data: string | Uint8Array, options
   writeAtomically(file, data, 0o644, options);
 }
 
-/** Why a file holding a secret is too open: others may read it, or anyone but its owner may write it. */
-export type FileModeProblem = 'readable_by_others' | 'writable_by_others';
-
-/**
- * The one rule for files that hold secrets (agent.yaml, a token file, the CLI config, a CA file):
- * a problem when users other than the owner and its group may read it (the group is how a
- * service account is usually given read access), or when anyone but the owner may write it.
- * `mode` is a stat mode; only its permission bits count.
- */
-export function fileModeProblem(mode: number): FileModeProblem | null {
-  if ((mode & 0o004) !== 0) return 'readable_by_others';
-  if ((mode & 0o022) !== 0) return 'writable_by_others';
-  return null;
-}
-
-/** True when users other than the owner and group may read `file` (the "other" read bit). */
-export function isReadableByOthers(file: string): boolean {
-  return fileModeProblem(fs.statSync(file).mode) === 'readable_by_others';
-}
-
 /** True when no one but the owner has any access (no group or other bits): a private folder. */
 export function isOwnerOnly(mode: number): boolean {
   return (mode & 0o077) === 0;
+}
+
+/**
+ * What is unsafe about a file's permission bits, or null when nothing is. Group read is fine
+ * (root:<service group> 0640 is the installed layout). Anyone but the owner writing it is never
+ * fine: they could swap the token or the trusted CA. `secret` files (tokens, configs that hold
+ * one) must not be readable by other users either.
+ */
+export function unsafeModeProblem(mode: number, options: { secret: boolean }): string | null {
+  const problems: string[] = [];
+  if (options.secret && (mode & 0o004) !== 0) problems.push('readable by other users');
+  if ((mode & 0o020) !== 0) problems.push('writable by its group');
+  if ((mode & 0o002) !== 0) problems.push('writable by other users');
+  return problems.length === 0 ? null : problems.join(' and ');
 }
 
 /**

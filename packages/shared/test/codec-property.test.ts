@@ -252,6 +252,7 @@ const welcomeArb = fc.record({
   }, PLAIN),
   tokenExpiresUnixMs: fc.integer({ min: 0, max: SAFE }),
   lastAckedSequence: fc.integer({ min: 0, max: SAFE }),
+  pingIntervalMs: uint32,
 }, PLAIN);
 
 const ackArb = fc.record({ type: fc.constant('ack' as const), sequence: fc.integer({ min: 1, max: SAFE }) }, PLAIN);

@@ -143,6 +143,7 @@ t.test('welcome round-trips, including a 2^53-1 last acked sequence', async (tt)
     limits: { maxFrameBytes: 65_536, maxSamplesPerBatch: 1000, maxLabelsPerSeries: 16, maxSeriesPerSession: 5000 },
     tokenExpiresUnixMs: 1_821_536_000_000,
     lastAckedSequence: Number.MAX_SAFE_INTEGER,
+    pingIntervalMs: 10_000,
   };
   tt.strictSame(decodeCollectorFrame(encodeCollectorFrame(frame)), frame);
   // A welcome without limits means the defaults, and 0 for "token never expires" stays 0.
@@ -150,6 +151,7 @@ t.test('welcome round-trips, including a 2^53-1 last acked sequence', async (tt)
   tt.strictSame(bare.type === 'welcome' && bare.limits, { ...DEFAULT_LIMITS });
   tt.equal(bare.type === 'welcome' && bare.tokenExpiresUnixMs, 0);
   tt.equal(bare.type === 'welcome' && bare.lastAckedSequence, 0);
+  tt.equal(bare.type === 'welcome' && bare.pingIntervalMs, 0, 'an older collector does not say: 0');
 });
 
 t.test('metric batch round-trips definitions and packed ids/values, special doubles included', async (tt) => {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { fileModeProblem, isOwnerOnly, isReadableByOthers, makePrivateDir, writePublicFile, writeSecretFile } from '../src/file-modes';
+import { isOwnerOnly, makePrivateDir, unsafeModeProblem, writePublicFile, writeSecretFile } from '../src/file-modes';
 
 function tempDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-modes-'));
@@ -67,19 +67,6 @@ t.test('writePublicFile creates 0644 even under umask 077', async (t) => {
   t.equal(mode(file), 0o644);
 });
 
-t.test('isReadableByOthers looks at the other-read bit', async (t) => {
-  const dir = tempDir();
-  const file = path.join(dir, 'agent.yaml');
-  fs.writeFileSync(file, 'x');
-  fs.chmodSync(file, 0o644);
-  t.equal(isReadableByOthers(file), true);
-  fs.chmodSync(file, 0o640);
-  t.equal(isReadableByOthers(file), false, 'group read is the service group, allowed');
-  fs.chmodSync(file, 0o600);
-  t.equal(isReadableByOthers(file), false);
-  t.throws(() => isReadableByOthers(path.join(dir, 'nope')), { code: 'ENOENT' });
-});
-
 t.test('makePrivateDir creates parents 0700 and tightens an existing folder', async (t) => {
   const dir = tempDir();
   const nested = path.join(dir, 'a', 'b');
@@ -91,16 +78,14 @@ t.test('makePrivateDir creates parents 0700 and tightens an existing folder', as
   t.equal(mode(nested), 0o700);
 });
 
-t.test('fileModeProblem: others may not read, only the owner may write', async (t) => {
-  for (const ok of [0o600, 0o400, 0o640, 0o440, 0o700, 0o750, 0o100600, 0o100640]) {
-    t.equal(fileModeProblem(ok), null, `0${ok.toString(8)} is fine`);
-  }
-  for (const readable of [0o604, 0o644, 0o664, 0o666, 0o100644, 0o755]) {
-    t.equal(fileModeProblem(readable), 'readable_by_others', `0${readable.toString(8)}`);
-  }
-  for (const writable of [0o620, 0o602, 0o660, 0o622, 0o100660]) {
-    t.equal(fileModeProblem(writable), 'writable_by_others', `0${writable.toString(8)}`);
-  }
+t.test('unsafeModeProblem: group read is fine, other read is not for secrets, only the owner may write', async (t) => {
+  t.equal(unsafeModeProblem(0o600, { secret: true }), null);
+  t.equal(unsafeModeProblem(0o640, { secret: true }), null, 'root:<service group> 0640 is the installed layout');
+  t.equal(unsafeModeProblem(0o644, { secret: true }), 'readable by other users');
+  t.equal(unsafeModeProblem(0o660, { secret: true }), 'writable by its group');
+  t.equal(unsafeModeProblem(0o666, { secret: true }), 'readable by other users and writable by its group and writable by other users');
+  t.equal(unsafeModeProblem(0o644, { secret: false }), null, 'a CA certificate may be public');
+  t.equal(unsafeModeProblem(0o646, { secret: false }), 'writable by other users');
 });
 
 t.test('isOwnerOnly: no group or other bit at all', async (t) => {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
-import { fileModeProblem } from '@ximp/shared';
+import { unsafeModeProblem } from '@ximp/shared';
 import { CliError } from './cli-error';
 import { ExitCodes } from './exit-codes';
 
@@ -136,8 +136,8 @@ export function loadCliConfig(sources: CliConfigSources): CliConfig {
     if (!stat.isFile()) throw configError([`${label}: not a regular file`]);
     if (stat.size > MAX_FILE_BYTES) throw configError([`${label}: too large for a CLI config (${stat.size} bytes)`]);
     text = fs.readFileSync(file, 'utf8');
-    const problem = fileModeProblem(stat.mode);
-    if (problem !== null) warnings.push(`${label} is ${problem === 'readable_by_others' ? 'readable' : 'writable'} by other users; it holds a client secret (chmod 600 it)`);
+    const problem = unsafeModeProblem(stat.mode, { secret: true });
+    if (problem !== null) warnings.push(`${label} is ${problem}; it holds a client secret (chmod 600 it)`);
   } catch (err) {
     if (err instanceof CliError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? 'error';

@@ -200,6 +200,7 @@ export class AgentSession implements LiveSession {
       },
       tokenExpiresUnixMs: this.identity.tokenExpiresMs,
       lastAckedSequence: lastAcked,
+      pingIntervalMs: deps.limits.pingIntervalMs,
     });
     deps.log.info(
       {

@@ -221,6 +221,7 @@ export function decodeCollectorFrame(data: Uint8Array, maxFrameBytes = DEFAULT_L
         },
         tokenExpiresUnixMs: count(w.tokenExpiresUnixMs),
         lastAckedSequence: exactCount(w.lastAckedSequence, 'welcome.last_acked_sequence'),
+        pingIntervalMs: count(w.pingIntervalMs),
       };
     }
     if (msg.ack) {

@@ -45,6 +45,8 @@ export interface Welcome {
   /** Unix ms; 0 means the token never expires. */
   tokenExpiresUnixMs: number;
   lastAckedSequence: number;
+  /** How often the collector pings, ms; 0 from a collector that does not say (the agent keeps its default). */
+  pingIntervalMs: number;
 }
 
 export interface SeriesDefinition {
@@ -61,6 +63,11 @@ export interface MetricBatch {
   seriesIds: number[];
   values: number[];
   droppedBatchesTotal: number;
+  /**
+   * The agent's clock when it sent the frame (unix ms); absent or 0 from older agents. Clock skew
+   * is this minus the receive time: a replayed batch's timestamp is old, its send time is not.
+   */
+  sentUnixMs?: number;
 }
 
 export interface Ack {
