@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SourceInstance } from '../packages/agent/src/sources/source';
 import { FAKE_TOKEN, startFakeCollector, type FakeCollector } from './helpers/fake-collector';
-import { startAgent, tempDir, waitFor } from './helpers/system';
+import { startAgent, waitFor } from './helpers/system';
 
 /** A source of `width` series whose values count cycles. */
 function wideSource(width: number): SourceInstance & { cycles: number } {
@@ -97,9 +97,10 @@ if (refusal !== null && process.env.CI === 'true') t.fail(refusal);
 t.test('a real full disk: the spool on a 1 MiB tmpfs', { skip: refusal ?? false }, async (t) => {
   const mountDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-full-'));
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountDir], { stdio: 'pipe' });
-  let agentStop: (() => Promise<void>) | undefined;
+  // Filled once the agent runs: the agent must stop (closing its spool) before the unmount.
+  const running: { stop?: () => Promise<void> } = {};
   t.teardown(async () => {
-    await agentStop?.();
+    await running.stop?.();
     execFileSync('umount', [mountDir]);
     fs.rmdirSync(mountDir);
   });
@@ -108,7 +109,7 @@ t.test('a real full disk: the spool on a 1 MiB tmpfs', { skip: refusal ?? false 
   const source = wideSource(300); // about 3.6 KB a batch: a few cycles need a new page of the tmpfs
   const spoolDir = path.join(mountDir, 'spool');
   const a = await startAgent(t, { url: fake.url, token: FAKE_TOKEN, caFile: fake.caFile, node: 'full-tmpfs', intervalMs: 100, sources: [source], spoolDir });
-  agentStop = a.stop;
+  running.stop = a.stop;
   await waitFor('a few batches acknowledged', () => received(fake).length >= 3 && a.agent.pendingBatches() === 0);
 
   const filler = path.join(mountDir, 'filler');

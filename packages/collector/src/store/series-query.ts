@@ -302,7 +302,7 @@ export function readSeries(db: Database, node: string, metric: string, fromMs: n
 
 /** A scanned series as `{labels, points: [[ms, value], ...]}`. */
 export function toSeriesPoints(s: ScannedSeries): SeriesPoints {
-  const points: [number, number][] = new Array(s.count);
+  const points = new Array<[number, number]>(s.count);
   for (let i = 0; i < s.count; i++) points[i] = [s.data[2 * i], s.data[2 * i + 1]];
   return { labels: s.labels, points };
 }
