@@ -50,7 +50,6 @@ t.test('a hostile agent_version is escaped in the table and exact in JSON', asyn
 
   const table = await runCli(c.cliConfig, ['agent', 'list']);
   t.equal(table.code, 0, table.stderr);
-  // eslint-disable-next-line no-control-regex
   const unsafe = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
   t.notOk(unsafe.test(table.stdout), 'no control or bidi character reaches the terminal');
   const lines = table.stdout.trimEnd().split('\n');
