@@ -1,13 +1,19 @@
-import type { Logger } from '@ximp/shared';
-import type { SessionMetricStore } from '../ingest/agent-session';
+import type { Label, Logger } from '@ximp/shared';
+import type { FaultReporter } from '../fault-reporter';
+import type { StoredBatch } from './metric-store';
 
 /** The stream under which the collector stores series it derives itself, per node. */
 export const COLLECTOR_STREAM_ID = 'ximp-collector';
 
 export interface UpSeriesWriterDeps {
   registry: { upValues(): { node: string; up: number }[] };
-  metrics: SessionMetricStore;
+  metrics: {
+    seriesId(node: string, name: string, labels: readonly Label[], holder?: Set<number>): number;
+    append(batch: StoredBatch): Promise<{ duplicate: boolean }>;
+  };
   log: Logger;
+  /** Where a failed write goes (counted, logged once a minute); without it, a warning per failure. */
+  faults?: FaultReporter;
   now(): number;
   intervalMs?: number;
 }
@@ -19,6 +25,8 @@ export interface UpSeriesWriterDeps {
  */
 export class UpSeriesWriter {
   private timer: NodeJS.Timeout | undefined;
+  /** The `up` series are held for as long as the writer runs, so retention never removes them. */
+  private readonly held = new Set<number>();
 
   constructor(private readonly deps: UpSeriesWriterDeps) {}
 
@@ -37,13 +45,18 @@ export class UpSeriesWriter {
     const now = this.deps.now();
     for (const { node, up } of this.deps.registry.upValues()) {
       try {
-        const id = this.deps.metrics.seriesId(node, 'up', []);
+        const id = this.deps.metrics.seriesId(node, 'up', [], this.held);
         this.deps.metrics
           .append({ node, streamId: COLLECTOR_STREAM_ID, sequence: now, timestampMs: now, seriesIds: Uint32Array.of(id), values: Float64Array.of(up) })
-          .catch((err: unknown) => this.deps.log.warn({ node, err: (err as Error).message }, 'writing up series failed'));
+          .catch((err: unknown) => this.failed(node, err));
       } catch (err) {
-        this.deps.log.warn({ node, err: (err as Error).message }, 'writing up series failed');
+        this.failed(node, err);
       }
     }
+  }
+
+  private failed(node: string, err: unknown): void {
+    if (this.deps.faults) this.deps.faults.report('up_series', err, { node });
+    else this.deps.log.warn({ node, err: (err as Error).message }, 'writing up series failed');
   }
 }
