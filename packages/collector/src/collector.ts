@@ -1,4 +1,4 @@
-import type { Logger } from '@ximp/shared';
+import { ThrottledLog, type Logger } from '@ximp/shared';
 import { ApiServer } from './api/api-server';
 import { AccessTokenStore } from './auth/access-token-store';
 import { AgentTokenStore } from './auth/agent-token-store';
@@ -7,11 +7,12 @@ import { AuditLog } from './audit/audit-log';
 import type { CollectorConfig } from './config';
 import { AgentServer } from './ingest/agent-server';
 import { collectorMetricsText } from './collector-metrics';
+import { FaultReporter } from './fault-reporter';
 import { PkiStore } from './pki/pki-store';
 import { AgentRegistry } from './registry/agent-registry';
 import { AgentRecordStore } from './registry/agent-record-store';
 import { openDatabase, type Database } from './store/database';
-import { MetricStore } from './store/metric-store';
+import { MetricStore, type MetricStoreOptions } from './store/metric-store';
 import { RetentionTimer } from './store/retention-timer';
 import { SettingsStore } from './store/settings-store';
 import { UpSeriesWriter } from './store/up-series-writer';
@@ -19,6 +20,8 @@ import { UpSeriesWriter } from './store/up-series-writer';
 export interface CollectorDeps {
   log: Logger;
   now?: () => number;
+  /** Builds the metric store; tests pass one told to fail. */
+  createMetricStore?: (db: Database, options: MetricStoreOptions) => MetricStore;
 }
 
 const DEFAULT_TOKEN_EXPIRY_MS = 365 * 24 * 3600 * 1000;
@@ -61,9 +64,18 @@ export class Collector {
     const accessTokens = new AccessTokenStore(db);
     const audit = new AuditLog(db);
     const records = new AgentRecordStore(db);
-    const metricStore = new MetricStore(db, { commitIntervalMs: config.store.commitIntervalMs });
+    const faults = new FaultReporter({ log, now });
+    const refusals = new ThrottledLog({ log, now });
+    const storeOptions: MetricStoreOptions = {
+      commitIntervalMs: config.store.commitIntervalMs,
+      seriesLimits: { maxSeriesPerNode: config.limits.maxSeriesPerNode, maxNewSeriesPerMinute: config.limits.maxNewSeriesPerMinute },
+      maxFutureSkewMs: config.limits.maxFutureSkewMs,
+      onError: (err, context) => faults.report('store_timer', err, { context }),
+      now,
+    };
+    const metricStore = deps.createMetricStore?.(db, storeOptions) ?? new MetricStore(db, storeOptions);
     this.metricStore = metricStore;
-    metricStore.start();
+    await metricStore.start();
 
     const registry = new AgentRegistry({ records, tokens, transaction: (fn) => db.transaction(fn)(), log, now });
     this.registry = registry;
@@ -76,6 +88,7 @@ export class Collector {
       maxSeriesPerSession: 200_000,
       helloTimeoutMs: config.limits.helloTimeoutMs,
       pingIntervalMs: config.limits.pingIntervalMs,
+      maxFutureSkewMs: config.limits.maxFutureSkewMs,
     };
     const agentServer = new AgentServer({
       host: config.listen.agents.host,
@@ -83,7 +96,7 @@ export class Collector {
       tls: { cert: agentTls.certPem, key: agentTls.keyPem },
       authFailuresPerMinute: config.limits.authFailuresPerMinute,
       tokens,
-      session: { registry, metrics: metricStore, limits, log, now },
+      session: { registry, metrics: metricStore, limits, log, now, faults, refusals },
     });
     this.agentServer = agentServer;
 
@@ -96,7 +109,7 @@ export class Collector {
         agents: registry,
         sessions: agentServer,
         metrics: metricStore,
-        metricsText: () => collectorMetricsText({ agentServer, metricStore, registry }),
+        metricsText: () => collectorMetricsText({ agentServer, metricStore, registry, faults, refusals }),
         config: {
           accessTokenTtlMs: config.api.accessTokenTtlMs,
           allowCidrs: config.api.allowCidrs,
@@ -112,10 +125,10 @@ export class Collector {
 
     await agentServer.start();
     await apiServer.start();
-    this.upWriter = new UpSeriesWriter({ registry, metrics: metricStore, log, now });
+    this.upWriter = new UpSeriesWriter({ registry, metrics: metricStore, log, faults, now });
     this.upWriter.start();
     const settings = new SettingsStore(db);
-    this.retention = new RetentionTimer({ metrics: metricStore, retentionMs: () => settings.retentionMs(config.store.retentionMs), log, now });
+    this.retention = new RetentionTimer({ metrics: metricStore, retentionMs: () => settings.retentionMs(config.store.retentionMs), log, faults, now });
     this.retention.start();
     log.info(
       { agents: formatAddress(agentServer.address()), api: formatAddress(apiServer.address()), data_dir: config.dataDir },

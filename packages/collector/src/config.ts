@@ -36,6 +36,9 @@ export interface CollectorConfig {
     maxLabelsPerSeries: number;
     helloTimeoutMs: number;
     pingIntervalMs: number;
+    maxSeriesPerNode: number;
+    maxNewSeriesPerMinute: number;
+    maxFutureSkewMs: number;
   };
   store: { retentionMs: number; commitIntervalMs: number };
   /** `allowCidrs` is normalized to `address/prefix`; empty = every address. */
@@ -55,6 +58,9 @@ export const DEFAULT_COLLECTOR_CONFIG: Readonly<Omit<CollectorConfig, 'file'>> =
     maxLabelsPerSeries: 32,
     helloTimeoutMs: 10 * SECOND,
     pingIntervalMs: 10 * SECOND,
+    maxSeriesPerNode: 100_000,
+    maxNewSeriesPerMinute: 20_000,
+    maxFutureSkewMs: 10 * MINUTE,
   },
   store: { retentionMs: 15 * DAY, commitIntervalMs: 5 },
   api: { allowCidrs: [], accessTokenTtlMs: 1 * HOUR },
@@ -95,6 +101,9 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     'max_labels_per_series',
     'hello_timeout',
     'ping_interval',
+    'max_series_per_node',
+    'max_new_series_per_minute',
+    'max_future_skew',
   ]);
   // The frame, sample and label limits may be raised, not set below what an agent's batch may hold:
   // a spooled batch the collector refuses would block its agent's stream for good.
@@ -106,6 +115,11 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     maxLabelsPerSeries: limits.integer('max_labels_per_series', { min: AGENT_BATCH_BOUNDS.labelsPerSeries, max: 1000 }) ?? d.limits.maxLabelsPerSeries,
     helloTimeoutMs: limits.duration('hello_timeout', { min: 10, max: 5 * MINUTE }) ?? d.limits.helloTimeoutMs,
     pingIntervalMs: limits.duration('ping_interval', { min: 10, max: 10 * MINUTE }) ?? d.limits.pingIntervalMs,
+    // Not below one agent batch's worth: a first connection defines a whole batch's series at once.
+    maxSeriesPerNode: limits.integer('max_series_per_node', { min: AGENT_BATCH_BOUNDS.samples, max: 100_000_000 }) ?? d.limits.maxSeriesPerNode,
+    maxNewSeriesPerMinute:
+      limits.integer('max_new_series_per_minute', { min: AGENT_BATCH_BOUNDS.samples, max: 100_000_000 }) ?? d.limits.maxNewSeriesPerMinute,
+    maxFutureSkewMs: limits.duration('max_future_skew', { min: SECOND, max: 7 * DAY }) ?? d.limits.maxFutureSkewMs,
   };
 
   const store = root.section('store', ['retention', 'commit_interval']);

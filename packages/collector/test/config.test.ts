@@ -38,6 +38,9 @@ const DEFAULTS = {
     maxLabelsPerSeries: 32,
     helloTimeoutMs: 10_000,
     pingIntervalMs: 10_000,
+    maxSeriesPerNode: 100_000,
+    maxNewSeriesPerMinute: 20_000,
+    maxFutureSkewMs: 600_000,
   },
   store: { retentionMs: 15 * DAY, commitIntervalMs: 5 },
   api: { allowCidrs: [], accessTokenTtlMs: 3_600_000 },
@@ -74,6 +77,9 @@ limits:
   max_labels_per_series: 64
   hello_timeout: 2s
   ping_interval: 500ms
+  max_series_per_node: 5000
+  max_new_series_per_minute: 6000
+  max_future_skew: 30s
 store:
   retention: 90d
   commit_interval: 0ms
@@ -96,12 +102,23 @@ log:
       maxLabelsPerSeries: 64,
       helloTimeoutMs: 2000,
       pingIntervalMs: 500,
+      maxSeriesPerNode: 5000,
+      maxNewSeriesPerMinute: 6000,
+      maxFutureSkewMs: 30_000,
     },
     store: { retentionMs: 90 * DAY, commitIntervalMs: 0 },
     api: { allowCidrs: ['10.0.0.0/8', 'fd00::/8', '127.0.0.1/32'], accessTokenTtlMs: 900_000 },
     log: { level: 'warn' },
   });
   t.ok(Object.isFrozen(c.listen.agents));
+});
+
+t.test('series and skew limits: not below one agent batch, durations checked', async (t) => {
+  const lines = issueLines('limits:\n  max_series_per_node: 100\n  max_new_series_per_minute: 0\n  max_future_skew: fast\n');
+  t.equal(lines.length, 3, lines.join('\n'));
+  t.match(lines[0], /limits\.max_series_per_node/);
+  t.match(lines[1], /limits\.max_new_series_per_minute/);
+  t.match(lines[2], /limits\.max_future_skew/);
 });
 
 t.test('a relative data_dir resolves against the config file folder', async (t) => {
