@@ -155,6 +155,7 @@ export class MetricStore implements Lifecycle {
       ),
     };
     this.writeCommit = db.transaction((items: Pending[]) => {
+      this.beforeCommit();
       this.writeSeries();
       const duplicates: boolean[] = [];
       const moved = new Map<string, { node: string; streamId: string; sequence: number }>();
@@ -409,6 +410,9 @@ export class MetricStore implements Lifecycle {
   get rejected(): number {
     return this.counts.rejected;
   }
+
+  /** Runs first inside every commit's transaction; a test's store told to fail throws here. */
+  protected beforeCommit(): void {}
 
   /** Inside a commit: writes the series given ids since the last commit, then the pending stamps. */
   private writeSeries(): void {

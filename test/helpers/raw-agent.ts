@@ -1,0 +1,59 @@
+import WebSocket from 'ws';
+import { decodeCollectorFrame, encodeAgentFrame, PROTOCOL_VERSION, type AgentFrame, type CollectorFrame } from '@ximp/shared';
+
+/** A hand-driven agent connection speaking the protocol with the shared codec, for hostile or exact tests. */
+export interface RawAgent {
+  ws: WebSocket;
+  frames: CollectorFrame[];
+  /** Resolves with the close code (or the HTTP status of a refused upgrade, negated). */
+  closed: Promise<{ code: number; reason: string }>;
+  send(frame: AgentFrame): Promise<void>;
+}
+
+export function helloFrame(node: string, streamId = 'rawclient'): AgentFrame {
+  return {
+    type: 'hello',
+    protocolVersion: PROTOCOL_VERSION,
+    node,
+    agentVersion: 'test',
+    bootId: '',
+    host: { hostname: node, os: '', kernel: '', arch: '', cpuModel: '', cpuCount: 1, memoryBytes: 0, virtualization: '' },
+    labels: [],
+    intervalMs: 1000,
+    streamId,
+  };
+}
+
+/** Opens an authenticated session as `node`; resolves once the upgrade succeeded. */
+export function connectRawAgent(url: string, ca: string, token: string, node: string): Promise<RawAgent> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, 'ximp.v1', {
+      ca,
+      headers: { Authorization: `Bearer ${token}`, 'X-Ximp-Node': node },
+      minVersion: 'TLSv1.3',
+      maxPayload: 8 * 1024 * 1024,
+    });
+    const frames: CollectorFrame[] = [];
+    const closed = new Promise<{ code: number; reason: string }>((done) => {
+      ws.on('close', (code, reason) => done({ code, reason: reason.toString() }));
+      ws.on('unexpected-response', (_req, res) => {
+        done({ code: -(res.statusCode ?? 0), reason: '' });
+        reject(new Error(`upgrade refused with ${res.statusCode}`));
+      });
+    });
+    ws.on('error', reject);
+    ws.on('message', (d: Buffer) => frames.push(decodeCollectorFrame(d)));
+    ws.on('open', () =>
+      resolve({
+        ws,
+        frames,
+        closed,
+        send: (frame) =>
+          new Promise<void>((sent) => {
+            if (ws.readyState !== WebSocket.OPEN) return sent();
+            ws.send(encodeAgentFrame(frame), { binary: true }, () => sent());
+          }),
+      }),
+    );
+  });
+}
