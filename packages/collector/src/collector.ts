@@ -95,7 +95,17 @@ export class Collector {
       port: config.listen.agents.port,
       tls: { cert: agentTls.certPem, key: agentTls.keyPem },
       authFailuresPerMinute: config.limits.authFailuresPerMinute,
-      tokens,
+      tokens: {
+        verify: (text, node, at) => tokens.verify(text, node, at),
+        // Last-used is best-effort: a failed write (disk full) must not fail the upgrade or the process.
+        markUsed: (id, at) => {
+          try {
+            tokens.markUsed(id, at);
+          } catch (err) {
+            faults.report('token_last_used', err);
+          }
+        },
+      },
       session: { registry, metrics: metricStore, limits, log, now, faults, refusals },
     });
     this.agentServer = agentServer;
