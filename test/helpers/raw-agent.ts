@@ -7,7 +7,11 @@ export interface RawAgent {
   frames: CollectorFrame[];
   /** Resolves with the close code (or the HTTP status of a refused upgrade, negated). */
   closed: Promise<{ code: number; reason: string }>;
+  /** The close code once closed. */
+  closeCode: number | undefined;
   send(frame: AgentFrame): Promise<void>;
+  /** Polls until `check` holds or the session closed; resolves true, or the close code. */
+  until(check: () => boolean, timeoutMs?: number): Promise<true | number>;
 }
 
 export function helloFrame(node: string, streamId = 'rawclient'): AgentFrame {
@@ -43,17 +47,29 @@ export function connectRawAgent(url: string, ca: string, token: string, node: st
     });
     ws.on('error', reject);
     ws.on('message', (d: Buffer) => frames.push(decodeCollectorFrame(d)));
-    ws.on('open', () =>
-      resolve({
+    ws.on('open', () => {
+      const client: RawAgent = {
         ws,
         frames,
         closed,
+        closeCode: undefined,
+        async until(check, timeoutMs = 30_000) {
+          const deadline = Date.now() + timeoutMs;
+          for (;;) {
+            if (check()) return true;
+            if (client.closeCode !== undefined) return client.closeCode;
+            if (Date.now() > deadline) throw new Error('timed out waiting on the raw agent session');
+            await new Promise((r) => setTimeout(r, 2));
+          }
+        },
         send: (frame) =>
           new Promise<void>((sent) => {
             if (ws.readyState !== WebSocket.OPEN) return sent();
             ws.send(encodeAgentFrame(frame), { binary: true }, () => sent());
           }),
-      }),
-    );
+      };
+      void closed.then(({ code }) => (client.closeCode = code));
+      resolve(client);
+    });
   });
 }

@@ -211,7 +211,7 @@ export class AgentSession implements LiveSession {
 
   /** Well-formed input over a limit: closed with 4400 and the reason, counted by kind, logged once a minute per node. */
   private refuse(kind: string, reason: string): void {
-    this.deps.refusals?.report('warn', kind, { node: this.node, remote: this.address, session: this.id, reason }, 'agent session refused', this.node);
+    this.deps.refusals?.report('warn', kind, { node: this.node, remote: this.address, session: this.id, kind, reason }, 'agent session refused', this.node);
     if (!this.deps.refusals) this.deps.log.warn({ node: this.node, kind, reason }, 'agent session refused');
     this.close(CloseCodes.MALFORMED, reason.slice(0, 120));
   }
