@@ -105,9 +105,11 @@ export class MetricStore implements Lifecycle {
   private readonly pendingByKey = new Map<string, number>();
   /** Series ids whose `last_used_ms` the next commit stamps (newly held or released), with the time. */
   private readonly touches = new Map<number, number>();
-  /** How many live holders (sessions, the up writer) hold each series id: retention never removes those. */
+  /** How many live holders (sessions, the store for `seriesId`) hold each series id: retention never removes those. */
   private readonly held = new Map<number, number>();
   private nextSeriesId = 0;
+  /** The series handed out by `seriesId`, held while the store runs. */
+  private readonly ownSeries = new Set<number>();
 
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -233,10 +235,11 @@ export class MetricStore implements Lifecycle {
 
   /**
    * The collector-wide id of a series, created on first use and written at once (for the
-   * collector's own series; sessions use `resolveSeries`). Labels are sorted by name, so their
-   * order does not matter. With `holder`, the series counts as held by it (see `resolveSeries`).
+   * collector's own series such as `up`; sessions use `resolveSeries`). Labels are sorted by
+   * name, so their order does not matter. The store itself holds these series for as long as it
+   * runs, so retention keeps them while anything here may still write them.
    */
-  seriesId(node: string, name: string, labels: readonly Label[], holder?: Set<number>): number {
+  seriesId(node: string, name: string, labels: readonly Label[]): number {
     const { key, labelsJson } = seriesKey(node, name, labels);
     let id = this.knownSeries(key, node, name, labelsJson);
     if (id === undefined) {
@@ -244,7 +247,7 @@ export class MetricStore implements Lifecycle {
       this.stmts.insertSeries.run(id, node, name, labelsJson, this.now());
       this.cache.set(key, id);
     }
-    if (holder) this.hold(id, holder);
+    this.hold(id, this.ownSeries);
     return id;
   }
 
@@ -341,7 +344,7 @@ export class MetricStore implements Lifecycle {
 
   /**
    * The rule that keeps a series row while anything may refer to it: a batch refers only to series
-   * its session defined, so a series that no live holder (session, up writer) holds, and that was
+   * its session defined, so a series that no live holder (a session, or the store for `seriesId`) holds, and that was
    * last held before `before`, has no batch left once retention deleted those older than
    * `before + max_future_skew + 1 h` (a batch is stamped at most max_future_skew ahead; the hour
    * covers a crash between two stamps). `last_used_ms` is stamped when a holder first holds the

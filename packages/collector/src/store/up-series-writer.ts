@@ -8,7 +8,7 @@ export const COLLECTOR_STREAM_ID = 'ximp-collector';
 export interface UpSeriesWriterDeps {
   registry: { upValues(): { node: string; up: number }[] };
   metrics: {
-    seriesId(node: string, name: string, labels: readonly Label[], holder?: Set<number>): number;
+    seriesId(node: string, name: string, labels: readonly Label[]): number;
     append(batch: StoredBatch): Promise<{ duplicate: boolean }>;
   };
   log: Logger;
@@ -25,8 +25,6 @@ export interface UpSeriesWriterDeps {
  */
 export class UpSeriesWriter {
   private timer: NodeJS.Timeout | undefined;
-  /** The `up` series are held for as long as the writer runs, so retention never removes them. */
-  private readonly held = new Set<number>();
 
   constructor(private readonly deps: UpSeriesWriterDeps) {}
 
@@ -45,7 +43,7 @@ export class UpSeriesWriter {
     const now = this.deps.now();
     for (const { node, up } of this.deps.registry.upValues()) {
       try {
-        const id = this.deps.metrics.seriesId(node, 'up', [], this.held);
+        const id = this.deps.metrics.seriesId(node, 'up', []);
         this.deps.metrics
           .append({ node, streamId: COLLECTOR_STREAM_ID, sequence: now, timestampMs: now, seriesIds: Uint32Array.of(id), values: Float64Array.of(up) })
           .catch((err: unknown) => this.failed(node, err));
