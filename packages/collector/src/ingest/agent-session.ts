@@ -328,7 +328,7 @@ export class AgentSession implements LiveSession {
       })
       .catch((err: unknown) => {
         // Not stored, so not acknowledged: the agent keeps the batch and replays it on reconnect.
-        this.fault(hasCode(err, ErrorCodes.STORE_BUSY) ? 'store_busy' : 'store_commit', err);
+        this.fault(hasCode(err, ErrorCodes.STORE_BUSY) ? 'store_busy' : hasCode(err, ErrorCodes.STORE_STOPPED) ? 'store_stopped' : 'store_commit', err);
       });
   }
 
