@@ -300,7 +300,7 @@ export class AgentSession implements LiveSession {
     const sequence = batch.sequence;
     const previousSequence = this.lastReceived;
     this.lastReceived = sequence;
-    deps.metrics
+    void deps.metrics
       .append({
         node: this.node,
         streamId: hello.streamId,

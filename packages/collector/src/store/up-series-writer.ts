@@ -44,7 +44,7 @@ export class UpSeriesWriter {
     for (const { node, up } of this.deps.registry.upValues()) {
       try {
         const id = this.deps.metrics.seriesId(node, 'up', []);
-        this.deps.metrics
+        void this.deps.metrics
           .append({ node, streamId: COLLECTOR_STREAM_ID, sequence: now, timestampMs: now, seriesIds: Uint32Array.of(id), values: Float64Array.of(up) })
           .catch((err: unknown) => this.failed(node, err));
       } catch (err) {
