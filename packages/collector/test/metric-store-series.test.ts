@@ -145,7 +145,10 @@ t.test('retention removes series nothing can refer to, never one a live session 
   // Defined in a live session, its batch not yet committed: not even in the table.
   const fresh = s.resolveSeries('n1', 'm', label(3), pendingOnly);
   t.equal(s.applyRetention(clock.now, retention), 1, 'the batch is deleted');
-  t.equal(rows(state.db), 1, 'the released series is removed; the held one stays');
+  t.equal(rows(state.db), 2, 'the released series outlives its batches by a day (a stamp may be a day old)');
+  clock.now += DAY;
+  t.equal(s.applyRetention(clock.now, retention), 0);
+  t.equal(rows(state.db), 1, 'then the released series is removed; the held one stays');
   t.equal(s.counters.seriesRemoved, 1);
   t.equal(s.seriesId('n1', 'm', label(1)), kept);
   const again = s.resolveSeries('n1', 'm', label(2), new Set());
@@ -153,11 +156,15 @@ t.test('retention removes series nothing can refer to, never one a live session 
   await s.append({ node: 'n1', streamId: 'st', sequence: 2, timestampMs: clock.now, seriesIds: Uint32Array.of(fresh, again), values: Float64Array.of(3, 4) });
   t.equal(rows(state.db), 3, 'the pending one was written by its commit');
 
-  // A held series is stamped at every pass, so a collector killed later does not lose it.
+  // A held series is stamped again once its stamp is a day old, so a collector killed later does not lose it.
   clock.now += 20 * DAY;
   s.applyRetention(clock.now, retention);
   const stamp = state.db.prepare('SELECT last_used_ms AS ms FROM series WHERE id = ?');
   t.equal((stamp.get(kept) as { ms: number }).ms, clock.now);
+  const stampedAt = clock.now;
+  clock.now += HOUR;
+  s.applyRetention(clock.now, retention);
+  t.equal((stamp.get(kept) as { ms: number }).ms, stampedAt, 'a fresh stamp is not written again at every pass');
 });
 
 t.test('series rows from before the upgrade count as used at the upgrade', async (t) => {

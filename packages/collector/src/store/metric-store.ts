@@ -50,8 +50,10 @@ export const DEFAULT_MAX_QUEUED_BATCHES = 10_000;
 export const DEFAULT_SERIES_CACHE_BYTES = 64 * 1024 * 1024;
 /** Streams whose watermark is kept in memory; a miss reads the streams table. */
 const WATERMARK_CACHE_SIZE = 100_000;
-/** How often the retention job runs at most (RetentionTimer's period): a held series is stamped that often. */
-const SERIES_STAMP_MARGIN_MS = 3600_000;
+/** A held series whose stamp is older than this is stamped again by the next retention pass. */
+const SERIES_STAMP_REFRESH_MS = 24 * 3600_000;
+/** The retention job's period (RetentionTimer): how long a crash may come after a pass. */
+const RETENTION_PERIOD_MS = 3600_000;
 /** Rows deleted per retention transaction, so one pass never holds the write lock for long. */
 const RETENTION_CHUNK = 10_000;
 
@@ -106,7 +108,7 @@ export class MetricStore implements Lifecycle {
   /** Series ids whose `last_used_ms` the next commit stamps (newly held or released), with the time. */
   private readonly touches = new Map<number, number>();
   /** How many live holders (sessions, the store for `seriesId`) hold each series id: retention never removes those. */
-  private readonly held = new Map<number, number>();
+  private readonly held = new Map<number, { holders: number; stampedMs: number }>();
   private nextSeriesId = 0;
   /** The series handed out by `seriesId`, held while the store runs. */
   private readonly ownSeries = new Set<number>();
@@ -282,8 +284,8 @@ export class MetricStore implements Lifecycle {
   /** A holder (an ended session) lets go of its series: they are marked used now and may expire later. */
   releaseSeries(holder: Set<number>): void {
     for (const id of holder) {
-      const n = (this.held.get(id) ?? 1) - 1;
-      if (n > 0) this.held.set(id, n);
+      const h = this.held.get(id);
+      if (h && h.holders > 1) h.holders--;
       else this.held.delete(id);
       this.touches.set(id, this.now());
     }
@@ -338,25 +340,31 @@ export class MetricStore implements Lifecycle {
       total += n;
       if (n < RETENTION_CHUNK) break;
     }
-    this.removeUnusedSeries(now, cutoff - this.maxFutureSkewMs - SERIES_STAMP_MARGIN_MS);
+    this.removeUnusedSeries(now, cutoff - this.maxFutureSkewMs - SERIES_STAMP_REFRESH_MS - RETENTION_PERIOD_MS);
     return total;
   }
 
   /**
-   * The rule that keeps a series row while anything may refer to it: a batch refers only to series
-   * its session defined, so a series that no live holder (a session, or the store for `seriesId`) holds, and that was
-   * last held before `before`, has no batch left once retention deleted those older than
-   * `before + max_future_skew + 1 h` (a batch is stamped at most max_future_skew ahead; the hour
-   * covers a crash between two stamps). `last_used_ms` is stamped when a holder first holds the
-   * series, when it lets go, and here for every series still held, so a long session or a
-   * collector killed with live sessions leaves no series whose stamp is too old. Series defined
-   * in a live session but not yet written are held and not in the table yet: never removed.
+   * The rule that keeps a series row while anything may refer to it. A batch refers only to series
+   * its session defined, and is stamped at most max_future_skew after the collector received it.
+   * `last_used_ms` is stamped when a holder (a session, or the store for `seriesId`) first holds
+   * the series, when it lets go, and by this pass for every series still held whose stamp is more
+   * than a day old; so the stamp is never older than a day and an hour before the last moment the
+   * series was held, even across a kill -9. A series that no live holder holds and whose stamp is
+   * older than `before` = retention cutoff - max_future_skew - 1 day - 1 hour therefore has no
+   * batch left once retention deleted the batches older than the cutoff: it is removed. A series
+   * defined in a live session whose batch is not committed yet is held (and not in the table
+   * yet): never removed.
    */
   removeUnusedSeries(now: number, before: number): number {
     const stamps = new Map(this.touches);
-    for (const id of this.held.keys()) stamps.set(id, now);
+    for (const [id, h] of this.held) if (h.stampedMs < now - SERIES_STAMP_REFRESH_MS) stamps.set(id, now);
     const list = [...stamps];
     for (let i = 0; i < list.length; i += RETENTION_CHUNK) this.writeStamps(list.slice(i, i + RETENTION_CHUNK));
+    for (const [id, ms] of list) {
+      const h = this.held.get(id);
+      if (h) h.stampedMs = Math.max(h.stampedMs, ms);
+    }
     this.touches.clear();
     let removed = 0;
     for (;;) {
@@ -456,9 +464,13 @@ export class MetricStore implements Lifecycle {
   private hold(id: number, holder: Set<number>): void {
     if (holder.has(id)) return;
     holder.add(id);
-    const n = this.held.get(id) ?? 0;
-    this.held.set(id, n + 1);
-    if (n === 0) this.touches.set(id, this.now());
+    const h = this.held.get(id);
+    if (h) h.holders++;
+    else {
+      const now = this.now();
+      this.held.set(id, { holders: 1, stampedMs: now });
+      this.touches.set(id, now);
+    }
   }
 
   private watermarkOf(key: string, node: string, streamId: string): number {
