@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { decodeCollectorFrame, encodeAgentFrame, PROTOCOL_VERSION, type AgentFrame, type CollectorFrame } from '@ximp/shared';
+import { decodeCollectorFrame, encodeAgentFrame, PROTOCOL_VERSION, type AgentFrame, type CollectorFrame, type SeriesDefinition } from '@ximp/shared';
 
 /** A hand-driven agent connection speaking the protocol with the shared codec, for hostile or exact tests. */
 export interface RawAgent {
@@ -72,4 +72,30 @@ export function connectRawAgent(url: string, ca: string, token: string, node: st
       resolve(client);
     });
   });
+}
+
+/** `n` distinct series `flood_metric{i="<id>"}` with stream-local ids from `from` on. */
+export function numberedSeries(from: number, n: number): SeriesDefinition[] {
+  return Array.from({ length: n }, (_, k) => ({ id: from + k, name: 'flood_metric', labels: [{ name: 'i', value: String(from + k) }] }));
+}
+
+export function batchFrame(sequence: number, definitions: SeriesDefinition[], ids: number[], timestampUnixMs = Date.now()): AgentFrame {
+  return { type: 'batch', sequence, timestampUnixMs, definitions, seriesIds: ids, values: ids.map((i) => i), droppedBatchesTotal: 0 };
+}
+
+/** Connects and says Hello; resolves with the client and the sequence to send next (the Welcome's watermark + 1). */
+export async function openSession(url: string, ca: string, token: string, node: string, streamId = 'flood'): Promise<{ c: RawAgent; next: number }> {
+  const c = await connectRawAgent(url, ca, token, node);
+  await c.send(helloFrame(node, streamId));
+  if ((await c.until(() => c.frames.some((f) => f.type === 'welcome'))) !== true) throw new Error('closed before welcome');
+  const welcome = c.frames.find((f) => f.type === 'welcome');
+  return { c, next: (welcome?.type === 'welcome' ? welcome.lastAckedSequence : 0) + 1 };
+}
+
+/** Sends a batch; resolves 'ack' once acknowledged, or the close code when the collector closed instead. */
+export async function sendAndWait(c: RawAgent, frame: AgentFrame): Promise<'ack' | number> {
+  const acks = c.frames.filter((f) => f.type === 'ack').length;
+  await c.send(frame);
+  const outcome = await c.until(() => c.frames.filter((f) => f.type === 'ack').length > acks);
+  return outcome === true ? 'ack' : outcome;
 }
