@@ -39,7 +39,7 @@ export interface MetricStoreOptions {
   onError?: OnError;
   /** Series per node and new series per node per minute (`limits:` in collector.yaml). */
   seriesLimits?: Omit<SeriesLimitOptions, 'now'>;
-  /** Series not held by a live session and unused for longer than the retention plus this are removed (default 10 min). */
+  /** How far ahead of the collector's clock a batch may be stamped (default 10 min): series expire that much later (see `removeUnusedSeries`). */
   maxFutureSkewMs?: number;
   now?: () => number;
 }
