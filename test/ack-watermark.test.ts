@@ -85,3 +85,18 @@ t.test('a batch that does not follow the previous one of its session is a protoc
   await a.send(batch(5, false));
   t.equal((await a.closed).code, 4400);
 });
+
+t.test('an Ack is never sent past the watermark the store reports: the session closes 1011 instead', async (t) => {
+  let store: FaultyMetricStore | undefined;
+  const c = await startCollector(t, '', { createMetricStore: (db, options) => (store = new FaultyMetricStore(db, options)) });
+  const ca = fs.readFileSync(c.caFile, 'utf8');
+  const node = 'lag-node';
+  const { token } = await createToken(c.cliConfig, node);
+  store!.lagging.add('lagstream');
+  const a = await connectRawAgent(c.agentUrl, ca, token, node);
+  await a.send(helloFrame(node, 'lagstream'));
+  await a.send(batch(1, true));
+  t.equal((await a.closed).code, 1011);
+  t.same(a.frames.filter((f) => f.type === 'ack'), [], 'no ack');
+  t.ok(c.logs.some((l) => l.includes('store_gap')), 'reported as a fault');
+});

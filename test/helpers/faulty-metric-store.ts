@@ -43,6 +43,13 @@ export class FaultyMetricStore extends MetricStore {
     return this.gate.then(() => super.append(batch));
   }
 
+  /** Streams whose watermark this store under-reports (a store that lost track of what it committed). */
+  readonly lagging = new Set<string>();
+
+  override lastSequence(node: string, streamId: string): number {
+    return this.lagging.has(streamId) ? 0 : super.lastSequence(node, streamId);
+  }
+
   override resolveSeries(node: string, name: string, labels: readonly Label[], holder: Set<number>): number {
     if (this.failResolutions.has(++this.resolutions)) {
       this.injected++;
