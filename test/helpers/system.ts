@@ -13,7 +13,7 @@ import { Agent } from '../../packages/agent/src/agent';
 import { loadAgentConfig } from '../../packages/agent/src/config';
 import type { SourceInstance } from '../../packages/agent/src/sources/source';
 import { createAdminClientIn } from '../../packages/collector/src/auth/first-admin-client';
-import { Collector } from '../../packages/collector/src/collector';
+import { Collector, type CollectorDeps } from '../../packages/collector/src/collector';
 import { loadCollectorConfig } from '../../packages/collector/src/config';
 import { runInit } from '../../packages/collector/src/pki/init-command';
 
@@ -95,10 +95,10 @@ export interface TestCollector extends TestCollectorPaths {
 }
 
 /** The real collector in this process, listening on loopback ports chosen by the kernel. */
-export async function startCollector(t: Teardown, extraYaml = ''): Promise<TestCollector> {
+export async function startCollector(t: Teardown, extraYaml = '', deps: Omit<CollectorDeps, 'log'> = {}): Promise<TestCollector> {
   const paths = prepareCollector(t, extraYaml);
   const { log, lines } = captureLogger('ximp-collector');
-  const collector = new Collector(loadCollectorConfig(paths.configFile), { log });
+  const collector = new Collector(loadCollectorConfig(paths.configFile), { ...deps, log });
   await collector.start();
   // init wrote the configured API port (0 here); point the CLI at the port the kernel chose.
   const apiPort = collector.apiAddress().port;

@@ -6,6 +6,10 @@ export interface CollectorMetricsSources {
   };
   metricStore: object;
   registry: { list(): { state: string }[]; spoolDrops(): { node: string; droppedTotal: number }[] };
+  /** Faults the collector carried on after (storage errors and the like), by kind. */
+  faults?: { totals(): ReadonlyMap<string, number> };
+  /** Agent input refused for a limit (series, future batches), by kind. */
+  refusals?: { totalsByKey(): ReadonlyMap<string, number> };
 }
 
 function snake(name: string): string {
@@ -24,6 +28,12 @@ export function collectorMetricsText(sources: CollectorMetricsSources): string {
   for (const [key, value] of Object.entries(storeCounters)) {
     counter(`ximp_collector_store_${snake(key)}_total`, `Embedded store: ${snake(key).replace(/_/g, ' ')}.`, value);
   }
+  const byKind = (name: string, help: string, totals: ReadonlyMap<string, number> | undefined): void => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
+    for (const [kind, n] of totals ?? []) lines.push(`${name}{kind="${kind}"} ${n}`);
+  };
+  byKind('ximp_collector_faults_total', 'Faults the collector carried on after (storage errors and the like), by kind.', sources.faults?.totals());
+  byKind('ximp_collector_ingest_refusals_total', 'Agent sessions closed for input over a limit, by kind.', sources.refusals?.totalsByKey());
   lines.push('# HELP ximp_collector_agent_sessions Live agent sessions.', '# TYPE ximp_collector_agent_sessions gauge');
   lines.push(`ximp_collector_agent_sessions ${sources.agentServer.sessionCount()}`);
   const byState = new Map<string, number>([['ACTIVE', 0], ['STALE', 0], ['DISCONNECTED', 0], ['PENDING', 0]]);

@@ -12,7 +12,7 @@ import { PkiStore } from './pki/pki-store';
 import { AgentRegistry } from './registry/agent-registry';
 import { AgentRecordStore } from './registry/agent-record-store';
 import { openDatabase, type Database } from './store/database';
-import { MetricStore } from './store/metric-store';
+import { MetricStore, type MetricStoreOptions } from './store/metric-store';
 import { SeriesQuery } from './store/series-query';
 import { RetentionTimer } from './store/retention-timer';
 import { SettingsStore } from './store/settings-store';
@@ -21,6 +21,8 @@ import { UpSeriesWriter } from './store/up-series-writer';
 export interface CollectorDeps {
   log: Logger;
   now?: () => number;
+  /** Builds the metric store; tests pass one told to fail. */
+  createMetricStore?: (db: Database, options: MetricStoreOptions) => MetricStore;
 }
 
 const DEFAULT_TOKEN_EXPIRY_MS = 365 * 24 * 3600 * 1000;
@@ -63,7 +65,16 @@ export class Collector {
     const accessTokens = new AccessTokenStore(db);
     const audit = new AuditLog(db);
     const records = new AgentRecordStore(db);
-    const metricStore = new MetricStore(db, { commitIntervalMs: config.store.commitIntervalMs });
+    const faults = new FaultReporter({ log, now });
+    const refusals = new ThrottledLog({ log, now });
+    const storeOptions: MetricStoreOptions = {
+      commitIntervalMs: config.store.commitIntervalMs,
+      seriesLimits: { maxSeriesPerNode: config.limits.maxSeriesPerNode, maxNewSeriesPerMinute: config.limits.maxNewSeriesPerMinute },
+      maxFutureSkewMs: config.limits.maxFutureSkewMs,
+      onError: (err, context) => faults.report('store_timer', err, { context }),
+      now,
+    };
+    const metricStore = deps.createMetricStore?.(db, storeOptions) ?? new MetricStore(db, storeOptions);
     this.metricStore = metricStore;
     await metricStore.start();
 
@@ -78,8 +89,8 @@ export class Collector {
       maxSeriesPerSession: DEFAULT_LIMITS.maxSeriesPerSession,
       helloTimeoutMs: config.limits.helloTimeoutMs,
       pingIntervalMs: config.limits.pingIntervalMs,
+      maxFutureSkewMs: config.limits.maxFutureSkewMs,
     };
-    const faults = new FaultReporter({ log, now });
     const agentServer = new AgentServer({
       host: config.listen.agents.host,
       port: config.listen.agents.port,
@@ -92,7 +103,7 @@ export class Collector {
       maxConnections: config.limits.maxAgentConnections,
       tokens,
       faults,
-      session: { registry, metrics: metricStore, limits, log, now },
+      session: { registry, metrics: metricStore, limits, log, now, faults, refusals },
     });
     this.agentServer = agentServer;
 
@@ -108,9 +119,9 @@ export class Collector {
           maxRangeMs: config.api.maxQueryRangeMs,
           maxPoints: config.api.maxQueryPoints,
           maxConcurrent: config.api.maxConcurrentQueries,
-          refusals: new ThrottledLog({ log, now }),
+          refusals,
         }),
-        metricsText: () => collectorMetricsText({ agentServer, metricStore, registry }),
+        metricsText: () => collectorMetricsText({ agentServer, metricStore, registry, faults, refusals }),
         config: {
           accessTokenTtlMs: config.api.accessTokenTtlMs,
           allowCidrs: config.api.allowCidrs,
@@ -134,10 +145,10 @@ export class Collector {
 
     await agentServer.start();
     await apiServer.start();
-    this.upWriter = new UpSeriesWriter({ registry, metrics: metricStore, log, now });
+    this.upWriter = new UpSeriesWriter({ registry, metrics: metricStore, log, faults, now });
     this.upWriter.start();
     const settings = new SettingsStore(db);
-    this.retention = new RetentionTimer({ metrics: metricStore, retentionMs: () => settings.retentionMs(config.store.retentionMs), log, now });
+    this.retention = new RetentionTimer({ metrics: metricStore, retentionMs: () => settings.retentionMs(config.store.retentionMs), log, faults, now });
     this.retention.start();
     log.info(
       { agents: formatAddress(agentServer.address()), api: formatAddress(apiServer.address()), data_dir: config.dataDir },

@@ -43,6 +43,9 @@ export interface CollectorConfig {
     handshakeTimeoutMs: number;
     maxAgentConnections: number;
     maxApiConnections: number;
+    maxSeriesPerNode: number;
+    maxNewSeriesPerMinute: number;
+    maxFutureSkewMs: number;
   };
   store: { retentionMs: number; commitIntervalMs: number };
   /** `allowCidrs` is normalized to `address/prefix`; empty = every address. */
@@ -71,6 +74,9 @@ export const DEFAULT_COLLECTOR_CONFIG: Readonly<Omit<CollectorConfig, 'file'>> =
     // Below the unit's LimitNOFILE=65536 with room for the database, logs and outgoing connections.
     maxAgentConnections: 40_000,
     maxApiConnections: 10_000,
+    maxSeriesPerNode: 100_000,
+    maxNewSeriesPerMinute: 20_000,
+    maxFutureSkewMs: 10 * MINUTE,
   },
   store: { retentionMs: 15 * DAY, commitIntervalMs: 5 },
   api: { allowCidrs: [], accessTokenTtlMs: 1 * HOUR, maxQueryRangeMs: 31 * DAY, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
@@ -117,6 +123,9 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     'handshake_timeout',
     'max_agent_connections',
     'max_api_connections',
+    'max_series_per_node',
+    'max_new_series_per_minute',
+    'max_future_skew',
   ]);
   // The frame, sample and label limits may be raised, not set below what an agent's batch may hold:
   // a spooled batch the collector refuses would block its agent's stream for good.
@@ -136,6 +145,11 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     handshakeTimeoutMs: limits.duration('handshake_timeout', { min: 10, max: 5 * MINUTE }) ?? d.limits.handshakeTimeoutMs,
     maxAgentConnections: limits.integer('max_agent_connections', { min: 1, max: 1_000_000 }) ?? d.limits.maxAgentConnections,
     maxApiConnections: limits.integer('max_api_connections', { min: 1, max: 1_000_000 }) ?? d.limits.maxApiConnections,
+    // Not below one agent batch's worth: a first connection defines a whole batch's series at once.
+    maxSeriesPerNode: limits.integer('max_series_per_node', { min: AGENT_BATCH_BOUNDS.samples, max: 100_000_000 }) ?? d.limits.maxSeriesPerNode,
+    maxNewSeriesPerMinute:
+      limits.integer('max_new_series_per_minute', { min: AGENT_BATCH_BOUNDS.samples, max: 100_000_000 }) ?? d.limits.maxNewSeriesPerMinute,
+    maxFutureSkewMs: limits.duration('max_future_skew', { min: SECOND, max: 7 * DAY }) ?? d.limits.maxFutureSkewMs,
   };
 
   const store = root.section('store', ['retention', 'commit_interval']);

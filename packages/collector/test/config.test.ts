@@ -44,6 +44,9 @@ const DEFAULTS = {
     handshakeTimeoutMs: 10_000,
     maxAgentConnections: 40_000,
     maxApiConnections: 10_000,
+    maxSeriesPerNode: 100_000,
+    maxNewSeriesPerMinute: 20_000,
+    maxFutureSkewMs: 600_000,
   },
   store: { retentionMs: 15 * DAY, commitIntervalMs: 5 },
   api: { allowCidrs: [], accessTokenTtlMs: 3_600_000, maxQueryRangeMs: 31 * 86_400_000, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
@@ -86,6 +89,9 @@ limits:
   handshake_timeout: 1500ms
   max_agent_connections: 1000
   max_api_connections: 100
+  max_series_per_node: 5000
+  max_new_series_per_minute: 6000
+  max_future_skew: 30s
 store:
   retention: 90d
   commit_interval: 0ms
@@ -117,6 +123,9 @@ log:
       handshakeTimeoutMs: 1500,
       maxAgentConnections: 1000,
       maxApiConnections: 100,
+      maxSeriesPerNode: 5000,
+      maxNewSeriesPerMinute: 6000,
+      maxFutureSkewMs: 30_000,
     },
     store: { retentionMs: 90 * DAY, commitIntervalMs: 0 },
     api: {
@@ -129,6 +138,14 @@ log:
     log: { level: 'warn' },
   });
   t.ok(Object.isFrozen(c.listen.agents));
+});
+
+t.test('series and skew limits: not below one agent batch, durations checked', async (t) => {
+  const lines = issueLines('limits:\n  max_series_per_node: 100\n  max_new_series_per_minute: 0\n  max_future_skew: fast\n');
+  t.equal(lines.length, 3, lines.join('\n'));
+  t.match(lines[0], /limits\.max_series_per_node/);
+  t.match(lines[1], /limits\.max_new_series_per_minute/);
+  t.match(lines[2], /limits\.max_future_skew/);
 });
 
 t.test('a relative data_dir resolves against the config file folder', async (t) => {

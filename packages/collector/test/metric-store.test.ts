@@ -55,7 +55,7 @@ t.test('series ids: stable, label order irrelevant, per node', async (t) => {
   t.not(s.seriesId('n1', 'node_cpu_seconds_total', [{ name: 'cpu', value: '1' }, { name: 'mode', value: 'idle' }]), a);
   t.not(s.seriesId('n1', 'up', []), a);
   // A tiny cache still answers correctly from the table.
-  const small = new MetricStore(state.db, { seriesCacheSize: 1 });
+  const small = new MetricStore(state.db, { seriesCacheBytes: 1 });
   t.equal(small.seriesId('n1', 'node_cpu_seconds_total', [{ name: 'cpu', value: '0' }, { name: 'mode', value: 'idle' }]), a);
   t.equal(small.seriesId('n1', 'up', []), s.seriesId('n1', 'up', []));
   t.equal(small.seriesId('n1', 'node_cpu_seconds_total', [{ name: 'mode', value: 'idle' }, { name: 'cpu', value: '0' }]), a);

@@ -3,8 +3,11 @@ import type WebSocket from 'ws';
 import {
   CloseCodes,
   ErrorCodes,
+  hasCode,
   PROTOCOL_VERSION,
   ProtocolError,
+  RESERVED_METRIC_NAMES,
+  type ThrottledLog,
   decodeAgentFrame,
   encodeCollectorFrame,
   type CollectorFrame,
@@ -15,15 +18,25 @@ import {
   type MetricBatch,
 } from '@ximp/shared';
 import type { AgentRegistry, LiveSession } from '../registry/agent-registry';
+import type { FaultReporter } from '../fault-reporter';
 import type { StoredBatch } from '../store/metric-store';
+import { COLLECTOR_STREAM_ID } from '../store/up-series-writer';
 import { scheduleAt, type CancelTimer } from './schedule-at';
 
 /** What a session needs of the metric store (MetricStore implements it). */
 export interface SessionMetricStore {
-  seriesId(node: string, name: string, labels: Label[]): number;
+  /** The id of a series the session defines, held by `holder`; throws XIMP_ERR_SERIES_LIMIT past a limit. */
+  resolveSeries(node: string, name: string, labels: readonly Label[], holder: Set<number>): number;
+  /** The id of a known series, or undefined; never creates one. */
+  findSeries(node: string, name: string, labels: readonly Label[]): number | undefined;
+  releaseSeries(holder: Set<number>): void;
   append(batch: StoredBatch): Promise<{ duplicate: boolean }>;
+  /** The stream's contiguous watermark: every batch up to it is stored. */
   lastSequence(node: string, streamId: string): number;
 }
+
+/** Batches stamped further ahead of the collector's clock are refused (default of `limits.max_future_skew`). */
+export const DEFAULT_MAX_FUTURE_SKEW_MS = 10 * 60_000;
 
 export interface SessionCounters {
   batchesAcked: number;
@@ -36,10 +49,14 @@ export interface SessionCounters {
 export interface AgentSessionDeps {
   registry: AgentRegistry;
   metrics: SessionMetricStore;
-  limits: Limits & { helloTimeoutMs: number; pingIntervalMs: number };
+  limits: Limits & { helloTimeoutMs: number; pingIntervalMs: number; maxFutureSkewMs?: number };
   counters: SessionCounters;
   log: Logger;
   now(): number;
+  /** Where a fault that is not the agent's doing goes (a storage error): counted, logged once a minute. */
+  faults?: FaultReporter;
+  /** Refusals of an agent's input that is well-formed but over a limit: counted by kind, logged once a minute per node. */
+  refusals?: ThrottledLog;
   /** Told of every protocol violation, so the server can count it against the peer's address. */
   onProtocolViolation?(address: string): void;
 }
@@ -68,6 +85,12 @@ export class AgentSession implements LiveSession {
   private hello: Hello | undefined;
   /** Stream-local series id -> collector series id, for this session only. */
   private readonly seriesMap = new Map<number, number>();
+  /** The collector series this session holds (retention keeps them while it lives). */
+  private readonly heldSeries = new Set<number>();
+  /** The sequence of the last batch received (the Welcome's watermark before the first). */
+  private lastReceived = 0;
+  /** A batch of this session was not stored: nothing later may be acknowledged. */
+  private storeFailed = false;
   private helloTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private cancelExpiry: CancelTimer | undefined;
@@ -135,6 +158,7 @@ export class AgentSession implements LiveSession {
   private onClose(code: number): void {
     this.closed = true;
     this.clearTimers();
+    this.deps.metrics.releaseSeries(this.heldSeries);
     if (this.hello) this.deps.registry.detach(this);
     this.deps.log.info({ node: this.node, remote: this.address, session: this.id, code }, 'agent disconnected');
   }
@@ -161,7 +185,8 @@ export class AgentSession implements LiveSession {
           return;
       }
     } catch (err) {
-      if (!(err instanceof ProtocolError)) throw err;
+      if (hasCode(err, ErrorCodes.SERIES_LIMIT)) return this.refuse('series_limit', (err as Error).message);
+      if (!(err instanceof ProtocolError)) return this.fault('session_message', err);
       this.deps.counters.protocolErrors++;
       this.deps.onProtocolViolation?.(this.address);
       this.deps.log.warn(
@@ -172,11 +197,31 @@ export class AgentSession implements LiveSession {
     }
   }
 
+  /**
+   * A fault of the collector's own (a storage error, say): the session closes with 1011 so the
+   * agent keeps its batches and retries with backoff; the collector carries on.
+   */
+  private fault(kind: string, err: unknown): void {
+    this.storeFailed = true;
+    this.deps.counters.storeFailures++;
+    this.deps.faults?.report(kind, err, { node: this.node });
+    if (!this.deps.faults) this.deps.log.error({ node: this.node, err: (err as Error).message }, 'collector fault in agent session');
+    this.close(1011, 'collector fault');
+  }
+
+  /** Well-formed input over a limit: closed with 4400 and the reason, counted by kind, logged once a minute per node. */
+  private refuse(kind: string, reason: string): void {
+    this.deps.refusals?.report('warn', kind, { node: this.node, remote: this.address, session: this.id, kind, reason }, 'agent session refused', this.node);
+    if (!this.deps.refusals) this.deps.log.warn({ node: this.node, kind, reason }, 'agent session refused');
+    this.close(CloseCodes.MALFORMED, reason.slice(0, 120));
+  }
+
   private onHello(hello: Hello): void {
     if (this.hello) throw new ProtocolError(CloseCodes.MALFORMED, 'second hello in one session', { code: ErrorCodes.PROTOCOL_UNEXPECTED });
     if (hello.node !== this.node) {
       throw new ProtocolError(CloseCodes.MALFORMED, 'hello.node differs from the node the token was presented for');
     }
+    if (hello.streamId === COLLECTOR_STREAM_ID) throw new ProtocolError(CloseCodes.MALFORMED, 'hello.stream_id is reserved for the collector');
     this.hello = hello;
     if (this.helloTimer) clearTimeout(this.helloTimer);
     this.helloTimer = undefined;
@@ -188,6 +233,7 @@ export class AgentSession implements LiveSession {
       host: hello.host,
     });
     const lastAcked = deps.metrics.lastSequence(this.node, hello.streamId);
+    this.lastReceived = lastAcked;
     this.send({
       type: 'welcome',
       sessionId: this.id,
@@ -220,11 +266,25 @@ export class AgentSession implements LiveSession {
     const hello = this.hello;
     if (!hello) throw new ProtocolError(CloseCodes.MALFORMED, 'metric batch before hello', { code: ErrorCodes.PROTOCOL_UNEXPECTED });
     const { deps } = this;
+    const now = deps.now();
+    if (batch.sequence <= this.lastReceived) {
+      throw new ProtocolError(CloseCodes.MALFORMED, `batch ${batch.sequence} does not follow ${this.lastReceived}`);
+    }
+    const maxFutureSkewMs = deps.limits.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS;
+    if (batch.timestampUnixMs - now > maxFutureSkewMs) {
+      return this.refuse('future_batch', `batch ${batch.sequence} is stamped ${batch.timestampUnixMs - now} ms ahead of the collector's clock (limits.max_future_skew)`);
+    }
     for (const def of batch.definitions) {
-      if (this.seriesMap.size >= deps.limits.maxSeriesPerSession && !this.seriesMap.has(def.id)) {
+      if (RESERVED_METRIC_NAMES.has(def.name)) throw new ProtocolError(CloseCodes.MALFORMED, `series name "${def.name}" is reserved for the collector`);
+      const known = this.seriesMap.get(def.id);
+      if (known === undefined && this.seriesMap.size >= deps.limits.maxSeriesPerSession) {
         throw new ProtocolError(CloseCodes.MALFORMED, `session defines more than ${deps.limits.maxSeriesPerSession} series`);
       }
-      this.seriesMap.set(def.id, deps.metrics.seriesId(this.node, def.name, def.labels));
+      // Defining a live id again is fine only as the same series: its batches may still be queued.
+      if (known !== undefined && deps.metrics.findSeries(this.node, def.name, def.labels) !== known) {
+        return this.refuse('series_redefined', `series id ${def.id} defined again as a different series`);
+      }
+      this.seriesMap.set(def.id, deps.metrics.resolveSeries(this.node, def.name, def.labels, this.heldSeries));
     }
     const n = batch.seriesIds.length;
     const seriesIds = new Uint32Array(n);
@@ -235,16 +295,18 @@ export class AgentSession implements LiveSession {
       }
       seriesIds[i] = global;
     }
-    const now = deps.now();
-    this.checkClockSkew(batch.timestampUnixMs, now);
+    this.checkClockSkew(batch, now);
     this.checkSpoolDrops(batch.droppedBatchesTotal);
     deps.registry.batchReceived(this, now);
     const sequence = batch.sequence;
-    deps.metrics
+    const previousSequence = this.lastReceived;
+    this.lastReceived = sequence;
+    void deps.metrics
       .append({
         node: this.node,
         streamId: hello.streamId,
         sequence,
+        previousSequence,
         timestampMs: batch.timestampUnixMs,
         seriesIds,
         values: Float64Array.from(batch.values),
@@ -255,13 +317,19 @@ export class AgentSession implements LiveSession {
           deps.counters.batchesAcked++;
           deps.counters.samplesAcked += n;
         }
+        // The agent takes an Ack as cumulative (it deletes every batch up to it): after a batch of
+        // this session was not stored, nothing later is acknowledged, and an Ack never passes the
+        // stream's contiguous watermark.
+        if (this.storeFailed || this.closed) return;
+        if (deps.metrics.lastSequence(this.node, hello.streamId) < sequence) {
+          this.fault('store_gap', new Error(`batch ${sequence} stored behind a batch that is not`));
+          return;
+        }
         this.send({ type: 'ack', sequence });
       })
       .catch((err: unknown) => {
         // Not stored, so not acknowledged: the agent keeps the batch and replays it on reconnect.
-        deps.counters.storeFailures++;
-        deps.log.error({ node: this.node, sequence, err: (err as Error).message }, 'storing batch failed, closing session so the agent replays');
-        this.close(1011, 'store failed');
+        this.fault(hasCode(err, ErrorCodes.STORE_BUSY) ? 'store_busy' : hasCode(err, ErrorCodes.STORE_STOPPED) ? 'store_stopped' : 'store_commit', err);
       });
   }
 
@@ -273,8 +341,12 @@ export class AgentSession implements LiveSession {
     this.deps.registry.spoolDropsReported(this, total);
   }
 
-  private checkClockSkew(batchMs: number, now: number): void {
-    const skew = batchMs - now;
+  /**
+   * Skew is the agent's send time minus now: a replayed batch's own timestamp is old, its send
+   * time is not. An older agent tells no send time; then only its timestamp can serve.
+   */
+  private checkClockSkew(batch: MetricBatch, now: number): void {
+    const skew = (batch.sentUnixMs ? batch.sentUnixMs : batch.timestampUnixMs) - now;
     if (Math.abs(skew) <= CLOCK_SKEW_WARN_MS || now - this.lastSkewWarnMs < CLOCK_SKEW_WARN_EVERY_MS) return;
     this.lastSkewWarnMs = now;
     this.deps.log.warn({ node: this.node, skew_ms: skew }, 'agent clock skew above 5 s');

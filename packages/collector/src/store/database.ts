@@ -103,6 +103,15 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (node, stream_id)
   ) WITHOUT ROWID;
   `,
+  // 2: series expire. (From here on streams.last_sequence is the contiguous watermark: the highest
+  // sequence with every earlier batch the agent sent stored too; see MetricStore.lastSequence.)
+  // last_used_ms is when a live session last held the series; rows that were
+  // there before count as used at the upgrade, so retention keeps them for a full period.
+  `
+  ALTER TABLE series ADD COLUMN last_used_ms INTEGER NOT NULL DEFAULT 0;
+  UPDATE series SET last_used_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000;
+  CREATE INDEX series_by_last_used ON series (last_used_ms);
+  `,
 ];
 
 /** The schema version this build writes. */

@@ -4,6 +4,7 @@ import { SeriesCache } from './series-cache';
 import { readSeries, type SeriesPoints } from './series-query';
 
 export type { SeriesPoints } from './series-query';
+import { SeriesLimits, type SeriesLimitOptions } from './series-limits';
 
 /** A batch as stored: collector-wide series ids (from `seriesId`), one timestamp, packed values. */
 export interface StoredBatch {
@@ -13,6 +14,13 @@ export interface StoredBatch {
   timestampMs: number;
   seriesIds: Uint32Array;
   values: Float64Array;
+  /**
+   * The sequence the sender sent before this one on the stream (its last acknowledged one for the
+   * first batch of a session). The stream's watermark moves over this batch only when it has
+   * reached `previousSequence`, so a gap left by a failed commit holds it back. Left out (the
+   * collector's own series), the watermark is the highest stored sequence.
+   */
+  previousSequence?: number;
 }
 
 export interface MetricStoreOptions {
@@ -22,16 +30,27 @@ export interface MetricStoreOptions {
   maxBatchesPerCommit?: number;
   /** Beyond this many waiting batches `append` refuses with XIMP_ERR_STORE_BUSY (default 10 000). */
   maxQueuedBatches?: number;
-  /** Series ids kept in memory (default 100 000). */
-  seriesCacheSize?: number;
+  /** Bytes the series-id cache may take (default 64 MiB; two bytes per key character plus overhead). */
+  seriesCacheBytes?: number;
   /** Where unexpected errors of the commit timer go. */
   onError?: OnError;
+  /** Series per node and new series per node per minute (`limits:` in collector.yaml). */
+  seriesLimits?: Omit<SeriesLimitOptions, 'now'>;
+  /** How far ahead of the collector's clock a batch may be stamped (default 10 min): series expire that much later (see `removeUnusedSeries`). */
+  maxFutureSkewMs?: number;
+  now?: () => number;
 }
 
 export const DEFAULT_COMMIT_INTERVAL_MS = 5;
 export const DEFAULT_MAX_BATCHES_PER_COMMIT = 512;
 export const DEFAULT_MAX_QUEUED_BATCHES = 10_000;
-export const DEFAULT_SERIES_CACHE_SIZE = 100_000;
+export const DEFAULT_SERIES_CACHE_BYTES = 64 * 1024 * 1024;
+/** Streams whose watermark is kept in memory; a miss reads the streams table. */
+const WATERMARK_CACHE_SIZE = 100_000;
+/** A held series whose stamp is older than this is stamped again by the next retention pass. */
+const SERIES_STAMP_REFRESH_MS = 24 * 3600_000;
+/** The retention job's period (RetentionTimer): how long a crash may come after a pass. */
+const RETENTION_PERIOD_MS = 3600_000;
 /** Rows deleted per retention transaction, so one pass never holds the write lock for long. */
 const RETENTION_CHUNK = 10_000;
 
@@ -39,6 +58,14 @@ interface Pending {
   batch: StoredBatch;
   resolve(result: { duplicate: boolean }): void;
   reject(err: Error): void;
+}
+
+/** A series given an id in memory whose row is written by the next group commit. */
+interface PendingSeries {
+  id: number;
+  node: string;
+  name: string;
+  labelsJson: string;
 }
 
 /**
@@ -56,15 +83,33 @@ export class MetricStore implements Lifecycle {
   private readonly maxQueuedBatches: number;
   private readonly onError: OnError;
   private readonly cache: SeriesCache;
+  private readonly limits: SeriesLimits;
+  private readonly maxFutureSkewMs: number;
+  private readonly now: () => number;
   private readonly stmts;
-  private readonly writeCommit: (items: Pending[]) => boolean[];
+  private readonly writeCommit: (items: Pending[]) => { duplicates: boolean[]; moved: Map<string, { sequence: number }> };
+  private readonly writeStamps: (stamps: [number, number][]) => void;
+  private readonly deleteSeriesRows: (ids: number[]) => void;
+
+  /** Contiguous watermark per stream (`node\0stream`), as committed; bounded, a miss reads the table. */
+  private readonly watermarks = new Map<string, number>();
+  /** Series given an id whose row the next commit writes; by key so eviction from the cache cannot lose them. */
+  private pendingSeries: PendingSeries[] = [];
+  private readonly pendingByKey = new Map<string, number>();
+  /** Series ids whose `last_used_ms` the next commit stamps (newly held or released), with the time. */
+  private readonly touches = new Map<number, number>();
+  /** How many live holders (sessions, the store for `seriesId`) hold each series id: retention never removes those. */
+  private readonly held = new Map<number, { holders: number; stampedMs: number }>();
+  private nextSeriesId = 0;
+  /** The series handed out by `seriesId`, held while the store runs. */
+  private readonly ownSeries = new Set<number>();
 
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private state: 'new' | 'running' | 'stopped' = 'new';
 
-  private counts = { batchesStored: 0, samplesStored: 0, duplicates: 0, commits: 0, failedCommits: 0, rejected: 0 };
+  private counts = { batchesStored: 0, samplesStored: 0, duplicates: 0, commits: 0, failedCommits: 0, rejected: 0, seriesCreated: 0, seriesRemoved: 0 };
 
   constructor(
     private readonly db: Database,
@@ -74,25 +119,35 @@ export class MetricStore implements Lifecycle {
     this.maxBatchesPerCommit = Math.max(1, options.maxBatchesPerCommit ?? DEFAULT_MAX_BATCHES_PER_COMMIT);
     this.maxQueuedBatches = Math.max(1, options.maxQueuedBatches ?? DEFAULT_MAX_QUEUED_BATCHES);
     this.onError = options.onError ?? (() => undefined);
-    this.cache = new SeriesCache(options.seriesCacheSize ?? DEFAULT_SERIES_CACHE_SIZE);
+    this.cache = new SeriesCache(options.seriesCacheBytes ?? DEFAULT_SERIES_CACHE_BYTES);
+    this.now = options.now ?? Date.now;
+    this.limits = new SeriesLimits({ ...options.seriesLimits, now: this.now });
+    this.maxFutureSkewMs = options.maxFutureSkewMs ?? 10 * 60_000;
     this.stmts = {
       insertBatch: db.prepare(
         'INSERT OR IGNORE INTO batches (node, stream_id, sequence, timestamp_ms, series_ids, vals) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       upsertStream: db.prepare(
         `INSERT INTO streams (node, stream_id, last_sequence) VALUES (?, ?, ?)
-         ON CONFLICT (node, stream_id) DO UPDATE SET last_sequence = MAX(last_sequence, excluded.last_sequence)`,
+         ON CONFLICT (node, stream_id) DO UPDATE SET last_sequence = excluded.last_sequence`,
       ),
       lastSequence: db.prepare('SELECT last_sequence FROM streams WHERE node = ? AND stream_id = ?'),
       findSeries: db.prepare('SELECT id FROM series WHERE node = ? AND name = ? AND labels_json = ?'),
-      insertSeries: db.prepare('INSERT INTO series (node, name, labels_json) VALUES (?, ?, ?)'),
+      insertSeries: db.prepare('INSERT INTO series (id, node, name, labels_json, last_used_ms) VALUES (?, ?, ?, ?, ?)'),
+      maxSeriesId: db.prepare('SELECT MAX(id) AS id FROM series'),
+      countSeries: db.prepare('SELECT COUNT(*) AS n FROM series WHERE node = ?'),
+      stampSeries: db.prepare('UPDATE series SET last_used_ms = ? WHERE id = ?'),
+      unusedSeries: db.prepare(`SELECT id, node, name, labels_json FROM series WHERE last_used_ms < ? ORDER BY last_used_ms LIMIT ${RETENTION_CHUNK}`),
+      deleteSeries: db.prepare('DELETE FROM series WHERE id = ?'),
       deleteOld: db.prepare(
         `DELETE FROM batches WHERE rowid IN (SELECT rowid FROM batches WHERE timestamp_ms < ? LIMIT ${RETENTION_CHUNK})`,
       ),
     };
-    this.writeCommit = db.transaction((items: Pending[]): boolean[] => {
+    this.writeCommit = db.transaction((items: Pending[]) => {
+      this.beforeCommit();
+      this.writeSeries();
       const duplicates: boolean[] = [];
-      const highest = new Map<string, { node: string; streamId: string; sequence: number }>();
+      const moved = new Map<string, { node: string; streamId: string; sequence: number }>();
       for (const { batch } of items) {
         const info = this.stmts.insertBatch.run(
           batch.node,
@@ -103,12 +158,22 @@ export class MetricStore implements Lifecycle {
           bytesOf(batch.values),
         );
         duplicates.push(info.changes === 0);
+        // The watermark moves only along an unbroken chain: over this batch when it has reached the
+        // batch's predecessor. A stored batch beyond a gap (its predecessor's commit failed) waits
+        // until the predecessor is replayed; its replay, a duplicate, then moves the watermark on.
         const key = `${batch.node}\u0000${batch.streamId}`;
-        const seen = highest.get(key);
-        if (!seen || seen.sequence < batch.sequence) highest.set(key, { node: batch.node, streamId: batch.streamId, sequence: batch.sequence });
+        const w = moved.get(key)?.sequence ?? this.watermarkOf(key, batch.node, batch.streamId);
+        const reached = batch.previousSequence === undefined || w >= batch.previousSequence;
+        if (reached && batch.sequence > w) moved.set(key, { node: batch.node, streamId: batch.streamId, sequence: batch.sequence });
       }
-      highest.forEach((s) => this.stmts.upsertStream.run(s.node, s.streamId, s.sequence));
-      return duplicates;
+      moved.forEach((s) => this.stmts.upsertStream.run(s.node, s.streamId, s.sequence));
+      return { duplicates, moved };
+    });
+    this.writeStamps = this.db.transaction((stamps: [number, number][]) => {
+      for (const [id, ms] of stamps) this.stmts.stampSeries.run(ms, id);
+    });
+    this.deleteSeriesRows = db.transaction((ids: number[]) => {
+      for (const id of ids) this.stmts.deleteSeries.run(id);
     });
   }
 
@@ -116,12 +181,20 @@ export class MetricStore implements Lifecycle {
     if (this.state === 'new') this.state = 'running';
   }
 
-  /** Stops accepting, commits everything queued, then cancels the timer. Idempotent. */
+  /** Stops accepting, commits everything queued (and series not yet written), then cancels the timer. Idempotent. */
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
     this.cancelSchedule();
     while (this.queue.length > 0) this.commitOnce();
+    if (this.pendingSeries.length > 0 || this.touches.size > 0) {
+      try {
+        this.writeCommit([]);
+        this.seriesWritten();
+      } catch (err) {
+        this.onError(err, 'metric store series');
+      }
+    }
   }
 
   /**
@@ -148,39 +221,74 @@ export class MetricStore implements Lifecycle {
   }
 
   /**
-   * The collector-wide id of a series, created on first use. Labels are sorted by name, so their
-   * order does not matter. A new series row is committed without its own fsync: any batch that
-   * refers to it is committed later with one, which makes the series row durable too (WAL frames
-   * are written and recovered in order).
+   * The collector-wide id of a series, created on first use and written at once (for the
+   * collector's own series such as `up`; sessions use `resolveSeries`). Labels are sorted by
+   * name, so their order does not matter. The store itself holds these series for as long as it
+   * runs, so retention keeps them while anything here may still write them.
    */
   seriesId(node: string, name: string, labels: readonly Label[]): number {
-    const labelsJson = JSON.stringify(
-      [...labels].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((l) => [l.name, l.value]),
-    );
-    const key = `${node}\u0000${name}\u0000${labelsJson}`;
-    const cached = this.cache.get(key);
-    if (cached !== undefined) return cached;
-    const row = this.stmts.findSeries.get(node, name, labelsJson) as { id: number } | undefined;
-    let id: number;
-    if (row) id = row.id;
-    else if (this.db.inTransaction) id = Number(this.stmts.insertSeries.run(node, name, labelsJson).lastInsertRowid);
-    else {
-      this.db.pragma('synchronous = NORMAL');
-      try {
-        id = Number(this.stmts.insertSeries.run(node, name, labelsJson).lastInsertRowid);
-      } finally {
-        this.db.pragma('synchronous = FULL');
-      }
+    const { key, labelsJson } = seriesKey(node, name, labels);
+    let id = this.knownSeries(key, node, name, labelsJson);
+    if (id === undefined) {
+      id = this.allocateSeriesId();
+      this.stmts.insertSeries.run(id, node, name, labelsJson, this.now());
+      this.cache.set(key, id);
     }
-    if (id > 0xffffffff) throw new XimpError(ErrorCodes.STORE_FAILED, 'series id space exhausted');
-    this.cache.set(key, id);
+    this.hold(id, this.ownSeries);
     return id;
   }
 
-  /** The highest committed sequence of a stream, 0 if none (queued batches do not count). */
+  /**
+   * The id of a series a session defines: a known series is a cache hit; a new one is admitted
+   * against the node's limits (throws XIMP_ERR_SERIES_LIMIT), given an id at once, and its row is
+   * written by the next group commit, ahead of any batch that refers to it. The id is added to
+   * `holder` (the session's set); held series are never removed by retention, and `releaseSeries`
+   * marks them used when the session ends. Throws XIMP_ERR_STORE_FAILED when the id space is
+   * exhausted or the table cannot be read.
+   */
+  resolveSeries(node: string, name: string, labels: readonly Label[], holder: Set<number>): number {
+    const { key, labelsJson } = seriesKey(node, name, labels);
+    let id = this.knownSeries(key, node, name, labelsJson);
+    if (id === undefined) {
+      this.limits.admit(node, () => (this.stmts.countSeries.get(node) as { n: number }).n + this.pendingOf(node));
+      id = this.allocateSeriesId();
+      this.pendingSeries.push({ id, node, name, labelsJson });
+      this.pendingByKey.set(key, id);
+      this.cache.set(key, id);
+    }
+    this.hold(id, holder);
+    return id;
+  }
+
+  /** The id of a known series (cache, waiting for its commit, or table), or undefined; never creates one. */
+  findSeries(node: string, name: string, labels: readonly Label[]): number | undefined {
+    const { key, labelsJson } = seriesKey(node, name, labels);
+    return this.knownSeries(key, node, name, labelsJson);
+  }
+
+  /** A holder (an ended session) lets go of its series: they are marked used now and may expire later. */
+  releaseSeries(holder: Set<number>): void {
+    for (const id of holder) {
+      const h = this.held.get(id);
+      if (h && h.holders > 1) h.holders--;
+      else this.held.delete(id);
+      this.touches.set(id, this.now());
+    }
+    holder.clear();
+  }
+
+  /** Series-id cache figures, for tests and /metrics. */
+  get seriesCache(): { entries: number; bytes: number } {
+    return { entries: this.cache.size, bytes: this.cache.bytes };
+  }
+
+  /**
+   * The contiguous watermark of a stream: the highest committed sequence with every earlier batch
+   * the agent sent on it committed too; 0 if none (queued batches do not count). Welcome and Ack
+   * carry this, since the agent deletes every batch up to it.
+   */
   lastSequence(node: string, streamId: string): number {
-    const row = this.stmts.lastSequence.get(node, streamId) as { last_sequence: number } | undefined;
-    return row ? row.last_sequence : 0;
+    return this.watermarkOf(`${node}\u0000${streamId}`, node, streamId);
   }
 
   /**
@@ -191,19 +299,73 @@ export class MetricStore implements Lifecycle {
     return readSeries(this.db, node, metric, fromMs, toMs);
   }
 
-  /** Deletes batches older than `now - retentionMs`, in short transactions; returns how many. */
+  /**
+   * Deletes batches older than `now - retentionMs`, in short transactions, and returns how many;
+   * then removes the series no stored batch can refer to any more (see `removeUnusedSeries`).
+   */
   applyRetention(now: number, retentionMs: number): number {
     const cutoff = now - retentionMs;
     let total = 0;
     for (;;) {
       const n = this.stmts.deleteOld.run(cutoff).changes;
       total += n;
-      if (n < RETENTION_CHUNK) return total;
+      if (n < RETENTION_CHUNK) break;
     }
+    this.removeUnusedSeries(now, cutoff - this.maxFutureSkewMs - SERIES_STAMP_REFRESH_MS - RETENTION_PERIOD_MS);
+    return total;
+  }
+
+  /**
+   * The rule that keeps a series row while anything may refer to it. A batch refers only to series
+   * its session defined, and is stamped at most max_future_skew after the collector received it.
+   * `last_used_ms` is stamped when a holder (a session, or the store for `seriesId`) first holds
+   * the series, when it lets go, and by this pass for every series still held whose stamp is more
+   * than a day old; so the stamp is never older than a day and an hour before the last moment the
+   * series was held, even across a kill -9. A series that no live holder holds and whose stamp is
+   * older than `before` = retention cutoff - max_future_skew - 1 day - 1 hour therefore has no
+   * batch left once retention deleted the batches older than the cutoff: it is removed. A series
+   * defined in a live session whose batch is not committed yet is held (and not in the table
+   * yet): never removed.
+   */
+  removeUnusedSeries(now: number, before: number): number {
+    const stamps = new Map(this.touches);
+    for (const [id, h] of this.held) if (h.stampedMs < now - SERIES_STAMP_REFRESH_MS) stamps.set(id, now);
+    const list = [...stamps];
+    for (let i = 0; i < list.length; i += RETENTION_CHUNK) this.writeStamps(list.slice(i, i + RETENTION_CHUNK));
+    for (const [id, ms] of list) {
+      const h = this.held.get(id);
+      if (h) h.stampedMs = Math.max(h.stampedMs, ms);
+    }
+    this.touches.clear();
+    let removed = 0;
+    for (;;) {
+      const rows = (this.stmts.unusedSeries.all(before) as { id: number; node: string; name: string; labels_json: string }[]).filter(
+        (r) => !this.held.has(r.id),
+      );
+      if (rows.length === 0) break;
+      this.deleteSeriesRows(rows.map((r) => r.id));
+      for (const r of rows) {
+        this.cache.delete(`${r.node}\u0000${r.name}\u0000${r.labels_json}`);
+        this.limits.removed(r.node, 1);
+      }
+      removed += rows.length;
+      this.counts.seriesRemoved += rows.length;
+      if (rows.length < RETENTION_CHUNK) break;
+    }
+    return removed;
   }
 
   /** A snapshot of every counter, for the collector's /metrics. */
-  get counters(): { batchesStored: number; samplesStored: number; duplicates: number; commits: number; failedCommits: number; rejected: number } {
+  get counters(): {
+    batchesStored: number;
+    samplesStored: number;
+    duplicates: number;
+    commits: number;
+    failedCommits: number;
+    rejected: number;
+    seriesCreated: number;
+    seriesRemoved: number;
+  } {
     return { ...this.counts };
   }
 
@@ -229,6 +391,72 @@ export class MetricStore implements Lifecycle {
   /** Appends refused because the queue was full. */
   get rejected(): number {
     return this.counts.rejected;
+  }
+
+  /** Runs first inside every commit's transaction; a test's store told to fail throws here. */
+  protected beforeCommit(): void {}
+
+  /** Inside a commit: writes the series given ids since the last commit, then the pending stamps. */
+  private writeSeries(): void {
+    const now = this.now();
+    for (const p of this.pendingSeries) this.stmts.insertSeries.run(p.id, p.node, p.name, p.labelsJson, now);
+    for (const [id, ms] of this.touches) this.stmts.stampSeries.run(ms, id);
+  }
+
+  /** After a commit: the series it wrote are in the table (a failed commit leaves them pending for the next). */
+  private seriesWritten(): void {
+    this.counts.seriesCreated += this.pendingSeries.length;
+    for (const p of this.pendingSeries) this.pendingByKey.delete(`${p.node}\u0000${p.name}\u0000${p.labelsJson}`);
+    this.pendingSeries = [];
+    this.touches.clear();
+  }
+
+  private knownSeries(key: string, node: string, name: string, labelsJson: string): number | undefined {
+    const id = this.cache.get(key) ?? this.pendingByKey.get(key);
+    if (id !== undefined) return id;
+    const row = this.stmts.findSeries.get(node, name, labelsJson) as { id: number } | undefined;
+    if (row) this.cache.set(key, row.id);
+    return row?.id;
+  }
+
+  /** Ids come from memory (ids of removed series are not given again while the process runs). */
+  private allocateSeriesId(): number {
+    if (this.nextSeriesId === 0) this.nextSeriesId = ((this.stmts.maxSeriesId.get() as { id: number | null }).id ?? 0) + 1;
+    if (this.nextSeriesId > 0xffffffff) throw new XimpError(ErrorCodes.STORE_FAILED, 'series id space exhausted');
+    return this.nextSeriesId++;
+  }
+
+  private pendingOf(node: string): number {
+    let n = 0;
+    for (const p of this.pendingSeries) if (p.node === node) n++;
+    return n;
+  }
+
+  private hold(id: number, holder: Set<number>): void {
+    if (holder.has(id)) return;
+    holder.add(id);
+    const h = this.held.get(id);
+    if (h) h.holders++;
+    else {
+      const now = this.now();
+      this.held.set(id, { holders: 1, stampedMs: now });
+      this.touches.set(id, now);
+    }
+  }
+
+  private watermarkOf(key: string, node: string, streamId: string): number {
+    const cached = this.watermarks.get(key);
+    if (cached !== undefined) return cached;
+    const row = this.stmts.lastSequence.get(node, streamId) as { last_sequence: number } | undefined;
+    const w = row ? row.last_sequence : 0;
+    this.rememberWatermark(key, w);
+    return w;
+  }
+
+  private rememberWatermark(key: string, sequence: number): void {
+    this.watermarks.delete(key);
+    this.watermarks.set(key, sequence);
+    if (this.watermarks.size > WATERMARK_CACHE_SIZE) this.watermarks.delete(this.watermarks.keys().next().value as string);
   }
 
   private schedule(): void {
@@ -268,7 +496,10 @@ export class MetricStore implements Lifecycle {
     if (items.length === 0) return;
     let duplicates: boolean[];
     try {
-      duplicates = this.writeCommit(items);
+      const written = this.writeCommit(items);
+      duplicates = written.duplicates;
+      this.seriesWritten();
+      written.moved.forEach((s, key) => this.rememberWatermark(key, s.sequence));
     } catch (err) {
       this.counts.failedCommits++;
       for (const item of items) {
@@ -288,11 +519,22 @@ export class MetricStore implements Lifecycle {
   }
 }
 
+/** The cache key of a series and its labels as stored (sorted by name, so their order does not matter). */
+function seriesKey(node: string, name: string, labels: readonly Label[]): { key: string; labelsJson: string } {
+  const labelsJson = JSON.stringify(
+    [...labels].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((l) => [l.name, l.value]),
+  );
+  return { key: `${node}\u0000${name}\u0000${labelsJson}`, labelsJson };
+}
+
 function invalidBatch(b: StoredBatch): string | null {
   if (!(b.seriesIds instanceof Uint32Array) || !(b.values instanceof Float64Array)) return 'batch needs a Uint32Array of series ids and a Float64Array of values';
   if (b.seriesIds.length !== b.values.length) return 'batch has different numbers of series ids and values';
   if (!Number.isSafeInteger(b.sequence) || b.sequence < 0) return 'batch sequence must be a non-negative integer';
   if (!Number.isFinite(b.timestampMs)) return 'batch timestamp must be a finite number';
+  if (b.previousSequence !== undefined && !(Number.isSafeInteger(b.previousSequence) && b.previousSequence >= 0 && b.previousSequence < b.sequence)) {
+    return 'batch previous sequence must be a non-negative integer below its sequence';
+  }
   return null;
 }
 

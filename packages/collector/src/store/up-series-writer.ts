@@ -1,13 +1,19 @@
-import type { Logger } from '@ximp/shared';
-import type { SessionMetricStore } from '../ingest/agent-session';
+import type { Label, Logger } from '@ximp/shared';
+import type { FaultReporter } from '../fault-reporter';
+import type { StoredBatch } from './metric-store';
 
 /** The stream under which the collector stores series it derives itself, per node. */
 export const COLLECTOR_STREAM_ID = 'ximp-collector';
 
 export interface UpSeriesWriterDeps {
   registry: { upValues(): { node: string; up: number }[] };
-  metrics: SessionMetricStore;
+  metrics: {
+    seriesId(node: string, name: string, labels: readonly Label[]): number;
+    append(batch: StoredBatch): Promise<{ duplicate: boolean }>;
+  };
   log: Logger;
+  /** Where a failed write goes (counted, logged once a minute); without it, a warning per failure. */
+  faults?: FaultReporter;
   now(): number;
   intervalMs?: number;
 }
@@ -38,12 +44,17 @@ export class UpSeriesWriter {
     for (const { node, up } of this.deps.registry.upValues()) {
       try {
         const id = this.deps.metrics.seriesId(node, 'up', []);
-        this.deps.metrics
+        void this.deps.metrics
           .append({ node, streamId: COLLECTOR_STREAM_ID, sequence: now, timestampMs: now, seriesIds: Uint32Array.of(id), values: Float64Array.of(up) })
-          .catch((err: unknown) => this.deps.log.warn({ node, err: (err as Error).message }, 'writing up series failed'));
+          .catch((err: unknown) => this.failed(node, err));
       } catch (err) {
-        this.deps.log.warn({ node, err: (err as Error).message }, 'writing up series failed');
+        this.failed(node, err);
       }
     }
+  }
+
+  private failed(node: string, err: unknown): void {
+    if (this.deps.faults) this.deps.faults.report('up_series', err, { node });
+    else this.deps.log.warn({ node, err: (err as Error).message }, 'writing up series failed');
   }
 }

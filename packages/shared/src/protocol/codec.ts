@@ -191,6 +191,7 @@ function agentFrameFrom(msg: Record<string, unknown>): AgentFrame {
       seriesIds,
       values,
       droppedBatchesTotal: count(b.droppedBatchesTotal),
+      sentUnixMs: count(b.sentUnixMs),
     };
   }
   if (msg.error) return errorFrame(msg.error);

@@ -27,11 +27,15 @@ export const AGENT_BATCH_BOUNDS = Object.freeze({
  */
 export const MAX_DEFINITIONS_PER_FRAME = AGENT_BATCH_BOUNDS.samples;
 
+/** Metric names the collector writes itself (`up`, SPEC §5): an agent may not define them. */
+export const RESERVED_METRIC_NAMES: ReadonlySet<string> = new Set(['up']);
+
 /** Why this series would be refused, or null when it is fine. */
 export function seriesProblem(name: string, labels: Readonly<Record<string, string>>): string | null {
   const maxLabels = AGENT_BATCH_BOUNDS.labelsPerSeries;
   if (name.length > MAX_NAME_LENGTH) return `metric name longer than ${MAX_NAME_LENGTH} characters`;
   if (!METRIC_NAME.test(name)) return 'invalid metric name';
+  if (RESERVED_METRIC_NAMES.has(name)) return 'metric name reserved for the collector';
   const names = Object.keys(labels);
   if (names.length > maxLabels) return `${names.length} labels, more than ${maxLabels}`;
   for (const label of names) {

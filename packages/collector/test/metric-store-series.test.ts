@@ -1,0 +1,196 @@
+/**
+ * Series of a session: written inside the group commit, admitted against per-node limits that
+ * survive reconnects, cached within a byte bound, and removed by retention once nothing can
+ * refer to them.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import t from 'tap';
+import { ErrorCodes } from '@ximp/shared';
+import { openDatabase, type Database } from '../src/store/database';
+import { MetricStore, type MetricStoreOptions } from '../src/store/metric-store';
+import { SeriesCache } from '../src/store/series-cache';
+
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
+
+function setup(t: { teardown(fn: () => void | Promise<void>): void }, options: MetricStoreOptions = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-series-'));
+  const clock = { now: Date.UTC(2026, 0, 1) };
+  const state: { db: Database; store: MetricStore } = { db: openDatabase(dir), store: undefined as unknown as MetricStore };
+  const make = () => new MetricStore(state.db, { now: () => clock.now, ...options });
+  state.store = make();
+  t.teardown(async () => {
+    await state.store.stop();
+    state.db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    clock,
+    state,
+    async reopen(): Promise<MetricStore> {
+      await state.store.stop();
+      state.db.close();
+      state.db = openDatabase(dir);
+      state.store = make();
+      await state.store.start();
+      return state.store;
+    },
+  };
+}
+
+const rows = (db: Database): number => (db.prepare('SELECT COUNT(*) AS n FROM series').get() as { n: number }).n;
+const label = (i: number) => [{ name: 'i', value: String(i) }];
+
+t.test('a new series is written by the group commit, not by its own transaction', async (t) => {
+  const { state, clock } = setup(t);
+  const s = state.store;
+  await s.start();
+  const held = new Set<number>();
+  const a = s.resolveSeries('n1', 'm', label(1), held);
+  const b = s.resolveSeries('n1', 'm', label(2), held);
+  t.not(a, b);
+  t.equal(s.resolveSeries('n1', 'm', label(1), held), a, 'the same series again: the same id (a cache hit)');
+  t.equal(rows(state.db), 0, 'nothing written yet');
+  t.equal(s.commits, 0);
+  await s.append({ node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.of(a, b), values: Float64Array.of(1, 2) });
+  t.equal(rows(state.db), 2, 'written with the batch');
+  t.equal(s.commits, 1, 'in the batch\'s commit');
+  t.equal(s.counters.seriesCreated, 2);
+  t.same(s.query('n1', 'm', 0, clock.now).map((x) => x.labels.i), ['1', '2']);
+  t.equal(new MetricStore(state.db).seriesId('n1', 'm', label(2)), b, 'the row is there for every reader');
+});
+
+t.test('a failed commit keeps its series for the next one', async (t) => {
+  const { state, clock } = setup(t);
+  const s = state.store;
+  await s.start();
+  state.db.exec("CREATE TEMP TRIGGER fail_all BEFORE INSERT ON batches BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+  const id = s.resolveSeries('n1', 'm', label(1), new Set());
+  const b = { node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.of(id), values: Float64Array.of(1) };
+  await t.rejects(s.append(b), { code: ErrorCodes.STORE_FAILED });
+  t.equal(rows(state.db), 0, 'rolled back with the batch');
+  t.equal(s.resolveSeries('n1', 'm', label(1), new Set()), id, 'still known by its id');
+  state.db.exec('DROP TRIGGER fail_all');
+  await s.append(b);
+  t.equal(rows(state.db), 1);
+  t.equal(s.seriesId('n1', 'm', label(1)), id);
+});
+
+t.test('a series waiting for its commit keeps its id though the cache evicted it', async (t) => {
+  const { state, clock } = setup(t, { seriesCacheBytes: 1 });
+  const s = state.store;
+  await s.start();
+  const held = new Set<number>();
+  const ids = [1, 2, 3].map((i) => s.resolveSeries('n1', 'm', label(i), held));
+  t.same([1, 2, 3].map((i) => s.resolveSeries('n1', 'm', label(i), held)), ids);
+  await s.append({ node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.from(ids), values: Float64Array.of(1, 2, 3) });
+  t.equal(rows(state.db), 3, 'one row each, no duplicate key');
+  t.same([1, 2, 3].map((i) => s.resolveSeries('n1', 'm', label(i), held)), ids, 'read back from the table');
+});
+
+t.test('per-node series limit: counts rows, so a reconnect or a restart does not reset it', async (t) => {
+  const env = setup(t, { seriesLimits: { maxSeriesPerNode: 5, maxNewSeriesPerMinute: 1000 } });
+  let s = env.state.store;
+  await s.start();
+  for (let i = 0; i < 3; i++) s.resolveSeries('n1', 'm', label(i), new Set());
+  await s.stop();
+  s = await env.reopen();
+  const session = new Set<number>();
+  s.resolveSeries('n1', 'm', label(3), session);
+  s.resolveSeries('n1', 'm', label(4), session);
+  t.throws(() => s.resolveSeries('n1', 'm', label(5), new Set()), { code: ErrorCodes.SERIES_LIMIT }, 'the sixth series of the node');
+  t.equal(s.resolveSeries('n1', 'm', label(0), new Set()) > 0, true, 'a known series is still fine');
+  t.ok(s.resolveSeries('n2', 'm', label(5), new Set()) > 0, 'other nodes have their own limit');
+  t.equal(s.seriesCache.entries > 0, true);
+});
+
+t.test('new series per node per minute', async (t) => {
+  const { state, clock } = setup(t, { seriesLimits: { maxSeriesPerNode: 1000, maxNewSeriesPerMinute: 3 } });
+  const s = state.store;
+  for (let i = 0; i < 3; i++) s.resolveSeries('n1', 'm', label(i), new Set());
+  t.throws(() => s.resolveSeries('n1', 'm', label(3), new Set()), { code: ErrorCodes.SERIES_LIMIT });
+  t.ok(s.resolveSeries('n2', 'm', label(3), new Set()) > 0, 'per node');
+  clock.now += 60_000;
+  t.ok(s.resolveSeries('n1', 'm', label(3), new Set()) > 0, 'a new minute, a new allowance');
+});
+
+t.test('series id space exhausted is a store failure, not a crash', async (t) => {
+  const { state } = setup(t);
+  state.db.prepare("INSERT INTO series (id, node, name, labels_json, last_used_ms) VALUES (4294967295, 'n0', 'x', '[]', 0)").run();
+  t.throws(() => state.store.resolveSeries('n1', 'm', [], new Set()), { code: ErrorCodes.STORE_FAILED });
+  t.throws(() => state.store.seriesId('n1', 'm', []), { code: ErrorCodes.STORE_FAILED });
+});
+
+t.test('retention removes series nothing can refer to, never one a live session holds', async (t) => {
+  const { state, clock } = setup(t);
+  const s = state.store;
+  await s.start();
+  const retention = 15 * DAY;
+  const sessionA = new Set<number>();
+  const sessionB = new Set<number>();
+  const kept = s.resolveSeries('n1', 'm', label(1), sessionA);
+  const released = s.resolveSeries('n1', 'm', label(2), sessionB);
+  const pendingOnly = new Set<number>();
+  await s.append({ node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.of(kept, released), values: Float64Array.of(1, 2) });
+  s.releaseSeries(sessionB);
+  t.equal(sessionB.size, 0);
+
+  clock.now += retention;
+  t.equal(s.applyRetention(clock.now, retention), 0, 'the batch is exactly at the cutoff and stays');
+  t.equal(s.removeUnusedSeries(clock.now, clock.now - retention), 0, 'nothing is old enough yet');
+
+  clock.now += 2 * HOUR;
+  // Defined in a live session, its batch not yet committed: not even in the table.
+  const fresh = s.resolveSeries('n1', 'm', label(3), pendingOnly);
+  t.equal(s.applyRetention(clock.now, retention), 1, 'the batch is deleted');
+  t.equal(rows(state.db), 2, 'the released series outlives its batches by a day (a stamp may be a day old)');
+  clock.now += DAY;
+  t.equal(s.applyRetention(clock.now, retention), 0);
+  t.equal(rows(state.db), 1, 'then the released series is removed; the held one stays');
+  t.equal(s.counters.seriesRemoved, 1);
+  t.equal(s.seriesId('n1', 'm', label(1)), kept);
+  const again = s.resolveSeries('n1', 'm', label(2), new Set());
+  t.not(again, released, 'a removed series defined again gets a new row');
+  await s.append({ node: 'n1', streamId: 'st', sequence: 2, timestampMs: clock.now, seriesIds: Uint32Array.of(fresh, again), values: Float64Array.of(3, 4) });
+  t.equal(rows(state.db), 3, 'the pending one was written by its commit');
+
+  // A held series is stamped again once its stamp is a day old, so a collector killed later does not lose it.
+  clock.now += 20 * DAY;
+  s.applyRetention(clock.now, retention);
+  const stamp = state.db.prepare('SELECT last_used_ms AS ms FROM series WHERE id = ?');
+  t.equal((stamp.get(kept) as { ms: number }).ms, clock.now);
+  const stampedAt = clock.now;
+  clock.now += HOUR;
+  s.applyRetention(clock.now, retention);
+  t.equal((stamp.get(kept) as { ms: number }).ms, stampedAt, 'a fresh stamp is not written again at every pass');
+});
+
+t.test('series rows from before the upgrade count as used at the upgrade', async (t) => {
+  const { state } = setup(t);
+  const col = state.db.prepare("SELECT COUNT(*) AS n FROM pragma_table_info('series') WHERE name = 'last_used_ms'").get() as { n: number };
+  t.equal(col.n, 1);
+});
+
+t.test('series cache: bounded in bytes, least recently used evicted', async (t) => {
+  const cache = new SeriesCache(1000);
+  const long = 'x'.repeat(200); // 400 bytes + overhead
+  cache.set(`a${long}`, 1);
+  cache.set(`b${long}`, 2);
+  t.equal(cache.size, 2);
+  t.ok(cache.bytes <= 1000);
+  t.equal(cache.get(`a${long}`), 1, 'a is now the most recent');
+  cache.set(`c${long}`, 3);
+  t.equal(cache.size, 2, 'one evicted to stay within the bound');
+  t.ok(cache.bytes <= 1000, `${cache.bytes} bytes`);
+  t.equal(cache.get(`b${long}`), undefined, 'the least recently used went');
+  t.equal(cache.get(`a${long}`), 1);
+  cache.delete(`a${long}`);
+  cache.delete('absent');
+  t.equal(cache.size, 1);
+  const tiny = new SeriesCache(10);
+  tiny.set('key', 1);
+  t.equal(tiny.size, 0, 'an entry larger than the bound is not kept');
+  t.equal(tiny.bytes, 0);
+});

@@ -1,0 +1,60 @@
+/**
+ * Storage faults never take the collector down: while two agents stream, chosen commits fail
+ * and series resolution throws. Each fault closes its sessions with 1011, the agents reconnect
+ * with backoff, and in the end every batch each agent produced is stored exactly once.
+ */
+import t from 'tap';
+import { openDatabase } from '../packages/collector/src/store/database';
+import { FaultyMetricStore } from './helpers/faulty-metric-store';
+import { agentList, createToken, startAgent, startCollector, waitFor, type TestAgent } from './helpers/system';
+
+t.test('commit and series faults while two agents stream: nothing lost, nothing doubled', async (t) => {
+  let store: FaultyMetricStore | undefined;
+  const c = await startCollector(t, '', { createMetricStore: (db, options) => (store = new FaultyMetricStore(db, options)) });
+  const nodes = ['fault-a', 'fault-b'];
+  const agents: TestAgent[] = [];
+  for (const node of nodes) {
+    const { token } = await createToken(c.cliConfig, node);
+    agents.push(await startAgent(t, { url: c.agentUrl, token, caFile: c.caFile, node, intervalMs: 50 }));
+  }
+  await waitFor('agents streaming', () => agents.every((a) => a.source!.cycles > 10 && a.agent.pendingBatches() <= 2), 20_000);
+
+  // Series resolution throws on the next two calls (each reconnecting agent defines its series again).
+  store!.failResolutions.add(store!.resolutions + 1).add(store!.resolutions + 2);
+  // The next commit fails, then another a little later.
+  store!.failNextCommits(1);
+  await waitFor('first commit fault', () => store!.injected >= 1);
+  await new Promise((r) => setTimeout(r, 300));
+  store!.failNextCommits(2);
+  await waitFor('faults injected', () => store!.injected >= 4, 20_000);
+
+  const before = agents.map((a) => a.source!.cycles);
+  await waitFor(
+    'agents streaming and drained again',
+    () => agents.every((a, i) => a.source!.cycles > before[i] + 10 && a.agent.pendingBatches() === 0),
+    30_000,
+  );
+  const list = await agentList(c.cliConfig);
+  t.same(list.map((a) => a.state).sort(), ['ACTIVE', 'ACTIVE'], 'the collector is up and both agents are ACTIVE');
+  t.ok(
+    agents.some((a) => a.logs.some((l) => l.includes('"code":1011'))),
+    'sessions were closed with 1011',
+  );
+  const faultLines = c.logs.filter((l) => l.includes('collector fault'));
+  t.ok(faultLines.length >= 1, 'faults are logged');
+  t.ok(faultLines.length <= 4, `at most one line per fault kind per minute (${faultLines.length})`);
+  t.ok(!c.logs.some((l) => l.includes('"level":60')), 'nothing fatal');
+
+  for (const a of agents) await a.stop();
+  await c.stop();
+  const db = openDatabase(c.dataDir);
+  t.teardown(() => db.close());
+  for (const [i, node] of nodes.entries()) {
+    const produced = agents[i].source!.cycles;
+    const rows = db
+      .prepare("SELECT sequence FROM batches WHERE node = ? AND stream_id != 'ximp-collector' ORDER BY sequence")
+      .all(node) as { sequence: number }[];
+    t.equal(rows.length, produced, `${node}: ${produced} batches produced, ${rows.length} stored`);
+    t.same(rows.map((r) => r.sequence), Array.from({ length: produced }, (_, k) => k + 1), `${node}: each sequence exactly once`);
+  }
+});
