@@ -1,7 +1,7 @@
 /**
  * A real disk-full: the collector's data_dir on a small tmpfs. A filler file takes the last free
- * byte while two agents stream; the collector stays up and closes sessions with 1011 (agents keep
- * their batches and retry), then the filler goes, ingest resumes, and every batch each agent
+ * byte while two agents stream; the collector stays up, closes sessions with 1011 (agents keep
+ * their batches and retry) and answers API writes with 503 and Retry-After, then the filler goes, ingest resumes, and every batch each agent
  * produced is stored exactly once.
  */
 import { execFileSync } from 'node:child_process';
@@ -12,6 +12,7 @@ import t from 'tap';
 import { Collector } from '../packages/collector/src/collector';
 import { loadCollectorConfig } from '../packages/collector/src/config';
 import { openDatabase } from '../packages/collector/src/store/database';
+import { adminApi } from './helpers/admin-api';
 import { captureLogger, createToken, prepareCollector, startAgent, tempDir, waitFor, type TestAgent } from './helpers/system';
 
 /** Mounts an 8 MiB tmpfs at `dir`; returns why not when this machine does not allow it. */
@@ -91,6 +92,7 @@ t.test('disk full: the collector stays up, refuses with 1011, and loses nothing 
   const apiPort = collector.apiAddress().port;
   fs.writeFileSync(paths.cliConfig, fs.readFileSync(paths.cliConfig, 'utf8').replace(/^server: .*$/m, `server: https://localhost:${apiPort}`), { mode: 0o600 });
   const url = `wss://127.0.0.1:${collector.agentAddress().port}/v1/agent`;
+  const admin = await adminApi({ cliConfig: paths.cliConfig, caFile: paths.caFile, apiPort });
 
   const nodes = ['full-a', 'full-b'];
   const agents: TestAgent[] = [];
@@ -107,7 +109,11 @@ t.test('disk full: the collector stays up, refuses with 1011, and loses nothing 
   await waitFor('batches wait in the spools', () => agents.every((a) => a.agent.pendingBatches() > 20), 30_000);
   await waitFor('a session closed with 1011', () => agents.some((a) => a.logs.some((l) => l.includes('"code":1011'))), 30_000);
   t.ok(lines.some((l) => l.includes('collector fault')), 'the storage fault is logged');
-  // TODO(API 503): once the API answers 503 with Retry-After on storage failure, assert it here.
+  // An admin change needs a write: the API answers 503 with Retry-After, nothing internal leaked.
+  const refused = await admin('POST', '/api/v1/agent-tokens', { node: 'while-full' });
+  t.equal(refused.status, 503, `a write while the disk is full: ${refused.status} ${refused.body}`);
+  t.ok(Number(refused.headers['retry-after']) > 0, 'with Retry-After');
+  t.notMatch(refused.body, /SQLITE|disk/i, 'no storage detail reaches the caller');
   t.equal(collector.agentAddress().port > 0, true, 'the collector is still serving');
 
   fs.rmSync(filler);

@@ -11,10 +11,10 @@
  */
 import t from 'tap';
 import * as fs from 'node:fs';
-import * as https from 'node:https';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { agentList, createToken, runCli, startAgent, startCollector, waitFor, type TestCollector } from './helpers/system';
+import { adminApi } from './helpers/admin-api';
+import { agentList, createToken, runCli, startAgent, startCollector, waitFor } from './helpers/system';
 
 /** The first bytes of a TLS ClientHello that announces 200 bytes and never sends them. */
 const PARTIAL_CLIENT_HELLO = Buffer.from([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x03]);
@@ -66,32 +66,6 @@ function silentTls(port: number, ca: string): Promise<Held> {
   });
 }
 
-/** An admin's HTTPS client with the client credentials from the test's CLI config. */
-async function adminClient(c: TestCollector): Promise<(path: string) => Promise<{ status: number; body: string }>> {
-  const cli = fs.readFileSync(c.cliConfig, 'utf8');
-  const id = /client_id: "?([^"\n]+)/.exec(cli)![1];
-  const secret = /client_secret: "?([^"\n]+)/.exec(cli)![1];
-  const ca = fs.readFileSync(c.caFile);
-  const call = (method: string, path: string, headers: Record<string, string>, body?: string) =>
-    new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = https.request(
-        { host: '127.0.0.1', port: c.apiPort, method, path, headers, ca, servername: 'localhost', minVersion: 'TLSv1.3', agent: false },
-        (res) => {
-          let text = '';
-          res.on('data', (d: Buffer) => (text += d.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        },
-      );
-      req.setTimeout(5000, () => req.destroy(new Error('admin request timed out')));
-      req.on('error', reject);
-      req.end(body);
-    });
-  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: id, client_secret: secret }).toString();
-  const grant = await call('POST', '/api/v1/token', { 'Content-Type': 'application/x-www-form-urlencoded' }, form);
-  const { access_token: token } = JSON.parse(grant.body) as { access_token: string };
-  return (path) => call('GET', path, { Authorization: `Bearer ${token}` });
-}
-
 function closeAll(t: { teardown(fn: () => unknown): void }, list: Held[]): void {
   t.teardown(() => {
     for (const h of list) h.socket.destroy();
@@ -104,7 +78,7 @@ t.test('2,000 idle connections and 200 slow handshakes on each listener lock out
   const c = await startCollector(t, '  handshake_timeout: 10s');
   const ca = fs.readFileSync(c.caFile, 'utf8');
   const { token } = await createToken(c.cliConfig, 'real-node');
-  const admin = await adminClient(c);
+  const admin = await adminApi(c);
   const agentPort = c.collector.agentAddress().port;
 
   const attackers: Held[] = [];
@@ -124,7 +98,7 @@ t.test('2,000 idle connections and 200 slow handshakes on each listener lock out
   await startAgent(t, { url: c.agentUrl, token, caFile: c.caFile, node: 'real-node', intervalMs: 200 });
   const admins: number[] = [];
   await waitFor('agent ACTIVE', async () => {
-    const res = await admin('/api/v1/agents');
+    const res = await admin('GET', '/api/v1/agents');
     admins.push(res.status);
     return (JSON.parse(res.body) as { node: string; state: string }[]).some((a) => a.node === 'real-node' && a.state === 'ACTIVE');
   }, 3000, 100);

@@ -56,7 +56,7 @@ async function startServer(t: Test, tokens: UpgradeTokenVerifier) {
     faults,
     session: {
       registry: {} as AgentRegistry,
-      metrics: {} as SessionMetricStore,
+      metrics: { releaseSeries: () => undefined } as unknown as SessionMetricStore,
       limits: { maxFrameBytes: 1 << 20, maxSamplesPerBatch: 1000, maxLabelsPerSeries: 32, maxSeriesPerSession: 1000, helloTimeoutMs: 5000, pingIntervalMs: 5000 },
       log,
       now: Date.now,

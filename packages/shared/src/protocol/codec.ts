@@ -191,7 +191,8 @@ function agentFrameFrom(msg: Record<string, unknown>): AgentFrame {
       seriesIds,
       values,
       droppedBatchesTotal: count(b.droppedBatchesTotal),
-      sentUnixMs: count(b.sentUnixMs),
+      // Absent (not 0) when the agent told none, so older agents' frames decode as they were.
+      ...(count(b.sentUnixMs) > 0 ? { sentUnixMs: count(b.sentUnixMs) } : {}),
     };
   }
   if (msg.error) return errorFrame(msg.error);
