@@ -23,8 +23,6 @@ const SECOND = 1000;
 const DAY = 86_400 * SECOND;
 const VIEWED = 'history-node';
 const METRIC = 'node_history_value';
-/** Ingest's own p99 ack latency (no queries) below which the 100 ms bound can be measured. */
-const QUIET_BASELINE_P99_MS = 40;
 
 /** Runs `count` concurrent GETs of `path` in a child process; resolves with what each answered. */
 async function queryInChild(
@@ -194,16 +192,8 @@ t.test('a viewer cannot stall ingest: 15 days at 1 s answers 400 at once, the la
       `${percentile(baseline, 50).toFixed(1)}/${percentile(baseline, 99).toFixed(1)}/${Math.max(...baseline).toFixed(1)} ms, ` +
       `during queries ${percentile(during, 50).toFixed(1)}/${p99.toFixed(1)}/${Math.max(...during).toFixed(1)} ms (${during.length} acks)`,
   );
-  // The bound is about what the queries add. On a machine so busy that ingest alone already
-  // misses it (every test of a parallel run on two cores), the figures are reported and only a
-  // loose bound is checked; the 100 ms bound is asserted wherever the baseline leaves room for it.
-  const baselineP99 = percentile(baseline, 99);
-  if (baselineP99 < QUIET_BASELINE_P99_MS) {
-    t.ok(p99 < 100, `ingest ack p99 ${p99.toFixed(1)} ms < 100 ms while the largest allowed queries ran`);
-  } else {
-    t.comment(`machine too busy for the 100 ms bound: ingest alone has p99 ${baselineP99.toFixed(1)} ms (load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores)`);
-    t.ok(p99 < 1000, `ingest ack p99 ${p99.toFixed(1)} ms < 1 s on a busy machine`);
-  }
+  t.comment(`baseline p99 ${percentile(baseline, 99).toFixed(1)} ms; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
+  t.ok(p99 < 100, `ingest ack p99 ${p99.toFixed(1)} ms < 100 ms while the largest allowed queries ran`);
   t.ok(tooMany.ms * 3 < longestQueryMs, `the too-large query was refused at once (${tooMany.ms} ms), not after reading (${longestQueryMs} ms)`);
   t.ok(tooMany.ms < 3000, `refused in ${tooMany.ms} ms`);
 });
