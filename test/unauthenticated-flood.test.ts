@@ -174,6 +174,8 @@ t.test('api.allow_cidrs refuses an address when its TCP connection is accepted, 
   t.ok(c.logs.some((l) => l.includes('connection refused at accept') && l.includes('127.0.0.2')), 'the refusal is logged');
   const list = await runCli(c.cliConfig, ['agent', 'list', '--output', 'json']);
   t.equal(list.code, 0, 'an admin on 127.0.0.1 is served');
+  const metrics = await (await adminApi(c))('GET', '/metrics');
+  t.match(metrics.body, /ximp_collector_api_refusals_total\{kind="allowlist"\} [1-9]/, 'the refusal is counted in /metrics');
 });
 
 t.test('each listener holds at most its max connections; more are closed at accept', async (t) => {

@@ -10,6 +10,8 @@ export interface CollectorMetricsSources {
   faults?: { totals(): ReadonlyMap<string, number> };
   /** Agent input refused for a limit (series, future batches), by kind. */
   refusals?: { totalsByKey(): ReadonlyMap<string, number> };
+  /** What the API listener and the series queries refused, by kind. */
+  apiRefusals?: () => ReadonlyMap<string, number>;
 }
 
 function snake(name: string): string {
@@ -34,6 +36,7 @@ export function collectorMetricsText(sources: CollectorMetricsSources): string {
   };
   byKind('ximp_collector_faults_total', 'Faults the collector carried on after (storage errors and the like), by kind.', sources.faults?.totals());
   byKind('ximp_collector_ingest_refusals_total', 'Agent sessions closed for input over a limit, by kind.', sources.refusals?.totalsByKey());
+  byKind('ximp_collector_api_refusals_total', 'API connections and requests refused (allowlist, per-address cap, capacity, grants, queries), by kind.', sources.apiRefusals?.());
   lines.push('# HELP ximp_collector_agent_sessions Live agent sessions.', '# TYPE ximp_collector_agent_sessions gauge');
   lines.push(`ximp_collector_agent_sessions ${sources.agentServer.sessionCount()}`);
   const byState = new Map<string, number>([['ACTIVE', 0], ['STALE', 0], ['DISCONNECTED', 0], ['PENDING', 0]]);

@@ -67,6 +67,7 @@ export class Collector {
     const records = new AgentRecordStore(db);
     const faults = new FaultReporter({ log, now });
     const refusals = new ThrottledLog({ log, now });
+    const queryRefusals = new ThrottledLog({ log, now });
     const storeOptions: MetricStoreOptions = {
       commitIntervalMs: config.store.commitIntervalMs,
       seriesLimits: { maxSeriesPerNode: config.limits.maxSeriesPerNode, maxNewSeriesPerMinute: config.limits.maxNewSeriesPerMinute },
@@ -107,7 +108,7 @@ export class Collector {
     });
     this.agentServer = agentServer;
 
-    const apiServer = new ApiServer(
+    const apiServer: ApiServer = new ApiServer(
       {
         tokens,
         clients,
@@ -119,9 +120,17 @@ export class Collector {
           maxRangeMs: config.api.maxQueryRangeMs,
           maxPoints: config.api.maxQueryPoints,
           maxConcurrent: config.api.maxConcurrentQueries,
-          refusals,
+          refusals: queryRefusals,
         }),
-        metricsText: () => collectorMetricsText({ agentServer, metricStore, registry, faults, refusals }),
+        metricsText: (): string =>
+          collectorMetricsText({
+            agentServer,
+            metricStore,
+            registry,
+            faults,
+            refusals,
+            apiRefusals: (): ReadonlyMap<string, number> => new Map([...apiServer.refusalTotals(), ...queryRefusals.totalsByKey()]),
+          }),
         config: {
           accessTokenTtlMs: config.api.accessTokenTtlMs,
           allowCidrs: config.api.allowCidrs,

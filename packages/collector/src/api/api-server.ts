@@ -85,6 +85,20 @@ export class ApiServer {
     });
   }
 
+  /**
+   * What the API listener refused, by kind, for /metrics: connections closed at accept
+   * (allowlist, per-address cap, capacity) and refusals logged through its throttled log
+   * (failed grants and the like).
+   */
+  refusalTotals(): ReadonlyMap<string, number> {
+    const totals = new Map(this.refusals.totalsByKey());
+    const { refusedByAllowlist, refusedPerAddress, refusedAtCapacity } = this.guard.counters;
+    totals.set('allowlist', refusedByAllowlist);
+    totals.set('per_address', refusedPerAddress);
+    totals.set('capacity', refusedAtCapacity);
+    return totals;
+  }
+
   /** Listens; rejects when the address cannot be bound (in use, not local, ...). */
   async start(): Promise<void> {
     if (this.server !== null) return;
