@@ -5,8 +5,8 @@
  */
 import t from 'tap';
 import * as net from 'node:net';
-import { openDatabase } from '../packages/collector/src/store/database';
 import { BIN, createToken, prepareCollector, spawnNode, startAgent, waitFor, writeCollectorConfig, type TestAgent } from './helpers/system';
+import { assertEveryBatchStoredOnce } from './helpers/stored-once';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -53,18 +53,5 @@ t.test('kill -9 of the collector loses and duplicates nothing', async (t) => {
   await new Promise((resolve) => collector.once('exit', resolve));
   t.equal(collector.exitCode, 0, 'SIGTERM stops the collector with status 0');
 
-  const db = openDatabase(paths.dataDir);
-  t.teardown(() => db.close());
-  for (const [i, node] of nodes.entries()) {
-    const produced = agents[i].source!.cycles;
-    const rows = db
-      .prepare("SELECT sequence FROM batches WHERE node = ? AND stream_id != 'ximp-collector' ORDER BY sequence")
-      .all(node) as { sequence: number }[];
-    t.equal(rows.length, produced, `${node}: ${produced} batches produced, ${rows.length} stored`);
-    t.same(
-      rows.map((r) => r.sequence),
-      Array.from({ length: produced }, (_, k) => k + 1),
-      `${node}: each sequence exactly once`,
-    );
-  }
+  assertEveryBatchStoredOnce(t, paths.dataDir, nodes, agents);
 });

@@ -11,9 +11,9 @@ import * as path from 'node:path';
 import t from 'tap';
 import { Collector } from '../packages/collector/src/collector';
 import { loadCollectorConfig } from '../packages/collector/src/config';
-import { openDatabase } from '../packages/collector/src/store/database';
 import { adminApi } from './helpers/admin-api';
 import { captureLogger, createToken, prepareCollector, startAgent, tempDir, waitFor, type TestAgent } from './helpers/system';
+import { assertEveryBatchStoredOnce } from './helpers/stored-once';
 
 /** Mounts an 8 MiB tmpfs at `dir`; returns why not when this machine does not allow it. */
 function mountTmpfs(dir: string): string | null {
@@ -123,14 +123,5 @@ t.test('disk full: the collector stays up, refuses with 1011, and loses nothing 
 
   for (const a of agents) await a.stop();
   await stop();
-  const db = openDatabase(mnt);
-  t.teardown(() => db.close());
-  for (const [i, node] of nodes.entries()) {
-    const produced = agents[i].source!.cycles;
-    const rows = db
-      .prepare("SELECT sequence FROM batches WHERE node = ? AND stream_id != 'ximp-collector' ORDER BY sequence")
-      .all(node) as { sequence: number }[];
-    t.equal(rows.length, produced, `${node}: ${produced} batches produced, ${rows.length} stored`);
-    t.same(rows.map((r) => r.sequence), Array.from({ length: produced }, (_, k) => k + 1), `${node}: each sequence exactly once`);
-  }
+  assertEveryBatchStoredOnce(t, mnt, nodes, agents);
 });

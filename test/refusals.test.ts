@@ -8,7 +8,8 @@ import t from 'tap';
 import WebSocket from 'ws';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
-import { decodeCollectorFrame, encodeAgentFrame, PROTOCOL_VERSION } from '@ximp/shared';
+import { decodeCollectorFrame, encodeAgentFrame } from '@ximp/shared';
+import { helloFrame } from './helpers/raw-agent';
 import { agentList, createToken, startAgent, startCollector, waitFor } from './helpers/system';
 
 interface Outcome {
@@ -60,17 +61,7 @@ function upgradeStatus(url: string, ca: string, token: string, node: string): Pr
 }
 
 function hello(node: string): Uint8Array {
-  return encodeAgentFrame({
-    type: 'hello',
-    protocolVersion: PROTOCOL_VERSION,
-    node,
-    agentVersion: 'test',
-    bootId: '',
-    host: { hostname: node, os: '', kernel: '', arch: '', cpuModel: '', cpuCount: 1, memoryBytes: 0, virtualization: '' },
-    labels: [],
-    intervalMs: 1000,
-    streamId: 'rawclient',
-  });
+  return encodeAgentFrame(helloFrame(node));
 }
 
 t.test('bad input closes only the offending session', async (t) => {

@@ -4,9 +4,9 @@
  * with backoff, and in the end every batch each agent produced is stored exactly once.
  */
 import t from 'tap';
-import { openDatabase } from '../packages/collector/src/store/database';
 import { FaultyMetricStore } from './helpers/faulty-metric-store';
 import { agentList, createToken, startAgent, startCollector, waitFor, type TestAgent } from './helpers/system';
+import { assertEveryBatchStoredOnce } from './helpers/stored-once';
 
 t.test('commit and series faults while two agents stream: nothing lost, nothing doubled', async (t) => {
   let store: FaultyMetricStore | undefined;
@@ -51,14 +51,5 @@ t.test('commit and series faults while two agents stream: nothing lost, nothing 
 
   for (const a of agents) await a.stop();
   await c.stop();
-  const db = openDatabase(c.dataDir);
-  t.teardown(() => db.close());
-  for (const [i, node] of nodes.entries()) {
-    const produced = agents[i].source!.cycles;
-    const rows = db
-      .prepare("SELECT sequence FROM batches WHERE node = ? AND stream_id != 'ximp-collector' ORDER BY sequence")
-      .all(node) as { sequence: number }[];
-    t.equal(rows.length, produced, `${node}: ${produced} batches produced, ${rows.length} stored`);
-    t.same(rows.map((r) => r.sequence), Array.from({ length: produced }, (_, k) => k + 1), `${node}: each sequence exactly once`);
-  }
+  assertEveryBatchStoredOnce(t, c.dataDir, nodes, agents);
 });
