@@ -97,6 +97,9 @@ function simulatedAgent(i, url, ca, token, stats) {
   let timer;
   const ws = new WebSocket(url, shared.SUBPROTOCOL, {
     ca,
+    // A fleet connects from many addresses: 50 simulated agents per loopback address keeps the
+    // collector's per-address cap on handshakes in flight (64) from refusing the benchmark itself.
+    localAddress: `127.0.0.${2 + Math.floor(i / 50)}`,
     headers: { Authorization: `Bearer ${token}`, 'X-Ximp-Node': node },
     minVersion: 'TLSv1.3',
     perMessageDeflate: false,
