@@ -39,6 +39,9 @@ t.test('a Welcome above the highest spooled sequence closes the session with 440
   t.ok(a.logs.some((l) => l.includes('collector broke the protocol') && l.includes('welcome acknowledges sequence 100')), 'and logged');
   t.equal(a.agent.pendingBatches(), 4, 'batches 3..6 are still pending');
   t.same(snapshot(spoolDir), before, 'not a byte of the spool changed: nothing deleted');
+  await a.agent.collectOnce();
+  const next = await waitFor('the next cycle sent', () => fake.sessions.flatMap((s) => s.batches).find((b) => b.sequence > 6));
+  t.equal(next.sequence, 101, 'the next batch is numbered above what the collector says it holds, reusing none of its sequences');
 });
 
 t.test('an Ack above the highest sent closes the session with 4400; the spool is untouched', async (t) => {

@@ -9,6 +9,7 @@ import t from 'tap';
 import WebSocket from 'ws';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
+import * as tls from 'node:tls';
 import { createToken, startCollector, waitFor } from './helpers/system';
 
 interface Upgrade {
@@ -131,4 +132,26 @@ t.test('POST /api/v1/token: failed client authentication from one address gets 4
   t.equal((await grant(secret)).status, 200, 'the correct secret from that address is still granted');
   await waitFor('log written', () => c.logs.some((l) => l.includes('token grant refused')));
   t.equal(c.logs.filter((l) => l.includes('token grant refused')).length, 1, 'five refusals, one log line');
+});
+
+t.test('POST /api/v1/token: requests pipelined on one connection are not checked side by side', async (t) => {
+  const c = await startCollector(t, '  auth_failures_per_minute: 3');
+  const ca = fs.readFileSync(c.caFile);
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'xc_aaaaaaaaaaaa', client_secret: 'xcs_' + 'x'.repeat(52) }).toString();
+  const request =
+    `POST /api/v1/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n` +
+    `Content-Length: ${Buffer.byteLength(form)}\r\n\r\n${form}`;
+  const answers = await new Promise<string>((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port: c.apiPort, ca, servername: 'localhost', minVersion: 'TLSv1.3' }, () => s.write(request.repeat(200)));
+    let text = '';
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    s.on('close', () => resolve(text));
+    s.on('error', reject);
+    setTimeout(() => s.destroy(), 15_000).unref();
+  });
+  const statuses = answers.match(/^HTTP\/1\.1 \d+/gm) ?? [];
+  t.ok(statuses.length <= 1, `200 pipelined guesses: the connection is closed after ${statuses.length} answer(s), not one check each`);
+  await waitFor('refusal logged', () => c.logs.some((l) => l.includes('token grant refused')));
+  const refusedLines = c.logs.filter((l) => l.includes('token grant refused'));
+  t.ok(JSON.parse(refusedLines[refusedLines.length - 1]).count <= 2, 'at most a couple of secrets were checked');
 });

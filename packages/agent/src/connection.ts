@@ -49,6 +49,9 @@ const TOKEN_EXPIRY_WARN_MS = 30 * 24 * 3600 * 1000;
 const DEFAULT_SILENCE_TIMEOUT_MS = 30_000;
 /** A dead collector is noticed within this many of its ping periods (SPEC §7). */
 const SILENT_PING_PERIODS = 3;
+/** The bounds collector.yaml puts on limits.ping_interval. */
+const MIN_PING_INTERVAL_MS = 10;
+const MAX_PING_INTERVAL_MS = 10 * 60_000;
 
 /**
  * The agent's TLS 1.3 WebSocket to the collector. After Welcome it drops what the collector
@@ -229,9 +232,12 @@ export class AgentConnection {
     const { options } = this;
     if (this.welcomed) throw new ProtocolError(CloseCodes.MALFORMED, 'a second welcome in one session');
     // The collector cannot have stored what this agent never spooled: believing it would make the
-    // spool delete batches that were never stored. The spool stays as it is.
+    // spool delete batches that were never stored. The spool stays as it is, but later batches are
+    // numbered above the collector's figure (a spool restored from an old snapshot would otherwise
+    // reuse sequences the collector holds, and stall until it caught up).
     const highest = options.spool.nextSequence() - 1;
     if (welcome.lastAckedSequence > highest) {
+      options.spool.skipSequencesThrough(welcome.lastAckedSequence);
       throw new ProtocolError(
         CloseCodes.MALFORMED,
         `welcome acknowledges sequence ${welcome.lastAckedSequence}, above the highest this stream has spooled (${highest})`,
@@ -244,7 +250,9 @@ export class AgentConnection {
     this.defined.clear();
     this.lastSent = welcome.lastAckedSequence;
     if (welcome.pingIntervalMs > 0) {
-      this.silenceTimeoutMs = SILENT_PING_PERIODS * welcome.pingIntervalMs;
+      // Clamped as the collector's own config is: a wild value must not make the timer fire at once.
+      const pingMs = Math.min(Math.max(welcome.pingIntervalMs, MIN_PING_INTERVAL_MS), MAX_PING_INTERVAL_MS);
+      this.silenceTimeoutMs = SILENT_PING_PERIODS * pingMs;
       if (this.ws) this.armSilenceTimer(this.ws);
     }
     const now = options.now();

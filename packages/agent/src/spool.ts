@@ -239,6 +239,15 @@ export class Spool {
     return this.lastSequence + 1;
   }
 
+  /**
+   * A collector says this stream is stored up to `sequence`, above anything spooled here (a disk
+   * restored from a snapshot, segments removed by hand). Nothing is deleted on that word alone;
+   * later batches are numbered above it, so none reuses a sequence the collector already holds.
+   */
+  skipSequencesThrough(sequence: number): void {
+    if (Number.isSafeInteger(sequence) && sequence > this.lastSequence) this.lastSequence = sequence;
+  }
+
   /** Everything <= this was acknowledged by the collector. */
   ackedSequence(): number {
     return this.state.ackedSequence;

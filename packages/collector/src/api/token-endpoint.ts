@@ -88,6 +88,24 @@ export async function handleTokenRequest(
   source: string,
   guard: GrantGuard = {},
 ): Promise<TokenResponse> {
+  // Node starts a handler for every request it parses from a connection, pipelined or not: one
+  // grant at a time per connection, so a delayed refusal bounds the guesses a connection makes.
+  if (grantsInFlight.has(req.socket)) {
+    req.socket.destroy();
+    throw new HttpError(429, 'rate_limited', 'one token request at a time per connection', { ...NO_STORE_HEADERS });
+  }
+  grantsInFlight.add(req.socket);
+  try {
+    return await grantOrRefuse(req, deps, source, guard);
+  } finally {
+    grantsInFlight.delete(req.socket);
+  }
+}
+
+/** Connections with a token request being answered. */
+const grantsInFlight = new WeakSet<object>();
+
+async function grantOrRefuse(req: http.IncomingMessage, deps: ApiDeps, source: string, guard: GrantGuard): Promise<TokenResponse> {
   try {
     const granted = await grant(req, deps, source, guard.refusals);
     guard.authenticated?.();
