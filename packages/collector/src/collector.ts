@@ -65,13 +65,15 @@ export class Collector {
     const accessTokens = new AccessTokenStore(db);
     const audit = new AuditLog(db);
     const records = new AgentRecordStore(db);
+    const settings = new SettingsStore(db);
     const faults = new FaultReporter({ log, now });
     const refusals = new ThrottledLog({ log, now });
     const queryRefusals = new ThrottledLog({ log, now });
     const storeOptions: MetricStoreOptions = {
       commitIntervalMs: config.store.commitIntervalMs,
       seriesLimits: { maxSeriesPerNode: config.limits.maxSeriesPerNode, maxNewSeriesPerMinute: config.limits.maxNewSeriesPerMinute },
-      maxFutureSkewMs: config.limits.maxFutureSkewMs,
+      // Series expiry allows for the widest skew ever accepted, not just today's setting.
+      maxFutureSkewMs: settings.widestFutureSkewMs(config.limits.maxFutureSkewMs, now()),
       onError: (err, context) => faults.report('store_timer', err, { context }),
       now,
     };
@@ -156,7 +158,6 @@ export class Collector {
     await apiServer.start();
     this.upWriter = new UpSeriesWriter({ registry, metrics: metricStore, log, faults, now });
     this.upWriter.start();
-    const settings = new SettingsStore(db);
     this.retention = new RetentionTimer({ metrics: metricStore, retentionMs: () => settings.retentionMs(config.store.retentionMs), log, faults, now });
     this.retention.start();
     log.info(

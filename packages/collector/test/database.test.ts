@@ -64,3 +64,22 @@ t.test('foreign keys are enforced', async (t) => {
     db.prepare('INSERT INTO access_tokens (token_hash, client_id, issued_ms, expires_ms) VALUES (?, ?, 1, 2)').run(Buffer.alloc(32), 'xc_missing'),
   );
 });
+
+t.test('migration 2 stamps existing series no earlier than their node\'s newest batch', async (t) => {
+  const dataDir = tempDir(t);
+  openDatabase(dataDir).close();
+  // Back to schema 1, as a collector before series expiry left it: one series, one batch a week ahead.
+  const raw = new BetterSqlite3(path.join(dataDir, DATABASE_FILE));
+  const weekAhead = Date.now() + 7 * 86_400_000;
+  raw.exec('DROP INDEX series_by_last_used; ALTER TABLE series DROP COLUMN last_used_ms; UPDATE schema_version SET version = 1;');
+  raw.prepare("INSERT INTO series (id, node, name, labels_json) VALUES (1, 'n1', 'node_load1', '[]'), (2, 'n2', 'node_load1', '[]')").run();
+  raw.prepare("INSERT INTO batches (node, stream_id, sequence, timestamp_ms, series_ids, vals) VALUES ('n1', 's', 1, ?, x'01000000', x'0000000000000000')").run(weekAhead);
+  raw.close();
+  const before = Date.now();
+  const db = openDatabase(dataDir);
+  t.teardown(() => db.close());
+  t.equal(schemaVersion(db), SCHEMA_VERSION);
+  const stamps = db.prepare('SELECT id, last_used_ms FROM series ORDER BY id').all() as { id: number; last_used_ms: number }[];
+  t.equal(stamps[0].last_used_ms, weekAhead, 'a series whose node has a batch ahead counts as used then');
+  t.ok(stamps[1].last_used_ms >= Math.floor(before / 1000) * 1000, 'the others count as used at the upgrade');
+});

@@ -44,6 +44,16 @@ t.test('retention and up-series faults are counted, never thrown', async (t) => 
   writer.writeOnce();
   await new Promise((r) => setImmediate(r));
   t.equal(faults.total('up_series'), 2, 'a throwing seriesId and a rejected append');
+
+  const unreadable = new UpSeriesWriter({
+    registry: { upValues: () => { throw new Error('disk I/O error'); } },
+    metrics: { seriesId: () => 7, append: () => Promise.resolve({ duplicate: false }) },
+    log: silentLogger(),
+    faults,
+    now,
+  });
+  t.doesNotThrow(() => unreadable.writeOnce(), 'the agent records unreadable: counted, not thrown from the timer');
+  t.equal(faults.total('up_series'), 3);
 });
 
 t.test('/metrics shows faults and refusals by kind', async (t) => {

@@ -439,3 +439,11 @@ t.test('a 1 MiB frame of empty definitions is refused without materialising it',
   const bound = 2 * 1024 * 1024;
   tt.ok(result.grown < bound, `heap grew by ${(result.grown / 1024).toFixed(0)} KiB, under ${bound / 1024} KiB`);
 });
+
+t.test('a Hello given twice in one frame cannot add up its labels past the limit', async (tt) => {
+  const labels = Array.from({ length: 30 }, (_, i) => ({ name: `l${i}`, value: 'v' }));
+  const one = encodeAgentFrame({ ...hello(), labels });
+  tt.equal((decodeAgentFrame(one) as Hello).labels.length, 30, '30 labels in one Hello are fine');
+  // The envelope's hello field, three times: protobufjs would merge them into one Hello of 90 labels.
+  rejects(tt, () => decodeAgentFrame(Buffer.concat([one, one, one])), CloseCodes.MALFORMED, 'hello given three times');
+});

@@ -105,11 +105,15 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 2: series expire. (From here on streams.last_sequence is the contiguous watermark: the highest
   // sequence with every earlier batch the agent sent stored too; see MetricStore.lastSequence.)
-  // last_used_ms is when a live session last held the series; rows that were
-  // there before count as used at the upgrade, so retention keeps them for a full period.
+  // last_used_ms is when a live session last held the series; rows that were there before count
+  // as used at the upgrade, or at their node's newest batch if that lies ahead (accepted before
+  // future-stamped batches were refused), so retention keeps them as long as any batch of theirs.
   `
   ALTER TABLE series ADD COLUMN last_used_ms INTEGER NOT NULL DEFAULT 0;
-  UPDATE series SET last_used_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000;
+  UPDATE series SET last_used_ms = MAX(
+    CAST(strftime('%s', 'now') AS INTEGER) * 1000,
+    COALESCE((SELECT MAX(timestamp_ms) FROM batches WHERE batches.node = series.node), 0)
+  );
   CREATE INDEX series_by_last_used ON series (last_used_ms);
   `,
 ];

@@ -36,7 +36,7 @@ export interface MetricStoreOptions {
   onError?: OnError;
   /** Series per node and new series per node per minute (`limits:` in collector.yaml). */
   seriesLimits?: Omit<SeriesLimitOptions, 'now'>;
-  /** How far ahead of the collector's clock a batch may be stamped (default 10 min): series expire that much later (see `removeUnusedSeries`). */
+  /** How far ahead of the collector's clock a batch may have been stamped (default 10 min; the widest setting ever used): series expire that much later (see `removeUnusedSeries`). */
   maxFutureSkewMs?: number;
   now?: () => number;
 }

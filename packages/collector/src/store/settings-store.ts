@@ -1,6 +1,7 @@
 import type { Database } from './database';
 
 const RETENTION_KEY = 'store.retention_ms';
+const WIDEST_FUTURE_SKEW_KEY = 'limits.widest_future_skew_ms';
 
 /**
  * Settings an admin changes at run time and that must outlive a restart (SPEC §9: the metric
@@ -42,5 +43,18 @@ export class SettingsStore {
 
   setRetentionMs(ms: number, now: number): void {
     this.set(RETENTION_KEY, String(ms), now);
+  }
+
+  /**
+   * The widest `limits.max_future_skew` this database has run with, `configuredMs` included (and
+   * recorded). Batches accepted under a wider one may lie that far ahead after the setting was
+   * lowered, so series expiry must keep allowing for it.
+   */
+  widestFutureSkewMs(configuredMs: number, now: number): number {
+    const text = this.get(WIDEST_FUTURE_SKEW_KEY);
+    const stored = text === null ? 0 : Number(text);
+    const widest = Number.isSafeInteger(stored) && stored > configuredMs ? stored : configuredMs;
+    if (widest !== stored) this.set(WIDEST_FUTURE_SKEW_KEY, String(widest), now);
+    return widest;
   }
 }

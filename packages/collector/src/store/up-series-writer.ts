@@ -41,7 +41,14 @@ export class UpSeriesWriter {
 
   writeOnce(): void {
     const now = this.deps.now();
-    for (const { node, up } of this.deps.registry.upValues()) {
+    let values: { node: string; up: number }[];
+    try {
+      values = this.deps.registry.upValues(); // reads the agent records: a storage error may come here too
+    } catch (err) {
+      this.failed('*', err);
+      return;
+    }
+    for (const { node, up } of values) {
       try {
         const id = this.deps.metrics.seriesId(node, 'up', []);
         void this.deps.metrics

@@ -129,6 +129,9 @@ class OverLimit extends Error {}
 
 function walk(reader: protobuf.Reader, end: number, plan: MessagePlan): void {
   for (let i = 0; i < plan.perMessage.length; i++) plan.perMessage[i].count = 0;
+  // A singular message field given twice is merged by the decoder, its repeated fields appended:
+  // counted per occurrence, N Hellos of 32 labels would decode as one Hello of 32·N labels.
+  let singularSeen: FieldPlan[] | undefined;
   while (reader.pos < end) {
     const tag = reader.uint32();
     const wireType = tag & 7;
@@ -151,6 +154,10 @@ function walk(reader: protobuf.Reader, end: number, plan: MessagePlan): void {
     } else if (wireType !== field.wireType) {
       throw new OverLimit(`${field.name} has wire type ${wireType}, not ${field.wireType}`);
     } else if (field.walk !== undefined) {
+      if (field.bound === undefined) {
+        if (singularSeen?.includes(field)) throw new OverLimit(`${field.name} is given more than once`);
+        (singularSeen ??= []).push(field);
+      }
       const length = reader.uint32();
       const inner = reader.pos + length;
       if (inner > end) throw new OverLimit(`${field.name} runs past the end of its message`);
