@@ -8,6 +8,7 @@ import t from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createLogger } from '@ximp/shared';
+import { loadAgentConfig } from '../packages/agent/src/config';
 import { Spool } from '../packages/agent/src/spool';
 import { FAKE_TOKEN, startFakeCollector } from './helpers/fake-collector';
 import { startAgent, tempDir, waitFor } from './helpers/system';
@@ -39,4 +40,15 @@ t.test('a hanging source and a collector that never acknowledges: stopped within
   t.equal(reopened.droppedTotal, 0, 'no damage: the spool was closed cleanly');
   t.equal(reopened.pendingCount(), 1, 'the cycle that finished during the stop is spooled, unacknowledged');
   t.ok(fs.existsSync(path.join(spoolDir, 'stream.json')));
+});
+
+t.test('a reload that comes after stop starts nothing again', async (t) => {
+  const fake = await startFakeCollector(t);
+  const a = await startAgent(t, { url: fake.url, token: FAKE_TOKEN, caFile: fake.caFile, node: 'late-reload', intervalMs: 60_000 });
+  await a.stop();
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  a.agent.reload({ ...loadAgentConfig(a.configFile), intervalMs: 20 });
+  // A timer started now would keep a stopping process alive and collect into a closed spool.
+  t.equal(timers(), before, 'no collection timer is started again, though the reload asked for a 20 ms interval');
 });

@@ -175,7 +175,7 @@ t.test('api.allow_cidrs refuses an address when its TCP connection is accepted, 
   const list = await runCli(c.cliConfig, ['agent', 'list', '--output', 'json']);
   t.equal(list.code, 0, 'an admin on 127.0.0.1 is served');
   const metrics = await (await adminApi(c))('GET', '/metrics');
-  t.match(metrics.body, /ximp_collector_api_refusals_total\{kind="allowlist"\} [1-9]/, 'the refusal is counted in /metrics');
+  t.match(metrics.body, /ximp_collector_api_refusals_total\{kind="api_connection_refused_allowlist"\} [1-9]/, 'the refusal is counted in /metrics');
 });
 
 t.test('each listener holds at most its max connections; more are closed at accept', async (t) => {

@@ -49,6 +49,8 @@ export class Agent {
   private connection: AgentConnection | undefined;
   private scheduler: Scheduler;
   private timer: NodeJS.Timeout | undefined;
+  /** Set by stop(): nothing may schedule a cycle again (a reload, a stream renewal finishing late). */
+  private stopping = false;
   private collecting: Promise<void> | undefined;
   private hostFacts: HostFacts | undefined;
   private readonly now: () => number;
@@ -93,6 +95,7 @@ export class Agent {
 
   /** Applies a re-read config (SIGHUP): token, CA, interval, labels and sources; the spool stays. */
   reload(next: AgentConfig): void {
+    if (this.stopping) return; // a SIGHUP racing SIGTERM must not start the timer again
     const previous = this.config;
     for (const warning of next.warnings) this.deps.log.warn({ file: next.file }, warning);
     if (next.server.url !== previous.server.url || next.spool.dir !== previous.spool.dir || next.node !== previous.node) {
@@ -123,6 +126,7 @@ export class Agent {
    */
   async stop(): Promise<void> {
     const deadline = Date.now() + STOP_DEADLINE_MS;
+    this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     if (this.collecting && !(await settlesBy(this.collecting, deadline - STOP_CLOSE_RESERVE_MS))) {
@@ -147,6 +151,7 @@ export class Agent {
   }
 
   private schedule(): void {
+    if (this.stopping) return;
     if (this.timer) clearInterval(this.timer);
     this.timer = setInterval(() => void this.collectOnce(), this.config.intervalMs);
     void this.collectOnce();
@@ -218,7 +223,7 @@ export class Agent {
     try {
       await spool.startNewStream();
     } finally {
-      connection?.start();
+      if (!this.stopping) connection?.start();
     }
   }
 

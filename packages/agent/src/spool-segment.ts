@@ -304,11 +304,17 @@ export async function writeFileAtomic(file: string, dir: string, data: string | 
   const tmp = `${file}.tmp`;
   const handle = await fsp.open(tmp, 'w', 0o600);
   try {
-    await handle.writeFile(data);
-    if (sync) await handle.sync();
-  } finally {
-    await handle.close();
+    try {
+      await handle.writeFile(data);
+      if (sync) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    // A half-written temp file on a full disk holds the very space a retry needs.
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
   }
-  await fsp.rename(tmp, file);
   if (sync) await fsyncDir(dir);
 }

@@ -768,6 +768,9 @@ export class Spool {
   }
 
   private async deleteSegment(segment: Segment): Promise<void> {
+    // Off the disk first: a segment forgotten here but left on disk (rm failed) would be read back
+    // at the next start as part of whatever stream the spool has begun since.
+    await fsp.rm(segment.file, { force: true });
     const at = this.segments.indexOf(segment);
     if (at >= 0) this.segments.splice(at, 1);
     this.totalBytes -= segment.size;
@@ -776,7 +779,6 @@ export class Spool {
       segment.handle = undefined;
       await handle.close().catch(() => undefined);
     }
-    await fsp.rm(segment.file, { force: true });
   }
 
   private compactEntries(): void {

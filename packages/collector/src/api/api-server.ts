@@ -41,7 +41,6 @@ export interface ApiServerOptions {
   maxConnections?: number;
 }
 
-/** Anything shaped like one of our secrets, should a caller put one in a URL by mistake. */
 /** The path as logged: secret-shaped segments replaced, length bounded. */
 function loggedPath(pathname: string): string {
   return redactSecrets(pathname).slice(0, 256);
@@ -87,16 +86,10 @@ export class ApiServer {
 
   /**
    * What the API listener refused, by kind, for /metrics: connections closed at accept
-   * (allowlist, per-address cap, capacity) and refusals logged through its throttled log
-   * (failed grants and the like).
+   * (`api_connection_refused_*`: allowlist, per-address cap, capacity), failed grants and the like.
    */
   refusalTotals(): ReadonlyMap<string, number> {
-    const totals = new Map(this.refusals.totalsByKey());
-    const { refusedByAllowlist, refusedPerAddress, refusedAtCapacity } = this.guard.counters;
-    totals.set('allowlist', refusedByAllowlist);
-    totals.set('per_address', refusedPerAddress);
-    totals.set('capacity', refusedAtCapacity);
-    return totals;
+    return this.refusals.totalsByKey();
   }
 
   /** Listens; rejects when the address cannot be bound (in use, not local, ...). */
