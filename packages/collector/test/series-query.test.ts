@@ -228,6 +228,17 @@ t.test('the cap holds while reading when the estimate was low', async (t) => {
   t.ok((result as { estimate: number }).estimate > 1000, 'refused once it read more than the cap');
 });
 
+t.test('a page of wide rows stops gathering points one row past the cap', async (t) => {
+  const { db, store } = open(t);
+  const ids = Array.from({ length: 1000 }, (_, i) => store.seriesId('n1', 'wide', [{ name: 'i', value: String(i) }]));
+  insertRows(db, Array.from({ length: 100 }, (_, i) => ({ sequence: i + 1, ts: T0 + i, ids, vals: ids.map(() => i) })));
+  const q = new SeriesQuery(db, { maxPoints: 1500, maxRangeMs: Number.MAX_SAFE_INTEGER, maxConcurrent: 4, pageRows: 100, sliceMs: 0 });
+  const result = await q.read('n1', 'wide', 0, T0 * 2);
+  t.match(result, { kind: 'too_many_points', limit: 1500 });
+  const gathered = (result as { estimate: number }).estimate;
+  t.ok(gathered <= 2500, `${gathered} points gathered of the page's 100,000 before the refusal`);
+});
+
 t.test('beyond the concurrency cap a query is refused as busy until a slot is released', async (t) => {
   const { db, store } = open(t);
   insertOneSeries(db, store, 10);

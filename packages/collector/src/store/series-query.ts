@@ -111,8 +111,11 @@ class SeriesScan {
     return this.cursor.ts;
   }
 
-  /** Reads one page of up to `pageRows` rows. */
-  step(pageRows: number): void {
+  /**
+   * Reads one page of up to `pageRows` rows; stops reading points once there are more than
+   * `maxPoints` (one page of wide rows could otherwise gather millions before the caller checks).
+   */
+  step(pageRows: number, maxPoints = Infinity): void {
     if (this.done) return;
     const c = this.cursor;
     const page = this.stmts.page.all(this.node, c.ts, this.toMs, c.ts, c.stream, c.sequence, pageRows) as PageRow[];
@@ -127,6 +130,7 @@ class SeriesScan {
           this.points++;
         }
       }
+      if (this.points > maxPoints) return; // the caller refuses: where the cursor stands no longer matters
     }
     this.rows += page.length;
     if (page.length > 0) {
@@ -228,7 +232,7 @@ export class SeriesQuery {
     while (!scan.done) {
       const slice = this.sliceStart();
       do {
-        scan.step(this.pageRows);
+        scan.step(this.pageRows, maxPoints);
         if (scan.points > maxPoints) return { kind: 'too_many_points', limit: maxPoints, estimate: scan.points };
       } while (!scan.done && performance.now() - slice.wall < this.sliceMs);
       const rest = this.noteSlice(slice);
