@@ -73,6 +73,11 @@ export class Agent {
     for (const warning of config.warnings) deps.log.warn({ file: config.file }, warning);
     const spool = new Spool({ dir: config.spool.dir, maxBytes: config.spool.maxBytes, log: deps.log });
     await spool.open();
+    if (this.stopping) {
+      // Stopped while the spool was being read: start nothing, close what was opened.
+      await spool.close();
+      return;
+    }
     this.spool = spool;
     this.connection = new AgentConnection({
       url: config.server.url,

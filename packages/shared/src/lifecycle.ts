@@ -18,7 +18,8 @@ export interface Service {
 
 /**
  * Starts `service` and resolves with the exit status once SIGTERM or SIGINT has stopped it:
- * 0 after a clean stop, 1 when start or stop failed. Only a main.ts calls this.
+ * 0 after a clean stop, 1 when start or stop failed; a signal during start stops the service
+ * without waiting for start to finish. Only a main.ts calls this.
  */
 export async function serveUntilSignalled(
   service: Service,
@@ -40,7 +41,10 @@ export async function serveUntilSignalled(
     process.once('SIGINT', () => stop('SIGINT'));
   });
   try {
-    await service.start();
+    // A signal during a long start (a large spool read back, a slow disk) must not wait for it:
+    // systemd kills what has not exited 10 s after SIGTERM.
+    const first = await Promise.race([service.start().then(() => null), stopped]);
+    if (first !== null) return first;
   } catch (err) {
     log.fatal({ err: (err as Error).message, code: (err as { code?: string }).code }, `${name} failed to start`);
     await service.stop().catch(() => undefined);
