@@ -17,6 +17,7 @@ import {
   type Logger,
   type MetricBatch,
 } from '@ximp/shared';
+import { DEFAULT_COLLECTOR_CONFIG } from '../config';
 import type { AgentRegistry, LiveSession } from '../registry/agent-registry';
 import type { FaultReporter } from '../fault-reporter';
 import type { StoredBatch } from '../store/metric-store';
@@ -34,9 +35,6 @@ export interface SessionMetricStore {
   /** The stream's contiguous watermark: every batch up to it is stored. */
   lastSequence(node: string, streamId: string): number;
 }
-
-/** Batches stamped further ahead of the collector's clock are refused (default of `limits.max_future_skew`). */
-export const DEFAULT_MAX_FUTURE_SKEW_MS = 10 * 60_000;
 
 export interface SessionCounters {
   batchesAcked: number;
@@ -270,7 +268,7 @@ export class AgentSession implements LiveSession {
     if (batch.sequence <= this.lastReceived) {
       throw new ProtocolError(CloseCodes.MALFORMED, `batch ${batch.sequence} does not follow ${this.lastReceived}`);
     }
-    const maxFutureSkewMs = deps.limits.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS;
+    const maxFutureSkewMs = deps.limits.maxFutureSkewMs ?? DEFAULT_COLLECTOR_CONFIG.limits.maxFutureSkewMs;
     if (batch.timestampUnixMs - now > maxFutureSkewMs) {
       return this.refuse('future_batch', `batch ${batch.sequence} is stamped ${batch.timestampUnixMs - now} ms ahead of the collector's clock (limits.max_future_skew)`);
     }

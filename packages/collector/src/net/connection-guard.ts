@@ -75,11 +75,6 @@ export class ConnectionGuard {
     this.release(entry.key);
   }
 
-  /** Unauthenticated connections `address` holds now (by its key). */
-  unauthenticatedOf(address: string): number {
-    return this.unauthenticated.get(addressKey(address)) ?? 0;
-  }
-
   /** Cuts every connection not yet authenticated (at stop: handshakes in progress, idle peers). */
   destroyUnauthenticated(): void {
     for (const entry of [...this.tracked.values()]) if (!entry.authenticated) entry.socket.destroy();

@@ -1,4 +1,5 @@
 import { ErrorCodes, XimpError, type Label, type Lifecycle, type OnError } from '@ximp/shared';
+import { DEFAULT_COLLECTOR_CONFIG } from '../config';
 import type { Database } from './database';
 import { SeriesCache } from './series-cache';
 import { readSeries, type SeriesPoints } from './series-query';
@@ -122,7 +123,7 @@ export class MetricStore implements Lifecycle {
     this.cache = new SeriesCache(options.seriesCacheBytes ?? DEFAULT_SERIES_CACHE_BYTES);
     this.now = options.now ?? Date.now;
     this.limits = new SeriesLimits({ ...options.seriesLimits, now: this.now });
-    this.maxFutureSkewMs = options.maxFutureSkewMs ?? 10 * 60_000;
+    this.maxFutureSkewMs = options.maxFutureSkewMs ?? DEFAULT_COLLECTOR_CONFIG.limits.maxFutureSkewMs;
     this.stmts = {
       insertBatch: db.prepare(
         'INSERT OR IGNORE INTO batches (node, stream_id, sequence, timestamp_ms, series_ids, vals) VALUES (?, ?, ?, ?, ?, ?)',
@@ -345,7 +346,7 @@ export class MetricStore implements Lifecycle {
       if (rows.length === 0) break;
       this.deleteSeriesRows(rows.map((r) => r.id));
       for (const r of rows) {
-        this.cache.delete(`${r.node}\u0000${r.name}\u0000${r.labels_json}`);
+        this.cache.delete(storedSeriesKey(r.node, r.name, r.labels_json));
         this.limits.removed(r.node, 1);
       }
       removed += rows.length;
@@ -406,7 +407,7 @@ export class MetricStore implements Lifecycle {
   /** After a commit: the series it wrote are in the table (a failed commit leaves them pending for the next). */
   private seriesWritten(): void {
     this.counts.seriesCreated += this.pendingSeries.length;
-    for (const p of this.pendingSeries) this.pendingByKey.delete(`${p.node}\u0000${p.name}\u0000${p.labelsJson}`);
+    for (const p of this.pendingSeries) this.pendingByKey.delete(storedSeriesKey(p.node, p.name, p.labelsJson));
     this.pendingSeries = [];
     this.touches.clear();
   }
@@ -524,7 +525,12 @@ function seriesKey(node: string, name: string, labels: readonly Label[]): { key:
   const labelsJson = JSON.stringify(
     [...labels].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((l) => [l.name, l.value]),
   );
-  return { key: `${node}\u0000${name}\u0000${labelsJson}`, labelsJson };
+  return { key: storedSeriesKey(node, name, labelsJson), labelsJson };
+}
+
+/** The cache key of a series whose labels are already in their stored form. */
+function storedSeriesKey(node: string, name: string, labelsJson: string): string {
+  return `${node}\u0000${name}\u0000${labelsJson}`;
 }
 
 function invalidBatch(b: StoredBatch): string | null {
