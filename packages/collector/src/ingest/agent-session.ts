@@ -22,6 +22,7 @@ import type { AgentRegistry, LiveSession } from '../registry/agent-registry';
 import type { FaultReporter } from '../fault-reporter';
 import type { StoredBatch } from '../store/metric-store';
 import { COLLECTOR_STREAM_ID } from '../store/up-series-writer';
+import type { BackPressure } from './back-pressure';
 import { scheduleAt, type CancelTimer } from './schedule-at';
 
 /** What a session needs of the metric store (MetricStore implements it). */
@@ -55,6 +56,8 @@ export interface AgentSessionDeps {
   faults?: FaultReporter;
   /** Refusals of an agent's input that is well-formed but over a limit: counted by kind, logged once a minute per node. */
   refusals?: ThrottledLog;
+  /** Where a session goes that stopped acknowledging because a remote store's queue is full. */
+  backPressure?: BackPressure;
   /** Told of every protocol violation, so the server can count it against the peer's address. */
   onProtocolViolation?(address: string): void;
 }
@@ -89,6 +92,8 @@ export class AgentSession implements LiveSession {
   private lastReceived = 0;
   /** A batch of this session was not stored: nothing later may be acknowledged. */
   private storeFailed = false;
+  /** A remote store's queue was full: nothing more of this session is stored or acknowledged. */
+  private heldBack = false;
   private helloTimer: NodeJS.Timeout | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private cancelExpiry: CancelTimer | undefined;
@@ -157,6 +162,7 @@ export class AgentSession implements LiveSession {
     this.closed = true;
     this.clearTimers();
     this.deps.metrics.releaseSeries(this.heldSeries);
+    if (this.heldBack) this.deps.backPressure?.release(this);
     if (this.hello) this.deps.registry.detach(this);
     this.deps.log.info({ node: this.node, remote: this.address, session: this.id, code }, 'agent disconnected');
   }
@@ -205,6 +211,16 @@ export class AgentSession implements LiveSession {
     this.deps.faults?.report(kind, err, { node: this.node });
     if (!this.deps.faults) this.deps.log.error({ node: this.node, err: (err as Error).message }, 'collector fault in agent session');
     this.close(1011, 'collector fault');
+  }
+
+  /**
+   * A remote store's queue is full: stop acknowledging (and storing) but keep the session, so the
+   * agent stays connected and spools; the back-pressure closes it with 1013 once there is room.
+   */
+  private holdBack(backPressure: BackPressure, err: unknown): void {
+    if (this.heldBack || this.closed) return;
+    this.heldBack = true;
+    backPressure.hold(this, (err as Error).message);
   }
 
   /** Well-formed input over a limit: closed with 4400 and the reason, counted by kind, logged once a minute per node. */
@@ -299,6 +315,8 @@ export class AgentSession implements LiveSession {
     const sequence = batch.sequence;
     const previousSequence = this.lastReceived;
     this.lastReceived = sequence;
+    // Held back: nothing more of this session is stored, so no batch overtakes the refused one.
+    if (this.heldBack) return;
     void deps.metrics
       .append({
         node: this.node,
@@ -318,7 +336,7 @@ export class AgentSession implements LiveSession {
         // The agent takes an Ack as cumulative (it deletes every batch up to it): after a batch of
         // this session was not stored, nothing later is acknowledged, and an Ack never passes the
         // stream's contiguous watermark.
-        if (this.storeFailed || this.closed) return;
+        if (this.storeFailed || this.closed || this.heldBack) return;
         if (deps.metrics.lastSequence(this.node, hello.streamId) < sequence) {
           this.fault('store_gap', new Error(`batch ${sequence} stored behind a batch that is not`));
           return;
@@ -327,6 +345,7 @@ export class AgentSession implements LiveSession {
       })
       .catch((err: unknown) => {
         // Not stored, so not acknowledged: the agent keeps the batch and replays it on reconnect.
+        if (hasCode(err, ErrorCodes.STORE_QUEUE_FULL) && deps.backPressure) return this.holdBack(deps.backPressure, err);
         this.fault(hasCode(err, ErrorCodes.STORE_BUSY) ? 'store_busy' : hasCode(err, ErrorCodes.STORE_STOPPED) ? 'store_stopped' : 'store_commit', err);
       });
   }

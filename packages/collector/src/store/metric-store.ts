@@ -1,6 +1,7 @@
 import { ErrorCodes, XimpError, type Label, type Lifecycle, type OnError } from '@ximp/shared';
 import { DEFAULT_COLLECTOR_CONFIG } from '../config';
 import type { Database } from './database';
+import type { ForwardTarget, SeriesDescription } from './forward-target';
 import { SeriesCache } from './series-cache';
 import { readSeries, type SeriesPoints } from './series-query';
 
@@ -37,6 +38,8 @@ export interface MetricStoreOptions {
   onError?: OnError;
   /** Series per node and new series per node per minute (`limits:` in collector.yaml). */
   seriesLimits?: Omit<SeriesLimitOptions, 'now'>;
+  /** Remote stores' queues: each committed, non-duplicate batch goes into every one in the commit's transaction. */
+  forwardTargets?: readonly ForwardTarget[];
   /** How far ahead of the collector's clock a batch may have been stamped (default 10 min; the widest setting ever used): series expire that much later (see `removeUnusedSeries`). */
   maxFutureSkewMs?: number;
   now?: () => number;
@@ -91,6 +94,8 @@ export class MetricStore implements Lifecycle {
   private readonly writeCommit: (items: Pending[]) => { duplicates: boolean[]; moved: Map<string, { sequence: number }> };
   private readonly writeStamps: (stamps: [number, number][]) => void;
   private readonly deleteSeriesRows: (ids: number[]) => void;
+  private readonly forwardTargets: readonly ForwardTarget[];
+  private readonly describeSeries: (id: number) => SeriesDescription;
 
   /** Contiguous watermark per stream (`node\0stream`), as committed; bounded, a miss reads the table. */
   private readonly watermarks = new Map<string, number>();
@@ -110,7 +115,7 @@ export class MetricStore implements Lifecycle {
   private immediate: NodeJS.Immediate | undefined;
   private state: 'new' | 'running' | 'stopped' = 'new';
 
-  private counts = { batchesStored: 0, samplesStored: 0, duplicates: 0, commits: 0, failedCommits: 0, rejected: 0, seriesCreated: 0, seriesRemoved: 0 };
+  private counts = { heldBack: 0, batchesStored: 0, samplesStored: 0, duplicates: 0, commits: 0, failedCommits: 0, rejected: 0, seriesCreated: 0, seriesRemoved: 0 };
 
   constructor(
     private readonly db: Database,
@@ -124,6 +129,7 @@ export class MetricStore implements Lifecycle {
     this.now = options.now ?? Date.now;
     this.limits = new SeriesLimits({ ...options.seriesLimits, now: this.now });
     this.maxFutureSkewMs = options.maxFutureSkewMs ?? DEFAULT_COLLECTOR_CONFIG.limits.maxFutureSkewMs;
+    this.forwardTargets = options.forwardTargets ?? [];
     this.stmts = {
       insertBatch: db.prepare(
         'INSERT OR IGNORE INTO batches (node, stream_id, sequence, timestamp_ms, series_ids, vals) VALUES (?, ?, ?, ?, ?, ?)',
@@ -140,6 +146,7 @@ export class MetricStore implements Lifecycle {
       stampSeries: db.prepare('UPDATE series SET last_used_ms = ? WHERE id = ?'),
       unusedSeries: db.prepare(`SELECT id, node, name, labels_json FROM series WHERE last_used_ms < ? ORDER BY last_used_ms LIMIT ${RETENTION_CHUNK}`),
       deleteSeries: db.prepare('DELETE FROM series WHERE id = ?'),
+      seriesById: db.prepare('SELECT name, labels_json FROM series WHERE id = ?'),
       deleteOld: db.prepare(
         `DELETE FROM batches WHERE rowid IN (SELECT rowid FROM batches WHERE timestamp_ms < ? LIMIT ${RETENTION_CHUNK})`,
       ),
@@ -168,11 +175,17 @@ export class MetricStore implements Lifecycle {
         if (reached && batch.sequence > w) moved.set(key, { node: batch.node, streamId: batch.streamId, sequence: batch.sequence });
       }
       moved.forEach((s) => this.stmts.upsertStream.run(s.node, s.streamId, s.sequence));
+      this.forward(items, duplicates);
       return { duplicates, moved };
     });
     this.writeStamps = this.db.transaction((stamps: [number, number][]) => {
       for (const [id, ms] of stamps) this.stmts.stampSeries.run(ms, id);
     });
+    this.describeSeries = (id: number): SeriesDescription => {
+      const row = this.stmts.seriesById.get(id) as { name: string; labels_json: string } | undefined;
+      if (!row) throw new XimpError(ErrorCodes.STORE_FAILED, `series ${id} has no row to forward it by`);
+      return { name: row.name, labels: (JSON.parse(row.labels_json) as [string, string][]).map(([name, value]) => ({ name, value })) };
+    };
     this.deleteSeriesRows = db.transaction((ids: number[]) => {
       for (const id of ids) this.stmts.deleteSeries.run(id);
     });
@@ -202,12 +215,17 @@ export class MetricStore implements Lifecycle {
    * Queues a batch for the next group commit. Resolves once the batch is durable
    * (`duplicate: true` when that (node, stream, sequence) was already stored); rejects with
    * XIMP_ERR_STORE_FAILED when the commit failed, XIMP_ERR_STORE_BUSY when too many batches
-   * wait (retryable), XIMP_ERR_STORE_STOPPED when the store is not running. On rejection the
+   * wait (retryable), XIMP_ERR_STORE_QUEUE_FULL while a remote store's queue is full, XIMP_ERR_STORE_STOPPED when the store is not running. On rejection the
    * caller must not acknowledge.
    */
   append(batch: StoredBatch): Promise<{ duplicate: boolean }> {
     if (this.state !== 'running') {
       return Promise.reject(new XimpError(ErrorCodes.STORE_STOPPED, 'metric store is not running'));
+    }
+    const full = this.forwardTargets.find((q) => !q.hasRoom());
+    if (full) {
+      this.counts.heldBack++;
+      return Promise.reject(new XimpError(ErrorCodes.STORE_QUEUE_FULL, `the queue of remote store "${full.name}" is full (its max_bytes)`));
     }
     if (this.queue.length >= this.maxQueuedBatches) {
       this.counts.rejected++;
@@ -281,6 +299,21 @@ export class MetricStore implements Lifecycle {
   /** Series-id cache figures, for tests and /metrics. */
   get seriesCache(): { entries: number; bytes: number } {
     return { entries: this.cache.size, bytes: this.cache.bytes };
+  }
+
+  /**
+   * Inside the commit's transaction: every batch stored now (not a duplicate) goes into each
+   * remote store's queue, synced before the transaction commits, so an acknowledged batch is in
+   * every queue; a queue that fails throws and the whole commit rolls back (nothing is acked).
+   */
+  private forward(items: readonly Pending[], duplicates: readonly boolean[]): void {
+    if (this.forwardTargets.length === 0) return;
+    const fresh = items.filter((_, i) => !duplicates[i]).map((p) => p.batch);
+    if (fresh.length === 0) return;
+    for (const target of this.forwardTargets) {
+      target.append(fresh, this.describeSeries);
+      target.sync();
+    }
   }
 
   /**

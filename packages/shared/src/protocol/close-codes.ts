@@ -3,6 +3,8 @@ export const CloseCodes = {
   NORMAL: 1000,
   SHUTTING_DOWN: 1001,
   FRAME_TOO_BIG: 1009,
+  /** The collector stopped acknowledging while a remote store's queue was full, and now has room: replay. */
+  TRY_AGAIN_LATER: 1013,
   TOKEN_REVOKED: 4001,
   TOKEN_EXPIRED: 4002,
   REPLACED: 4003,
@@ -19,5 +21,5 @@ export function isAuthClose(code: number): boolean {
 
 /** Close codes after which the agent reconnects at once. */
 export function isImmediateReconnectClose(code: number): boolean {
-  return code === CloseCodes.SHUTTING_DOWN || code === CloseCodes.REPLACED;
+  return code === CloseCodes.SHUTTING_DOWN || code === CloseCodes.REPLACED || code === CloseCodes.TRY_AGAIN_LATER;
 }
