@@ -14,9 +14,11 @@ export interface AgentJson {
   address: string | null;
   version: string | null;
   token_id: string | null;
+  /** `held` while the agent's session is not acknowledged because a remote store's queue is full. */
+  store: 'ok' | 'held';
 }
 
-export function agentJson(view: AgentView): AgentJson {
+export function agentJson(view: AgentView, held: ReadonlySet<string> = new Set()): AgentJson {
   return {
     node: view.node,
     state: view.state,
@@ -24,6 +26,7 @@ export function agentJson(view: AgentView): AgentJson {
     address: view.address,
     version: view.version,
     token_id: view.tokenId,
+    store: held.has(view.node) ? 'held' : 'ok',
   };
 }
 
@@ -66,7 +69,8 @@ export const AGENT_ROUTES: readonly Route[] = [
       const node = query.get('node');
       if (node !== null) checkNodeName(node, 'node');
       const agents = deps.agents.list().filter((a) => node === null || a.node === node);
-      return { status: 200, body: agents.map(agentJson) };
+      const held = deps.heldBackNodes?.() ?? new Set<string>();
+      return { status: 200, body: agents.map((a) => agentJson(a, held)) };
     },
   },
   {
@@ -77,7 +81,7 @@ export const AGENT_ROUTES: readonly Route[] = [
       const node = checkNodeName(params.node, 'node');
       const view = deps.agents.get(node);
       if (view === undefined) throw new HttpError(404, 'not_found', `no agent "${node}"`);
-      return { status: 200, body: agentJson(view) };
+      return { status: 200, body: agentJson(view, deps.heldBackNodes?.()) };
     },
   },
   {

@@ -26,6 +26,8 @@ export interface ApiDeps {
   sessions: { closeSessionsOfToken(tokenId: string, closeCode: number, reason: string): ClosedSession[] };
   /** Series queries on the embedded store, bounded in range, points and concurrency. */
   series: Pick<SeriesQuery, 'limits' | 'read'>;
+  /** Nodes whose session is held back by a full remote-store queue (`store: "held"` in the agent list). */
+  heldBackNodes?: () => ReadonlySet<string>;
   /** The collector's own metrics in Prometheus text format, for GET /metrics. */
   metricsText(): string;
   config: {
