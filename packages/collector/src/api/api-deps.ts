@@ -26,8 +26,8 @@ export interface ApiDeps {
   sessions: { closeSessionsOfToken(tokenId: string, closeCode: number, reason: string): ClosedSession[] };
   /** Series queries on the embedded store, bounded in range, points and concurrency. */
   series: Pick<SeriesQuery, 'limits' | 'read'>;
-  /** The collector's own metrics in Prometheus text format, for GET /metrics. */
-  metricsText(): string;
+  /** The collector's own metrics (CollectorMetrics), for GET /metrics. */
+  metrics: { readonly contentType: string; metrics(): Promise<string> };
   config: {
     accessTokenTtlMs: number;
     /** `api.allow_cidrs`; empty = every address. */
