@@ -6,7 +6,7 @@ import { ApiClientStore } from './auth/api-client-store';
 import { AuditLog } from './audit/audit-log';
 import type { CollectorConfig } from './config';
 import { AgentServer } from './ingest/agent-server';
-import { collectorMetricsText } from './collector-metrics';
+import { CollectorMetrics } from './collector-metrics';
 import { FaultReporter } from './fault-reporter';
 import { PkiStore } from './pki/pki-store';
 import { AgentRegistry } from './registry/agent-registry';
@@ -106,9 +106,18 @@ export class Collector {
       maxConnections: config.limits.maxAgentConnections,
       tokens,
       faults,
-      session: { registry, metrics: metricStore, limits, log, now, faults, refusals },
+      // Sessions open only after start(), when `metrics` below exists.
+      session: { registry, metrics: metricStore, limits, log, now, faults, refusals, observeAck: (seconds) => metrics.observeAck(seconds) },
     });
     this.agentServer = agentServer;
+    const metrics = new CollectorMetrics({
+      agentServer,
+      metricStore,
+      registry,
+      faults,
+      refusals,
+      apiRefusals: (): ReadonlyMap<string, number> => new Map([...apiServer.refusalTotals(), ...queryRefusals.totalsByKey()]),
+    });
 
     const apiServer: ApiServer = new ApiServer(
       {
@@ -124,15 +133,7 @@ export class Collector {
           maxConcurrent: config.api.maxConcurrentQueries,
           refusals: queryRefusals,
         }),
-        metricsText: (): string =>
-          collectorMetricsText({
-            agentServer,
-            metricStore,
-            registry,
-            faults,
-            refusals,
-            apiRefusals: (): ReadonlyMap<string, number> => new Map([...apiServer.refusalTotals(), ...queryRefusals.totalsByKey()]),
-          }),
+        metrics,
         config: {
           accessTokenTtlMs: config.api.accessTokenTtlMs,
           allowCidrs: config.api.allowCidrs,

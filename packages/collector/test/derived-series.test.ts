@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { silentLogger } from '@ximp/shared';
-import { collectorMetricsText } from '../src/collector-metrics';
+import { CollectorMetrics } from '../src/collector-metrics';
 import { openDatabase } from '../src/store/database';
 import { MetricStore } from '../src/store/metric-store';
 import { RetentionTimer } from '../src/store/retention-timer';
@@ -59,14 +59,14 @@ t.test('retention deletes batches older than the retention in force', async (t) 
 });
 
 t.test('/metrics text carries ingest counters, states and spool drops', async (t) => {
-  const text = collectorMetricsText({
+  const text = await new CollectorMetrics({
     agentServer: { counters: { batchesAcked: 7, refusedUpgrades: 2 }, sessionCount: () => 1 },
     metricStore: { counters: { commits: 3 } },
     registry: {
       list: () => [{ state: 'ACTIVE' }, { state: 'PENDING' }],
       spoolDrops: () => [{ node: 'web-1', droppedTotal: 12 }],
     },
-  });
+  }).metrics();
   t.match(text, /^ximp_collector_ingest_batches_acked_total 7$/m);
   t.match(text, /^ximp_collector_ingest_refused_upgrades_total 2$/m);
   t.match(text, /^ximp_collector_store_commits_total 3$/m);

@@ -1,7 +1,7 @@
 /** The store's timers route their faults to the fault reporter, and /metrics shows faults and refusals by kind. */
 import t from 'tap';
 import { silentLogger, ThrottledLog } from '@ximp/shared';
-import { collectorMetricsText } from '../src/collector-metrics';
+import { CollectorMetrics } from '../src/collector-metrics';
 import { FaultReporter } from '../src/fault-reporter';
 import { RetentionTimer } from '../src/store/retention-timer';
 import { UpSeriesWriter } from '../src/store/up-series-writer';
@@ -62,13 +62,13 @@ t.test('/metrics shows faults and refusals by kind', async (t) => {
   faults.report('store_commit', new Error('disk full'));
   const refusals = new ThrottledLog({ log: silentLogger(), now });
   refusals.report('warn', 'series_limit', {}, 'agent session refused', 'n1');
-  const text = collectorMetricsText({
+  const text = await new CollectorMetrics({
     agentServer: { counters: {}, sessionCount: () => 0 },
     metricStore: { counters: { seriesCreated: 3 } },
     registry: { list: () => [], spoolDrops: () => [] },
     faults,
     refusals,
-  });
+  }).metrics();
   t.match(text, /# TYPE ximp_collector_faults_total counter\nximp_collector_faults_total\{kind="store_commit"\} 2\n/);
   t.match(text, /ximp_collector_ingest_refusals_total\{kind="series_limit"\} 1\n/);
   t.match(text, /ximp_collector_store_series_created_total 3\n/);

@@ -28,8 +28,8 @@ export interface ApiDeps {
   series: Pick<SeriesQuery, 'limits' | 'read'>;
   /** Nodes whose session is held back by a full remote-store queue (`store: "held"` in the agent list). */
   heldBackNodes?: () => ReadonlySet<string>;
-  /** The collector's own metrics in Prometheus text format, for GET /metrics. */
-  metricsText(): string;
+  /** The collector's own metrics (CollectorMetrics), for GET /metrics. */
+  metrics: { readonly contentType: string; metrics(): Promise<string> };
   config: {
     accessTokenTtlMs: number;
     /** `api.allow_cidrs`; empty = every address. */

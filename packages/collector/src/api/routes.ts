@@ -22,7 +22,7 @@ export const API_ROUTES: readonly Route[] = [
     method: 'GET',
     pattern: '/metrics',
     permission: 'metrics:read',
-    handler: ({ deps }) => ({ status: 200, text: deps.metricsText(), contentType: 'text/plain; version=0.0.4; charset=utf-8' }),
+    handler: async ({ deps }) => ({ status: 200, text: await deps.metrics.metrics(), contentType: deps.metrics.contentType }),
   },
   {
     method: 'POST',

@@ -71,6 +71,8 @@ export interface AgentServerCounters extends SessionCounters, ConnectionGuardCou
  */
 export class AgentServer {
   readonly counters: AgentServerCounters = {
+    batchesReceived: 0,
+    samplesReceived: 0,
     batchesAcked: 0,
     samplesAcked: 0,
     duplicateBatches: 0,
@@ -171,6 +173,18 @@ export class AgentServer {
 
   sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** Live sessions by state, for /metrics. */
+  sessionStates(): ReadonlyMap<string, number> {
+    const states = new Map<string, number>();
+    for (const session of this.sessions) states.set(session.state, (states.get(session.state) ?? 0) + 1);
+    return states;
+  }
+
+  /** What the listener refused, by kind, for /metrics: `agent_refused_<reason>` upgrades and `agents_connection_refused_*` at accept. */
+  refusalTotals(): ReadonlyMap<string, number> {
+    return this.refusals.totalsByKey();
   }
 
   /** Stops accepting, tells every agent the server is going away (1001), then closes. */

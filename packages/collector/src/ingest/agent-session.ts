@@ -38,6 +38,8 @@ export interface SessionMetricStore {
 }
 
 export interface SessionCounters {
+  batchesReceived: number;
+  samplesReceived: number;
   batchesAcked: number;
   samplesAcked: number;
   duplicateBatches: number;
@@ -60,6 +62,8 @@ export interface AgentSessionDeps {
   backPressure?: BackPressure;
   /** Told of every protocol violation, so the server can count it against the peer's address. */
   onProtocolViolation?(address: string): void;
+  /** Told, for every ack sent, how long after the batch's frame arrived (seconds). */
+  observeAck?(seconds: number): void;
 }
 
 export interface SessionIdentity {
@@ -145,6 +149,11 @@ export class AgentSession implements LiveSession {
     }
   }
 
+  /** For /metrics: waiting for Hello, streaming batches, or closing. */
+  get state(): 'awaiting_hello' | 'streaming' | 'closing' {
+    return this.closed ? 'closing' : this.hello ? 'streaming' : 'awaiting_hello';
+  }
+
   /** Ends the session with `code`; safe to call more than once. */
   close(code: number, reason: string): void {
     if (this.closed) return;
@@ -176,6 +185,7 @@ export class AgentSession implements LiveSession {
 
   private onMessage(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
+    const receivedAt = performance.now();
     try {
       if (!isBinary) throw new ProtocolError(CloseCodes.MALFORMED, 'text frames are not part of the protocol');
       const frame = decodeAgentFrame(data, this.deps.limits);
@@ -183,7 +193,7 @@ export class AgentSession implements LiveSession {
         case 'hello':
           return this.onHello(frame);
         case 'batch':
-          return this.onBatch(frame);
+          return this.onBatch(frame, receivedAt);
         case 'error':
           this.deps.log.warn({ node: this.node, remote: this.address, code: frame.code, reason: frame.message }, 'agent reported an error');
           return;
@@ -276,7 +286,7 @@ export class AgentSession implements LiveSession {
     );
   }
 
-  private onBatch(batch: MetricBatch): void {
+  private onBatch(batch: MetricBatch, receivedAt: number): void {
     const hello = this.hello;
     if (!hello) throw new ProtocolError(CloseCodes.MALFORMED, 'metric batch before hello', { code: ErrorCodes.PROTOCOL_UNEXPECTED });
     const { deps } = this;
@@ -312,6 +322,8 @@ export class AgentSession implements LiveSession {
     this.checkClockSkew(batch, now);
     this.checkSpoolDrops(batch.droppedBatchesTotal);
     deps.registry.batchReceived(this, now);
+    deps.counters.batchesReceived++;
+    deps.counters.samplesReceived += n;
     const sequence = batch.sequence;
     const previousSequence = this.lastReceived;
     this.lastReceived = sequence;
@@ -342,6 +354,7 @@ export class AgentSession implements LiveSession {
           return;
         }
         this.send({ type: 'ack', sequence });
+        deps.observeAck?.((performance.now() - receivedAt) / 1000);
       })
       .catch((err: unknown) => {
         // Not stored, so not acknowledged: the agent keeps the batch and replays it on reconnect.

@@ -78,7 +78,7 @@ export async function startApi(t: TapLike, options: HarnessOptions = {}): Promis
       },
     },
     series: new SeriesQuery(db, { maxRangeMs: 31 * 86_400_000, maxPoints: 250_000, maxConcurrent: 4, ...options.series }),
-    metricsText: () => '# TYPE ximp_collector_agents gauge\nximp_collector_agents 0\n',
+    metrics: { contentType: 'text/plain; version=0.0.4; charset=utf-8', metrics: async () => '# TYPE ximp_collector_agents gauge\nximp_collector_agents 0\n' },
     config: {
       accessTokenTtlMs: options.accessTokenTtlMs ?? 3_600_000,
       allowCidrs: options.allowCidrs ?? [],
