@@ -150,8 +150,8 @@ export class AgentSession implements LiveSession {
   }
 
   /** For /metrics: waiting for Hello, streaming batches, or closing. */
-  get state(): 'awaiting_hello' | 'streaming' | 'closing' {
-    return this.closed ? 'closing' : this.hello ? 'streaming' : 'awaiting_hello';
+  get state(): 'awaiting_hello' | 'streaming' | 'held' | 'closing' {
+    return this.closed ? 'closing' : this.heldBack ? 'held' : this.hello ? 'streaming' : 'awaiting_hello';
   }
 
   /** Ends the session with `code`; safe to call more than once. */
