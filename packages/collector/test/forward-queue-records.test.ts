@@ -16,21 +16,29 @@ import {
 import { fnv1a32, shardForNode } from '../src/store/remote-write/shard-for-node';
 import { decodeCursor, encodeCursor, ShardCursor } from '../src/store/remote-write/shard-cursor';
 
-t.test('a series definition round-trips, labels in order, any UTF-8', async (t) => {
-  const series = { name: 'node_filesystem_avail_bytes', labels: [{ name: 'mountpoint', value: '/data/ü' }, { name: 'device', value: '' }] };
-  const payload = encodeSeriesRecord(4_000_000_000, series);
+t.test('series definitions round-trip, labels in order, any UTF-8', async (t) => {
+  const defs = [
+    { id: 4_000_000_000, series: { name: 'node_filesystem_avail_bytes', labels: [{ name: 'mountpoint', value: '/data/ü' }, { name: 'device', value: '' }] } },
+    { id: 7, series: { name: 'up', labels: [] } },
+    { id: 8, series: { name: 'x'.repeat(100_000), labels: [{ name: 'long', value: '€'.repeat(50_000) }] } },
+  ];
+  const payload = encodeSeriesRecord(defs);
   t.equal(recordKind(payload), RECORD_SERIES);
-  t.same(decodeSeriesRecord(payload), { id: 4_000_000_000, series });
-  t.same(decodeSeriesRecord(encodeSeriesRecord(7, { name: 'up', labels: [] })), { id: 7, series: { name: 'up', labels: [] } });
+  t.same(decodeSeriesRecord(payload), defs, 'a record larger than the scratch buffer too');
+  t.same(decodeSeriesRecord(encodeSeriesRecord([defs[1]])), [defs[1]], 'the scratch buffer is reused cleanly');
+  t.same(decodeSeriesRecord(encodeSeriesRecord([])), []);
 });
 
-t.test('a damaged series definition is refused, never over-allocated', async (t) => {
-  const payload = encodeSeriesRecord(1, { name: 'x', labels: [{ name: 'a', value: 'b' }] });
+t.test('a damaged series record is refused, never over-allocated', async (t) => {
+  const payload = encodeSeriesRecord([{ id: 1, series: { name: 'x', labels: [{ name: 'a', value: 'b' }] } }]);
   t.throws(() => decodeSeriesRecord(payload.subarray(0, payload.length - 1)), QueueRecordError);
   t.throws(() => decodeSeriesRecord(Buffer.concat([payload, Buffer.of(0)])), QueueRecordError);
-  const huge = Buffer.from(payload);
-  huge.writeUInt32LE(0x7fffffff, 1 + 4 + 4 + 1);
-  t.throws(() => decodeSeriesRecord(huge), QueueRecordError);
+  const manyDefs = Buffer.from(payload);
+  manyDefs.writeUInt32LE(0x7fffffff, 1);
+  t.throws(() => decodeSeriesRecord(manyDefs), QueueRecordError);
+  const manyLabels = Buffer.from(payload);
+  manyLabels.writeUInt32LE(0x7fffffff, 1 + 4 + 4 + 4 + 1);
+  t.throws(() => decodeSeriesRecord(manyLabels), QueueRecordError);
 });
 
 t.test('a batch round-trips bit for bit, from unaligned views too', async (t) => {

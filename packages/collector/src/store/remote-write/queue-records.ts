@@ -2,10 +2,10 @@ import * as os from 'node:os';
 import type { Label } from '@ximp/shared';
 
 /**
- * The payloads of a forward-queue shard's log records. Two kinds: a series definition (a
- * collector series id's name and labels, written once per segment before the first batch that
- * uses it, so a segment never depends on anything outside it) and a batch (node, timestamp, the
- * series ids and their values). Little-endian, fixed offsets, no allocation beyond the result.
+ * The payloads of a forward-queue shard's log records. Two kinds: series definitions (collector
+ * series ids with their names and labels, each written once per segment, in a record right
+ * before the first batch that uses it, so a segment never depends on anything outside it) and a
+ * batch (node, timestamp, the series ids and their values). Little endian.
  */
 
 export const RECORD_SERIES = 1;
@@ -45,33 +45,70 @@ function align(n: number, to: number): number {
   return (n + to - 1) & ~(to - 1);
 }
 
-export function encodeSeriesRecord(id: number, series: SeriesDescription): Buffer {
-  let size = 1 + 4 + 4 + Buffer.byteLength(series.name) + 4;
-  for (const l of series.labels) size += 8 + Buffer.byteLength(l.name) + Buffer.byteLength(l.value);
-  const buf = Buffer.allocUnsafe(size);
-  buf[0] = RECORD_SERIES;
-  buf.writeUInt32LE(id, 1);
-  let off = writeString(buf, 5, series.name);
-  buf.writeUInt32LE(series.labels.length, off);
-  off += 4;
-  for (const l of series.labels) {
-    off = writeString(buf, off, l.name);
-    off = writeString(buf, off, l.value);
-  }
-  return buf;
+export interface SeriesDefinition {
+  id: number;
+  series: SeriesDescription;
 }
 
-export function decodeSeriesRecord(payload: Buffer): { id: number; series: SeriesDescription } {
+// Series record: [u8 kind][u32 count] then per series [u32 id][str name][u32 labels]([str name][str value])…, str = [u32 bytes][UTF-8]
+let scratch = Buffer.allocUnsafe(64 * 1024);
+const SCRATCH_KEEP = 1024 * 1024;
+
+/** The definitions a batch needs before it, in one record: one allocation and one checksum for all. */
+export function encodeSeriesRecord(definitions: readonly SeriesDefinition[]): Buffer {
+  let off = 0;
+  const room = (bytes: number): void => {
+    if (off + bytes <= scratch.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(scratch.length * 2, off + bytes));
+    scratch.copy(bigger, 0, 0, off);
+    scratch = bigger;
+  };
+  // A UTF-16 code unit takes at most 3 UTF-8 bytes: reserve that before each write.
+  const str = (text: string): void => {
+    room(4 + text.length * 3);
+    const n = scratch.write(text, off + 4, 'utf8');
+    scratch.writeUInt32LE(n, off);
+    off += 4 + n;
+  };
+  room(5);
+  scratch[0] = RECORD_SERIES;
+  scratch.writeUInt32LE(definitions.length, 1);
+  off = 5;
+  for (const { id, series } of definitions) {
+    room(4);
+    scratch.writeUInt32LE(id, off);
+    off += 4;
+    str(series.name);
+    room(4);
+    scratch.writeUInt32LE(series.labels.length, off);
+    off += 4;
+    for (const l of series.labels) {
+      str(l.name);
+      str(l.value);
+    }
+  }
+  const payload = Buffer.from(scratch.subarray(0, off));
+  if (scratch.length > SCRATCH_KEEP) scratch = Buffer.allocUnsafe(64 * 1024);
+  return payload;
+}
+
+export function decodeSeriesRecord(payload: Buffer): SeriesDefinition[] {
   const r = new Reader(payload, 1);
-  const id = r.u32();
-  const name = r.string();
   const count = r.u32();
-  // Each label takes at least 8 bytes: a count beyond that is damage, not a reason to allocate.
-  if (count * 8 > payload.length - r.off) throw new QueueRecordError('series record: label count beyond its length');
-  const labels: Label[] = [];
-  for (let i = 0; i < count; i++) labels.push({ name: r.string(), value: r.string() });
+  // Each definition takes at least 12 bytes: a count beyond that is damage, not a reason to allocate.
+  if (count * 12 > payload.length - r.off) throw new QueueRecordError('series record: count beyond its length');
+  const out: SeriesDefinition[] = [];
+  for (let d = 0; d < count; d++) {
+    const id = r.u32();
+    const name = r.string();
+    const labelCount = r.u32();
+    if (labelCount * 8 > payload.length - r.off) throw new QueueRecordError('series record: label count beyond its length');
+    const labels: Label[] = [];
+    for (let i = 0; i < labelCount; i++) labels.push({ name: r.string(), value: r.string() });
+    out.push({ id, series: { name, labels } });
+  }
   if (r.off !== payload.length) throw new QueueRecordError('series record: trailing bytes');
-  return { id, series: { name, labels } };
+  return out;
 }
 
 function batchLayout(nodeBytes: number, count: number): { idsAt: number; valuesAt: number; size: number } {
@@ -136,12 +173,6 @@ export function decodeBatchRecord(payload: Buffer): DecodedBatch {
 /** The record kind, or 0 for an empty payload. */
 export function recordKind(payload: Buffer): number {
   return payload.length === 0 ? 0 : payload[0];
-}
-
-function writeString(buf: Buffer, off: number, s: string): number {
-  const n = buf.write(s, off + 4, 'utf8');
-  buf.writeUInt32LE(n, off);
-  return off + 4 + n;
 }
 
 class Reader {
