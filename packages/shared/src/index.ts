@@ -14,3 +14,4 @@ export * from './file-modes';
 export * from './node-name';
 export * from './token-format';
 export * from './config/index';
+export * from './backoff';
