@@ -127,7 +127,7 @@ t.test('a worker that dies fails its jobs as retryable, and the next job gets a 
     (e: unknown) => e,
   );
   // The job may have been answered before the thread went; if not, it failed as retryable.
-  if (err !== null) t.ok(err instanceof EncoderLostError, String(err));
+  if (err !== null) t.ok(err instanceof EncoderLostError, (err as Error).message);
   t.ok((await worker.encode([testBatch('n', 3)])).length > 0);
   await worker.close();
   await t.rejects(worker.encode([testBatch('n', 4)]), { code: ErrorCodes.STORE_STOPPED });

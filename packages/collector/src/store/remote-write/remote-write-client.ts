@@ -212,7 +212,6 @@ export class RemoteWriteClient {
 
 /** The body as one readable line: control characters become spaces, runs of blanks one. */
 export function cleanMessage(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]+/g, ' ').replace(/\s+/g, ' ').trim();
 }
 
