@@ -47,10 +47,75 @@ export interface CollectorConfig {
     maxNewSeriesPerMinute: number;
     maxFutureSkewMs: number;
   };
-  store: { retentionMs: number; commitIntervalMs: number };
+  store: { retentionMs: number; commitIntervalMs: number; remoteWrite: RemoteWriteConfig[] };
   /** `allowCidrs` is normalized to `address/prefix`; empty = every address. */
   api: { allowCidrs: string[]; accessTokenTtlMs: number; maxQueryRangeMs: number; maxQueryPoints: number; maxConcurrentQueries: number };
   log: { level: LogLevel };
+}
+
+/** One `store.remote_write` entry: a Prometheus remote-write receiver with its own queue. */
+export interface RemoteWriteConfig {
+  /** Unique; names the queue folder `<data_dir>/queue/<name>` and the `store` label in /metrics. */
+  name: string;
+  /** An https:// URL, e.g. `https://prometheus:9090/api/v1/write`. */
+  url: string;
+  /** CA the store's certificate must chain to. */
+  caFile: string;
+  /** Client certificate and key presented to the store. */
+  certFile: string;
+  keyFile: string;
+  /** True when certFile/keyFile are the managed `store-client` pair (renewed by the collector). */
+  managedClientCert: boolean;
+  /** Bound of the on-disk queue; when reached the collector stops acknowledging agents. */
+  maxBytes: number;
+  shards: number;
+  maxSamplesPerRequest: number;
+  timeoutMs: number;
+  /** Encode and compress requests in a worker thread, off the event loop that serves agents. */
+  encodeInWorker: boolean;
+}
+
+/** Defaults of a `store.remote_write` entry (its name, url and files depend on the entry and data_dir). */
+export const REMOTE_WRITE_DEFAULTS = deepFreeze({
+  maxBytes: 1024 * MIB,
+  shards: 4,
+  maxSamplesPerRequest: 2000,
+  timeoutMs: 30 * SECOND,
+  encodeInWorker: true,
+});
+
+const REMOTE_WRITE_KEYS = [
+  'name',
+  'url',
+  'ca_file',
+  'cert_file',
+  'key_file',
+  'max_bytes',
+  'shards',
+  'max_samples_per_request',
+  'timeout',
+  'encode_in_worker',
+] as const;
+
+const STORE_NAME = /^[a-z0-9_-]{1,32}$/;
+
+/** Null for an https:// URL a request can go to; else what was expected. */
+function checkRemoteWriteUrl(value: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'an https:// URL';
+  }
+  if (url.protocol !== 'https:') return 'an https:// URL (remote write goes over TLS 1.3 only)';
+  if (url.username !== '' || url.password !== '') return 'an https:// URL without user:password (the store authenticates the client certificate)';
+  if (url.hash !== '') return 'an https:// URL without a #fragment';
+  return null;
+}
+
+/** A URL may carry a password: never echo one that has userinfo. */
+function urlMayHoldSecret(value: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value);
 }
 
 /** Defaults (SPEC §2, §7, §9, §10, §11); a config file overrides single keys. */
@@ -78,7 +143,7 @@ export const DEFAULT_COLLECTOR_CONFIG: Readonly<Omit<CollectorConfig, 'file'>> =
     maxNewSeriesPerMinute: 20_000,
     maxFutureSkewMs: 10 * MINUTE,
   },
-  store: { retentionMs: 15 * DAY, commitIntervalMs: 5 },
+  store: { retentionMs: 15 * DAY, commitIntervalMs: 5, remoteWrite: [] },
   api: { allowCidrs: [], accessTokenTtlMs: 1 * HOUR, maxQueryRangeMs: 31 * DAY, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
   log: { level: 'info' },
 });
@@ -152,9 +217,10 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     maxFutureSkewMs: limits.duration('max_future_skew', { min: SECOND, max: 7 * DAY }) ?? d.limits.maxFutureSkewMs,
   };
 
-  const store = root.section('store', ['retention', 'commit_interval']);
+  const store = root.section('store', ['retention', 'commit_interval', 'remote_write']);
   const retentionMs = store.duration('retention', { min: MINUTE }) ?? d.store.retentionMs;
   const commitIntervalMs = store.duration('commit_interval', { min: 0, max: 10 * SECOND }) ?? d.store.commitIntervalMs;
+  const remoteWriteReaders = store.sectionList('remote_write', REMOTE_WRITE_KEYS);
 
   const apiSection = root.section('api', ['allow_cidrs', 'access_token_ttl', 'max_query_range', 'max_query_points', 'max_concurrent_queries']);
   const allowCidrs =
@@ -174,15 +240,18 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
   const log = root.section('log', ['level']);
   const level = log.oneOf('level', LOG_LEVELS) ?? d.log.level;
 
+  const resolvedDataDir = dataDir === undefined ? d.dataDir : resolveRelativeTo(file, dataDir);
+  const remoteWrite = parseRemoteWrite(remoteWriteReaders, file, resolvedDataDir);
+
   root.throwIfIssues();
 
   return deepFreeze({
     file,
-    dataDir: dataDir === undefined ? d.dataDir : resolveRelativeTo(file, dataDir),
+    dataDir: resolvedDataDir,
     listen: { agents: { ...agents }, api: { ...api } },
     tls: { renewBeforeMs },
     limits: l,
-    store: { retentionMs, commitIntervalMs },
+    store: { retentionMs, commitIntervalMs, remoteWrite },
     api: { allowCidrs, accessTokenTtlMs, maxQueryRangeMs, maxQueryPoints, maxConcurrentQueries },
     log: { level },
   });
@@ -196,8 +265,52 @@ function defaultsFor(file: string | null): CollectorConfig {
     listen: { agents: { ...d.listen.agents }, api: { ...d.listen.api } },
     tls: { ...d.tls },
     limits: { ...d.limits },
-    store: { ...d.store },
+    store: { ...d.store, remoteWrite: [] },
     api: { ...d.api, allowCidrs: [...d.api.allowCidrs] },
     log: { ...d.log },
   });
+}
+
+/** `store.remote_write` entries; issues go to the readers (thrown with the rest of the file's). */
+function parseRemoteWrite(readers: readonly ConfigReader[], file: string, dataDir: string): RemoteWriteConfig[] {
+  const d = REMOTE_WRITE_DEFAULTS;
+  const pkiDir = path.join(dataDir, 'pki');
+  const names = new Set<string>();
+  const out: RemoteWriteConfig[] = [];
+  readers.forEach((r, i) => {
+    const explicitName = r.string('name', { check: (v) => (STORE_NAME.test(v) ? null : 'a store name of 1 to 32 characters a-z, 0-9, _ or -') });
+    const name = explicitName ?? `store${i + 1}`;
+    if (names.has(name)) r.report(r.has('name') ? 'name' : 'url', `store name ${JSON.stringify(name)} is already used by an earlier entry`);
+    names.add(name);
+    const url = r.string('url', { required: true, check: checkRemoteWriteUrl, secret: urlMayHoldSecret });
+    const nonEmptyPath = (v: string): string | null => (v.trim() === '' ? 'a file path' : null);
+    const caFile = r.string('ca_file', { check: nonEmptyPath });
+    const certFile = r.string('cert_file', { check: nonEmptyPath });
+    const keyFile = r.string('key_file', { check: nonEmptyPath });
+    if (r.has('cert_file') !== r.has('key_file')) {
+      if (r.has('cert_file')) r.reportMissing('key_file', 'required with cert_file (both or neither)');
+      else r.reportMissing('cert_file', 'required with key_file (both or neither)');
+    }
+    const maxBytes = r.size('max_bytes', { min: MIB, max: 1024 ** 4 }) ?? d.maxBytes;
+    const shards = r.integer('shards', { min: 1, max: 32 }) ?? d.shards;
+    const maxSamplesPerRequest = r.integer('max_samples_per_request', { min: 1, max: 100_000 }) ?? d.maxSamplesPerRequest;
+    const timeoutMs = r.duration('timeout', { min: SECOND, max: 5 * MINUTE }) ?? d.timeoutMs;
+    const encodeInWorker = r.boolean('encode_in_worker') ?? d.encodeInWorker;
+    if (url === undefined) return;
+    const managed = certFile === undefined || keyFile === undefined;
+    out.push({
+      name,
+      url,
+      caFile: caFile === undefined ? path.join(pkiDir, 'ca.pem') : resolveRelativeTo(file, caFile),
+      certFile: managed ? path.join(pkiDir, 'store-client.pem') : resolveRelativeTo(file, certFile),
+      keyFile: managed ? path.join(pkiDir, 'store-client-key.pem') : resolveRelativeTo(file, keyFile),
+      managedClientCert: managed,
+      maxBytes,
+      shards,
+      maxSamplesPerRequest,
+      timeoutMs,
+      encodeInWorker,
+    });
+  });
+  return out;
 }

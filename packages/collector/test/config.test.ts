@@ -48,7 +48,7 @@ const DEFAULTS = {
     maxNewSeriesPerMinute: 20_000,
     maxFutureSkewMs: 600_000,
   },
-  store: { retentionMs: 15 * DAY, commitIntervalMs: 5 },
+  store: { retentionMs: 15 * DAY, commitIntervalMs: 5, remoteWrite: [] },
   api: { allowCidrs: [], accessTokenTtlMs: 3_600_000, maxQueryRangeMs: 31 * 86_400_000, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
   log: { level: 'info' },
 };
@@ -127,7 +127,7 @@ log:
       maxNewSeriesPerMinute: 6000,
       maxFutureSkewMs: 30_000,
     },
-    store: { retentionMs: 90 * DAY, commitIntervalMs: 0 },
+    store: { retentionMs: 90 * DAY, commitIntervalMs: 0, remoteWrite: [] },
     api: {
       allowCidrs: ['10.0.0.0/8', 'fd00::/8', '127.0.0.1/32'],
       accessTokenTtlMs: 900_000,
@@ -235,4 +235,115 @@ t.test('loading from disk', async (t) => {
   const err = failure(() => loadCollectorConfig(path.join(dir, 'missing.yaml')));
   t.equal(err.code, ErrorCodes.CONFIG_UNREADABLE);
   t.ok(err.message.includes(path.join(dir, 'missing.yaml')));
+});
+
+t.test('store.remote_write: defaults from data_dir and the managed store-client pair', async (t) => {
+  const c = parseCollectorConfig(
+    'data_dir: data\nstore:\n  remote_write:\n    - url: https://prom.example:9090/api/v1/write\n    - name: mimir\n      url: https://mimir:443/api/v1/push\n',
+    '/opt/ximp/collector.yaml',
+  );
+  t.same(c.store.remoteWrite, [
+    {
+      name: 'store1',
+      url: 'https://prom.example:9090/api/v1/write',
+      caFile: '/opt/ximp/data/pki/ca.pem',
+      certFile: '/opt/ximp/data/pki/store-client.pem',
+      keyFile: '/opt/ximp/data/pki/store-client-key.pem',
+      managedClientCert: true,
+      maxBytes: 1024 ** 3,
+      shards: 4,
+      maxSamplesPerRequest: 2000,
+      timeoutMs: 30_000,
+      encodeInWorker: true,
+    },
+    {
+      name: 'mimir',
+      url: 'https://mimir:443/api/v1/push',
+      caFile: '/opt/ximp/data/pki/ca.pem',
+      certFile: '/opt/ximp/data/pki/store-client.pem',
+      keyFile: '/opt/ximp/data/pki/store-client-key.pem',
+      managedClientCert: true,
+      maxBytes: 1024 ** 3,
+      shards: 4,
+      maxSamplesPerRequest: 2000,
+      timeoutMs: 30_000,
+      encodeInWorker: true,
+    },
+  ]);
+  t.ok(Object.isFrozen(c.store.remoteWrite[0]));
+});
+
+t.test('store.remote_write: every key set; files resolve against the config folder', async (t) => {
+  const text = `store:
+  remote_write:
+    - name: vm_1
+      url: https://vm.example/api/v1/write
+      ca_file: certs/store-ca.pem
+      cert_file: /etc/ximp/client.pem
+      key_file: client-key.pem
+      max_bytes: 64MiB
+      shards: 32
+      max_samples_per_request: 500
+      timeout: 5s
+      encode_in_worker: false
+`;
+  t.same(parseCollectorConfig(text, '/etc/ximp/collector.yaml').store.remoteWrite, [
+    {
+      name: 'vm_1',
+      url: 'https://vm.example/api/v1/write',
+      caFile: '/etc/ximp/certs/store-ca.pem',
+      certFile: '/etc/ximp/client.pem',
+      keyFile: '/etc/ximp/client-key.pem',
+      managedClientCert: false,
+      maxBytes: 64 * 1024 * 1024,
+      shards: 32,
+      maxSamplesPerRequest: 500,
+      timeoutMs: 5000,
+      encodeInWorker: false,
+    },
+  ]);
+});
+
+t.test('store.remote_write: every problem with its key path, a password in a URL never echoed', async (t) => {
+  const text = [
+    'store:', //                                          1
+    '  remote_write:', //                                 2
+    '    - url: http://prom:9090/api/v1/write', //        3:12
+    '      shards: 33', //                                4:15
+    '      cert_file: c.pem', //                          5
+    '    - name: Store One', //                           6:13
+    '      url: https://user:hunter2@prom/api/v1/write', // 7:12
+    '      encode_in_worker: "yes"', //                   8:25
+    '      max_samples_per_request: 0', //                9:32
+    '      timeout: 10m', //                              10:16
+    '      max_bytes: 1KiB', //                           11:18
+    '      bogus: 1', //                                  12:7
+    '    - name: store1', //                              13: the name entry [0] has by default
+    '      url: https://a/', //
+    '    - name: store1', //                              15:13
+    '      url: https://b/', //
+    '    - 42', //                                        17:7
+    '    - name: x', //                                   18:7 (url missing)
+  ].join('\n');
+  const lines = issueLines(text);
+  t.same(lines, [
+    'collector.yaml:3:7: store.remote_write[0].key_file: required with cert_file (both or neither)',
+    'collector.yaml:3:12: store.remote_write[0].url: expected an https:// URL (remote write goes over TLS 1.3 only) (actual: "http://prom:9090/api/v1/write")',
+    'collector.yaml:4:15: store.remote_write[0].shards: expected an integer from 1 to 32 (actual: 33)',
+    'collector.yaml:6:13: store.remote_write[1].name: expected a store name of 1 to 32 characters a-z, 0-9, _ or - (actual: "Store One")',
+    'collector.yaml:7:12: store.remote_write[1].url: expected an https:// URL without user:password (the store authenticates the client certificate)',
+    'collector.yaml:8:25: store.remote_write[1].encode_in_worker: expected true or false (actual: "yes")',
+    'collector.yaml:9:32: store.remote_write[1].max_samples_per_request: expected an integer from 1 to 100000 (actual: 0)',
+    'collector.yaml:10:16: store.remote_write[1].timeout: expected a duration from 1s to 5m (actual: "10m")',
+    'collector.yaml:11:18: store.remote_write[1].max_bytes: expected a size from 1MiB to 1TiB (actual: "1KiB")',
+    'collector.yaml:12:7: store.remote_write[1].bogus: unknown key (expected one of: name, url, ca_file, cert_file, key_file, max_bytes, shards, max_samples_per_request, timeout, encode_in_worker)',
+    'collector.yaml:13:13: store.remote_write[2].name: store name "store1" is already used by an earlier entry',
+    'collector.yaml:15:13: store.remote_write[3].name: store name "store1" is already used by an earlier entry',
+    'collector.yaml:17:7: store.remote_write[4]: expected a mapping (actual: 42)',
+    'collector.yaml:18:7: store.remote_write[5].url: required key is missing',
+  ]);
+  t.notMatch(lines.join('\n'), /hunter2/);
+  t.same(issueLines('store: { remote_write: https://prom/ }\n'), [
+    'collector.yaml:1:24: store.remote_write: expected a list of mappings (actual: "https://prom/")',
+  ]);
 });

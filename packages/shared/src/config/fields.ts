@@ -225,6 +225,30 @@ export class ConfigReader {
     return new ConfigReader(this.ctx, path, at, node, keys);
   }
 
+  /**
+   * A list of mappings at `key` (e.g. one per remote store): one reader per item, its path
+   * `key[i]`; an item that is not a mapping is reported. Absent or null = an empty list.
+   */
+  sectionList(key: string, keys: readonly string[]): ConfigReader[] {
+    const found = this.scalar(key, false);
+    if (found === undefined) return [];
+    if (!isSeq(found.node)) {
+      this.wrongType(key, 'a list of mappings', found.node);
+      return [];
+    }
+    const fallback = this.positionOfKey(key);
+    return found.node.items.map((raw, i) => {
+      const item = this.ctx.resolve(raw as Node | null);
+      const at = this.ctx.positionOf(raw as Node | null, fallback);
+      const path = `${this.pathOf(key)}[${i}]`;
+      if (item === null || !isMap(item)) {
+        this.ctx.add(at, path, `expected a mapping (actual: ${describeValue(item)})`);
+        return new ConfigReader(this.ctx, path, at, null, keys, true);
+      }
+      return new ConfigReader(this.ctx, path, at, item, keys);
+    });
+  }
+
   /** The scalar value node at `key`, or undefined when absent/null (reported if required). */
   private scalar(key: string, required: boolean | undefined): { node: Node; value: unknown } | undefined {
     const entry = this.entries.get(key);
@@ -263,6 +287,14 @@ export class ConfigReader {
       check: (v) => ((values as readonly string[]).includes(v) ? null : `one of ${values.join(', ')}`),
     });
     return text as T | undefined;
+  }
+
+  /** `true` or `false` (YAML 1.2 core: not yes/no, not quoted). */
+  boolean(key: string, opts: { required?: boolean } = {}): boolean | undefined {
+    const found = this.scalar(key, opts.required);
+    if (found === undefined) return undefined;
+    if (typeof found.value !== 'boolean') return this.wrongType(key, 'true or false', found.node);
+    return found.value;
   }
 
   /** A whole number within [min, max]. */

@@ -1,0 +1,134 @@
+import t from 'tap';
+import { ErrorCodes } from '@ximp/shared';
+import { familyMetadata, MetricType } from '../src/store/remote-write/node-exporter-metadata';
+import type { QueuedBatch } from '../src/store/remote-write/queue-types';
+import { EncoderLostError, InlineRequestEncoder, WorkerRequestEncoder, createRequestEncoder, encodeWorkerFile } from '../src/store/remote-write/request-encoder';
+import { encodeBatches } from '../src/store/remote-write/write-request';
+import { decodeBody } from './helpers/remote-write-receiver';
+import { testBatch } from './helpers/memory-shard-queue';
+
+const cpu = (node: string, ts: number, idle: number, user: number): QueuedBatch => ({
+  node,
+  timestampMs: ts,
+  series: [
+    { name: 'node_cpu_seconds_total', labels: [{ name: 'mode', value: 'idle' }, { name: 'cpu', value: '0' }] },
+    { name: 'node_cpu_seconds_total', labels: [{ name: 'mode', value: 'user' }, { name: 'cpu', value: '0' }] },
+    // An agent's own instance/job labels are replaced: every series leaves with the node's.
+    { name: 'node_memory_MemAvailable_bytes', labels: [{ name: 'job', value: 'mine' }, { name: 'instance', value: 'spoof' }] },
+  ],
+  values: Float64Array.of(idle, user, 1024),
+});
+
+t.test('series leave with __name__, instance=<node>, job="ximp", labels sorted; one TimeSeries per series, samples in batch order', async (t) => {
+  const decoded = decodeBody(encodeBatches([cpu('web-1', 1000, 10, 1), cpu('web-2', 1000, 20, 2), cpu('web-1', 2000, 11, 1.5)]));
+  t.equal(decoded.timeseries.length, 6, 'three series of two nodes');
+  const first = decoded.timeseries[0];
+  t.same(first.labels, [
+    { name: '__name__', value: 'node_cpu_seconds_total' },
+    { name: 'cpu', value: '0' },
+    { name: 'instance', value: 'web-1' },
+    { name: 'job', value: 'ximp' },
+    { name: 'mode', value: 'idle' },
+  ]);
+  t.same(first.samples, [
+    { value: 10, timestamp: 1000 },
+    { value: 11, timestamp: 2000 },
+  ]);
+  const mem = decoded.timeseries[2];
+  t.same(mem.labels, [
+    { name: '__name__', value: 'node_memory_MemAvailable_bytes' },
+    { name: 'instance', value: 'web-1' },
+    { name: 'job', value: 'ximp' },
+  ]);
+  t.same(decoded.timeseries[3].labels.find((l) => l.name === 'instance'), { name: 'instance', value: 'web-2' });
+  t.same(decoded.timeseries[3].samples, [{ value: 20, timestamp: 1000 }]);
+  for (const s of decoded.timeseries) {
+    const names = s.labels.map((l) => l.name);
+    t.same(names, [...names].sort(), 'sorted by name');
+  }
+});
+
+t.test('metadata: type, unit and help for the node_exporter families present, once each', async (t) => {
+  const decoded = decodeBody(encodeBatches([cpu('web-1', 1000, 10, 1), testBatch('web-1', 1000, 1, 'node_load1'), testBatch('web-1', 1000, 1, 'my_own_metric')]));
+  t.same(
+    decoded.metadata.map((m) => m.metricFamilyName),
+    ['node_cpu_seconds_total', 'node_memory_MemAvailable_bytes', 'node_load1'],
+    'unknown families get none',
+  );
+  t.same(decoded.metadata[0], { type: MetricType.COUNTER, metricFamilyName: 'node_cpu_seconds_total', help: 'Seconds the CPUs spent in each mode.', unit: 'seconds' });
+  t.same(decoded.metadata[1], { type: MetricType.GAUGE, metricFamilyName: 'node_memory_MemAvailable_bytes', help: 'Memory information field MemAvailable_bytes.', unit: 'bytes' });
+  t.same(decoded.metadata[2], { type: MetricType.GAUGE, metricFamilyName: 'node_load1', help: '1m load average.', unit: '' });
+});
+
+t.test('the metadata table covers every family the agent emits', async (t) => {
+  for (const name of [
+    'up',
+    'node_cpu_seconds_total',
+    'node_boot_time_seconds',
+    'node_time_seconds',
+    'node_load15',
+    'node_memory_MemTotal_bytes',
+    'node_memory_HugePages_Total',
+    'node_network_receive_bytes_total',
+    'node_network_transmit_drop_total',
+    'node_filesystem_avail_bytes',
+    'node_filesystem_device_error',
+    'node_disk_read_bytes_total',
+    'node_disk_io_now',
+    'node_disk_flush_requests_time_seconds_total',
+  ]) {
+    t.ok(familyMetadata(name), name);
+  }
+  t.same(familyMetadata('node_network_receive_bytes_total'), { type: MetricType.COUNTER, unit: 'bytes', help: 'Network device statistic receive_bytes.' });
+  t.same(familyMetadata('node_memory_HugePages_Total'), { type: MetricType.GAUGE, unit: '', help: 'Memory information field HugePages_Total.' });
+  t.equal(familyMetadata('ximp_agent_source_success'), undefined);
+});
+
+t.test('special values survive', async (t) => {
+  const batch: QueuedBatch = { node: 'n', timestampMs: 5, series: [1, 2, 3, 4].map((i) => ({ name: `m${i}`, labels: [] })), values: Float64Array.of(NaN, Infinity, -Infinity, -0) };
+  const values = decodeBody(encodeBatches([batch])).timeseries.map((s) => s.samples[0].value);
+  t.ok(Number.isNaN(values[0]));
+  t.same(values.slice(1, 3), [Infinity, -Infinity]);
+  t.ok(Object.is(values[3], -0));
+});
+
+t.test('a damaged batch (values and series differ in number) is an encode error, not a crash', async (t) => {
+  const bad: QueuedBatch = { ...testBatch('n', 1, 3), values: Float64Array.of(1) };
+  await t.rejects(new InlineRequestEncoder().encode([bad]), { code: ErrorCodes.REMOTE_WRITE_ENCODE });
+  const worker = new WorkerRequestEncoder();
+  t.teardown(() => worker.close());
+  await t.rejects(worker.encode([bad]), { code: ErrorCodes.REMOTE_WRITE_ENCODE });
+  t.ok((await worker.encode([testBatch('n', 1, 3)])).length > 0, 'the worker goes on');
+});
+
+t.test('the worker encoder (the compiled worker file) gives the inline encoder\'s bytes, in order', async (t) => {
+  t.match(encodeWorkerFile(), /dist\/store\/remote-write\/encode-worker\.js$/);
+  const worker = createRequestEncoder(true);
+  const inline = createRequestEncoder(false);
+  t.ok(worker instanceof WorkerRequestEncoder);
+  t.ok(inline instanceof InlineRequestEncoder);
+  t.teardown(() => worker.close());
+  const requests = Array.from({ length: 20 }, (_, i) => [cpu(`node-${i}`, 1000 * i, i, i / 2), testBatch(`node-${i}`, 1000 * i, 200, 'node_filesystem_size_bytes', i)]);
+  const fromWorker = await Promise.all(requests.map((r) => worker.encode(r)));
+  for (let i = 0; i < requests.length; i++) {
+    t.same(Buffer.from(fromWorker[i]), Buffer.from(await inline.encode(requests[i])), `request ${i}`);
+  }
+});
+
+t.test('a worker that dies fails its jobs as retryable, and the next job gets a new worker', async (t) => {
+  const worker = new WorkerRequestEncoder();
+  t.teardown(() => worker.close());
+  await worker.encode([testBatch('n', 1)]);
+  const internal = worker as unknown as { worker: import('node:worker_threads').Worker };
+  const pending = worker.encode([testBatch('n', 2)]);
+  await internal.worker.terminate();
+  const err = await pending.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  // The job may have been answered before the thread went; if not, it failed as retryable.
+  if (err !== null) t.ok(err instanceof EncoderLostError, (err as Error).message);
+  t.ok((await worker.encode([testBatch('n', 3)])).length > 0);
+  await worker.close();
+  await t.rejects(worker.encode([testBatch('n', 4)]), { code: ErrorCodes.STORE_STOPPED });
+});
