@@ -6,6 +6,7 @@ import { ApiClientStore } from './auth/api-client-store';
 import { AuditLog } from './audit/audit-log';
 import type { CollectorConfig } from './config';
 import { AgentServer } from './ingest/agent-server';
+import { BackPressure } from './ingest/back-pressure';
 import { CollectorMetrics } from './collector-metrics';
 import { FaultReporter } from './fault-reporter';
 import { PkiStore } from './pki/pki-store';
@@ -14,6 +15,7 @@ import { AgentRecordStore } from './registry/agent-record-store';
 import { openDatabase, type Database } from './store/database';
 import { MetricStore, type MetricStoreOptions } from './store/metric-store';
 import { SeriesQuery } from './store/series-query';
+import { RemoteStores } from './store/remote-write/remote-stores';
 import { RetentionTimer } from './store/retention-timer';
 import { SettingsStore } from './store/settings-store';
 import { UpSeriesWriter } from './store/up-series-writer';
@@ -39,6 +41,8 @@ export class Collector {
   private apiServer: ApiServer | undefined;
   private upWriter: UpSeriesWriter | undefined;
   private retention: RetentionTimer | undefined;
+  private remote: RemoteStores | undefined;
+  private backPressure: BackPressure | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -69,7 +73,19 @@ export class Collector {
     const faults = new FaultReporter({ log, now });
     const refusals = new ThrottledLog({ log, now });
     const queryRefusals = new ThrottledLog({ log, now });
+    // Every remote store's queue opens with the database: batches left from before a crash go out first.
+    const remote = new RemoteStores({
+      configs: config.store.remoteWrite,
+      dataDir: config.dataDir,
+      log,
+      now,
+      onRequest: (store, seconds, outcome) => metrics.observeRemoteWrite(store, seconds, outcome),
+    });
+    this.remote = remote;
+    const backPressure = new BackPressure({ targets: remote.targets, log: refusals });
+    this.backPressure = backPressure;
     const storeOptions: MetricStoreOptions = {
+      forwardTargets: remote.targets,
       commitIntervalMs: config.store.commitIntervalMs,
       seriesLimits: { maxSeriesPerNode: config.limits.maxSeriesPerNode, maxNewSeriesPerMinute: config.limits.maxNewSeriesPerMinute },
       // Series expiry allows for the widest skew ever accepted, not just today's setting.
@@ -107,7 +123,7 @@ export class Collector {
       tokens,
       faults,
       // Sessions open only after start(), when `metrics` below exists.
-      session: { registry, metrics: metricStore, limits, log, now, faults, refusals, observeAck: (seconds) => metrics.observeAck(seconds) },
+      session: { registry, metrics: metricStore, limits, log, now, faults, refusals, backPressure, observeAck: (seconds) => metrics.observeAck(seconds) },
     });
     this.agentServer = agentServer;
     const metrics = new CollectorMetrics({
@@ -116,6 +132,7 @@ export class Collector {
       registry,
       faults,
       refusals,
+      stores: () => remote.stats(),
       apiRefusals: (): ReadonlyMap<string, number> => new Map([...apiServer.refusalTotals(), ...queryRefusals.totalsByKey()]),
     });
 
@@ -134,6 +151,7 @@ export class Collector {
           refusals: queryRefusals,
         }),
         metrics,
+        heldBackNodes: () => backPressure.heldNodes(),
         config: {
           accessTokenTtlMs: config.api.accessTokenTtlMs,
           allowCidrs: config.api.allowCidrs,
@@ -155,6 +173,7 @@ export class Collector {
     );
     this.apiServer = apiServer;
 
+    await remote.start();
     await agentServer.start();
     await apiServer.start();
     this.upWriter = new UpSeriesWriter({ registry, metrics: metricStore, log, faults, now });
@@ -179,10 +198,12 @@ export class Collector {
 
   /**
    * SIGHUP: re-reads the certificates under data_dir/pki and swaps them into both listeners
-   * without dropping a connection. A certificate that does not load leaves the old one serving.
+   * without dropping a connection, and each remote store's CA and client pair. A certificate that does not load leaves the old one serving.
    */
   reloadCertificates(): void {
     if (!this.agentServer || !this.apiServer) return;
+    // Each store's client pair reloads on its own: it logs and keeps its old pair on failure.
+    this.remote?.reloadTls();
     const pki = new PkiStore(this.config.dataDir);
     try {
       const agentTls = pki.load('collector');
@@ -202,8 +223,12 @@ export class Collector {
     await this.apiServer?.stop();
     this.registry?.stop();
     await this.metricStore?.stop();
+    // After the store's last commit, which may still append to the queues.
+    this.backPressure?.stop();
+    await this.remote?.stop();
     this.db?.close();
     this.db = this.metricStore = this.registry = this.agentServer = this.apiServer = this.upWriter = this.retention = undefined;
+    this.remote = this.backPressure = undefined;
   }
 }
 
