@@ -48,6 +48,10 @@ t.test('Prometheus accepts remote write over TLS 1.3 from the collector CA only'
   const outOfOrder = await write(storeClient, older);
   t.equal(outOfOrder.status, 400, 'an out-of-order sample is refused (out-of-order ingestion is off)');
   t.match(outOfOrder.body, /out of order/);
+  // The counters the remote-write tests read to prove nothing arrived out of order.
+  t.equal(await prometheus.ownMetric('prometheus_tsdb_out_of_order_samples_total'), 1, 'Prometheus counts the refused sample');
+  t.equal(await prometheus.ownMetric('prometheus_http_requests_total', { code: '400', handler: '/api/v1/write' }), 1, 'and the 400 answer');
+  t.equal(await prometheus.ownMetric('prometheus_tsdb_head_samples_appended_total'), 2, 'and the two samples appended');
 
   await t.rejects(write({ ca: storeClient.ca }), 'a client without a certificate is refused');
   const foreign = readPair(foreignClientPair(path.join(paths.dir, 'foreign')));

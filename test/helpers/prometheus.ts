@@ -177,6 +177,18 @@ function track(child: ChildProcess): void {
   child.once('exit', () => live.delete(child));
 }
 
+/** The sum of every line of metric `name` whose labels include `labels` in a Prometheus text exposition. */
+export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!(line.startsWith(`${name}{`) || line.startsWith(`${name} `))) continue;
+    const labelText = line.startsWith(`${name}{`) ? line.slice(name.length + 1, line.lastIndexOf('}')) : '';
+    if (!Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) continue;
+    total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
 const LOG_KEEP = 64 * 1024;
 
 export interface StartPrometheusOptions {
@@ -390,14 +402,10 @@ export class TestPrometheus {
     return data.result;
   }
 
-  /** Prometheus' own counter (from its /metrics), e.g. out-of-order samples refused. */
-  async ownMetric(name: string): Promise<number> {
+  /** The sum of Prometheus' own metric `name` over the lines that carry `labels` (from its /metrics). */
+  async ownMetric(name: string, labels: Record<string, string> = {}): Promise<number> {
     const res = await httpsRequest(`${this.baseUrl}/metrics`, { tls: this.client });
-    let total = 0;
-    for (const line of res.body.split('\n')) {
-      if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-    return total;
+    return metricSum(res.body, name, labels);
   }
 
   /** Stops it if running and removes its directory. */
