@@ -1,0 +1,427 @@
+/**
+ * Runs Debian's real Prometheus for the remote-write tests: a loopback port of its own, storage in
+ * a temporary directory, the remote-write receiver on, and a web config that accepts TLS 1.3 only
+ * from a client holding a certificate of the collector's CA (`<data_dir>/pki/ca.pem`, the CA the
+ * collector verifies the store against by default). Out-of-order ingestion stays off (the
+ * default), so a sample sent out of order shows as a 400.
+ */
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { CertificateAuthority, type CertificateAndKey } from '../../packages/collector/src/pki/certificate-authority';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+interface SkipOrFail {
+  fail(message: string): void;
+}
+
+/** The Prometheus binary on PATH (Debian's package `prometheus` puts it in /usr/bin), or null. */
+export function prometheusBinary(): string | null {
+  const found = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' });
+  const bin = found.status === 0 ? found.stdout.trim() : '';
+  return bin.length > 0 ? bin : null;
+}
+
+/**
+ * What tests pass as `{ skip }`: false when Prometheus is installed, otherwise a message naming the
+ * Debian package. Under CI=true a missing binary is also a failure, so CI never skips silently.
+ */
+export function skipWithoutPrometheus(t: SkipOrFail): string | false {
+  if (prometheusBinary() !== null) return false;
+  const message = "prometheus is not installed: install Debian's package `prometheus` (apt-get install --no-install-recommends prometheus)";
+  if (process.env.CI === 'true') t.fail(`${message}; CI=true requires it`);
+  return message;
+}
+
+/** Certificate, key and CA file paths of one TLS identity. */
+export interface TlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/** The PEMs as Node's TLS options want them. */
+export interface TlsPair {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+function writePair(dir: string, name: string, caPem: string, pair: CertificateAndKey): TlsFiles {
+  fs.mkdirSync(dir, { recursive: true });
+  const files = {
+    caFile: path.join(dir, `${name}-ca.pem`),
+    certFile: path.join(dir, `${name}.pem`),
+    keyFile: path.join(dir, `${name}-key.pem`),
+  };
+  fs.writeFileSync(files.caFile, caPem);
+  fs.writeFileSync(files.certFile, pair.certPem);
+  fs.writeFileSync(files.keyFile, pair.keyPem, { mode: 0o600 });
+  return files;
+}
+
+export function readPair(files: TlsFiles): TlsPair {
+  return { ca: fs.readFileSync(files.caFile, 'utf8'), cert: fs.readFileSync(files.certFile, 'utf8'), key: fs.readFileSync(files.keyFile, 'utf8') };
+}
+
+const LOOPBACK_SANS = [
+  { type: 'ip', value: '127.0.0.1' },
+  { type: 'dns', value: 'localhost' },
+] as const;
+
+/** The collector's CA, loaded from `<data_dir>/pki` (after init). */
+export function collectorCa(collectorDataDir: string): CertificateAuthority {
+  const pki = path.join(collectorDataDir, 'pki');
+  return CertificateAuthority.fromPem(fs.readFileSync(path.join(pki, 'ca.pem'), 'utf8'), fs.readFileSync(path.join(pki, 'ca-key.pem'), 'utf8'));
+}
+
+/** A client certificate from the collector's CA, written under `dir` (Prometheus accepts it). */
+export function issueClientPair(collectorDataDir: string, dir: string, name = 'client'): TlsFiles {
+  const ca = collectorCa(collectorDataDir);
+  return writePair(dir, name, ca.certPem, ca.issue({ commonName: name, usage: 'client', sans: [{ type: 'dns', value: name }] }));
+}
+
+/**
+ * A CA that has nothing to do with the collector's, and a client certificate from it (CA file
+ * included): what Prometheus must refuse.
+ */
+export function foreignClientPair(dir: string, name = 'foreign-client'): TlsFiles {
+  const ca = CertificateAuthority.create({ commonName: 'Some other CA' });
+  return writePair(dir, name, ca.certPem, ca.issue({ commonName: name, usage: 'client', sans: [{ type: 'dns', value: name }] }));
+}
+
+/** Picks a port the kernel considers free right now (bind 127.0.0.1:0, read, close). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface HttpsAnswer {
+  status: number;
+  body: string;
+}
+
+export interface RequestOptions {
+  method?: string;
+  body?: Buffer | string;
+  headers?: Record<string, string>;
+  /** The client identity; omit cert/key to connect without a client certificate. */
+  tls: Partial<TlsPair> & { ca: string };
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  timeoutMs?: number;
+}
+
+/** One HTTPS request on a fresh connection (no agent), answering status and body. */
+export function httpsRequest(url: string, o: RequestOptions): Promise<HttpsAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      url,
+      {
+        method: o.method ?? 'GET',
+        headers: o.headers,
+        agent: false,
+        ca: o.tls.ca,
+        cert: o.tls.cert,
+        key: o.tls.key,
+        minVersion: o.minVersion ?? 'TLSv1.3',
+        maxVersion: o.maxVersion,
+        timeout: o.timeoutMs ?? 10_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`request to ${url} timed out`)));
+    req.on('error', reject);
+    req.end(o.body);
+  });
+}
+
+export interface VectorSample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+export interface MatrixSeries {
+  metric: Record<string, string>;
+  values: [number, string][];
+}
+
+/** Every Prometheus this process started that is still running: killed if the process exits. */
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function track(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const c of live) c.kill('SIGKILL');
+    });
+  }
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
+
+/** The sum of every line of metric `name` whose labels include `labels` in a Prometheus text exposition. */
+export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!(line.startsWith(`${name}{`) || line.startsWith(`${name} `))) continue;
+    const labelText = line.startsWith(`${name}{`) ? line.slice(name.length + 1, line.lastIndexOf('}')) : '';
+    if (!Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) continue;
+    total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+const LOG_KEEP = 64 * 1024;
+
+export interface StartPrometheusOptions {
+  /** The collector's data_dir after init: its `pki/ca.pem` issues the server and client certificates. */
+  collectorDataDir: string;
+  /** Start it at once (default true); otherwise call start(). */
+  start?: boolean;
+  extraArgs?: string[];
+}
+
+/** A real Prometheus for one test; stopped (and its directory removed) by the test's teardown. */
+export class TestPrometheus {
+  readonly dir: string;
+  readonly storageDir: string;
+  /** The test's own query client: a certificate of the collector's CA. */
+  readonly client: TlsPair;
+  readonly clientFiles: TlsFiles;
+  /** CA file that verifies Prometheus' server certificate (the collector's ca.pem). */
+  readonly caFile: string;
+  private child: ChildProcess | null = null;
+  private output = '';
+  private portNumber = 0;
+  private exitWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: StartPrometheusOptions) {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-prometheus-'));
+    this.storageDir = path.join(this.dir, 'tsdb');
+    const ca = collectorCa(options.collectorDataDir);
+    const tlsDir = path.join(this.dir, 'tls');
+    const server = writePair(tlsDir, 'server', ca.certPem, ca.issue({ commonName: '127.0.0.1', usage: 'server', sans: [...LOOPBACK_SANS] }));
+    this.caFile = server.caFile;
+    this.clientFiles = writePair(tlsDir, 'query-client', ca.certPem, ca.issue({ commonName: 'query-client', usage: 'client', sans: [{ type: 'dns', value: 'query-client' }] }));
+    this.client = readPair(this.clientFiles);
+    fs.writeFileSync(
+      path.join(this.dir, 'web.yml'),
+      [
+        'tls_server_config:',
+        `  cert_file: ${server.certFile}`,
+        `  key_file: ${server.keyFile}`,
+        '  client_auth_type: RequireAndVerifyClientCert',
+        `  client_ca_file: ${server.caFile}`,
+        '  min_version: TLS13',
+        '',
+      ].join('\n'),
+    );
+    // Nothing to scrape: the only samples are those the collector writes.
+    fs.writeFileSync(path.join(this.dir, 'prometheus.yml'), ['global:', '  scrape_interval: 1m', '  evaluation_interval: 1m', 'scrape_configs: []', ''].join('\n'));
+  }
+
+  get port(): number {
+    return this.portNumber;
+  }
+
+  get baseUrl(): string {
+    return `https://127.0.0.1:${this.portNumber}`;
+  }
+
+  /** Where the collector remote-writes. */
+  get writeUrl(): string {
+    return `${this.baseUrl}/api/v1/write`;
+  }
+
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  /** Prometheus' own log (the last 64 KiB), for failure messages. */
+  logs(): string {
+    return this.output;
+  }
+
+  /**
+   * Starts Prometheus and waits for `/-/ready`. The first start picks a free port (retrying on a
+   * clash); later starts reuse it, since the collector's configuration names it.
+   */
+  async start(): Promise<void> {
+    if (this.child) throw new Error('prometheus is already running');
+    const bin = prometheusBinary();
+    if (bin === null) throw new Error("prometheus is not installed (Debian's package `prometheus`)");
+    const fixedPort = this.portNumber !== 0;
+    let lastError: Error | null = null;
+    for (let attempt = 0; attempt < 8; attempt++) {
+      if (!fixedPort) this.portNumber = await freePort();
+      try {
+        await this.spawnAndWait(bin);
+        return;
+      } catch (err) {
+        lastError = err as Error;
+        if (!/address already in use/i.test(this.output)) break;
+        // Someone took the port between our probe and the bind: on a fixed port wait for it.
+        await new Promise((r) => setTimeout(r, fixedPort ? 500 : 10));
+      }
+    }
+    throw new Error(`prometheus did not start: ${lastError?.message}\n${this.output.slice(-4000)}`);
+  }
+
+  private async spawnAndWait(bin: string): Promise<void> {
+    this.output = '';
+    const child = spawn(
+      bin,
+      [
+        `--config.file=${path.join(this.dir, 'prometheus.yml')}`,
+        `--web.config.file=${path.join(this.dir, 'web.yml')}`,
+        `--web.listen-address=127.0.0.1:${this.portNumber}`,
+        `--storage.tsdb.path=${this.storageDir}`,
+        '--web.enable-remote-write-receiver',
+        ...(this.options.extraArgs ?? []),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.dir },
+    );
+    track(child);
+    const append = (c: Buffer): void => {
+      this.output = (this.output + c.toString('utf8')).slice(-LOG_KEEP);
+    };
+    child.stdout?.on('data', append);
+    child.stderr?.on('data', append);
+    let exited = false;
+    child.once('exit', () => {
+      exited = true;
+      if (this.child === child) this.child = null;
+      for (const w of this.exitWaiters.splice(0)) w();
+    });
+    this.child = child;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (exited) throw new Error(`prometheus exited (${child.exitCode ?? child.signalCode}) before it was ready`);
+      try {
+        const res = await httpsRequest(`${this.baseUrl}/-/ready`, { tls: this.client, timeoutMs: 2000 });
+        if (res.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        await this.kill();
+        throw new Error('prometheus was not ready within 30 s');
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  private waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.exitWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  /** SIGTERM and wait (Prometheus closes its TSDB cleanly); SIGKILL after 30 s. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    child.kill('SIGTERM');
+    if (!(await this.waitForExit(child, 30_000))) {
+      child.kill('SIGKILL');
+      await this.waitForExit(child, 10_000);
+    }
+  }
+
+  /** SIGKILL and wait: the store vanishes mid-request. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    child.kill('SIGKILL');
+    await this.waitForExit(child, 10_000);
+  }
+
+  /** Stop, then start again on the same port and storage. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  /** A GET to the HTTP API with the test's client certificate; throws unless status is "success". */
+  async api<T>(pathAndQuery: string): Promise<T> {
+    const res = await httpsRequest(`${this.baseUrl}${pathAndQuery}`, { tls: this.client });
+    let parsed: { status?: string; data?: T; error?: string };
+    try {
+      parsed = JSON.parse(res.body);
+    } catch {
+      throw new Error(`prometheus answered ${res.status}: ${res.body.slice(0, 200)}`);
+    }
+    if (res.status !== 200 || parsed.status !== 'success') throw new Error(`prometheus answered ${res.status}: ${parsed.error ?? res.body.slice(0, 200)}`);
+    return parsed.data as T;
+  }
+
+  /** An instant query (at `timeSeconds`, default now): the vector's samples. */
+  async query(promql: string, timeSeconds?: number): Promise<VectorSample[]> {
+    const params = new URLSearchParams({ query: promql });
+    if (timeSeconds !== undefined) params.set('time', String(timeSeconds));
+    const data = await this.api<{ resultType: string; result: VectorSample[] }>(`/api/v1/query?${params.toString()}`);
+    if (data.resultType !== 'vector') throw new Error(`expected a vector, got ${data.resultType}`);
+    return data.result;
+  }
+
+  /** A range query: each series' points. */
+  async queryRange(promql: string, startSeconds: number, endSeconds: number, stepSeconds: number): Promise<MatrixSeries[]> {
+    const params = new URLSearchParams({ query: promql, start: String(startSeconds), end: String(endSeconds), step: String(stepSeconds) });
+    const data = await this.api<{ resultType: string; result: MatrixSeries[] }>(`/api/v1/query_range?${params.toString()}`);
+    return data.result;
+  }
+
+  /** Every raw sample of the series a selector matches within the last `window` (e.g. "1h"). */
+  async rawSamples(selector: string, window = '1h'): Promise<MatrixSeries[]> {
+    const params = new URLSearchParams({ query: `${selector}[${window}]` });
+    const data = await this.api<{ resultType: string; result: MatrixSeries[] }>(`/api/v1/query?${params.toString()}`);
+    if (data.resultType !== 'matrix') throw new Error(`expected a matrix, got ${data.resultType}`);
+    return data.result;
+  }
+
+  /** The sum of Prometheus' own metric `name` over the lines that carry `labels` (from its /metrics). */
+  async ownMetric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    const res = await httpsRequest(`${this.baseUrl}/metrics`, { tls: this.client });
+    return metricSum(res.body, name, labels);
+  }
+
+  /** Stops it if running and removes its directory. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A Prometheus for this test, trusting the collector's CA, running (unless `start: false`) and
+ * stopped by the test's teardown whatever happens.
+ */
+export async function startPrometheus(t: Teardown, options: StartPrometheusOptions): Promise<TestPrometheus> {
+  const prometheus = new TestPrometheus(options);
+  t.teardown(() => prometheus.dispose());
+  if (options.start !== false) await prometheus.start();
+  return prometheus;
+}
