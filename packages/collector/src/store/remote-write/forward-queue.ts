@@ -5,7 +5,7 @@ import type { BatchToQueue, SeriesDescription } from './queue-records';
 import { QueueShard, type ShardQueue } from './shard-queue';
 import { shardForNode } from './shard-for-node';
 
-export type { SeriesDescription } from './queue-records';
+export type { BatchToQueue, SeriesDescription } from './queue-records';
 export type { QueuedBatch, ShardQueue } from './shard-queue';
 
 export interface ForwardQueueOptions {
