@@ -262,11 +262,35 @@ t.test('hasRoom turns false at maxBytes; confirming frees room; stats count what
   t.equal(q.stats().batches, appended - 3);
   t.equal(q.stats().oldestAgeMs, 50_000, 'the other shard still holds a batch from 10 s');
 
+  const other = q.shard(1 - q.shardOf('a'));
+  const some = other.peek(ids.length * 20)!;
+  other.confirm(some.end);
+  t.ok(q.hasRoom(), 'room again once some segments are confirmed and released');
   drainAll(q);
   const empty = q.stats();
-  t.ok(q.hasRoom(), 'room again once confirmed and released');
-  t.ok(empty.bytes < 16 * 1024, `drained queue keeps ${empty.bytes} bytes`);
+  t.ok(empty.bytes < 2 * (8 * 1024 + 4096), `a drained queue keeps at most each shard's active segment: ${empty.bytes} bytes`);
   t.same({ ...empty, bytes: 0 }, { bytes: 0, batches: 0, samples: 0, oldestAgeMs: null, unreadableRecords: 0 });
+});
+
+t.test('a drained shard of a full queue lets its active segment go', async (t) => {
+  // Each shard's active segment holds half the bound: kept after draining, they would keep the
+  // queue full for good (the log never deletes the segment taking appends on its own).
+  const dir = tempDir(t);
+  const q = open(t, { dir, shards: 2, maxBytes: 16 * 1024, segmentBytes: 16 * 1024 });
+  const nodes = ['a', 'b', 'c', 'd', 'e'];
+  const one = nodes.find((n) => q.shardOf(n) === 0)!;
+  const two = nodes.find((n) => q.shardOf(n) === 1)!;
+  const ids = Array.from({ length: 50 }, (_, i) => i);
+  for (let ts = 1000; q.hasRoom(); ts += 1000) q.append([batch(one, ts, ids), batch(two, ts, ids)], seriesOf);
+  t.same([0, 1].map((i) => segmentFiles(path.join(dir, `shard-${i}`)).length), [1, 1], 'all data in the active segments');
+  const sizes = [0, 1].map((i) => fs.statSync(segmentFiles(path.join(dir, `shard-${i}`))[0]).size);
+  drain(q.shard(0));
+  t.ok(segmentFiles(path.join(dir, 'shard-0')).length === 0, 'the first shard drained while the queue was full: its segment goes');
+  t.ok(q.hasRoom(), 'so room comes back');
+  drain(q.shard(1));
+  t.equal(q.stats().bytes, sizes[1], 'the second drained with room to spare: its active segment stays for more appends');
+  q.append([batch(one, 1, [1])], seriesOf);
+  t.same(drainAll(q).map((b) => b.series), [[seriesOf(1)]], 'the next append begins a segment with its definitions');
 });
 
 t.test('waitForData resolves on append, at once when data waits, and is abortable', async (t) => {

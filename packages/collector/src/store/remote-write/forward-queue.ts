@@ -5,7 +5,7 @@ import type { BatchToQueue, SeriesDescription } from './queue-records';
 import { QueueShard, type ShardQueue } from './shard-queue';
 import { shardForNode } from './shard-for-node';
 
-export type { SeriesDescription } from './queue-records';
+export type { BatchToQueue, SeriesDescription } from './queue-records';
 export type { QueuedBatch, ShardQueue } from './shard-queue';
 
 export interface ForwardQueueOptions {
@@ -46,18 +46,38 @@ const SHARD_CACHE_MAX = 10_000;
 export class ForwardQueue {
   readonly shardCount: number;
   private readonly shards: QueueShard[];
+  private readonly maxBytes: number;
   private readonly now: () => number;
   private readonly nodeShard = new Map<string, number>();
   private closed = false;
 
-  private constructor(
-    shards: QueueShard[],
-    private readonly maxBytes: number,
-    now: () => number,
-  ) {
+  private constructor(options: ForwardQueueOptions, count: number) {
+    this.maxBytes = options.maxBytes;
+    this.now = options.now ?? Date.now;
+    const segmentBytes = options.segmentBytes ?? Math.min(64 * MIB, Math.max(MIB, Math.floor(options.maxBytes / count / 8)));
+    const shards: QueueShard[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        const dir = path.join(options.dir, `shard-${i}`);
+        makePrivateDir(dir);
+        shards.push(
+          QueueShard.open({
+            dir,
+            maxBytes: options.maxBytes,
+            segmentBytes,
+            fsync: options.fsync,
+            log: options.log,
+            name: `forward queue ${path.basename(options.dir)} shard-${i}`,
+            full: () => !this.hasRoom(),
+          }),
+        );
+      }
+    } catch (err) {
+      for (const s of shards) s.close();
+      throw err;
+    }
     this.shards = shards;
-    this.shardCount = shards.length;
-    this.now = now;
+    this.shardCount = count;
   }
 
   /**
@@ -74,33 +94,13 @@ export class ForwardQueue {
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]));
     const existingCount = existing.length === 0 ? 0 : Math.max(...existing) + 1;
-    const open = (count: number): QueueShard[] => {
-      const segmentBytes = options.segmentBytes ?? Math.min(64 * MIB, Math.max(MIB, Math.floor(options.maxBytes / count / 8)));
-      const shards: QueueShard[] = [];
-      try {
-        for (let i = 0; i < count; i++) {
-          const dir = path.join(options.dir, `shard-${i}`);
-          makePrivateDir(dir);
-          shards.push(QueueShard.open({ dir, maxBytes: options.maxBytes, segmentBytes, fsync: options.fsync, log: options.log, name: `forward queue ${path.basename(options.dir)} shard-${i}` }));
-        }
-      } catch (err) {
-        for (const s of shards) s.close();
-        throw err;
-      }
-      return shards;
-    };
-    let shards: QueueShard[];
-    if (existingCount === 0 || existingCount === options.shards) {
-      shards = open(options.shards);
-    } else {
-      shards = open(existingCount);
-      if (shards.every((s) => s.stats().batches === 0)) {
-        for (const s of shards) s.close();
-        for (const i of existing) fs.rmSync(path.join(options.dir, `shard-${i}`), { recursive: true, force: true });
-        shards = open(options.shards);
-      }
+    if (existingCount !== 0 && existingCount !== options.shards) {
+      const old = new ForwardQueue(options, existingCount);
+      if (old.stats().batches > 0) return old;
+      old.close();
+      for (const i of existing) fs.rmSync(path.join(options.dir, `shard-${i}`), { recursive: true, force: true });
     }
-    return new ForwardQueue(shards, options.maxBytes, options.now ?? Date.now);
+    return new ForwardQueue(options, options.shards);
   }
 
   /** False once the shards' files reach maxBytes: the collector then stops acknowledging. */

@@ -55,6 +55,8 @@ export interface ShardLogOptions {
   log?: Logger;
   /** Names the shard in the log's lines. */
   name?: string;
+  /** True while the whole queue is over its bound. */
+  full?: () => boolean;
 }
 
 /** What a peek consumed: handed to the sender as the opaque `end` it confirms. */
@@ -78,8 +80,6 @@ const PEEK_RECORDS = 64;
 const PEEK_BYTES = 256 * 1024;
 const SCAN_RECORDS = 1024;
 const SCAN_BYTES = 4 * 1024 * 1024;
-/** A drained shard starts a new segment once its active one holds this share of segmentBytes, so confirmed bytes go. */
-const SEAL_DRAINED_SHARE = 4;
 
 /**
  * One shard of a store's forward queue: a segment log of definition and batch records, a cursor
@@ -109,7 +109,7 @@ export class QueueShard implements ShardQueue {
   private constructor(
     private readonly log: SegmentLog,
     private readonly cursor: ShardCursor,
-    private readonly segmentBytes: number,
+    private readonly full: () => boolean,
   ) {
     const start = log.start();
     const end = log.end();
@@ -136,7 +136,7 @@ export class QueueShard implements ShardQueue {
       name: options.name,
     });
     try {
-      return new QueueShard(log, ShardCursor.open(path.join(options.dir, CURSOR_FILE)), options.segmentBytes);
+      return new QueueShard(log, ShardCursor.open(path.join(options.dir, CURSOR_FILE)), options.full ?? (() => false));
     } catch (err) {
       log.close();
       throw err;
@@ -285,10 +285,10 @@ export class QueueShard implements ShardQueue {
     this.pendingSamples -= end.samples;
     this.headTimestampMs = undefined;
     this.cursor.write(end.position);
-    const logEnd = this.log.end();
-    // The log keeps the segment taking appends; once everything in it is confirmed and it holds a
-    // fair share of a segment, begin a new one so those bytes can go (and room comes back).
-    if (this.pendingBatches === 0 && logEnd.segment === end.position.segment && logEnd.offset >= this.segmentBytes / SEAL_DRAINED_SHARE) this.log.seal();
+    // The log keeps the segment taking appends even when all of it is confirmed. Normally that is
+    // fine (a segment is a small share of the bound, and a new one repeats every definition), but
+    // a drained shard of a full queue lets it go so room comes back.
+    if (this.pendingBatches === 0 && this.log.end().segment === end.position.segment && this.full()) this.log.seal();
     this.log.release(end.position);
   }
 
