@@ -1,7 +1,8 @@
 /**
  * `ximp store retention [get|set]` against a real collector (SPEC §6, §9, §10): every role reads
  * the retention, only a monitoring-admin sets it (exit 3 for the others), a bad duration is a
- * usage error (exit 2) before anything is sent, table and JSON agree, and the change is audited.
+ * usage error (exit 2) before anything is sent, one outside the collector's bounds is refused by
+ * it with exit 2 as well, table and JSON agree, and the change is audited.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -70,8 +71,7 @@ t.test('a bad duration is a usage error (exit 2) with the usage, before any requ
   const c = await startCollector(t);
   const cases: [string[], RegExp][] = [
     [['store', 'retention', 'set', '30 days'], /DURATION: expected a duration like 30d, 12h or 1h30m \(got "30 days"\)/],
-    [['store', 'retention', 'set', '59s'], /DURATION: must be between 1m and 3650d \(got "59s"\)/],
-    [['store', 'retention', 'set', '3651d'], /DURATION: must be between 1m and 3650d/],
+    [['store', 'retention', 'set', '0'], /DURATION: expected a duration like 30d, 12h or 1h30m \(got "0"\)/],
     [['store', 'retention', 'set'], /missing argument DURATION/],
     [['store', 'retention', 'remove'], /unexpected argument "remove"/],
   ];
@@ -81,6 +81,12 @@ t.test('a bad duration is a usage error (exit 2) with the usage, before any requ
     t.match(res.stderr, message);
     t.match(res.stderr, /\[XIMP_ERR_CLI_USAGE\]/);
     t.match(res.stderr, /Usage: ximp store retention/);
+  }
+  // The bounds are the collector's: its 400 naming the field is a usage error too.
+  for (const value of ['59s', '3650d1ms']) {
+    const res = await runCli(c.cliConfig, ['store', 'retention', 'set', value]);
+    t.equal(res.code, 2, value);
+    t.match(res.stderr, /^ximp: invalid request: retention: must be between 1m and 3650d \[XIMP_ERR_CLI_USAGE\]\n$/, value);
   }
   // Even without a usable CLI config: a usage error comes first.
   const noConfig = await runCli(path.join(c.dir, 'absent.yaml'), ['store', 'retention', 'set', 'soon']);

@@ -1,21 +1,15 @@
-import { formatDuration, parseDuration } from '@ximp/shared';
-
-export interface DurationBounds {
-  minMs: number;
-  maxMs: number;
-}
+import { parseDuration } from '@ximp/shared';
 
 /**
- * What is wrong with a duration given on the command line (`30d`, `1h30m`), or null when it is
- * one within the bounds. `what` names the argument in the message (`--since`, `DURATION`).
+ * What is wrong with a duration given on the command line (`30d`, `1h30m`), or null when it is a
+ * duration above zero (or absent). Only its form is checked here: the collector checks its bounds
+ * (retention, `api.max_query_range`) and names them when it refuses one, so they live in one place.
+ * `what` names the argument in the message (`--since`, `DURATION`).
  */
-export function durationProblem(text: string | undefined, what: string, bounds: DurationBounds): string | null {
+export function durationProblem(text: string | undefined, what: string): string | null {
   if (text === undefined) return null;
   const ms = parseDuration(text);
-  if (ms === null) return `${what}: expected a duration like 30d, 12h or 1h30m (got "${text}")`;
-  if (ms < bounds.minMs || ms > bounds.maxMs) {
-    return `${what}: must be between ${formatDuration(bounds.minMs)} and ${formatDuration(bounds.maxMs)} (got "${text}")`;
-  }
+  if (ms === null || ms === 0) return `${what}: expected a duration like 30d, 12h or 1h30m (got "${text}")`;
   return null;
 }
 
