@@ -16,6 +16,7 @@ import { openDatabase, type Database } from './store/database';
 import { MetricStore, type MetricStoreOptions } from './store/metric-store';
 import { SeriesQuery } from './store/series-query';
 import { RemoteStores } from './store/remote-write/remote-stores';
+import { RetentionSetting } from './store/retention-setting';
 import { RetentionTimer } from './store/retention-timer';
 import { SettingsStore } from './store/settings-store';
 import { UpSeriesWriter } from './store/up-series-writer';
@@ -70,6 +71,7 @@ export class Collector {
     const audit = new AuditLog(db);
     const records = new AgentRecordStore(db);
     const settings = new SettingsStore(db);
+    const retention = new RetentionSetting(settings, config.store.retentionMs);
     const faults = new FaultReporter({ log, now });
     const refusals = new ThrottledLog({ log, now });
     const queryRefusals = new ThrottledLog({ log, now });
@@ -144,6 +146,7 @@ export class Collector {
         audit,
         agents: registry,
         sessions: agentServer,
+        retention,
         series: new SeriesQuery(db, {
           maxRangeMs: config.api.maxQueryRangeMs,
           maxPoints: config.api.maxQueryPoints,
@@ -178,7 +181,7 @@ export class Collector {
     await apiServer.start();
     this.upWriter = new UpSeriesWriter({ registry, metrics: metricStore, log, faults, now });
     this.upWriter.start();
-    this.retention = new RetentionTimer({ metrics: metricStore, retentionMs: () => settings.retentionMs(config.store.retentionMs), log, faults, now });
+    this.retention = new RetentionTimer({ metrics: metricStore, retentionMs: () => retention.current().ms, log, faults, now });
     this.retention.start();
     log.info(
       { agents: formatAddress(agentServer.address()), api: formatAddress(apiServer.address()), data_dir: config.dataDir },

@@ -80,13 +80,13 @@ t.test('round trip through query', async (t) => {
 
   const cpu = s.query('n1', 'node_cpu_seconds_total', T0, T0 + 20_000);
   t.same(cpu, [
-    { labels: { cpu: '0', mode: 'idle' }, points: [[T0, 10.5], [T0 + 10_000, 20.5], [T0 + 20_000, 30.5]] },
-    { labels: { cpu: '0', mode: 'user' }, points: [[T0, 2.25], [T0 + 20_000, 3.25]] },
+    { labels: { cpu: '0', mode: 'idle', instance: 'n1', job: 'ximp' }, points: [[T0, 10.5], [T0 + 10_000, 20.5], [T0 + 20_000, 30.5]] },
+    { labels: { cpu: '0', mode: 'user', instance: 'n1', job: 'ximp' }, points: [[T0, 2.25], [T0 + 20_000, 3.25]] },
   ]);
   t.same(s.query('n1', 'node_cpu_seconds_total', T0 + 5_000, T0 + 15_000), [
-    { labels: { cpu: '0', mode: 'idle' }, points: [[T0 + 10_000, 20.5]] },
+    { labels: { cpu: '0', mode: 'idle', instance: 'n1', job: 'ximp' }, points: [[T0 + 10_000, 20.5]] },
   ], 'time window is applied');
-  t.same(s.query('n1', 'node_load1', 0, T0 * 2), [{ labels: {}, points: [[T0, 0.75], [T0 + 10_000, 0.5]] }]);
+  t.same(s.query('n1', 'node_load1', 0, T0 * 2), [{ labels: { instance: 'n1', job: 'ximp' }, points: [[T0, 0.75], [T0 + 10_000, 0.5]] }]);
   t.same(s.query('n2', 'node_cpu_seconds_total', 0, T0 * 2)[0].points, [[T0 + 10_000, 99]], 'per node');
   t.same(s.query('n1', 'nope', 0, T0 * 2), []);
   const odd = s.query('n1', 'odd', 0, T0 * 2);

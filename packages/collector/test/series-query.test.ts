@@ -46,7 +46,9 @@ function insertOneSeries(db: Database, store: MetricStore, count: number, metric
 function unpagedQuery(db: Database, node: string, metric: string, fromMs: number, toMs: number): SeriesPoints[] {
   const wanted = new Map<number, SeriesPoints>();
   for (const s of db.prepare('SELECT id, labels_json FROM series WHERE node = ? AND name = ? ORDER BY labels_json').all(node, metric) as { id: number; labels_json: string }[]) {
-    wanted.set(s.id, { labels: Object.fromEntries(JSON.parse(s.labels_json) as [string, string][]), points: [] });
+    // Every answer carries the node as `instance` and `job="ximp"`, as a remote store would.
+    const labels = Object.assign(Object.fromEntries(JSON.parse(s.labels_json) as [string, string][]), { instance: node, job: 'ximp' });
+    wanted.set(s.id, { labels, points: [] });
   }
   if (wanted.size === 0) return [];
   const rows = db
@@ -109,12 +111,25 @@ t.test('a paged scan returns exactly what one full scan returned, across page an
     ] as const) {
       t.same(await paged(q, 'n1', metric, from, to), unpagedQuery(db, 'n1', metric, from, to), `pages of ${pageRows}: ${metric} [${from - T0}, ${to - T0}]`);
     }
-    t.same(await paged(q, 'n2', 'node_cpu_seconds_total', 0, T0 * 2), [{ labels: { cpu: '0', mode: 'idle' }, points: [[T0 + 5000, 99]] }], 'per node');
+    t.same(await paged(q, 'n2', 'node_cpu_seconds_total', 0, T0 * 2), [{ labels: { cpu: '0', mode: 'idle', instance: 'n2', job: 'ximp' }, points: [[T0 + 5000, 99]] }], 'per node');
   }
   const odd = await paged(new SeriesQuery(db, BIG), 'n1', 'odd', 0, T0 * 2);
   t.equal(Object.getPrototypeOf(odd[0].labels), Object.prototype, 'a __proto__ label stays a plain label');
-  t.same(Object.keys(odd[0].labels), ['__proto__']);
+  t.same(Object.keys(odd[0].labels), ['__proto__', 'instance', 'job']);
   t.same(store.query('n1', 'node_cpu_seconds_total', T0, T0 + 39_000), unpagedQuery(db, 'n1', 'node_cpu_seconds_total', T0, T0 + 39_000), 'MetricStore.query reads the same');
+});
+
+t.test('every series answers with instance (its node) and job="ximp"; stored labels of those names are replaced', async (t) => {
+  const { db, store } = open(t);
+  const plain = store.seriesId('web-1', 'node_load1', [{ name: 'zone', value: 'a' }]);
+  const posing = store.seriesId('web-1', 'node_load1', [{ name: 'instance', value: 'db-1' }, { name: 'job', value: 'node' }]);
+  insertRows(db, [{ node: 'web-1', stream: 's', sequence: 1, ts: T0, ids: [plain, posing], vals: [1, 2] }]);
+  const expected = [
+    { labels: { instance: 'web-1', job: 'ximp' }, points: [[T0, 2]] },
+    { labels: { zone: 'a', instance: 'web-1', job: 'ximp' }, points: [[T0, 1]] },
+  ];
+  t.same(await paged(new SeriesQuery(db, BIG), 'web-1', 'node_load1', 0, T0 * 2), expected, 'SeriesQuery (the API)');
+  t.same(store.query('web-1', 'node_load1', 0, T0 * 2), expected, 'MetricStore.query');
 });
 
 t.test('property: any rows, any page size, the same answer as one full scan', async (t) => {

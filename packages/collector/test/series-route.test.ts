@@ -100,6 +100,7 @@ t.test('beyond api.max_concurrent_queries a query answers 503 with Retry-After',
   const after = await request(h, 'GET', `/api/v1/nodes/web-1/series?metric=node_load1&from=${T0}&to=${T0 + 9_000}`, { bearer: viewer });
   t.equal(after.status, 200);
   t.equal(after.json[0].points.length, 10);
+  t.same(after.json[0].labels, { instance: 'web-1', job: 'ximp' }, 'labelled with the node and job as a remote store would be');
 });
 
 t.test('a reader that goes away mid-answer frees its slot', async (t) => {

@@ -4,6 +4,7 @@ import type { AccessTokenStore } from '../auth/access-token-store';
 import type { AgentTokenStore } from '../auth/agent-token-store';
 import type { ApiClientStore } from '../auth/api-client-store';
 import type { AgentView } from '../registry/agent-state';
+import type { RetentionSetting } from '../store/retention-setting';
 import type { SeriesQuery } from '../store/series-query';
 
 export type { AgentState, AgentView } from '../registry/agent-state';
@@ -26,6 +27,8 @@ export interface ApiDeps {
   sessions: { closeSessionsOfToken(tokenId: string, closeCode: number, reason: string): ClosedSession[] };
   /** Series queries on the embedded store, bounded in range, points and concurrency. */
   series: Pick<SeriesQuery, 'limits' | 'read'>;
+  /** The embedded store's retention: collector.yaml's default or an admin's setting. */
+  retention: Pick<RetentionSetting, 'current' | 'set'>;
   /** Nodes whose session is held back by a full remote-store queue (`store: "held"` in the agent list). */
   heldBackNodes?: () => ReadonlySet<string>;
   /** The collector's own metrics (CollectorMetrics), for GET /metrics. */

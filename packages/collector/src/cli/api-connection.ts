@@ -98,6 +98,10 @@ export class ApiConnection {
     if (status === 400 && error === 'invalid_request' && !tokenRequest) {
       return new CliError(ExitCodes.USAGE, `invalid request: ${message ?? error}`);
     }
+    // A series query past the collector's limits: the caller must ask for less (a shorter --since).
+    if (status === 400 && error === 'query_too_large' && !tokenRequest) {
+      return new CliError(ExitCodes.USAGE, `query too large: ${message ?? error}`);
+    }
     if (status >= 500) return new CliError(ExitCodes.FAILED, `${server} failed: HTTP ${status} ${describe(error, message)}`);
     return new CliError(ExitCodes.FAILED, `${server} refused the request: HTTP ${status} ${describe(error, message)}`);
   }

@@ -1,3 +1,5 @@
+import { durationProblem } from './duration-argument';
+
 /** A flag a command accepts. Flags with `value` take one argument (`--node x` or `--node=x`). */
 export interface FlagSpec {
   readonly name: string;
@@ -19,7 +21,17 @@ export interface CommandSpec {
   readonly summary: string;
   readonly positionals: readonly PositionalSpec[];
   readonly flags: readonly FlagSpec[];
+  /** More help after the summary in `ximp COMMAND --help` (what the output shows). */
+  readonly details?: string;
+  /**
+   * Checks values beyond their presence (a duration's form and bounds), returning the problems.
+   * parseArgs runs it, so a bad value is a usage error (exit 2) before any config is read.
+   */
+  readonly check?: (flags: Readonly<Record<string, string>>, positionals: readonly string[]) => (string | null)[];
 }
+
+/** How far back `metrics query` reads without `--since`. */
+export const DEFAULT_SINCE = '1h';
 
 /** Flags every command takes (SPEC §6). */
 export const GLOBAL_FLAGS: readonly FlagSpec[] = [
@@ -80,5 +92,47 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'revoke an API client and its access tokens',
     positionals: [{ name: 'ID', description: 'the client ID' }],
     flags: [],
+  },
+  { path: ['store', 'retention'], summary: 'show the metric retention (same as "store retention get")', positionals: [], flags: [] },
+  {
+    path: ['store', 'retention', 'get'],
+    summary: 'show the metric retention of the embedded store',
+    positionals: [],
+    flags: [],
+    details:
+      'Columns: RETENTION (e.g. 15d), RETENTION-SECONDS, SOURCE: default (store.retention in\n' +
+      'collector.yaml) or setting (set with "ximp store retention set"; kept across restarts).\n',
+  },
+  {
+    path: ['store', 'retention', 'set'],
+    summary: 'change the metric retention (monitoring-admin)',
+    positionals: [{ name: 'DURATION', description: 'how long to keep metrics, e.g. 30d or 12h (1m to 3650d)' }],
+    flags: [],
+    details:
+      'Audited as store.retention.update. The retention pass, hourly, deletes older samples from\n' +
+      'the next run on; the new value overrides store.retention in collector.yaml.\n',
+    check: (_flags, positionals) => [durationProblem(positionals[0], 'DURATION')],
+  },
+  {
+    path: ['metrics', 'query'],
+    summary: "print a node's series of one metric from the embedded store",
+    positionals: [],
+    flags: [
+      { name: 'node', value: true, metavar: 'NODE', required: true, description: 'the node' },
+      { name: 'metric', value: true, metavar: 'NAME', required: true, description: 'the metric name, e.g. node_load1' },
+      {
+        name: 'since',
+        value: true,
+        metavar: 'DURATION',
+        description: "how far back from now, e.g. 15m or 6h (default 1h; at most the collector's api.max_query_range, 31d by default)",
+      },
+    ],
+    details:
+      'The table has a row per series: SERIES (name{labels} as Prometheus writes it, with\n' +
+      'instance="NODE" and job="ximp"), LAST-VALUE, LAST-TIME and POINTS (the points in range).\n' +
+      '--output json prints [{metric, labels, points: [[ISO 8601 time, value], ...]}] with every\n' +
+      'point, oldest first (a NaN or infinite value is null). A node or metric without data\n' +
+      'prints an empty table (JSON []).\n',
+    check: (flags) => [durationProblem(flags.since, '--since')],
   },
 ];

@@ -9,7 +9,9 @@ import { CliError } from './cli-error';
 import { clientCreate, clientList, clientRevoke } from './client-commands';
 import type { CommandRun, OutputFormat } from './command-context';
 import { ExitCodes } from './exit-codes';
+import { metricsQuery } from './metrics-commands';
 import { parseArgs } from './parse-args';
+import { storeRetentionGet, storeRetentionSet } from './store-commands';
 import { terminalText } from './terminal-text';
 
 /** Where the CLI talks to the world; tests pass their own to capture output and set the environment. */
@@ -29,6 +31,10 @@ const RUNS: Readonly<Record<string, CommandRun>> = {
   'client create': clientCreate,
   'client list': clientList,
   'client revoke': clientRevoke,
+  'store retention': storeRetentionGet,
+  'store retention get': storeRetentionGet,
+  'store retention set': storeRetentionSet,
+  'metrics query': metricsQuery,
 };
 
 function version(): string {

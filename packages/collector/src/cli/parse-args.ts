@@ -149,6 +149,9 @@ export function parseArgs(argv: readonly string[], commands: readonly CommandSpe
   } else if (positionals.length > command.positionals.length) {
     errors.push(`unexpected argument "${positionals[command.positionals.length]}"`);
   }
+  if (errors.length === 0 && command.check !== undefined) {
+    for (const problem of command.check(flags, positionals)) if (problem !== null) errors.push(problem);
+  }
   if (errors.length > 0) throw usageError(errors.join('; '), usage);
   return { kind: 'run', command, flags, positionals };
 }

@@ -36,6 +36,7 @@ export function generalUsage(prefix: readonly string[] = []): string {
 /** The help of one command. */
 export function commandUsage(command: CommandSpec): string {
   let text = `Usage: ${synopsis(command)} [flags]\n\n${command.summary}\n`;
+  if (command.details !== undefined) text += `\n${command.details}`;
   if (command.positionals.length > 0) {
     text += '\nArguments:\n' + columns(command.positionals.map((p) => [p.name, p.description]));
   }

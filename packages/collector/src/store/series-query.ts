@@ -1,9 +1,11 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { ThrottledLog } from '@ximp/shared';
 import type { Database } from './database';
+import { withNodeLabels } from './node-labels';
 
 /** One series of a query answer as the API shows it. */
 export interface SeriesPoints {
+  /** The stored labels plus `instance` (the node) and `job` ("ximp"), which replace stored ones of those names. */
   labels: Record<string, string>;
   /** `[timestamp ms, value]`, oldest first. */
   points: [number, number][];
@@ -99,7 +101,7 @@ class SeriesScan {
     private readonly toMs: number,
   ) {
     for (const s of stmts.seriesOfMetric.all(node, metric) as { id: number; labels_json: string }[]) {
-      this.wanted.set(s.id, { labels: labelsFromJson(s.labels_json), count: 0, data: new Float64Array(16) });
+      this.wanted.set(s.id, { labels: withNodeLabels(labelsFromJson(s.labels_json), node), count: 0, data: new Float64Array(16) });
     }
     // Sequences are >= 0, so (any stream, -1) sorts before every row at fromMs.
     this.cursor = { ts: fromMs, stream: '', sequence: -1 };
@@ -194,7 +196,10 @@ export class SeriesQuery {
     return this.active;
   }
 
-  /** Every series of `metric` on `node` with its points in [fromMs, toMs]; series without points are left out. */
+  /**
+   * Every series of `metric` on `node` with its points in [fromMs, toMs]; series without points
+   * are left out. Labels carry `instance` and `job` as a remote store's would (node-labels.ts).
+   */
   async read(node: string, metric: string, fromMs: number, toMs: number): Promise<SeriesReadResult> {
     if (this.active >= this.limits.maxConcurrent) {
       this.counts.refusedBusy++;

@@ -36,9 +36,14 @@ export class SettingsStore {
 
   /** The retention an admin set, or `fallbackMs` (the config's `store.retention`). */
   retentionMs(fallbackMs: number): number {
+    return this.storedRetentionMs() ?? fallbackMs;
+  }
+
+  /** The retention an admin set, or null when none is (or the stored value is unusable). */
+  storedRetentionMs(): number | null {
     const text = this.get(RETENTION_KEY);
     const value = text === null ? NaN : Number(text);
-    return Number.isSafeInteger(value) && value > 0 ? value : fallbackMs;
+    return Number.isSafeInteger(value) && value > 0 ? value : null;
   }
 
   setRetentionMs(ms: number, now: number): void {

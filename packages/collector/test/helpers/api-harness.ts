@@ -12,7 +12,9 @@ import type { Role } from '../../dist/auth/roles';
 import type { AgentView, ApiDeps, ClosedSession } from '../../dist/api/api-deps';
 import { ApiServer } from '../../dist/api/api-server';
 import { openDatabase, type Database } from '../../dist/store/database';
+import { RetentionSetting } from '../../dist/store/retention-setting';
 import { SeriesQuery, type SeriesQueryOptions } from '../../dist/store/series-query';
+import { SettingsStore } from '../../dist/store/settings-store';
 import { testPki } from './test-pki';
 
 export interface Credentials {
@@ -44,6 +46,8 @@ export interface HarnessOptions {
   accessTokenTtlMs?: number;
   /** Limits of the series query on the harness's own store (defaults: collector.yaml's). */
   series?: Partial<SeriesQueryOptions>;
+  /** collector.yaml's `store.retention` (default 15d). */
+  retentionMs?: number;
 }
 
 interface TapLike {
@@ -78,6 +82,7 @@ export async function startApi(t: TapLike, options: HarnessOptions = {}): Promis
       },
     },
     series: new SeriesQuery(db, { maxRangeMs: 31 * 86_400_000, maxPoints: 250_000, maxConcurrent: 4, ...options.series }),
+    retention: new RetentionSetting(new SettingsStore(db), options.retentionMs ?? 15 * 86_400_000),
     metrics: { contentType: 'text/plain; version=0.0.4; charset=utf-8', metrics: async () => '# TYPE ximp_collector_agents gauge\nximp_collector_agents 0\n' },
     config: {
       accessTokenTtlMs: options.accessTokenTtlMs ?? 3_600_000,
