@@ -3,7 +3,7 @@ import { ErrorCodes } from '@ximp/shared';
 import { familyMetadata, MetricType } from '../src/store/remote-write/node-exporter-metadata';
 import type { QueuedBatch } from '../src/store/remote-write/queue-types';
 import { EncoderLostError, InlineRequestEncoder, WorkerRequestEncoder, createRequestEncoder, encodeWorkerFile } from '../src/store/remote-write/request-encoder';
-import { encodeBatches } from '../src/store/remote-write/write-request';
+import { encodeBatches, encodeBatchesUncompressed, WriteRequestType } from '../src/store/remote-write/write-request';
 import { decodeBody } from './helpers/remote-write-receiver';
 import { testBatch } from './helpers/memory-shard-queue';
 
@@ -82,6 +82,39 @@ t.test('the metadata table covers every family the agent emits', async (t) => {
   t.same(familyMetadata('node_network_receive_bytes_total'), { type: MetricType.COUNTER, unit: 'bytes', help: 'Network device statistic receive_bytes.' });
   t.same(familyMetadata('node_memory_HugePages_Total'), { type: MetricType.GAUGE, unit: '', help: 'Memory information field HugePages_Total.' });
   t.equal(familyMetadata('ximp_agent_source_success'), undefined);
+});
+
+t.test('the hand-written encoding is byte for byte what protobufjs encodes for the same message', async (t) => {
+  const long = 'ü'.repeat(300); // a UTF-8 label value longer than 127 bytes: two-byte lengths
+  const batches: QueuedBatch[] = [
+    cpu('web-1', 1_700_000_000_123, 1.5, 2.5),
+    { node: 'wéb-2', timestampMs: 0, series: [{ name: 'node_load1', labels: [{ name: 'x', value: long }] }, { name: 'custom', labels: [{ name: 'empty', value: '' }] }], values: Float64Array.of(0, -1e300) },
+    { node: 'wéb-2', timestampMs: -5, series: [{ name: 'node_load1', labels: [{ name: 'x', value: long }] }], values: Float64Array.of(3) },
+    cpu('web-1', 1_700_000_010_123, 2, 3),
+  ];
+  // The same message built the slow way: series grouped in first-seen order, labels sorted.
+  const groups = new Map<string, { labels: { name: string; value: string }[]; samples: { value: number; timestamp: number }[] }>();
+  for (const b of batches) {
+    b.series.forEach((s, i) => {
+      const key = JSON.stringify([b.node, s.name, s.labels]);
+      let g = groups.get(key);
+      if (!g) {
+        const labels = [{ name: '__name__', value: s.name }, { name: 'instance', value: b.node }, { name: 'job', value: 'ximp' }, ...s.labels.filter((l) => !['__name__', 'instance', 'job'].includes(l.name))];
+        labels.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+        g = { labels, samples: [] };
+        groups.set(key, g);
+      }
+      g.samples.push({ value: b.values[i], timestamp: b.timestampMs });
+    });
+  }
+  const families = [...new Set(batches.flatMap((b) => b.series.map((s) => s.name)))];
+  const metadata = families.flatMap((f) => {
+    const m = familyMetadata(f);
+    if (!m) return [];
+    return [m.unit === '' ? { type: m.type, metricFamilyName: f, help: m.help } : { type: m.type, metricFamilyName: f, help: m.help, unit: m.unit }];
+  });
+  const reference = WriteRequestType.encode(WriteRequestType.fromObject({ timeseries: [...groups.values()], metadata })).finish();
+  t.same(Buffer.from(encodeBatchesUncompressed(batches)), Buffer.from(reference));
 });
 
 t.test('special values survive', async (t) => {
