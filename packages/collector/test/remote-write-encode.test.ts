@@ -148,6 +148,33 @@ t.test('the worker encoder (the compiled worker file) gives the inline encoder\'
   }
 });
 
+t.test('series cross to the worker once; a small id bound makes both sides start again, output unchanged', async (t) => {
+  const shared = testBatch('n', 0, 4, 'node_load1').series; // one object per series, as the queue hands them out
+  const batchAt = (ts: number, series = shared): QueuedBatch => ({ node: 'n', timestampMs: ts, series, values: Float64Array.from(series, (_, i) => ts + i) });
+  const inline = new InlineRequestEncoder();
+  for (const bound of [1_000, 10]) {
+    const worker = new WorkerRequestEncoder(encodeWorkerFile(), bound);
+    t.teardown(() => worker.close());
+    const posted: { defs: unknown[]; reset: boolean }[] = [];
+    const internal = worker as unknown as { toWire(id: number, b: readonly QueuedBatch[]): { defs: unknown[]; reset: boolean } };
+    const toWire = internal.toWire.bind(worker);
+    internal.toWire = (id, b) => {
+      const job = toWire(id, b);
+      posted.push(job);
+      return job;
+    };
+    const jobs = [[batchAt(1), batchAt(2)], [batchAt(3)], [batchAt(4, testBatch('n', 0, 3, 'node_load5').series)], [batchAt(5)]];
+    for (const job of jobs) t.same(Buffer.from(await worker.encode(job)), Buffer.from(await inline.encode(job)), `bound ${bound}`);
+    if (bound === 1_000) {
+      t.same(posted.map((p) => p.defs.length), [4, 0, 3, 0], 'each description sent once');
+      t.notOk(posted.some((p) => p.reset));
+    } else {
+      t.same(posted.map((p) => p.reset), [false, false, false, true], 'numbering restarts before a job that could pass 10');
+      t.same(posted.map((p) => p.defs.length), [4, 0, 3, 4]);
+    }
+  }
+});
+
 t.test('a worker that dies fails its jobs as retryable, and the next job gets a new worker', async (t) => {
   const worker = new WorkerRequestEncoder();
   t.teardown(() => worker.close());
