@@ -15,3 +15,4 @@ export * from './node-name';
 export * from './token-format';
 export * from './config/index';
 export * from './backoff';
+export * from './segment-log/index';

@@ -1,0 +1,4 @@
+export * from './log-position';
+export * from './record-format';
+export * from './segment-files';
+export * from './segment-log';
