@@ -3,7 +3,7 @@ import { ErrorCodes } from '@ximp/shared';
 import { familyMetadata, MetricType } from '../src/store/remote-write/node-exporter-metadata';
 import type { QueuedBatch } from '../src/store/remote-write/queue-types';
 import { EncoderLostError, InlineRequestEncoder, WorkerRequestEncoder, createRequestEncoder, encodeWorkerFile } from '../src/store/remote-write/request-encoder';
-import { encodeBatches } from '../src/store/remote-write/write-request';
+import { encodeBatches, encodeBatchesUncompressed, WriteRequestType } from '../src/store/remote-write/write-request';
 import { decodeBody } from './helpers/remote-write-receiver';
 import { testBatch } from './helpers/memory-shard-queue';
 
@@ -84,6 +84,39 @@ t.test('the metadata table covers every family the agent emits', async (t) => {
   t.equal(familyMetadata('ximp_agent_source_success'), undefined);
 });
 
+t.test('the hand-written encoding is byte for byte what protobufjs encodes for the same message', async (t) => {
+  const long = 'ü'.repeat(300); // a UTF-8 label value longer than 127 bytes: two-byte lengths
+  const batches: QueuedBatch[] = [
+    cpu('web-1', 1_700_000_000_123, 1.5, 2.5),
+    { node: 'wéb-2', timestampMs: 0, series: [{ name: 'node_load1', labels: [{ name: 'x', value: long }] }, { name: 'custom', labels: [{ name: 'empty', value: '' }] }], values: Float64Array.of(0, -1e300) },
+    { node: 'wéb-2', timestampMs: -5, series: [{ name: 'node_load1', labels: [{ name: 'x', value: long }] }], values: Float64Array.of(3) },
+    cpu('web-1', 1_700_000_010_123, 2, 3),
+  ];
+  // The same message built the slow way: series grouped in first-seen order, labels sorted.
+  const groups = new Map<string, { labels: { name: string; value: string }[]; samples: { value: number; timestamp: number }[] }>();
+  for (const b of batches) {
+    b.series.forEach((s, i) => {
+      const key = JSON.stringify([b.node, s.name, s.labels]);
+      let g = groups.get(key);
+      if (!g) {
+        const labels = [{ name: '__name__', value: s.name }, { name: 'instance', value: b.node }, { name: 'job', value: 'ximp' }, ...s.labels.filter((l) => !['__name__', 'instance', 'job'].includes(l.name))];
+        labels.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+        g = { labels, samples: [] };
+        groups.set(key, g);
+      }
+      g.samples.push({ value: b.values[i], timestamp: b.timestampMs });
+    });
+  }
+  const families = [...new Set(batches.flatMap((b) => b.series.map((s) => s.name)))];
+  const metadata = families.flatMap((f) => {
+    const m = familyMetadata(f);
+    if (!m) return [];
+    return [m.unit === '' ? { type: m.type, metricFamilyName: f, help: m.help } : { type: m.type, metricFamilyName: f, help: m.help, unit: m.unit }];
+  });
+  const reference = WriteRequestType.encode(WriteRequestType.fromObject({ timeseries: [...groups.values()], metadata })).finish();
+  t.same(Buffer.from(encodeBatchesUncompressed(batches)), Buffer.from(reference));
+});
+
 t.test('special values survive', async (t) => {
   const batch: QueuedBatch = { node: 'n', timestampMs: 5, series: [1, 2, 3, 4].map((i) => ({ name: `m${i}`, labels: [] })), values: Float64Array.of(NaN, Infinity, -Infinity, -0) };
   const values = decodeBody(encodeBatches([batch])).timeseries.map((s) => s.samples[0].value);
@@ -112,6 +145,33 @@ t.test('the worker encoder (the compiled worker file) gives the inline encoder\'
   const fromWorker = await Promise.all(requests.map((r) => worker.encode(r)));
   for (let i = 0; i < requests.length; i++) {
     t.same(Buffer.from(fromWorker[i]), Buffer.from(await inline.encode(requests[i])), `request ${i}`);
+  }
+});
+
+t.test('series cross to the worker once; a small id bound makes both sides start again, output unchanged', async (t) => {
+  const shared = testBatch('n', 0, 4, 'node_load1').series; // one object per series, as the queue hands them out
+  const batchAt = (ts: number, series = shared): QueuedBatch => ({ node: 'n', timestampMs: ts, series, values: Float64Array.from(series, (_, i) => ts + i) });
+  const inline = new InlineRequestEncoder();
+  for (const bound of [1_000, 10]) {
+    const worker = new WorkerRequestEncoder(encodeWorkerFile(), bound);
+    t.teardown(() => worker.close());
+    const posted: { defs: unknown[]; reset: boolean }[] = [];
+    const internal = worker as unknown as { toWire(id: number, b: readonly QueuedBatch[]): { defs: unknown[]; reset: boolean } };
+    const toWire = internal.toWire.bind(worker);
+    internal.toWire = (id, b) => {
+      const job = toWire(id, b);
+      posted.push(job);
+      return job;
+    };
+    const jobs = [[batchAt(1), batchAt(2)], [batchAt(3)], [batchAt(4, testBatch('n', 0, 3, 'node_load5').series)], [batchAt(5)]];
+    for (const job of jobs) t.same(Buffer.from(await worker.encode(job)), Buffer.from(await inline.encode(job)), `bound ${bound}`);
+    if (bound === 1_000) {
+      t.same(posted.map((p) => p.defs.length), [4, 0, 3, 0], 'each description sent once');
+      t.notOk(posted.some((p) => p.reset));
+    } else {
+      t.same(posted.map((p) => p.reset), [false, false, false, true], 'numbering restarts before a job that could pass 10');
+      t.same(posted.map((p) => p.defs.length), [4, 0, 3, 4]);
+    }
   }
 });
 

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ErrorCodes, XimpError } from '@ximp/shared';
-import type { EncodeJob, EncodeResult } from './encode-worker';
-import type { QueuedBatch } from './queue-types';
+import type { EncodeJob, EncodeResult, WireBatch } from './encode-worker';
+import type { QueuedBatch, SeriesDescription } from './queue-types';
 import { encodeBatches } from './write-request';
 
 /** Turns queued batches into a remote-write request body (protobuf, snappy). */
@@ -58,18 +58,30 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/** Series ids the worker may hold before both sides start numbering again (bounds its memory). */
+export const MAX_WORKER_SERIES = 2_000_000;
+
 /**
  * Encodes in one worker thread, so neither protobuf encoding nor snappy runs on the event loop
- * that serves agents. Jobs are answered in order; a worker that dies fails its pending jobs (the
- * shard senders retry them) and the next job starts a new one.
+ * that serves agents. What the event loop still does is hand the batches over cheaply: each
+ * series description crosses once (the queue hands out one object per series), after that a
+ * batch is its node, timestamp and two typed arrays (series ids, values). Jobs are answered in
+ * order; a worker that dies fails its pending jobs (the shard senders retry them) and the next
+ * job starts a new one.
  */
 export class WorkerRequestEncoder implements RequestEncoder {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  private seriesIds = new WeakMap<SeriesDescription, number>();
+  private nextSeriesId = 0;
+  private resetNext = false;
 
-  constructor(private readonly file: string = encodeWorkerFile()) {}
+  constructor(
+    private readonly file: string = encodeWorkerFile(),
+    private readonly maxSeries = MAX_WORKER_SERIES,
+  ) {}
 
   encode(batches: readonly QueuedBatch[]): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new XimpError(ErrorCodes.STORE_STOPPED, 'remote-write encoder is closed'));
@@ -77,8 +89,7 @@ export class WorkerRequestEncoder implements RequestEncoder {
     const id = this.nextId++;
     return new Promise<Uint8Array>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const job: EncodeJob = { id, batches: batches as QueuedBatch[] };
-      worker.postMessage(job);
+      worker.postMessage(this.toWire(id, batches));
     });
   }
 
@@ -88,6 +99,39 @@ export class WorkerRequestEncoder implements RequestEncoder {
     this.worker = null;
     this.failAll(new XimpError(ErrorCodes.STORE_STOPPED, 'remote-write encoder is closed'));
     if (worker !== null) await worker.terminate();
+  }
+
+  private toWire(id: number, batches: readonly QueuedBatch[]): EncodeJob {
+    // Numbering starts again before a job that could pass the bound, never in the middle of one:
+    // the worker forgets its ids before it reads the job's definitions.
+    let count = 0;
+    for (const b of batches) count += b.series.length;
+    if (this.nextSeriesId + count > this.maxSeries) this.forgetSeries();
+    const defs: [number, SeriesDescription][] = [];
+    const wire: WireBatch[] = batches.map((b) => {
+      const ids = new Uint32Array(b.series.length);
+      for (let i = 0; i < b.series.length; i++) {
+        const series = b.series[i];
+        let sid = this.seriesIds.get(series);
+        if (sid === undefined) {
+          sid = this.nextSeriesId++;
+          this.seriesIds.set(series, sid);
+          defs.push([sid, { name: series.name, labels: series.labels }]);
+        }
+        ids[i] = sid;
+      }
+      return { node: b.node, timestampMs: b.timestampMs, seriesIds: ids, values: b.values };
+    });
+    const job: EncodeJob = { id, reset: this.resetNext, defs, batches: wire };
+    this.resetNext = false;
+    return job;
+  }
+
+  /** Both sides start numbering again: every series is defined anew when next used. */
+  private forgetSeries(): void {
+    this.seriesIds = new WeakMap();
+    this.nextSeriesId = 0;
+    this.resetNext = true;
   }
 
   private start(): Worker {
@@ -104,6 +148,10 @@ export class WorkerRequestEncoder implements RequestEncoder {
     worker.on('error', (err) => this.lost(worker, err));
     worker.on('exit', (code) => this.lost(worker, new Error(`encoder worker exited with code ${code}`)));
     this.worker = worker;
+    // A new worker knows no series yet.
+    this.seriesIds = new WeakMap();
+    this.nextSeriesId = 0;
+    this.resetNext = false;
     return worker;
   }
 
