@@ -29,7 +29,7 @@ t.test('after 1013 the agent reconnects within a second and replays from the las
   const a = await startAgent(t, { url: fake.url, token: FAKE_TOKEN, caFile: fake.caFile, node: 'held-back', spoolDir, intervalMs: HOUR });
   const first = await waitFor('the held session closed', () => fake.sessions[0]?.closed);
   t.equal(first.code, CloseCodes.TRY_AGAIN_LATER);
-  const second = await waitFor('a second session replayed all three', () => (fake.sessions[1]?.batches.length ?? 0) >= 3 && fake.sessions[1]);
+  const second = await waitFor('a second session replayed all three', () => ((fake.sessions[1]?.batches.length ?? 0) >= 3 ? fake.sessions[1] : undefined));
   t.ok(second.welcomedAt! - first.at < 1500, `reconnected ${second.welcomedAt! - first.at} ms after the close, not after a backoff`);
   const sequences = second.batches.map((b) => b.sequence);
   t.same(sequences.slice(0, 3), [1, 2, 3], 'replayed in order from the first unacknowledged');
