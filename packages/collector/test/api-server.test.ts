@@ -433,6 +433,7 @@ t.test('agents and series', async (t) => {
     address: '192.0.2.1:4000',
     version: '0.1.0',
     token_id: 'aaaaaaaaaaaa',
+    store: 'ok',
   });
   t.equal(list.json[1].last_seen, null);
   t.same((await request(h, 'GET', '/api/v1/agents?node=web-2', { bearer: viewer })).json.map((a: { node: string }) => a.node), ['web-2']);

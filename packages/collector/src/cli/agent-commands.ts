@@ -13,11 +13,11 @@ export async function agentList(ctx: CommandContext): Promise<void> {
     address: str(a, 'address'),
     version: str(a, 'version'),
     token: str(a, 'token_id'),
-    store: a.store === 'held' ? 'held' : 'ok',
   }));
   printList(ctx, COLUMNS, rows, (r, now) => [r.node, r.state, formatTimeCell(r.last_seen, now), r.address, r.version, r.token]);
-  const held = rows.filter((r) => r.store === 'held').map((r) => r.node);
-  if (held.length > 0 && ctx.output !== 'json') {
+  // Not a column (SPEC §6 fixes them): a warning on stderr, which leaves --output json as it is.
+  const held = agents.filter((a) => a.store === 'held').map((a) => str(a, 'node'));
+  if (held.length > 0) {
     const names = held.length <= 5 ? held.join(', ') : `${held.slice(0, 5).join(', ')} and ${held.length - 5} more`;
     ctx.err(`warning: a remote store's queue is full: ${held.length} agent(s) not acknowledged (${names}); their spools keep the data until it drains\n`);
   }
