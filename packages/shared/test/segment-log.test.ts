@@ -84,6 +84,20 @@ t.test('read stops at maxBytes of payload but always returns one record', async 
   t.equal(big[0].payload.length, 100, 'a record larger than maxBytes still comes alone');
 });
 
+t.test('records larger than a read chunk read back whole, in one go or page by page', async (t) => {
+  const log = openLog(t, { dir: tempDir(t), maxBytes: 16 * 1024 * 1024 });
+  const sizes = [10_000, 40_000, 10, 2_000_000, 7, 20_000];
+  const bodies = sizes.map((n, i) => Buffer.alloc(n, i + 1));
+  log.append(bodies.slice(0, 3));
+  log.append(bodies.slice(3));
+  t.same(log.read(log.start(), 100).map((r) => r.payload), bodies, 'in one read');
+  const paged: Buffer[] = [];
+  for (let from = log.start(), page = log.read(from, 1); page.length > 0; from = page[0].next, page = log.read(from, 1)) {
+    paged.push(page[0].payload);
+  }
+  t.same(paged, bodies, 'one record at a time');
+});
+
 t.test('segments rotate before an append that does not fit; one call is never split', async (t) => {
   const dir = tempDir(t);
   // Three records a segment.

@@ -77,7 +77,9 @@ interface Plan {
 }
 
 const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
-const READ_CHUNK_BYTES = 1024 * 1024;
+// Reads start small (a reader often wants one record) and grow while a caller keeps reading.
+const FIRST_READ_BYTES = 16 * 1024;
+const MAX_READ_BYTES = 1024 * 1024;
 
 /**
  * A directory of numbered segment files holding checksummed records, written and read
@@ -553,8 +555,10 @@ export class SegmentLog {
     try {
       fd = own ? fs.openSync(segment.file, 'r') : this.active!.fd;
       let pos = offset;
+      let readBytes = FIRST_READ_BYTES;
       while (pos < segment.end && out.length < maxRecords) {
-        let chunk = readAtSync(fd, pos, Math.min(segment.end - pos, READ_CHUNK_BYTES));
+        let chunk = readAtSync(fd, pos, Math.min(segment.end - pos, readBytes));
+        readBytes = Math.min(2 * readBytes, MAX_READ_BYTES);
         let p = 0;
         let broken = false;
         while (out.length < maxRecords) {
