@@ -88,7 +88,13 @@ t.test('injected ENOSPC and EIO on spool writes: batches dropped and reported, t
       return originalSync[name].call(this, fd, ...args);
     };
   }
-  t.teardown(() => Object.assign(nodeFs, originalSync));
+  const originalFdatasync = nodeFs.fdatasync;
+  nodeFs.fdatasync = function (this: unknown, fd: unknown, ...args: unknown[]) {
+    const done = args[args.length - 1] as (err: Error | null) => void;
+    if (fault && inSpool(fd)) return process.nextTick(done, Object.assign(new Error(`${fault}: injected`), { code: fault }));
+    return originalFdatasync.call(this, fd, ...args);
+  };
+  t.teardown(() => Object.assign(nodeFs, originalSync, { fdatasync: originalFdatasync }));
 
   const cyclesBefore = source.cycles;
   fault = 'ENOSPC';

@@ -6,13 +6,14 @@ import {
   XimpError,
   encodeRecord,
   fileHeader,
+  fsyncDir,
   scanRecords,
   silentLogger,
   type Label,
   type Logger,
   type SeriesDefinition,
 } from '@ximp/shared';
-import { fsyncDir, writeAll } from './spool-segment';
+import { writeAll } from './spool-segment';
 
 export const DEFAULT_MAX_SERIES = 1_000_000;
 const SERIES_HEADER = fileHeader('XSERIE', 1);

@@ -1,7 +1,6 @@
-import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
-import { ErrorCodes, FILE_HEADER_BYTES, RECORD_HEADER_BYTES, XimpError, fileHeader } from '@ximp/shared';
+import { ErrorCodes, FILE_HEADER_BYTES, RECORD_HEADER_BYTES, XimpError, fileHeader, fsyncDir } from '@ximp/shared';
 
 /**
  * What the spool puts in the records of its segment log (packages/shared/src/segment-log: segment
@@ -176,16 +175,6 @@ export function decodeStreamRecord(payload: Uint8Array): StreamRecord {
     throw corrupt('stream record has invalid counters');
   }
   return { streamId: buf.toString('latin1', 24, 24 + length), ackedSequence, droppedTotal };
-}
-
-/** Makes a directory entry change (create, rename, unlink) durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fsp.open(dir, fs.constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Writes all of `data` at `position` (a positional write may be short). */

@@ -475,7 +475,8 @@ export class Spool {
       }
       const dropped = this.forgetDropped();
       try {
-        segments.sync();
+        // Off the event loop: connections keep being served during the fdatasync.
+        await segments.syncAsync();
       } catch (err) {
         // Written but perhaps not durable: the next start may still find them, so their
         // sequences are never handed out again.

@@ -66,6 +66,23 @@ t.test('append and read round-trip; files are private and start with the header'
   t.same(fs.readFileSync(file).subarray(0, FILE_HEADER_BYTES), fileHeader('XTESTL', 3));
 });
 
+t.test('syncAsync() syncs like sync() (on the thread pool) and refuses once closed', async (t) => {
+  const dir = tempDir(t);
+  const log = openLog(t, { dir, fsync: true });
+  log.append([payload(1)]);
+  const syncing = log.syncAsync();
+  log.append([payload(2)]);
+  await syncing;
+  await log.syncAsync();
+  log.sync();
+  t.same(texts(log), range(1, 2));
+  const unsynced = openLog(t, { dir: tempDir(t), fsync: false });
+  unsynced.append([payload(1)]);
+  await unsynced.syncAsync();
+  log.close();
+  await t.rejects(log.syncAsync(), { code: ErrorCodes.SEGMENT_LOG_CLOSED });
+});
+
 t.test('an existing directory open to others is tightened to 0700', async (t) => {
   const dir = path.join(tempDir(t), 'log');
   fs.mkdirSync(dir, { mode: 0o755 });
