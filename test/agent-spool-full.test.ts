@@ -8,6 +8,7 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { SourceInstance } from '../packages/agent/src/sources/source';
@@ -71,6 +72,29 @@ t.test('injected ENOSPC and EIO on spool writes: batches dropped and reported, t
     };
   }
   t.teardown(() => Object.assign(proto, original));
+  // The segment log writes synchronously: its writes and syncs fail too, for files in the spool.
+  const nodeFs = createRequire(__filename)('node:fs') as Record<string, (fd: unknown, ...args: unknown[]) => unknown>;
+  const originalSync = { writeSync: nodeFs.writeSync, fdatasyncSync: nodeFs.fdatasyncSync, fsyncSync: nodeFs.fsyncSync };
+  const inSpool = (fd: unknown): boolean => {
+    try {
+      return typeof fd === 'number' && fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(a.spoolDir);
+    } catch {
+      return false;
+    }
+  };
+  for (const name of ['writeSync', 'fdatasyncSync', 'fsyncSync'] as const) {
+    nodeFs[name] = function (this: unknown, fd: unknown, ...args: unknown[]) {
+      if (fault && inSpool(fd)) throw Object.assign(new Error(`${fault}: injected`), { code: fault });
+      return originalSync[name].call(this, fd, ...args);
+    };
+  }
+  const originalFdatasync = nodeFs.fdatasync;
+  nodeFs.fdatasync = function (this: unknown, fd: unknown, ...args: unknown[]) {
+    const done = args[args.length - 1] as (err: Error | null) => void;
+    if (fault && inSpool(fd)) return process.nextTick(done, Object.assign(new Error(`${fault}: injected`), { code: fault }));
+    return originalFdatasync.call(this, fd, ...args);
+  };
+  t.teardown(() => Object.assign(nodeFs, originalSync, { fdatasync: originalFdatasync }));
 
   const cyclesBefore = source.cycles;
   fault = 'ENOSPC';

@@ -1,7 +1,19 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { ErrorCodes, XimpError, silentLogger, type Label, type Logger, type SeriesDefinition } from '@ximp/shared';
-import { FILE_HEADER_BYTES, encodeRecord, fileHeader, fsyncDir, scanRecords, writeAll } from './spool-segment';
+import {
+  ErrorCodes,
+  FILE_HEADER_BYTES,
+  XimpError,
+  encodeRecord,
+  fileHeader,
+  fsyncDir,
+  scanRecords,
+  silentLogger,
+  type Label,
+  type Logger,
+  type SeriesDefinition,
+} from '@ximp/shared';
+import { writeAll } from './spool-segment';
 
 export const DEFAULT_MAX_SERIES = 1_000_000;
 const SERIES_HEADER = fileHeader('XSERIE', 1);

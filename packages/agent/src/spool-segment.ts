@@ -1,15 +1,12 @@
-import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
-import * as zlib from 'node:zlib';
-import { ErrorCodes, XimpError } from '@ximp/shared';
+import { ErrorCodes, FILE_HEADER_BYTES, RECORD_HEADER_BYTES, XimpError, fileHeader, fsyncDir } from '@ximp/shared';
 
 /**
- * The spool's on-disk format, kept pure apart from a few file helpers at the bottom.
- *
- * A segment file is an 8-byte header (`XSPOOL` + u16 format version) followed by records.
- * A record is `[u32 payload length][u32 crc32 of payload][payload]`, little endian. The same
- * record framing serves the series table (series.log) with its own header.
+ * What the spool puts in the records of its segment log (packages/shared/src/segment-log: segment
+ * files with an 8-byte header, `XSPOOL` + u16 format version, and records
+ * `[u32 payload length][u32 crc32 of payload][payload]`), kept pure apart from two async file
+ * helpers at the bottom.
  *
  * Format 2 segments begin with a stream record, so that every segment names the stream its
  * batches belong to even when stream.json is lost (format 1 segments, from older agents, do not):
@@ -31,11 +28,12 @@ export interface SpooledBatch {
   values: number[];
 }
 
-export const RECORD_HEADER_BYTES = 8;
-export const FILE_HEADER_BYTES = 8;
-export const SEGMENT_HEADER = fileHeader('XSPOOL', 2);
+export const SEGMENT_MAGIC = 'XSPOOL';
+export const SEGMENT_VERSION = 2;
 /** Segments written before stream records existed; still read. */
-export const SEGMENT_HEADER_V1 = fileHeader('XSPOOL', 1);
+export const SEGMENT_VERSION_V1 = 1;
+export const SEGMENT_HEADER = fileHeader(SEGMENT_MAGIC, SEGMENT_VERSION);
+export const SEGMENT_HEADER_V1 = fileHeader(SEGMENT_MAGIC, SEGMENT_VERSION_V1);
 export const BATCH_FORMAT = 1;
 export const BATCH_FIXED_BYTES = 24;
 export const STREAM_RECORD_FORMAT = 2;
@@ -46,18 +44,8 @@ export const STREAM_RECORD_BYTES = RECORD_HEADER_BYTES + STREAM_PAYLOAD_BYTES;
 /** Where a new segment's first batch begins: after its header and its stream record. */
 export const SEGMENT_START_BYTES = FILE_HEADER_BYTES + STREAM_RECORD_BYTES;
 
-const SEGMENT_NAME = /^(\d{16})\.seg$/;
 // Typed arrays use the machine's byte order; the format is little endian.
 const LITTLE_ENDIAN = os.endianness() === 'LE';
-
-/** An 8-byte file header: a 6-character magic and a u16 format version. */
-export function fileHeader(magic: string, version: number): Buffer {
-  if (magic.length !== 6) throw new RangeError('file magic must be 6 characters');
-  const header = Buffer.alloc(FILE_HEADER_BYTES);
-  header.write(magic, 0, 'latin1');
-  header.writeUInt16LE(version, 6);
-  return header;
-}
 
 /** The bytes a batch takes on disk, record header included. */
 export function batchRecordBytes(sampleCount: number): number {
@@ -107,17 +95,27 @@ function corrupt(message: string): XimpError {
   return new XimpError(ErrorCodes.SPOOL_CORRUPT, message);
 }
 
-/** Decodes a record payload; throws XIMP_ERR_SPOOL_CORRUPT when it is not a batch of format 1. */
-export function decodeBatch(payload: Uint8Array): SpooledBatch {
+/**
+ * The fixed fields of a batch payload, checked as decodeBatch() checks them, without copying the
+ * samples; throws XIMP_ERR_SPOOL_CORRUPT when it is not a batch of format 1.
+ */
+export function decodeBatchHeader(payload: Uint8Array): { sequence: number; timestampUnixMs: number; sampleCount: number } {
   const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   if (buf.length < BATCH_FIXED_BYTES) throw corrupt('batch record is too short');
   if (buf.readUInt32LE(0) !== BATCH_FORMAT) throw corrupt('batch record has an unknown format');
-  const n = buf.readUInt32LE(4);
-  if (buf.length !== BATCH_FIXED_BYTES + 12 * n) throw corrupt('batch record length does not match its sample count');
+  const sampleCount = buf.readUInt32LE(4);
+  if (buf.length !== BATCH_FIXED_BYTES + 12 * sampleCount) throw corrupt('batch record length does not match its sample count');
   const sequence = buf.readDoubleLE(8);
   const timestampUnixMs = buf.readDoubleLE(16);
   if (!Number.isSafeInteger(sequence) || sequence < 1) throw corrupt('batch record has an invalid sequence');
   if (!Number.isFinite(timestampUnixMs)) throw corrupt('batch record has an invalid timestamp');
+  return { sequence, timestampUnixMs, sampleCount };
+}
+
+/** Decodes a record payload; throws XIMP_ERR_SPOOL_CORRUPT when it is not a batch of format 1. */
+export function decodeBatch(payload: Uint8Array): SpooledBatch {
+  const { sequence, timestampUnixMs, sampleCount: n } = decodeBatchHeader(payload);
+  const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   if (LITTLE_ENDIAN) {
     // Copy into a fresh (hence aligned) buffer so the samples can be viewed as typed arrays.
     const body = new Uint8Array(12 * n);
@@ -179,105 +177,6 @@ export function decodeStreamRecord(payload: Uint8Array): StreamRecord {
   return { streamId: buf.toString('latin1', 24, 24 + length), ackedSequence, droppedTotal };
 }
 
-/** True when `image` starts with a segment header this agent reads (format 1 or 2). */
-export function hasSegmentHeader(image: Buffer): boolean {
-  if (image.length < FILE_HEADER_BYTES) return false;
-  const header = image.subarray(0, FILE_HEADER_BYTES);
-  return header.equals(SEGMENT_HEADER) || header.equals(SEGMENT_HEADER_V1);
-}
-
-/** Frames a payload as one checksummed record. */
-export function encodeRecord(payload: Uint8Array): Buffer {
-  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.byteLength);
-  record.writeUInt32LE(payload.byteLength, 0);
-  record.writeUInt32LE(zlib.crc32(payload), 4);
-  record.set(payload, RECORD_HEADER_BYTES);
-  return record;
-}
-
-export type RecordAt =
-  | { kind: 'ok'; payloadStart: number; next: number }
-  | { kind: 'bad_crc'; next: number }
-  | { kind: 'incomplete' }
-  | { kind: 'bad_length' };
-
-/** Reads the record header at `pos` and checks its length and checksum. */
-export function recordAt(buf: Buffer, pos: number, minPayload: number, maxPayload: number): RecordAt {
-  if (buf.length - pos < RECORD_HEADER_BYTES) return { kind: 'incomplete' };
-  const length = buf.readUInt32LE(pos);
-  // A zero-filled tail (a crash after the file grew but before data landed) has length 0.
-  if (length < minPayload || length > maxPayload) return { kind: 'bad_length' };
-  const payloadStart = pos + RECORD_HEADER_BYTES;
-  const next = payloadStart + length;
-  if (next > buf.length) return { kind: 'incomplete' };
-  const crc = buf.readUInt32LE(pos + 4);
-  if (zlib.crc32(buf.subarray(payloadStart, next)) !== crc) return { kind: 'bad_crc', next };
-  return { kind: 'ok', payloadStart, next };
-}
-
-export interface ScannedRecord {
-  /** Offset of the record header in the file. */
-  offset: number;
-  payload: Buffer;
-  /** Records skipped as corrupt right before this one. */
-  skippedBefore: number;
-}
-
-export interface ScanResult {
-  records: ScannedRecord[];
-  /** Where the readable part ends; less than the file length when the rest could not be read. */
-  end: number;
-  /** Corrupt records skipped after the last good one (before `end`). */
-  skippedAtEnd: number;
-}
-
-/**
- * Walks the records of a file image from `start`. A record whose checksum fails is skipped when
- * its length field still leads to a valid record (or exactly to the end), so one flipped payload
- * byte costs one record; any other damage ends the readable part at that record.
- */
-export function scanRecords(buf: Buffer, start: number, minPayload: number, maxPayload: number): ScanResult {
-  const records: ScannedRecord[] = [];
-  let pos = start;
-  let skipped = 0;
-  while (pos < buf.length) {
-    const r = recordAt(buf, pos, minPayload, maxPayload);
-    if (r.kind === 'ok') {
-      records.push({ offset: pos, payload: buf.subarray(r.payloadStart, r.next), skippedBefore: skipped });
-      skipped = 0;
-      pos = r.next;
-      continue;
-    }
-    if (r.kind === 'bad_crc' && (r.next === buf.length || recordAt(buf, r.next, minPayload, maxPayload).kind === 'ok')) {
-      skipped++;
-      pos = r.next;
-      continue;
-    }
-    break;
-  }
-  return { records, end: pos, skippedAtEnd: skipped };
-}
-
-export function segmentFileName(id: number): string {
-  return `${String(id).padStart(16, '0')}.seg`;
-}
-
-/** The segment id of a file name, or null when the name is not a segment's. */
-export function parseSegmentFileName(name: string): number | null {
-  const m = SEGMENT_NAME.exec(name);
-  return m ? Number(m[1]) : null;
-}
-
-/** Makes a directory entry change (create, rename, unlink) durable. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await fsp.open(dir, fs.constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Writes all of `data` at `position` (a positional write may be short). */
 export async function writeAll(handle: fsp.FileHandle, data: Buffer, position: number): Promise<void> {
   let done = 0;
@@ -285,18 +184,6 @@ export async function writeAll(handle: fsp.FileHandle, data: Buffer, position: n
     const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
     done += bytesWritten;
   }
-}
-
-/** Reads `length` bytes at `position` of an open file descriptor, synchronously. */
-export function readExactSync(fd: number, position: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
-  let done = 0;
-  while (done < length) {
-    const n = fs.readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) throw corrupt('spool record ends before its length');
-    done += n;
-  }
-  return buf;
 }
 
 /** Writes a file atomically (temp file, fsync, rename, fsync of the directory). */

@@ -1,34 +1,28 @@
-import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
-import { ErrorCodes, XimpError, isOwnerOnly, silentLogger, type Logger } from '@ximp/shared';
+import { ErrorCodes, SegmentLog, XimpError, comparePositions, silentLogger, type LogPosition, type LogRecord, type Logger } from '@ximp/shared';
 import { SeriesTable } from './series-table';
+import { indexSpool, recoverStream, scanSpool, type ScannedRecord, type SpoolEntry } from './spool-index';
 import {
-  RECORD_HEADER_BYTES,
-  SEGMENT_HEADER,
+  SEGMENT_MAGIC,
   SEGMENT_START_BYTES,
-  STREAM_RECORD_FORMAT,
-  BATCH_FIXED_BYTES,
+  SEGMENT_VERSION,
+  SEGMENT_VERSION_V1,
   batchRecordBytes,
   decodeBatch,
-  decodeStreamRecord,
   encodeBatch,
-  encodeRecord,
   encodeStreamRecord,
-  fsyncDir,
-  hasSegmentHeader,
-  payloadFormat,
-  parseSegmentFileName,
-  readExactSync,
-  scanRecords,
-  segmentFileName,
   validateBatch,
-  writeAll,
-  writeFileAtomic,
   type SpooledBatch,
 } from './spool-segment';
+import {
+  newStreamId,
+  newStreamState,
+  readStreamState,
+  spoolIoError,
+  writeStreamState,
+  type StreamState,
+} from './spool-stream-state';
 
 export type { SpooledBatch } from './spool-segment';
 
@@ -45,48 +39,15 @@ export interface SpoolOptions {
   maxSeries?: number;
 }
 
-const STATE_FILE = 'stream.json';
 const SERIES_FILE = 'series.log';
-const STREAM_ID = /^[A-Za-z0-9_-]{16,64}$/;
 const DEFAULT_SEGMENT_BYTES = 4 * 1024 * 1024;
 // Keeps the entry array from growing without bound at its acknowledged front.
 const COMPACT_AFTER = 1024;
 
-/** stream.json: what must survive a restart besides the segments themselves. */
-interface StreamState {
-  version: 1;
-  streamId: string;
-  /** Everything <= this was acknowledged by the collector. */
-  ackedSequence: number;
-  droppedTotal: number;
-  /** Sequences up to here were already checked for damage: a loss is counted only once. */
-  checkedSequence: number;
-}
-
-interface Segment {
-  id: number;
-  file: string;
-  size: number;
-  /** Highest sequence stored in the segment; 0 while it holds none. */
-  lastSequence: number;
-  /** Open for appends: only the newest segment, and only after something was appended this run. */
-  handle: fsp.FileHandle | undefined;
-}
-
-/** Where an unacknowledged batch lies on disk; the batch itself is read back on demand. */
-interface Entry {
-  sequence: number;
-  segment: Segment;
-  offset: number;
-  /** Record bytes, header included. */
-  bytes: number;
-  /** Found unreadable on read-back and counted as dropped (once). */
-  unreadable?: boolean;
-}
-
 interface QueuedAppend {
   sequence: number;
-  record: Buffer;
+  payload: Buffer;
+  bytes: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -96,10 +57,11 @@ interface QueuedAppend {
  * lost across agent restarts, collector restarts or network loss.
  *
  * Layout of `dir` (mode 0700): `stream.json` (stream id, acknowledged watermark, dropped count),
- * `series.log` (the SeriesTable) and numbered segment files `0000000000000001.seg`, ... of
- * checksummed records (see spool-segment.ts). New batches are appended to the newest segment;
- * a segment is deleted as a whole once every batch in it is acknowledged, or, when the spool
- * reaches `maxBytes`, oldest first while still unacknowledged (counted in droppedTotal).
+ * `series.log` (the SeriesTable) and the segment files of a SegmentLog (@ximp/shared: numbered,
+ * checksummed records, 'drop-oldest' at `maxBytes`). This class keeps only the stream's state:
+ * which batch lies where, what is acknowledged, what was lost. A segment is released as a whole
+ * once every batch in it is acknowledged; batches in segments the log dropped to stay within
+ * `maxBytes`, or found unreadable, are counted in droppedTotal.
  *
  * Every segment begins with a stream record naming its stream. When stream.json is lost or
  * unreadable, the stream is recovered from the newest segment, so pending batches keep their
@@ -118,12 +80,12 @@ export class Spool {
   private readonly log: Logger;
   private readonly sync: boolean;
   private series: SeriesTable;
-  private state: StreamState = newState('');
-  private segments: Segment[] = [];
-  private nextSegmentId = 1;
-  private totalBytes = 0;
+  private segments: SegmentLog | undefined;
+  /** The segment this run appends to, which begins with the current stream's record. */
+  private appendSegment: number | undefined;
+  private state: StreamState = newStreamState('');
   /** Pending entries are entries[head..]; everything before head is acknowledged or dropped. */
-  private entries: Entry[] = [];
+  private entries: SpoolEntry[] = [];
   private head = 0;
   private pendingByteCount = 0;
   /** Highest sequence seen: appended (or reserved by an append in progress), or acknowledged. */
@@ -132,7 +94,7 @@ export class Spool {
   private durableSequence = 0;
   /**
    * The acknowledged sequence as stream.json (or a stream record) holds it. Only segments at or
-   * below it are deleted, so after any crash the spool still knows a sequence at least as high
+   * below it are released, so after any crash the spool still knows a sequence at least as high
    * as anything the collector has acknowledged, and never mistakes a true Welcome for a lie.
    */
   private persistedAcked = 0;
@@ -178,59 +140,70 @@ export class Spool {
     if (this.opened) return;
     if (this.closed) throw new XimpError(ErrorCodes.SPOOL_CLOSED, 'spool is closed');
     try {
-      await this.prepareDir();
-      const loaded = await this.readState();
+      const segments = SegmentLog.open({
+        dir: this.dir,
+        magic: SEGMENT_MAGIC,
+        version: SEGMENT_VERSION,
+        readVersions: [SEGMENT_VERSION_V1],
+        maxBytes: this.maxBytes,
+        segmentBytes: this.segmentBytes,
+        whenFull: 'drop-oldest',
+        fsync: this.sync,
+        log: this.log,
+        name: 'spool',
+      });
+      this.segments = segments;
+      const loaded = await readStreamState(this.dir, this.log);
       const tableState = await this.series.open();
-      const ids = (await fsp.readdir(this.dir))
-        .map(parseSegmentFileName)
-        .filter((id): id is number => id !== null)
-        .sort((a, b) => a - b);
-      this.nextSegmentId = (ids.at(-1) ?? 0) + 1;
+      const scanned = scanSpool(segments);
       if (loaded) {
         this.state = loaded;
       } else {
-        const recovered = await this.recoverStream(ids);
-        this.state = recovered ? { ...newState(recovered.streamId), ...recovered } : newState(newStreamId());
+        const recovered = recoverStream(scanned);
+        this.state = recovered ? { ...newStreamState(recovered.streamId), ...recovered } : newStreamState(newStreamId());
         if (recovered) {
           this.log.warn({ dir: this.dir, stream: this.state.streamId }, 'spool stream state lost, stream recovered from its segments');
-        } else if (ids.length > 0) {
+        } else if (segments.segmentCount() > 0) {
           // Segments of an older agent name no stream: their batches go out under a new one.
           this.log.warn({ dir: this.dir, stream: this.state.streamId }, 'spool stream state lost, starting a new stream');
         }
       }
       this.lastSequence = this.state.ackedSequence;
       this.persistedAcked = this.state.ackedSequence;
-      await this.loadSegments(ids);
+      this.index(scanned, segments);
 
-      if (tableState !== 'loaded' && (loaded !== undefined || this.segments.length > 0)) {
+      if (tableState !== 'loaded' && (loaded !== undefined || segments.segmentCount() > 0)) {
         // Pending batches reference series ids that can no longer be resolved: sending them
         // would attribute values to the wrong series. Start a new stream instead.
         const lost = this.pendingCount();
         this.log.warn({ dir: this.dir, dropped: lost }, 'spool series table lost, starting a new stream');
-        await this.dropBatchesForNewStream(lost);
+        this.dropBatchesForNewStream(lost);
       }
-      await this.deleteAcknowledgedSegments();
-      await this.makeRoom(0);
+      this.releaseAcknowledged();
+      // A smaller maxBytes than the segments on disk take.
+      segments.makeRoom(0);
+      this.forgetDropped();
       await this.writeState();
       this.opened = true;
       this.log.info(
-        { dir: this.dir, stream: this.state.streamId, pending: this.pendingCount(), bytes: this.totalBytes },
+        { dir: this.dir, stream: this.state.streamId, pending: this.pendingCount(), bytes: segments.sizeBytes() },
         'spool opened',
       );
     } catch (err) {
       // Leave the object as it was before open(), so a later open() starts clean.
+      this.segments?.close();
+      this.segments = undefined;
+      this.appendSegment = undefined;
       await this.series.close().catch(() => undefined);
       this.series = this.newSeriesTable(this.series.maxSeries);
-      this.segments = [];
       this.entries = [];
       this.head = 0;
-      this.totalBytes = 0;
       this.pendingByteCount = 0;
       this.lastSequence = 0;
       this.durableSequence = 0;
       this.persistedAcked = 0;
-      this.state = newState('');
-      throw err instanceof XimpError ? err : ioError('cannot open the spool', err);
+      this.state = newStreamState('');
+      throw err instanceof XimpError && err.code !== ErrorCodes.SEGMENT_LOG_IO ? err : spoolIoError('cannot open the spool', err);
     }
   }
 
@@ -276,10 +249,10 @@ export class Spool {
           `batch of ${bytes} bytes does not fit in a spool of ${this.maxBytes} bytes`,
         );
       }
-      const record = encodeRecord(encodeBatch(batch));
+      const payload = encodeBatch(batch);
       this.lastSequence = batch.sequence;
       return new Promise<void>((resolve, reject) => {
-        this.queue.push({ sequence: batch.sequence, record, resolve, reject });
+        this.queue.push({ sequence: batch.sequence, payload, bytes, resolve, reject });
         if (!this.drainScheduled) {
           this.drainScheduled = true;
           void this.exclusive(() => this.drain());
@@ -293,27 +266,33 @@ export class Spool {
   /**
    * Unacknowledged batches with a sequence above `afterSequence`, oldest first, at most
    * `maxBatches` of them (read back from disk, so page through a long backlog). A record that no
-   * longer reads back intact is skipped with a warning; the next acknowledgement removes it.
+   * longer reads back intact is skipped with a warning and counted as dropped, once; the next
+   * acknowledgement removes it.
    */
   pending(afterSequence = 0, maxBatches = Number.POSITIVE_INFINITY): SpooledBatch[] {
     const out: SpooledBatch[] = [];
+    const segments = this.segments;
+    if (!segments || this.closed) return out;
     let i = this.firstAfter(afterSequence);
     while (i < this.entries.length && out.length < maxBatches) {
-      const segment = this.entries[i].segment;
-      let fd = segment.handle?.fd;
-      const own = fd === undefined;
-      try {
-        if (own) fd = fs.openSync(segment.file, 'r');
-      } catch (err) {
-        this.log.error({ file: segment.file, err: (err as Error).message }, 'spool segment unreadable, skipped');
+      const want = Math.min(maxBatches - out.length, this.entries.length - i);
+      const records = segments.read(this.entries[i].position, want);
+      if (records.length === 0) {
+        // Nothing from here on reads back (a segment file gone or unreadable).
+        for (; i < this.entries.length; i++) this.markUnreadable(this.entries[i], 'not found');
+        break;
       }
-      try {
-        for (; i < this.entries.length && this.entries[i].segment === segment && out.length < maxBatches; i++) {
-          const batch = fd === undefined ? undefined : this.readEntry(fd, this.entries[i]);
-          if (batch) out.push(batch);
+      for (const record of records) {
+        // Entries the log skipped over did not read back intact.
+        while (i < this.entries.length && comparePositions(this.entries[i].position, record.position) < 0) {
+          this.markUnreadable(this.entries[i], 'checksum mismatch or segment unreadable');
+          i++;
         }
-      } finally {
-        if (own && fd !== undefined) fs.closeSync(fd);
+        if (i >= this.entries.length || out.length >= maxBatches) break;
+        if (comparePositions(this.entries[i].position, record.position) !== 0) continue; // a stream record
+        const batch = this.decodeEntry(this.entries[i], record);
+        if (batch) out.push(batch);
+        i++;
       }
     }
     return out;
@@ -331,7 +310,7 @@ export class Spool {
 
   /** Bytes of all segment files (what maxBytes bounds). */
   diskBytes(): number {
-    return this.totalBytes;
+    return this.segments && !this.closed ? this.segments.sizeBytes() : 0;
   }
 
   /**
@@ -343,9 +322,9 @@ export class Spool {
   }
 
   /**
-   * The collector stored every batch <= sequence: persist the watermark, then delete every
+   * The collector stored every batch <= sequence: persist the watermark, then release every
    * segment that holds nothing unacknowledged (the newest one stays open until it fills up).
-   * When the watermark cannot be written (disk full), nothing is deleted until it can.
+   * When the watermark cannot be written (disk full), nothing is released until it can.
    */
   ack(sequence: number): Promise<void> {
     if (!Number.isSafeInteger(sequence) || sequence <= this.state.ackedSequence) return Promise.resolve();
@@ -358,9 +337,8 @@ export class Spool {
         this.pendingByteCount -= this.entries[this.head].bytes;
         this.head++;
       }
-      this.compactEntries();
       await this.writeState();
-      await this.deleteAcknowledgedSegments();
+      this.releaseAcknowledged();
     });
   }
 
@@ -381,7 +359,7 @@ export class Spool {
       await fsp.rm(path.join(this.dir, SERIES_FILE), { force: true });
       this.series = this.newSeriesTable(this.series.maxSeries);
       await this.series.open();
-      await this.dropBatchesForNewStream(this.state.droppedTotal);
+      this.dropBatchesForNewStream(this.state.droppedTotal);
       await this.writeState();
       this.log.info({ dir: this.dir, previous_stream: previous.stream, series_dropped: previous.series, stream: this.state.streamId }, 'spool started a new stream');
       started = true;
@@ -395,18 +373,28 @@ export class Spool {
     this.closed = true;
     if (!this.opened) return;
     await this.exclusive(async () => {
-      await this.closeActive();
-      await this.deleteAcknowledgedSegments();
+      const segments = this.segments!;
+      try {
+        // The newest segment goes too once everything in it is acknowledged.
+        segments.seal();
+        this.releaseAcknowledged();
+      } catch (err) {
+        this.log.error({ dir: this.dir, err: (err as Error).message }, 'spool segments not released');
+      }
+      segments.close();
       // Drops counted since the last state write (failed writes, unreadable records) persist.
       await this.writeState().catch((err: unknown) => this.log.error({ dir: this.dir, err: (err as Error).message }, 'spool state write failed'));
       await this.series.close();
     });
   }
 
-  /** Deletes every segment and begins a new stream id at sequence 1 (the caller writes the state). */
-  private async dropBatchesForNewStream(droppedTotal: number): Promise<void> {
-    for (const segment of [...this.segments]) await this.deleteSegment(segment);
-    this.state = { ...newState(newStreamId()), droppedTotal };
+  /** Releases every segment and begins a new stream id at sequence 1 (the caller writes the state). */
+  private dropBatchesForNewStream(droppedTotal: number): void {
+    const segments = this.segments!;
+    segments.seal();
+    segments.release(segments.end());
+    this.appendSegment = undefined;
+    this.state = { ...newStreamState(newStreamId()), droppedTotal };
     this.lastSequence = 0;
     this.durableSequence = 0;
     this.persistedAcked = 0;
@@ -426,206 +414,32 @@ export class Spool {
     return run;
   }
 
-  private async prepareDir(): Promise<void> {
-    await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const stat = await fsp.stat(this.dir);
-    if (!isOwnerOnly(stat.mode)) {
-      try {
-        await fsp.chmod(this.dir, 0o700);
-      } catch (err) {
-        this.log.warn({ dir: this.dir, err: (err as Error).message }, 'spool directory is accessible to other users');
-      }
+  /** Takes in what open found: the pending batches, and the batches lost to damage. */
+  private index(scanned: ScannedRecord[], segments: SegmentLog): void {
+    const found = indexSpool(scanned, segments.damage(), this.state.ackedSequence, this.state.checkedSequence);
+    this.entries = found.entries;
+    this.pendingByteCount = found.pendingBytes;
+    this.state.checkedSequence = found.checkedSequence;
+    // A lost record at the tail may have reached the collector: never reuse its sequence.
+    this.lastSequence = Math.max(this.lastSequence, found.checkedSequence);
+    this.durableSequence = found.lastSequence ?? 0;
+    if (found.lost > 0) {
+      this.state.droppedTotal += found.lost;
+      this.log.warn({ dir: this.dir, dropped: found.lost, dropped_total: this.state.droppedTotal }, 'spool batches unreadable, dropped');
     }
-    await fsp.rm(path.join(this.dir, `${STATE_FILE}.tmp`), { force: true });
   }
 
-  /** The stream state, or undefined when there is none (or it is unreadable: a new stream). */
-  private async readState(): Promise<StreamState | undefined> {
-    const file = path.join(this.dir, STATE_FILE);
-    let text: string;
-    try {
-      text = await fsp.readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-    try {
-      const s = JSON.parse(text) as Partial<StreamState>;
-      if (
-        s.version === 1 &&
-        typeof s.streamId === 'string' &&
-        STREAM_ID.test(s.streamId) &&
-        Number.isSafeInteger(s.ackedSequence) &&
-        (s.ackedSequence as number) >= 0 &&
-        Number.isSafeInteger(s.droppedTotal) &&
-        (s.droppedTotal as number) >= 0
-      ) {
-        const checked = Number.isSafeInteger(s.checkedSequence) ? (s.checkedSequence as number) : 0;
-        return {
-          version: 1,
-          streamId: s.streamId,
-          ackedSequence: s.ackedSequence!,
-          droppedTotal: s.droppedTotal!,
-          checkedSequence: checked,
-        };
-      }
-    } catch {
-      // reported below
-    }
-    this.log.warn({ file }, 'spool stream state unreadable, starting a new stream');
-    return undefined;
-  }
-
-  /**
-   * The stream named by the newest segment that has a stream record, with its acknowledged
-   * sequence and dropped count as of that segment's creation (the collector's Welcome tells the
-   * rest). Undefined when no segment has one (none left, or written by an older agent).
-   */
-  private async recoverStream(ids: number[]): Promise<Pick<StreamState, 'streamId' | 'ackedSequence' | 'droppedTotal'> | undefined> {
-    for (const id of [...ids].reverse()) {
-      let image: Buffer;
-      try {
-        image = await fsp.readFile(path.join(this.dir, segmentFileName(id)));
-      } catch {
-        continue;
-      }
-      if (!hasSegmentHeader(image)) continue;
-      const first = scanRecords(image, SEGMENT_HEADER.length, BATCH_FIXED_BYTES, this.maxBytes).records[0];
-      if (!first || first.skippedBefore > 0 || payloadFormat(first.payload) !== STREAM_RECORD_FORMAT) continue;
-      try {
-        const record = decodeStreamRecord(first.payload);
-        if (STREAM_ID.test(record.streamId)) return record;
-      } catch {
-        // a damaged stream record: try an older segment
-      }
-    }
-    return undefined;
-  }
-
+  /** Writes stream.json; what it says about acknowledgements may then release segments. */
   private async writeState(): Promise<void> {
-    const file = path.join(this.dir, STATE_FILE);
-    const text = `${JSON.stringify(this.state)}\n`;
     const acked = this.state.ackedSequence;
-    try {
-      await writeFileAtomic(file, this.dir, text, this.sync);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOSPC' && code !== 'EDQUOT') throw ioError('cannot write the spool state', err);
-      // A full disk has no room for the temporary copy, but the file's own block is there. Torn
-      // in place, stream.json reads as unreadable and the stream comes back from the segments.
-      try {
-        await overwriteInPlace(file, text, this.sync);
-      } catch (again) {
-        throw ioError('cannot write the spool state', again);
-      }
-    }
+    await writeStreamState(this.dir, this.state, this.sync);
     this.persistedAcked = Math.max(this.persistedAcked, acked);
   }
 
   /**
-   * Indexes every segment in order. Batches lost to damage are counted from the gap in sequence
-   * numbers around it (the agent numbers batches without holes), else one per skipped record;
-   * only sequences above the acknowledged and the already checked ones count.
+   * Takes every queued append and writes it, one group (one write, one fsync) per segment. A
+   * group that begins a segment carries the stream record first.
    */
-  private async loadSegments(ids: number[]): Promise<void> {
-    const acked = this.state.ackedSequence;
-    let lastGood: number | undefined;
-    let damaged = false;
-    let skipped = 0;
-    let lost = 0;
-    let checked = this.state.checkedSequence;
-    // Counts the sequences in (lo, hi] not yet acknowledged or counted.
-    const count = (lo: number, hi: number): void => {
-      lost += Math.max(0, hi - Math.max(lo, acked, checked));
-      checked = Math.max(checked, hi);
-    };
-    const settle = (next: number | undefined): void => {
-      if (damaged) {
-        if (next === undefined) {
-          const lo = lastGood ?? acked;
-          count(lo, lo + skipped);
-        } else {
-          count(lastGood ?? next - 1 - skipped, next - 1);
-        }
-      }
-      damaged = false;
-      skipped = 0;
-    };
-
-    for (let n = 0; n < ids.length; n++) {
-      const isLast = n === ids.length - 1;
-      const file = path.join(this.dir, segmentFileName(ids[n]));
-      const image = await fsp.readFile(file);
-      if (!hasSegmentHeader(image)) {
-        // A segment created just before a crash may lack its header; otherwise it is damage.
-        if (!(isLast && image.length < SEGMENT_HEADER.length)) {
-          this.log.warn({ file, bytes: image.length }, 'spool segment unreadable, deleted');
-          damaged = true;
-        }
-        await fsp.rm(file, { force: true });
-        continue;
-      }
-      const segment: Segment = { id: ids[n], file, size: image.length, lastSequence: 0, handle: undefined };
-      const scan = scanRecords(image, SEGMENT_HEADER.length, BATCH_FIXED_BYTES, this.maxBytes);
-      for (const record of scan.records) {
-        if (record.skippedBefore > 0) {
-          damaged = true;
-          skipped += record.skippedBefore;
-        }
-        if (payloadFormat(record.payload) === STREAM_RECORD_FORMAT) continue;
-        let batch: SpooledBatch;
-        try {
-          batch = decodeBatch(record.payload);
-        } catch {
-          damaged = true;
-          skipped++;
-          continue;
-        }
-        if (lastGood !== undefined && batch.sequence <= lastGood) {
-          damaged = true;
-          skipped++;
-          continue;
-        }
-        settle(batch.sequence);
-        lastGood = batch.sequence;
-        segment.lastSequence = batch.sequence;
-        if (batch.sequence > acked) {
-          const bytes = RECORD_HEADER_BYTES + record.payload.length;
-          this.entries.push({ sequence: batch.sequence, segment, offset: record.offset, bytes });
-          this.pendingByteCount += bytes;
-        }
-      }
-      if (scan.skippedAtEnd > 0) {
-        damaged = true;
-        skipped += scan.skippedAtEnd;
-      }
-      if (scan.end < image.length) {
-        damaged = true;
-        if (isLast) {
-          // A crash mid-write: cut the torn tail so the file ends on a whole record.
-          await truncateFile(file, scan.end, this.sync);
-          segment.size = scan.end;
-          this.log.warn({ file, bytes: image.length - scan.end }, 'spool tail repaired');
-        } else {
-          this.log.warn({ file, offset: scan.end }, 'spool segment damaged, rest of it skipped');
-        }
-      }
-      this.segments.push(segment);
-      this.totalBytes += segment.size;
-    }
-    settle(undefined);
-    if (lastGood !== undefined) checked = Math.max(checked, lastGood);
-    this.state.checkedSequence = checked;
-    // A lost record at the tail may have reached the collector: never reuse its sequence.
-    this.lastSequence = Math.max(this.lastSequence, checked);
-    this.durableSequence = lastGood ?? 0;
-    if (lost > 0) {
-      this.state.droppedTotal += lost;
-      this.log.warn({ dir: this.dir, dropped: lost, dropped_total: this.state.droppedTotal }, 'spool batches unreadable, dropped');
-    }
-  }
-
-  /** Takes every queued append and writes it, one group (one write, one fsync) per segment. */
   private async drain(): Promise<void> {
     this.drainScheduled = false;
     const items = this.queue;
@@ -637,155 +451,120 @@ export class Spool {
       for (const item of items) item.reject(err);
       return;
     }
+    const segments = this.segments!;
     let i = 0;
     while (i < items.length) {
-      let active = this.activeSegment();
-      if (active && active.size > SEGMENT_START_BYTES && active.size + items[i].record.length > this.segmentBytes) {
-        await this.closeActive();
-        active = undefined;
-      }
-      const base = active ? active.size : SEGMENT_START_BYTES;
-      let j = i;
-      let groupBytes = 0;
-      while (j < items.length && (j === i || base + groupBytes + items[j].record.length <= this.segmentBytes)) {
-        groupBytes += items[j].record.length;
-        j++;
-      }
+      const fresh = segments.segmentFor(items[i].bytes) !== this.appendSegment;
+      let groupBytes = items[i].bytes;
+      let j = i + 1;
+      const fits = (bytes: number): boolean =>
+        fresh ? SEGMENT_START_BYTES + bytes <= this.segmentBytes : segments.segmentFor(bytes) === this.appendSegment;
+      while (j < items.length && fits(groupBytes + items[j].bytes)) groupBytes += items[j++].bytes;
       const group = items.slice(i, j);
+      const payloads = group.map((g) => g.payload);
+      if (fresh) payloads.unshift(encodeStreamRecord(this.state));
+
+      let positions: LogPosition[];
       try {
-        await this.makeRoom(groupBytes + (active ? 0 : SEGMENT_START_BYTES));
-        active = this.activeSegment() ?? (await this.createSegment());
-        const data = group.length === 1 ? group[0].record : Buffer.concat(group.map((g) => g.record));
-        await writeAll(active.handle!, data, active.size);
-        if (this.sync) await active.handle!.sync();
+        const written = segments.append(payloads);
+        this.appendSegment = written.segment;
+        positions = fresh ? written.positions.slice(1) : written.positions;
       } catch (err) {
-        await this.abandonActive();
-        const failure = err instanceof XimpError ? err : ioError('cannot write to the spool', err);
-        // Debug only: the caller reports it, throttled, since a full disk fails every cycle.
-        this.log.debug({ dir: this.dir, err: failure.message, batches: items.length - i }, 'spool append failed');
-        // Nothing newer is waiting: give the failed sequences back, so a retry can reuse them.
-        if (this.queue.length === 0) {
-          this.lastSequence = Math.max(this.durableSequence, this.state.ackedSequence, this.state.checkedSequence);
-        }
-        for (const item of items.slice(i)) item.reject(failure);
+        this.failAppends(items.slice(i), err);
         return;
       }
-      let offset = active.size;
-      for (const item of group) {
-        this.entries.push({ sequence: item.sequence, segment: active, offset, bytes: item.record.length });
-        offset += item.record.length;
+      const dropped = this.forgetDropped();
+      try {
+        // Off the event loop: connections keep being served during the fdatasync.
+        await segments.syncAsync();
+      } catch (err) {
+        // Written but perhaps not durable: the next start may still find them, so their
+        // sequences are never handed out again.
+        this.durableSequence = group[group.length - 1].sequence;
+        this.failAppends(items.slice(i), err);
+        return;
       }
-      active.size = offset;
-      active.lastSequence = group[group.length - 1].sequence;
-      this.durableSequence = active.lastSequence;
-      this.totalBytes += groupBytes;
+      for (let k = 0; k < group.length; k++) {
+        this.entries.push({ sequence: group[k].sequence, position: positions[k], bytes: group[k].bytes });
+      }
+      this.durableSequence = group[group.length - 1].sequence;
       this.pendingByteCount += groupBytes;
       for (const item of group) item.resolve();
+      if (dropped > 0) {
+        // The count is also written with the next ack; a failure here must not fail the append.
+        await this.writeState().catch((err: unknown) =>
+          this.log.error({ dir: this.dir, err: (err as Error).message }, 'spool state write failed'),
+        );
+      }
       i = j;
     }
   }
 
-  /** The newest segment when it is open for appends. */
-  private activeSegment(): Segment | undefined {
-    const last = this.segments.at(-1);
-    return last?.handle ? last : undefined;
-  }
-
-  private async createSegment(): Promise<Segment> {
-    const id = this.nextSegmentId++;
-    const file = path.join(this.dir, segmentFileName(id));
-    const handle = await fsp.open(file, 'wx+', 0o600);
-    const segment: Segment = { id, file, size: 0, lastSequence: 0, handle };
-    const start = Buffer.concat([SEGMENT_HEADER, encodeRecord(encodeStreamRecord(this.state))]);
-    try {
-      await writeAll(handle, start, 0);
-      if (this.sync) {
-        await handle.sync();
-        await fsyncDir(this.dir);
-      }
-    } catch (err) {
-      await handle.close().catch(() => undefined);
-      await fsp.rm(file, { force: true }).catch(() => undefined);
-      throw err;
+  private failAppends(items: QueuedAppend[], err: unknown): void {
+    this.appendSegment = undefined;
+    const failure = spoolIoError('cannot write to the spool', err);
+    // Debug only: the caller reports it, throttled, since a full disk fails every cycle.
+    this.log.debug({ dir: this.dir, err: failure.message, batches: items.length }, 'spool append failed');
+    // Nothing newer is waiting: give the failed sequences back, so a retry can reuse them.
+    if (this.queue.length === 0) {
+      this.lastSequence = Math.max(this.durableSequence, this.state.ackedSequence, this.state.checkedSequence);
     }
-    segment.size = start.length;
-    this.segments.push(segment);
-    this.totalBytes += segment.size;
-    return segment;
+    for (const item of items) item.reject(failure);
   }
 
-  private async closeActive(): Promise<void> {
-    const active = this.activeSegment();
-    if (!active) return;
-    const handle = active.handle!;
-    active.handle = undefined;
-    await handle.close();
-  }
-
-  /** After a failed write: cut off whatever part of it landed and stop appending to that file. */
-  private async abandonActive(): Promise<void> {
-    const active = this.activeSegment();
-    if (!active) return;
-    await active.handle!.truncate(active.size).catch(() => undefined);
-    await this.closeActive().catch(() => undefined);
-  }
-
-  /** Deletes the oldest segments, counting their pending batches as dropped, until `need` bytes fit. */
-  private async makeRoom(need: number): Promise<void> {
+  /** Counts (and warns about) the pending batches whose segments the log dropped to stay within maxBytes. */
+  private forgetDropped(): number {
+    const start = this.segments!.start();
     let dropped = 0;
-    while (this.segments.length > 0 && this.totalBytes + need > this.maxBytes) {
-      const oldest = this.segments[0];
-      if (oldest.handle) await this.closeActive();
-      while (this.head < this.entries.length && this.entries[this.head].segment === oldest) {
-        this.pendingByteCount -= this.entries[this.head].bytes;
-        this.head++;
-        dropped++;
-      }
-      // Its sequences may have been sent: never reuse them, even if every segment goes.
-      this.state.checkedSequence = Math.max(this.state.checkedSequence, oldest.lastSequence);
-      await this.deleteSegment(oldest);
+    while (this.head < this.entries.length && comparePositions(this.entries[this.head].position, start) < 0) {
+      const entry = this.entries[this.head++];
+      this.pendingByteCount -= entry.bytes;
+      // Its sequence may have been sent: never reuse it, even if every segment goes.
+      this.state.checkedSequence = Math.max(this.state.checkedSequence, entry.sequence);
+      dropped++;
     }
-    if (dropped === 0) return;
+    if (dropped === 0) return 0;
     this.compactEntries();
     this.state.droppedTotal += dropped;
     this.log.warn(
       { dir: this.dir, dropped, dropped_total: this.state.droppedTotal, max_bytes: this.maxBytes },
       'spool full, dropped oldest batches',
     );
-    // The count is also written with the next ack; a failure here must not fail the append.
-    await this.writeState().catch((err: unknown) =>
-      this.log.error({ dir: this.dir, err: (err as Error).message }, 'spool state write failed'),
-    );
+    return dropped;
   }
 
-  /** Deletes, oldest first, every segment not open for appends that holds nothing unacknowledged. */
-  private async deleteAcknowledgedSegments(): Promise<void> {
-    while (this.segments.length > 0) {
-      const oldest = this.segments[0];
-      if (oldest.handle || oldest.lastSequence > this.persistedAcked) return;
-      await this.deleteSegment(oldest);
+  /** Releases the segments before the first batch not yet acknowledged in stream.json. */
+  private releaseAcknowledged(): void {
+    let lo = 0;
+    let hi = this.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.entries[mid].sequence <= this.persistedAcked) lo = mid + 1;
+      else hi = mid;
     }
-  }
-
-  private async deleteSegment(segment: Segment): Promise<void> {
-    // Off the disk first: a segment forgotten here but left on disk (rm failed) would be read back
-    // at the next start as part of whatever stream the spool has begun since.
-    await fsp.rm(segment.file, { force: true });
-    const at = this.segments.indexOf(segment);
-    if (at >= 0) this.segments.splice(at, 1);
-    this.totalBytes -= segment.size;
-    if (segment.handle) {
-      const handle = segment.handle;
-      segment.handle = undefined;
-      await handle.close().catch(() => undefined);
+    const segments = this.segments!;
+    try {
+      segments.release(lo < this.entries.length ? this.entries[lo].position : segments.end());
+    } catch (err) {
+      throw spoolIoError('cannot delete acknowledged spool segments', err);
     }
+    this.compactEntries();
   }
 
+  /** Forgets entries no longer needed: acknowledged in stream.json, or dropped with their segment. */
   private compactEntries(): void {
-    if (this.head > COMPACT_AFTER && this.head * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.head);
-      this.head = 0;
+    if (this.head <= COMPACT_AFTER || this.head * 2 <= this.entries.length) return;
+    const start = this.segments!.start();
+    let keepFrom = 0;
+    while (
+      keepFrom < this.head &&
+      (this.entries[keepFrom].sequence <= this.persistedAcked || comparePositions(this.entries[keepFrom].position, start) < 0)
+    ) {
+      keepFrom++;
     }
+    if (keepFrom * 2 <= this.entries.length) return;
+    this.entries = this.entries.slice(keepFrom);
+    this.head -= keepFrom;
   }
 
   /** Index of the first pending entry with a sequence above `after` (binary search). */
@@ -800,61 +579,25 @@ export class Spool {
     return lo;
   }
 
-  private readEntry(fd: number, entry: Entry): SpooledBatch | undefined {
+  private decodeEntry(entry: SpoolEntry, record: LogRecord): SpooledBatch | undefined {
     try {
-      const record = readExactSync(fd, entry.offset, entry.bytes);
-      const payload = record.subarray(RECORD_HEADER_BYTES);
-      if (record.readUInt32LE(0) !== payload.length || record.readUInt32LE(4) !== zlib.crc32(payload)) {
-        throw new XimpError(ErrorCodes.SPOOL_CORRUPT, 'checksum mismatch');
-      }
-      const batch = decodeBatch(payload);
+      const batch = decodeBatch(record.payload);
       if (batch.sequence !== entry.sequence) throw new XimpError(ErrorCodes.SPOOL_CORRUPT, 'sequence mismatch');
       return batch;
     } catch (err) {
-      if (entry.unreadable) return undefined;
-      // Counted once, and reported to the collector in the next batch's dropped total.
-      entry.unreadable = true;
-      this.state.droppedTotal++;
-      this.log.warn(
-        { file: entry.segment.file, sequence: entry.sequence, err: (err as Error).message, dropped_total: this.state.droppedTotal },
-        'spool record unreadable, skipped',
-      );
+      this.markUnreadable(entry, (err as Error).message);
       return undefined;
     }
   }
-}
 
-function newState(streamId: string): StreamState {
-  return { version: 1, streamId, ackedSequence: 0, droppedTotal: 0, checkedSequence: 0 };
-}
-
-function newStreamId(): string {
-  return crypto.randomBytes(16).toString('base64url');
-}
-
-function ioError(message: string, cause: unknown): XimpError {
-  return new XimpError(ErrorCodes.SPOOL_IO, `${message}: ${(cause as Error).message}`, { cause });
-}
-
-/** Rewrites a small file in its own blocks (no new file, so no new space needed); not atomic. */
-async function overwriteInPlace(file: string, text: string, sync: boolean): Promise<void> {
-  const handle = await fsp.open(file, 'r+');
-  try {
-    const data = Buffer.from(text, 'utf8');
-    await writeAll(handle, data, 0);
-    await handle.truncate(data.length);
-    if (sync) await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function truncateFile(file: string, length: number, sync: boolean): Promise<void> {
-  const handle = await fsp.open(file, 'r+');
-  try {
-    await handle.truncate(length);
-    if (sync) await handle.sync();
-  } finally {
-    await handle.close();
+  /** Counts a batch that no longer reads back as dropped, once; the collector hears of it in the next batch. */
+  private markUnreadable(entry: SpoolEntry, reason: string): void {
+    if (entry.unreadable) return;
+    entry.unreadable = true;
+    this.state.droppedTotal++;
+    this.log.warn(
+      { segment: entry.position.segment, sequence: entry.sequence, err: reason, dropped_total: this.state.droppedTotal },
+      'spool record unreadable, skipped',
+    );
   }
 }

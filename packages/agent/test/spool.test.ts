@@ -2,9 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
-import { ErrorCodes, createLogger, type Logger } from '@ximp/shared';
+import { ErrorCodes, createLogger, encodeRecord, type Logger } from '@ximp/shared';
 import { Spool, type SpoolOptions, type SpooledBatch } from '../src/spool';
-import { SEGMENT_HEADER_V1, SEGMENT_START_BYTES, batchRecordBytes } from '../src/spool-segment';
+import { SEGMENT_HEADER, SEGMENT_HEADER_V1, SEGMENT_START_BYTES, batchRecordBytes, encodeBatch, encodeStreamRecord } from '../src/spool-segment';
+import { SeriesTable } from '../src/series-table';
 
 function tempDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-spool-'));
@@ -502,6 +503,32 @@ t.test('segments of an older agent (format 1, no stream record) are still read',
   t.equal(second.streamId, oldStream, 'stream.json names the stream');
   t.same(sequences(second), [1, 2, 3]);
   t.equal(second.droppedTotal, 0, 'no damage');
+});
+
+t.test('a spool directory as earlier agents wrote it opens unchanged (same header, records and names)', async (t) => {
+  const dir = tempDir();
+  const streamId = 'AbCdEfGhIjKlMnOpQrStUv';
+  const table = new SeriesTable({ file: path.join(dir, 'series.log'), fsync: false });
+  await table.open();
+  table.idFor('node_load1', {});
+  await table.close();
+  fs.writeFileSync(path.join(dir, 'stream.json'), `${JSON.stringify({ version: 1, streamId, ackedSequence: 1, droppedTotal: 4, checkedSequence: 0 })}\n`);
+  // Byte for byte what the spool wrote before its log moved to @ximp/shared.
+  const stream = encodeRecord(encodeStreamRecord({ streamId, ackedSequence: 0, droppedTotal: 4 }));
+  const records = [1, 2, 3].map((s) => encodeRecord(encodeBatch(batch(s))));
+  fs.writeFileSync(path.join(dir, '0000000000000007.seg'), Buffer.concat([SEGMENT_HEADER, stream, ...records]));
+  fs.writeFileSync(path.join(dir, '0000000000000008.seg'), Buffer.concat([SEGMENT_HEADER, stream, encodeRecord(encodeBatch(batch(4)))]));
+
+  const spool = await openSpool({ dir });
+  t.equal(spool.streamId, streamId);
+  t.same(spool.pending(), [batch(2), batch(3), batch(4)]);
+  t.equal(spool.droppedTotal, 4);
+  t.equal(spool.nextSequence(), 5);
+  await spool.append(batch(5));
+  t.same(segmentFiles(dir), ['0000000000000007.seg', '0000000000000008.seg', '0000000000000009.seg'], 'new segments go on numbering');
+  await spool.ack(4);
+  t.same(segmentFiles(dir), ['0000000000000009.seg']);
+  t.same(sequences(spool), [5]);
 });
 
 t.test('drops counted outside a write (a failed cycle) are reported and persisted', async (t) => {

@@ -66,6 +66,23 @@ t.test('append and read round-trip; files are private and start with the header'
   t.same(fs.readFileSync(file).subarray(0, FILE_HEADER_BYTES), fileHeader('XTESTL', 3));
 });
 
+t.test('syncAsync() syncs like sync() (on the thread pool) and refuses once closed', async (t) => {
+  const dir = tempDir(t);
+  const log = openLog(t, { dir, fsync: true });
+  log.append([payload(1)]);
+  const syncing = log.syncAsync();
+  log.append([payload(2)]);
+  await syncing;
+  await log.syncAsync();
+  log.sync();
+  t.same(texts(log), range(1, 2));
+  const unsynced = openLog(t, { dir: tempDir(t), fsync: false });
+  unsynced.append([payload(1)]);
+  await unsynced.syncAsync();
+  log.close();
+  await t.rejects(log.syncAsync(), { code: ErrorCodes.SEGMENT_LOG_CLOSED });
+});
+
 t.test('an existing directory open to others is tightened to 0700', async (t) => {
   const dir = path.join(tempDir(t), 'log');
   fs.mkdirSync(dir, { mode: 0o755 });
@@ -82,6 +99,20 @@ t.test('read stops at maxBytes of payload but always returns one record', async 
   const big = log.read({ segment: 1, offset: FILE_HEADER_BYTES + 3 * RECORD }, 10, 5);
   t.equal(big.length, 1);
   t.equal(big[0].payload.length, 100, 'a record larger than maxBytes still comes alone');
+});
+
+t.test('records larger than a read chunk read back whole, in one go or page by page', async (t) => {
+  const log = openLog(t, { dir: tempDir(t), maxBytes: 16 * 1024 * 1024 });
+  const sizes = [10_000, 40_000, 10, 2_000_000, 7, 20_000];
+  const bodies = sizes.map((n, i) => Buffer.alloc(n, i + 1));
+  log.append(bodies.slice(0, 3));
+  log.append(bodies.slice(3));
+  t.same(log.read(log.start(), 100).map((r) => r.payload), bodies, 'in one read');
+  const paged: Buffer[] = [];
+  for (let from = log.start(), page = log.read(from, 1); page.length > 0; from = page[0].next, page = log.read(from, 1)) {
+    paged.push(page[0].payload);
+  }
+  t.same(paged, bodies, 'one record at a time');
 });
 
 t.test('segments rotate before an append that does not fit; one call is never split', async (t) => {

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 
 const SEGMENT_NAME = /^(\d{16})\.seg$/;
 
@@ -40,5 +41,15 @@ export function fsyncDirSync(dir: string): void {
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** fsyncDirSync() on libuv's thread pool. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, fs.constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }

@@ -1,12 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { ErrorCodes, XimpError } from '../errors';
 import { isOwnerOnly } from '../file-modes';
 import { silentLogger, type Logger } from '../log';
 import { comparePositions, type LogPosition } from './log-position';
 import { FILE_HEADER_BYTES, RECORD_HEADER_BYTES, fileHeader, recordAt, recordBytes, writeRecord } from './record-format';
-import { fsyncDirSync, parseSegmentFileName, readAtSync, segmentFileName, writeAllSync } from './segment-files';
+import { fsyncDir, fsyncDirSync, parseSegmentFileName, readAtSync, segmentFileName, writeAllSync } from './segment-files';
 
 export interface LogRecord {
   position: LogPosition;
@@ -77,7 +78,9 @@ interface Plan {
 }
 
 const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
-const READ_CHUNK_BYTES = 1024 * 1024;
+// Reads start small (a reader often wants one record) and grow while a caller keeps reading.
+const FIRST_READ_BYTES = 16 * 1024;
+const MAX_READ_BYTES = 1024 * 1024;
 
 /**
  * A directory of numbered segment files holding checksummed records, written and read
@@ -113,6 +116,8 @@ export class SegmentLog {
   private readonly damageFound: LogDamage[] = [];
   private releasedTo: LogPosition = { segment: 0, offset: 0 };
   private dirUnsynced = false;
+  /** Counts writes, so an asynchronous sync knows whether newer data arrived meanwhile. */
+  private writes = 0;
   private closed = false;
 
   private constructor(options: SegmentLogOptions) {
@@ -226,6 +231,29 @@ export class SegmentLog {
       this.closeActive();
       throw ioError(`cannot sync ${this.name}`, err);
     }
+  }
+
+  /**
+   * sync() with the fdatasync and the folder's fsync on libuv's thread pool, so an event loop
+   * (the agent's) keeps serving meanwhile. The caller makes no other change to the log until it
+   * settles (reads are fine).
+   */
+  async syncAsync(): Promise<void> {
+    this.checkOpen();
+    if (!this.fsync) return;
+    const active = this.active;
+    const writes = this.writes;
+    const dir = this.dirUnsynced;
+    try {
+      if (active?.unsynced) await fdatasync(active.fd);
+      if (dir) await fsyncDir(this.dir);
+    } catch (err) {
+      if (this.active === active) this.closeActive();
+      throw ioError(`cannot sync ${this.name}`, err);
+    }
+    if (this.writes !== writes) return;
+    if (active && this.active === active) active.unsynced = false;
+    if (dir) this.dirUnsynced = false;
   }
 
   /**
@@ -454,6 +482,7 @@ export class SegmentLog {
     this.totalBytes += data.length;
     this.active = { segment, fd, unsynced: true };
     this.dirUnsynced = true;
+    this.writes++;
   }
 
   private writeActive(data: Buffer): void {
@@ -473,6 +502,7 @@ export class SegmentLog {
     active.segment.size += data.length;
     active.segment.end = active.segment.size;
     active.unsynced = true;
+    this.writes++;
     this.totalBytes += data.length;
   }
 
@@ -553,8 +583,10 @@ export class SegmentLog {
     try {
       fd = own ? fs.openSync(segment.file, 'r') : this.active!.fd;
       let pos = offset;
+      let readBytes = FIRST_READ_BYTES;
       while (pos < segment.end && out.length < maxRecords) {
-        let chunk = readAtSync(fd, pos, Math.min(segment.end - pos, READ_CHUNK_BYTES));
+        let chunk = readAtSync(fd, pos, Math.min(segment.end - pos, readBytes));
+        readBytes = Math.min(2 * readBytes, MAX_READ_BYTES);
         let p = 0;
         let broken = false;
         while (out.length < maxRecords) {
@@ -616,6 +648,8 @@ export class SegmentLog {
     this.corrupt++;
   }
 }
+
+const fdatasync = promisify(fs.fdatasync);
 
 function ioError(message: string, cause: unknown): XimpError {
   return new XimpError(ErrorCodes.SEGMENT_LOG_IO, `${message}: ${(cause as Error).message}`, { cause });
