@@ -1,7 +1,7 @@
 import t from 'tap';
 import { ErrorCodes } from '@ximp/shared';
 import { familyMetadata, MetricType } from '../src/store/remote-write/node-exporter-metadata';
-import type { QueuedBatch } from '../src/store/remote-write/queue-types';
+import type { QueuedBatch } from '../src/store/remote-write/forward-queue';
 import { EncoderLostError, InlineRequestEncoder, WorkerRequestEncoder, createRequestEncoder, encodeWorkerFile } from '../src/store/remote-write/request-encoder';
 import { encodeBatches, encodeBatchesUncompressed, WriteRequestType } from '../src/store/remote-write/write-request';
 import { decodeBody } from './helpers/remote-write-receiver';

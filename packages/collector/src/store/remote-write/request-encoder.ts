@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ErrorCodes, XimpError } from '@ximp/shared';
 import type { EncodeJob, EncodeResult, WireBatch } from './encode-worker';
-import type { QueuedBatch, SeriesDescription } from './queue-types';
+import type { QueuedBatch, SeriesDescription } from './forward-queue';
 import { encodeBatches } from './write-request';
 
 /** Turns queued batches into a remote-write request body (protobuf, snappy). */

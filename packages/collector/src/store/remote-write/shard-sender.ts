@@ -1,5 +1,5 @@
 import { Backoff, ErrorCodes, hasCode, type Logger, type ThrottledLog } from '@ximp/shared';
-import type { QueuedBatch, ShardQueue } from './queue-types';
+import type { QueuedBatch, ShardQueue } from './forward-queue';
 import { RemoteWriteNetworkError, type RemoteWriteResponse } from './remote-write-client';
 import { EncoderLostError, type RequestEncoder } from './request-encoder';
 import type { RemoteWriteCounters, RequestOutcome } from './remote-write-stats';
