@@ -65,6 +65,8 @@ export class ShardSender {
   private readonly now: () => number;
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private loop: Promise<void> | null = null;
+  /** The last request's outcome could not be recorded: the next one may repeat it. */
+  private repeatNext = false;
 
   constructor(private readonly o: ShardSenderOptions) {
     this.backoff = new Backoff({ initialMs: RETRY_INITIAL_MS, maxMs: RETRY_MAX_MS, random: o.random });
@@ -103,13 +105,19 @@ export class ShardSender {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const replaying = this.o.queue.replaying;
-      const next = this.o.queue.peek(this.o.maxSamplesPerRequest);
-      if (next === undefined) {
-        await this.o.queue.waitForData(this.stopping.signal).catch(() => undefined);
-        continue;
+      try {
+        const replaying = this.o.queue.replaying || this.repeatNext;
+        const next = this.o.queue.peek(this.o.maxSamplesPerRequest);
+        if (next === undefined) {
+          await this.o.queue.waitForData(this.stopping.signal);
+          continue;
+        }
+        await this.send(next.batches, next.samples, next.end, replaying);
+      } catch (err) {
+        // The queue could not be read or its position not written (disk trouble): the request is
+        // peeked and sent again later (after a failed confirm, as a repeat: see confirm()).
+        await this.pause(this.backoff.next(), `remote-write queue failed: ${err instanceof Error ? err.message : String(err)}`, 'queue');
       }
-      await this.send(next.batches, next.samples, next.end, replaying);
     }
   }
 
@@ -135,14 +143,17 @@ export class ShardSender {
       attempts++;
       if (attempts > 1) this.o.counters.retries++;
       const started = this.now();
-      let verdict: Verdict;
+      let response: RemoteWriteResponse | null = null;
+      let failure: unknown = null;
       try {
-        const response = await this.o.transport.send(body, this.requestAbort.signal);
-        verdict = this.settle(response, samples, end, isRepeat, (this.now() - started) / 1000);
+        response = await this.o.transport.send(body, this.requestAbort.signal);
       } catch (err) {
         if (hasCode(err, ErrorCodes.STORE_STOPPED)) return;
-        verdict = this.networkFailure(err, (this.now() - started) / 1000);
+        failure = err;
       }
+      const seconds = (this.now() - started) / 1000;
+      // A confirm that throws (disk trouble) goes up to run(), which retries as a repeat.
+      const verdict = response !== null ? this.settle(response, samples, end, isRepeat, seconds) : this.networkFailure(failure, seconds);
       if (verdict.done) {
         this.backoff.reset();
         return;
@@ -155,7 +166,7 @@ export class ShardSender {
     const { store } = this.o;
     const c = this.o.counters;
     if (res.status >= 200 && res.status < 300) {
-      this.o.queue.confirm(end);
+      this.confirm(end);
       c.samplesForwarded += samples;
       this.observe(seconds, 'success');
       return { done: true };
@@ -173,7 +184,7 @@ export class ShardSender {
     if (res.status === 400 && isRepeat && ALREADY_STORED.test(res.message)) {
       // The store took this request (or part of it) before: a retry after a lost answer, or a
       // replay after a restart. Its samples are there, so this is not a loss.
-      this.o.queue.confirm(end);
+      this.confirm(end);
       c.samplesAlreadyStored += samples;
       this.observe(seconds, 'already_stored');
       return { done: true };
@@ -193,10 +204,17 @@ export class ShardSender {
     return { done: false, delayMs: this.backoff.next() };
   }
 
+  /** Advances the queue; if that throws, the store may already hold the request sent again. */
+  private confirm(end: unknown): void {
+    this.repeatNext = true;
+    this.o.queue.confirm(end);
+    this.repeatNext = false;
+  }
+
   /** The request is given up: confirmed so the queue goes on, its samples counted by reason. */
   private drop(reason: string, samples: number, end: unknown, message: string, status: number | null): void {
     const { store } = this.o;
-    this.o.queue.confirm(end);
+    this.confirm(end);
     this.o.counters.countDropped(reason, samples);
     const line = status === null ? `request dropped (${reason}): ${message}` : `store refused a request with ${status}: ${message}`;
     this.o.counters.recordError(line, this.now());
