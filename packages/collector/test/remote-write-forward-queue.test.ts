@@ -9,7 +9,7 @@ import { REMOTE_WRITE_DEFAULTS } from '../src/config';
 import { ForwardQueue, type SeriesDescription } from '../src/store/remote-write/forward-queue';
 import { RemoteWriter } from '../src/store/remote-write/remote-writer';
 import { captureLogger } from '../../../test/helpers/system';
-import { remoteWritePki, startReceiver, type ReceivedRequest, type RemoteWritePki } from './helpers/remote-write-receiver';
+import { prometheusLike, remoteWritePki, startReceiver, type ReceivedRequest, type RemoteWritePki } from './helpers/remote-write-receiver';
 
 function queueDir(t: { teardown(fn: () => unknown): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-rwq-'));
@@ -86,18 +86,13 @@ t.test('a store that is away: the queue keeps everything; after a restart of the
   const pki = remoteWritePki(t);
   const dir = queueDir(t);
   const { log } = captureLogger('test');
-  // The store takes every first request but its answers are lost (500), so they stay queued.
-  const seen = new Set<string>();
+  // The store keeps every request but its answers are lost (500), so they stay queued.
   let down = true;
-  const rx = await startReceiver(t, pki, (req) => {
-    const key = req.body.toString('base64');
-    const repeat = seen.has(key);
-    seen.add(key);
-    if (down) return { status: 500, body: 'unavailable' };
-    return repeat ? { status: 400, body: 'out of order sample' } : { status: 204 };
-  });
+  const prom = prometheusLike(() => down);
+  const rx = await startReceiver(t, pki, prom.script);
   let queue = ForwardQueue.open({ dir, shards: 2, maxBytes: 64 * 1024 * 1024 });
   const total = append(queue, 2, 3, 10);
+  const firstBatches = 3;
   let writer = new RemoteWriter({ config: config(pki, rx.url, { shards: 2 }), queue, log, sleep: () => new Promise((r) => setTimeout(r, 5)) });
   await writer.start();
   await until(() => writer.stats().requests.server_error >= 4);
@@ -105,16 +100,25 @@ t.test('a store that is away: the queue keeps everything; after a restart of the
   t.equal(queue.stats().samples, total, 'nothing left the queue');
   queue.close();
 
-  // The restart: the queue reopens in replay; the store is back.
+  // The restart: the queue reopens in replay; agents' replays added batches the store never got,
+  // which the first request after the restart carries beside the ones it has; the store is back.
   down = false;
   queue = ForwardQueue.open({ dir, shards: 2, maxBytes: 64 * 1024 * 1024 });
   t.teardown(() => queue.close());
+  const added = append(queue, 2, 2, 10, 1_700_000_000_000 + firstBatches * 1000);
   writer = new RemoteWriter({ config: config(pki, rx.url, { shards: 2 }), queue, log });
   t.teardown(() => writer.stop());
   await writer.start();
   await until(() => queue.stats().samples === 0);
   const stats = writer.stats();
-  t.equal(stats.samplesForwarded + stats.samplesAlreadyStored, total);
-  t.ok(stats.samplesAlreadyStored > 0, 'the replayed requests were already there');
+  // The replayed batch at a series' newest timestamp is accepted again as a duplicate; the older
+  // ones are refused as out of order: already stored.
+  t.equal(stats.samplesAlreadyStored + stats.samplesForwarded, total + added);
+  t.equal(stats.samplesAlreadyStored, total - 2 * 10, 'the replayed batches before the newest were already there');
+  t.equal(stats.samplesForwarded, added + 2 * 10, 'the new ones were sent, not counted away with the old');
   t.same(stats.samplesDropped, {}, 'nothing dropped');
+  t.equal(prom.stored.size, 2 * 10);
+  for (const [key, stamps] of prom.stored) {
+    t.same(stamps, Array.from({ length: firstBatches + 2 }, (_, b) => 1_700_000_000_000 + b * 1000), `${key}: every sample once, in order`);
+  }
 });
