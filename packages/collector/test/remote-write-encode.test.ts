@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
+import * as path from 'node:path';
 import t from 'tap';
 import { ErrorCodes } from '@ximp/shared';
 import { familyMetadata, MetricType } from '../src/store/remote-write/node-exporter-metadata';
-import type { QueuedBatch } from '../src/store/remote-write/queue-types';
+import type { QueuedBatch } from '../src/store/remote-write/forward-queue';
 import { EncoderLostError, InlineRequestEncoder, WorkerRequestEncoder, createRequestEncoder, encodeWorkerFile } from '../src/store/remote-write/request-encoder';
 import { encodeBatches, encodeBatchesUncompressed, WriteRequestType } from '../src/store/remote-write/write-request';
 import { decodeBody } from './helpers/remote-write-receiver';
@@ -191,4 +193,19 @@ t.test('a worker that dies fails its jobs as retryable, and the next job gets a 
   t.ok((await worker.encode([testBatch('n', 3)])).length > 0);
   await worker.close();
   await t.rejects(worker.encode([testBatch('n', 4)]), { code: ErrorCodes.STORE_STOPPED });
+});
+
+t.test('a job under way keeps the process alive; an idle worker encoder does not', async (t) => {
+  const dist = path.resolve(__dirname, '..', 'dist', 'store', 'remote-write', 'request-encoder.js');
+  const script = `
+    const { WorkerRequestEncoder } = require(${JSON.stringify(dist)});
+    const w = new WorkerRequestEncoder();
+    w.encode([{ node: 'n', timestampMs: 1, series: [{ name: 'a', labels: [] }], values: Float64Array.of(1) }])
+      .then((b) => console.log('encoded ' + b.length));`;
+  const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    const child = execFile(process.execPath, ['-e', script], { timeout: 20_000 }, (err, stdout) => resolve({ code: err ? (err as { code?: number }).code ?? 1 : 0, stdout }));
+    child.stdin?.end();
+  });
+  t.equal(out.code, 0, 'exited by itself, before the timeout');
+  t.match(out.stdout, /^encoded \d+/, 'after the answer arrived');
 });

@@ -225,3 +225,31 @@ t.test('stop: waits for the request under way, aborts it at the deadline; unconf
   t.equal(h.queue.confirmed, 0);
   t.equal(h.counters.requests.get('success'), 0);
 });
+
+t.test('a queue fault (confirm or peek throws): logged, retried after a backoff, the repeat may count as already stored; the shard goes on', async (t) => {
+  const { rx, client } = await receiverAndClient(t, (_r, i) => (i === 1 ? { status: 400, body: 'out of order sample' } : { status: 204 }));
+  const queue = new MemoryShardQueue();
+  let confirmFaults = 1;
+  let peekFaults = 1;
+  const confirm = queue.confirm.bind(queue);
+  const peek = queue.peek.bind(queue);
+  queue.confirm = (end) => {
+    if (confirmFaults-- > 0) throw new Error('EIO writing the cursor');
+    confirm(end);
+  };
+  queue.peek = (max) => {
+    if (queue.confirms.length === 1 && peekFaults-- > 0) throw new Error('EIO reading a segment');
+    return peek(max);
+  };
+  const h = makeSender(t, client, { queue, maxSamples: 3 });
+  queue.push(testBatch('a', 1), testBatch('a', 2));
+  h.sender.start();
+  await queue.drained();
+  t.equal(rx.requests.length, 3, 'the first request again after the failed confirm, then the second');
+  t.same(rx.requests[1].body, rx.requests[0].body);
+  t.equal(h.counters.samplesAlreadyStored, 3, 'the repeat that the store refused as out of order was already there');
+  t.equal(h.counters.samplesForwarded, 3, 'the first 2xx could not be recorded; the second batch');
+  t.same(Object.fromEntries(h.counters.samplesDropped), {});
+  t.equal(h.delays.length, 2, 'a backoff after each fault');
+  t.equal(h.lines.filter((l) => l.includes('not sent; retrying')).length, 1, 'one line a minute');
+});

@@ -4,7 +4,7 @@ import t from 'tap';
 import { ErrorCodes, ThrottledLog } from '@ximp/shared';
 import type { RemoteWriteConfig } from '../src/config';
 import { REMOTE_WRITE_DEFAULTS } from '../src/config';
-import type { QueuedBatch } from '../src/store/remote-write/queue-types';
+import type { QueuedBatch } from '../src/store/remote-write/forward-queue';
 import { RemoteWriter, type RemoteWriterQueue } from '../src/store/remote-write/remote-writer';
 import type { RequestOutcome } from '../src/store/remote-write/remote-write-stats';
 import { captureLogger } from '../../../test/helpers/system';

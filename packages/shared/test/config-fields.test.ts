@@ -163,3 +163,30 @@ t.test('deepFreeze and resolveRelativeTo', async (t) => {
   t.equal(resolveRelativeTo('/etc/ximp/agent.yaml', '../x/ca.pem'), '/etc/x/ca.pem');
   t.equal(resolveRelativeTo('/etc/ximp/agent.yaml', '/abs/ca.pem'), '/abs/ca.pem');
 });
+
+t.test('boolean: true or false only', async (t) => {
+  const r = reader('a: true\nb: false\nc: "true"\nd: yes\ne:\n', ['a', 'b', 'c', 'd', 'e']);
+  t.equal(r.boolean('a'), true);
+  t.equal(r.boolean('b'), false);
+  t.equal(r.boolean('c'), undefined);
+  t.equal(r.boolean('d'), undefined, 'YAML 1.2: yes is a string');
+  t.equal(r.boolean('e'), undefined, 'empty: the default applies');
+  t.same(lines(r), ['test.yaml:3:4: c: expected true or false (actual: "true")', 'test.yaml:4:4: d: expected true or false (actual: "yes")']);
+});
+
+t.test('sectionList: one strict reader per mapping, paths key[i]; absent is empty', async (t) => {
+  const r = reader('list:\n  - x: 1\n  - y: 2\n  - 3\nnone:\nscalar: 4\n', ['list', 'none', 'scalar']);
+  const items = r.sectionList('list', ['x']);
+  t.equal(items.length, 3);
+  t.equal(items[0].integer('x'), 1);
+  t.equal(items[1].path, 'list[1]');
+  t.same(r.sectionList('none', ['x']), []);
+  t.same(r.sectionList('absent', ['x']), []);
+  t.same(r.sectionList('scalar', ['x']), []);
+  items[2].reportMissing('x'); // a broken item reports no missing keys
+  t.same(lines(r), [
+    'test.yaml:3:5: list[1].y: unknown key (expected one of: x)',
+    'test.yaml:4:5: list[2]: expected a mapping (actual: 3)',
+    'test.yaml:6:9: scalar: expected a list of mappings (actual: 4)',
+  ]);
+});

@@ -1,6 +1,6 @@
 // An in-memory ShardQueue with the forward queue's contract (peek repeats until confirm, whole
 // batches up to a sample count, waitForData), so the sender is tested without the on-disk queue.
-import type { QueuedBatch, ShardQueue } from '../../src/store/remote-write/queue-types';
+import type { QueuedBatch, ShardQueue } from '../../src/store/remote-write/forward-queue';
 
 export class MemoryShardQueue implements ShardQueue {
   readonly batches: QueuedBatch[] = [];

@@ -173,3 +173,38 @@ export async function startReceiver(t: Teardown, pki: RemoteWritePki, script: (r
     close,
   };
 }
+
+/**
+ * Answers as Prometheus' receiver does with out-of-order ingestion off: a request holding a sample
+ * older than its series' newest (or at the same time with another value) is refused whole with
+ * 400 "out of order sample" and nothing of it is kept; otherwise all of it is kept (a repeat of a
+ * series' newest sample is accepted silently). While `lostAnswers()` is true it keeps the request
+ * but answers 500, as if the answer were lost.
+ */
+export function prometheusLike(lostAnswers: () => boolean = () => false): {
+  script: (req: ReceivedRequest) => Reply;
+  /** Series key (labels joined) → timestamps kept, in order. */
+  stored: Map<string, number[]>;
+} {
+  const stored = new Map<string, number[]>();
+  const newest = new Map<string, { ts: number; value: number }>();
+  const script = (req: ReceivedRequest): Reply => {
+    const pending = new Map<string, { ts: number; value: number }>();
+    const keep: [string, number][] = [];
+    for (const s of req.decoded.timeseries) {
+      const key = s.labels.map((l) => `${l.name}=${l.value}`).join(',');
+      for (const x of s.samples) {
+        const last = pending.get(key) ?? newest.get(key);
+        if (last !== undefined && (x.timestamp < last.ts || (x.timestamp === last.ts && x.value !== last.value))) {
+          return { status: 400, body: 'out of order sample' };
+        }
+        if (last === undefined || x.timestamp > last.ts) keep.push([key, x.timestamp]);
+        pending.set(key, { ts: x.timestamp, value: x.value });
+      }
+    }
+    for (const [key, v] of pending) newest.set(key, v);
+    for (const [key, ts] of keep) stored.set(key, [...(stored.get(key) ?? []), ts]);
+    return lostAnswers() ? { status: 500, body: 'answer lost' } : { status: 204 };
+  };
+  return { script, stored };
+}

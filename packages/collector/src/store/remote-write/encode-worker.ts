@@ -1,7 +1,7 @@
 // Worker-thread entry of WorkerRequestEncoder: encodes and compresses requests off the event loop
 // that serves agents. Jobs are answered one by one, in order.
 import { parentPort } from 'node:worker_threads';
-import type { QueuedBatch, SeriesDescription } from './queue-types';
+import type { QueuedBatch, SeriesDescription } from './forward-queue';
 import { encodeBatches } from './write-request';
 
 /** A batch as it crosses to the worker: its series as ids the worker already knows. */

@@ -1,6 +1,6 @@
 import { ThrottledLog, type Logger } from '@ximp/shared';
 import type { RemoteWriteConfig } from '../../config';
-import type { ShardedQueue } from './queue-types';
+import type { ShardQueue } from './forward-queue';
 import { RemoteWriteClient, type TlsReloadResult } from './remote-write-client';
 import { RemoteWriteCounters, REQUEST_OUTCOMES, type RequestOutcome } from './remote-write-stats';
 import { createRequestEncoder, type RequestEncoder } from './request-encoder';
@@ -15,7 +15,9 @@ export interface RemoteQueueStats {
 }
 
 /** What a remote writer needs of its store's forward queue (a ForwardQueue). */
-export interface RemoteWriterQueue extends ShardedQueue {
+export interface RemoteWriterQueue {
+  readonly shardCount: number;
+  shard(i: number): ShardQueue;
   stats(): RemoteQueueStats;
   hasRoom(): boolean;
 }

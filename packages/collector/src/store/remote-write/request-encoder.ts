@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ErrorCodes, XimpError } from '@ximp/shared';
 import type { EncodeJob, EncodeResult, WireBatch } from './encode-worker';
-import type { QueuedBatch, SeriesDescription } from './queue-types';
+import type { QueuedBatch, SeriesDescription } from './forward-queue';
 import { encodeBatches } from './write-request';
 
 /** Turns queued batches into a remote-write request body (protobuf, snappy). */
@@ -87,9 +87,16 @@ export class WorkerRequestEncoder implements RequestEncoder {
     if (this.closed) return Promise.reject(new XimpError(ErrorCodes.STORE_STOPPED, 'remote-write encoder is closed'));
     const worker = this.worker ?? this.start();
     const id = this.nextId++;
+    let job: EncodeJob;
+    try {
+      job = this.toWire(id, batches);
+    } catch (err) {
+      return Promise.reject(encodeFailed(err instanceof Error ? err.message : String(err), err));
+    }
     return new Promise<Uint8Array>((resolve, reject) => {
+      if (this.pending.size === 0) worker.ref(); // a job under way keeps the process alive
       this.pending.set(id, { resolve, reject });
-      worker.postMessage(this.toWire(id, batches));
+      worker.postMessage(job);
     });
   }
 
@@ -137,11 +144,12 @@ export class WorkerRequestEncoder implements RequestEncoder {
   private start(): Worker {
     // No inherited --import loaders: the worker runs the compiled JavaScript.
     const worker = new Worker(this.file, { execArgv: [] });
-    worker.unref(); // pending jobs are promises the caller holds; the thread itself keeps nothing alive
+    worker.unref(); // an idle encoder keeps nothing alive
     worker.on('message', (result: EncodeResult) => {
       const p = this.pending.get(result.id);
       if (p === undefined) return;
       this.pending.delete(result.id);
+      if (this.pending.size === 0) worker.unref();
       if ('body' in result) p.resolve(result.body);
       else p.reject(encodeFailed(result.error));
     });

@@ -1,5 +1,5 @@
 import { Backoff, ErrorCodes, hasCode, type Logger, type ThrottledLog } from '@ximp/shared';
-import type { QueuedBatch, ShardQueue } from './queue-types';
+import type { QueuedBatch, ShardQueue } from './forward-queue';
 import { RemoteWriteNetworkError, type RemoteWriteResponse } from './remote-write-client';
 import { EncoderLostError, type RequestEncoder } from './request-encoder';
 import type { RemoteWriteCounters, RequestOutcome } from './remote-write-stats';
@@ -49,7 +49,12 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-type Verdict = { done: true } | { done: false; delayMs: number };
+/** How the store settled a request (or that a repeat must be sent again batch by batch). */
+type Settled =
+  | { kind: 'accepted' | 'already_stored' | 'split' }
+  | { kind: 'dropped'; reason: string; message: string; status: number | null };
+
+type Verdict = { settled: Settled } | { delayMs: number };
 
 /**
  * Sends one shard's queue, oldest first, one request at a time: peek, encode, POST, and only on
@@ -65,6 +70,8 @@ export class ShardSender {
   private readonly now: () => number;
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private loop: Promise<void> | null = null;
+  /** The last request's outcome could not be recorded: the next one may repeat it. */
+  private repeatNext = false;
 
   constructor(private readonly o: ShardSenderOptions) {
     this.backoff = new Backoff({ initialMs: RETRY_INITIAL_MS, maxMs: RETRY_MAX_MS, random: o.random });
@@ -103,18 +110,48 @@ export class ShardSender {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const replaying = this.o.queue.replaying;
-      const next = this.o.queue.peek(this.o.maxSamplesPerRequest);
-      if (next === undefined) {
-        await this.o.queue.waitForData(this.stopping.signal).catch(() => undefined);
-        continue;
+      try {
+        const replaying = this.o.queue.replaying || this.repeatNext;
+        const next = this.o.queue.peek(this.o.maxSamplesPerRequest);
+        if (next === undefined) {
+          await this.o.queue.waitForData(this.stopping.signal);
+          continue;
+        }
+        await this.deliver(next.batches, next.samples, next.end, replaying);
+      } catch (err) {
+        // The queue could not be read or its position not written (disk trouble): the request is
+        // peeked and sent again later (after a failed confirm, as a repeat: see confirm()).
+        await this.pause(this.backoff.next(), `remote-write queue failed: ${err instanceof Error ? err.message : String(err)}`, 'queue');
       }
-      await this.send(next.batches, next.samples, next.end, replaying);
     }
   }
 
-  /** One request until it is settled (confirmed) or the sender stops (it stays queued). */
-  private async send(batches: QueuedBatch[], samples: number, end: unknown, replaying: boolean): Promise<void> {
+  /**
+   * One peeked request until it is settled, then confirmed; nothing is confirmed if the sender
+   * stops first (it stays queued).
+   */
+  private async deliver(batches: QueuedBatch[], samples: number, end: unknown, replaying: boolean): Promise<void> {
+    const first = await this.attempt(batches, samples, replaying, batches.length > 1);
+    if (first === null) return;
+    const results: [Settled, number][] = [];
+    if (first.kind === 'split') {
+      // A repeat refused as out of order may mix samples the store holds with ones it never got
+      // (batches queued after the request it took before a restart), and the store rejected the
+      // whole request: each batch alone tells which is which.
+      for (const b of batches) {
+        const r = await this.attempt([b], b.values.length, true, false);
+        if (r === null) return;
+        results.push([r, b.values.length]);
+      }
+    } else {
+      results.push([first, samples]);
+    }
+    this.confirm(end);
+    for (const [r, n] of results) this.count(r, n);
+  }
+
+  /** Sends until the store settles the request; null when the sender stops first. */
+  private async attempt(batches: QueuedBatch[], samples: number, replaying: boolean, maySplit: boolean): Promise<Settled | null> {
     let body: Uint8Array | null = null;
     let attempts = 0;
     while (!this.stopped) {
@@ -122,10 +159,9 @@ export class ShardSender {
         try {
           body = await this.o.encoder.encode(batches);
         } catch (err) {
-          if (this.stopped) return;
+          if (this.stopped) return null;
           if (hasCode(err, ErrorCodes.REMOTE_WRITE_ENCODE) && !(err instanceof EncoderLostError)) {
-            this.drop('encode_error', samples, end, (err as Error).message, null);
-            return;
+            return { kind: 'dropped', reason: 'encode_error', message: (err as Error).message, status: null };
           }
           await this.pause(this.backoff.next(), `remote-write encoding failed: ${(err as Error).message}`, 'encoder');
           continue;
@@ -135,52 +171,62 @@ export class ShardSender {
       attempts++;
       if (attempts > 1) this.o.counters.retries++;
       const started = this.now();
-      let verdict: Verdict;
+      let response: RemoteWriteResponse | null = null;
+      let failure: unknown = null;
       try {
-        const response = await this.o.transport.send(body, this.requestAbort.signal);
-        verdict = this.settle(response, samples, end, isRepeat, (this.now() - started) / 1000);
+        response = await this.o.transport.send(body, this.requestAbort.signal);
       } catch (err) {
-        if (hasCode(err, ErrorCodes.STORE_STOPPED)) return;
-        verdict = this.networkFailure(err, (this.now() - started) / 1000);
+        if (hasCode(err, ErrorCodes.STORE_STOPPED)) return null;
+        failure = err;
       }
-      if (verdict.done) {
+      const seconds = (this.now() - started) / 1000;
+      const verdict = response !== null ? this.settle(response, isRepeat, maySplit, seconds) : this.networkFailure(failure, seconds);
+      if ('settled' in verdict) {
         this.backoff.reset();
-        return;
+        return verdict.settled;
       }
       await this.sleep(verdict.delayMs, this.stopping.signal);
     }
+    return null;
   }
 
-  private settle(res: RemoteWriteResponse, samples: number, end: unknown, isRepeat: boolean, seconds: number): Verdict {
+  private settle(res: RemoteWriteResponse, isRepeat: boolean, maySplit: boolean, seconds: number): Verdict {
     const { store } = this.o;
-    const c = this.o.counters;
     if (res.status >= 200 && res.status < 300) {
-      this.o.queue.confirm(end);
-      c.samplesForwarded += samples;
       this.observe(seconds, 'success');
-      return { done: true };
+      return { settled: { kind: 'accepted' } };
     }
     if (res.status === 429 || res.status >= 500 || res.status < 200) {
       const outcome: RequestOutcome = res.status === 429 ? 'throttled' : 'server_error';
       this.observe(seconds, outcome);
-      const line = `store answered ${res.status}: ${res.message}`;
-      c.recordError(line, this.now());
+      this.o.counters.recordError(`store answered ${res.status}: ${res.message}`, this.now());
       this.o.throttled.report('warn', 'remote_write_retry', { store, status: res.status, message: res.message }, 'remote-write store failed a request; retrying', store);
       const honoured = (res.status === 429 || res.status === 503) && res.retryAfterMs !== undefined;
       const delayMs = honoured ? Math.min(res.retryAfterMs as number, RETRY_AFTER_CAP_MS) : this.backoff.next();
-      return { done: false, delayMs };
+      return { delayMs };
     }
     if (res.status === 400 && isRepeat && ALREADY_STORED.test(res.message)) {
-      // The store took this request (or part of it) before: a retry after a lost answer, or a
-      // replay after a restart. Its samples are there, so this is not a loss.
-      this.o.queue.confirm(end);
-      c.samplesAlreadyStored += samples;
+      // The store took this request before: a retry after a lost answer, or a replay after a
+      // restart. Its samples are there, so this is not a loss.
       this.observe(seconds, 'already_stored');
-      return { done: true };
+      return { settled: { kind: maySplit ? 'split' : 'already_stored' } };
     }
     this.observe(seconds, 'rejected');
-    this.drop(`status_${res.status}`, samples, end, res.message, res.status);
-    return { done: true };
+    return { settled: { kind: 'dropped', reason: `status_${res.status}`, message: res.message, status: res.status } };
+  }
+
+  /** Counts a settled (and confirmed) request; a drop is logged once a minute per store with the store's message. */
+  private count(r: Settled, samples: number): void {
+    const c = this.o.counters;
+    if (r.kind === 'accepted') c.samplesForwarded += samples;
+    else if (r.kind !== 'dropped') c.samplesAlreadyStored += samples;
+    else {
+      const { store } = this.o;
+      c.countDropped(r.reason, samples);
+      const line = r.status === null ? `request dropped (${r.reason}): ${r.message}` : `store refused a request with ${r.status}: ${r.message}`;
+      c.recordError(line, this.now());
+      this.o.throttled.report('warn', 'remote_write_dropped', { store, reason: r.reason, status: r.status, message: r.message, samples }, 'remote-write store refused a request; its samples are dropped', store);
+    }
   }
 
   private networkFailure(err: unknown, seconds: number): Verdict {
@@ -190,17 +236,14 @@ export class ShardSender {
     this.observe(seconds, kind);
     this.o.counters.recordError(message, this.now());
     this.o.throttled.report('warn', `remote_write_${kind}`, { store, kind, err: message }, 'remote-write request got no answer; retrying', store);
-    return { done: false, delayMs: this.backoff.next() };
+    return { delayMs: this.backoff.next() };
   }
 
-  /** The request is given up: confirmed so the queue goes on, its samples counted by reason. */
-  private drop(reason: string, samples: number, end: unknown, message: string, status: number | null): void {
-    const { store } = this.o;
+  /** Advances the queue; if that throws, the store may already hold the request sent again. */
+  private confirm(end: unknown): void {
+    this.repeatNext = true;
     this.o.queue.confirm(end);
-    this.o.counters.countDropped(reason, samples);
-    const line = status === null ? `request dropped (${reason}): ${message}` : `store refused a request with ${status}: ${message}`;
-    this.o.counters.recordError(line, this.now());
-    this.o.throttled.report('warn', 'remote_write_dropped', { store, reason, status, message, samples }, 'remote-write store refused a request; its samples are dropped', store);
+    this.repeatNext = false;
   }
 
   private async pause(delayMs: number, line: string, kind: string): Promise<void> {

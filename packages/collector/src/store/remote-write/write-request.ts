@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import protobuf from 'protobufjs';
 import { compress } from 'snappyjs';
 import { familyMetadata } from './node-exporter-metadata';
-import type { QueuedBatch, SeriesDescription } from './queue-types';
+import type { QueuedBatch, SeriesDescription } from './forward-queue';
 
 /** Remote write 1.0's schema, loaded into a root of its own: nothing is shared with the agent protocol's. */
 export const REMOTE_WRITE_PROTO_FILE = path.join(__dirname, '..', '..', '..', 'proto', 'prometheus', 'remote-write.proto');
