@@ -132,8 +132,10 @@ export class RemoteWriteClient {
         reusedSocket = req.reusedSocket;
         if (!(socket instanceof tls.TLSSocket) || !socket.connecting) {
           handshakeDone = reusedSocket || (socket as tls.TLSSocket).encrypted === true;
+        } else {
+          // Only a socket still connecting gets a listener: a kept-alive one would collect one per request.
+          socket.once('secureConnect', () => (handshakeDone = true));
         }
-        socket.once('secureConnect', () => (handshakeDone = true));
       });
       req.on('response', (res) => {
         answered = true;
