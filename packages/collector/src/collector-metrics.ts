@@ -5,6 +5,8 @@ export interface RemoteStoreStats {
   name: string;
   queue: { bytes: number; samples: number; oldestAgeMs: number | null; full: boolean };
   samplesForwarded: number;
+  /** Samples of a repeated request (a retry, a replay after a restart) the store already held. */
+  samplesAlreadyStored?: number;
   /** Requests sent, by outcome (`success`, `retry`, `dropped`, ...). */
   requests: Record<string, number>;
   retries: number;
@@ -255,6 +257,7 @@ export class CollectorMetrics {
       (s) => (s.queue.full ? 1 : 0),
     );
     perStore('counter', 'samples_forwarded_total', 'Samples the store accepted.', (s) => s.samplesForwarded);
+    perStore('counter', 'samples_already_stored_total', 'Samples of a repeated request (a retry, a replay after a restart) the store already held: not sent twice, not lost.', (s) => s.samplesAlreadyStored ?? 0);
     perStore('counter', 'retries_total', 'Remote-write requests sent again after a retryable failure.', (s) => s.retries);
     const byLabel = (name: string, help: string, label: string, values: (s: RemoteStoreStats) => Record<string, number>): void => {
       new Counter({

@@ -112,6 +112,7 @@ t.test('each remote store shows under its own label, and a store that goes away 
     store('prom', {
       queue: { bytes: 4096, samples: 300, oldestAgeMs: 2500, full: true },
       samplesForwarded: 1000,
+      samplesAlreadyStored: 40,
       requests: { success: 5, retry: 2, dropped: 1 },
       retries: 2,
       droppedSamples: { bad_request: 40 },
@@ -126,6 +127,7 @@ t.test('each remote store shows under its own label, and a store that goes away 
   t.equal(p.value('ximp_collector_remote_write_queue_oldest_age_seconds', { store: 'vm' }), 0, 'an empty queue has no age');
   t.equal(p.value('ximp_collector_remote_write_queue_full', { store: 'prom' }), 1, 'back-pressure while the queue is full');
   t.equal(p.value('ximp_collector_remote_write_queue_full', { store: 'vm' }), 0);
+  t.equal(p.value('ximp_collector_remote_write_samples_already_stored_total', { store: 'prom' }), 40);
   t.equal(p.value('ximp_collector_remote_write_samples_forwarded_total', { store: 'prom' }), 1000);
   t.equal(p.value('ximp_collector_remote_write_requests_total', { store: 'prom', outcome: 'success' }), 5);
   t.equal(p.value('ximp_collector_remote_write_requests_total', { store: 'prom', outcome: 'dropped' }), 1);

@@ -71,6 +71,7 @@ export class RemoteStores {
         name: w.store,
         queue: { bytes: w.queue.bytes, samples: w.queue.samples, oldestAgeMs: w.queue.oldestAgeMs, full: w.backPressure },
         samplesForwarded: w.samplesForwarded,
+        samplesAlreadyStored: w.samplesAlreadyStored,
         requests: w.requests,
         retries: w.retries,
         droppedSamples: w.samplesDropped,
