@@ -185,6 +185,22 @@ t.test('400 out of order on a retry, or on the first request after a restart, is
   }
 });
 
+t.test('a replay carrying batches the store never had loses none of them', async (t) => {
+  // Before the crash the store took batch 1 alone; the queue now also holds 2 and 3. Prometheus
+  // refuses a request whole when one of its samples is older than what it holds.
+  const { rx, client } = await receiverAndClient(t, (r) =>
+    r.decoded.timeseries.some((s) => s.samples.some((x) => x.timestamp === 1)) ? { status: 400, body: 'out of order sample' } : { status: 204 },
+  );
+  const h = makeSender(t, client, { queue: new MemoryShardQueue({ replaying: true }) });
+  h.queue.push(testBatch('a', 1), testBatch('a', 2), testBatch('a', 3));
+  h.sender.start();
+  await h.queue.drained();
+  t.equal(h.counters.samplesAlreadyStored, 3, 'only the repeated batch counts as already stored');
+  t.equal(h.counters.samplesForwarded, 6, 'the two new batches reach the store');
+  t.same(Object.fromEntries(h.counters.samplesDropped), {});
+  t.same(rx.requests.map((r) => [...new Set(r.decoded.timeseries.flatMap((s) => s.samples.map((x) => x.timestamp)))]), [[1], [2], [3]], 'one batch a request until the store takes one');
+});
+
 t.test('a refused client certificate: classified tls, retried, logged once, nothing lost', async (t) => {
   const pki = remoteWritePki(t);
   const rx = await startReceiver(t, pki);

@@ -65,6 +65,12 @@ export class ShardSender {
   private readonly now: () => number;
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private loop: Promise<void> | null = null;
+  /**
+   * One batch a request after a replay met a repeat, until the store takes one: Prometheus refuses
+   * a request whole when any sample in it is older than what it holds, so a replayed request that
+   * also carried batches the store never had would lose them as "already stored".
+   */
+  private catchingUp = false;
 
   constructor(private readonly o: ShardSenderOptions) {
     this.backoff = new Backoff({ initialMs: RETRY_INITIAL_MS, maxMs: RETRY_MAX_MS, random: o.random });
@@ -103,8 +109,8 @@ export class ShardSender {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const replaying = this.o.queue.replaying;
-      const next = this.o.queue.peek(this.o.maxSamplesPerRequest);
+      const replaying = this.o.queue.replaying || this.catchingUp;
+      const next = this.o.queue.peek(replaying ? 1 : this.o.maxSamplesPerRequest);
       if (next === undefined) {
         await this.o.queue.waitForData(this.stopping.signal).catch(() => undefined);
         continue;
@@ -155,6 +161,7 @@ export class ShardSender {
     const { store } = this.o;
     const c = this.o.counters;
     if (res.status >= 200 && res.status < 300) {
+      this.catchingUp = false;
       this.o.queue.confirm(end);
       c.samplesForwarded += samples;
       this.observe(seconds, 'success');
@@ -171,8 +178,9 @@ export class ShardSender {
       return { done: false, delayMs };
     }
     if (res.status === 400 && isRepeat && ALREADY_STORED.test(res.message)) {
-      // The store took this request (or part of it) before: a retry after a lost answer, or a
-      // replay after a restart. Its samples are there, so this is not a loss.
+      // The store took this request before: a retry after a lost answer, or a replayed batch
+      // after a restart (sent alone, see catchingUp). Its samples are there: not a loss.
+      this.catchingUp = true;
       this.o.queue.confirm(end);
       c.samplesAlreadyStored += samples;
       this.observe(seconds, 'already_stored');
