@@ -66,11 +66,12 @@ export class ShardSender {
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private loop: Promise<void> | null = null;
   /**
-   * One batch a request after a replay met a repeat, until the store takes one: Prometheus refuses
-   * a request whole when any sample in it is older than what it holds, so a replayed request that
-   * also carried batches the store never had would lose them as "already stored".
+   * Batches of the first request after open still to be sent one a request. Prometheus refuses a
+   * request whole when any sample in it is older than what it holds, and takes a repeat of a
+   * series' newest sample silently; so when that replayed request is refused as a repeat, its
+   * batches go again one by one, each refusal then meaning "already stored" for that batch alone.
    */
-  private catchingUp = false;
+  private replayLeft = 0;
 
   constructor(private readonly o: ShardSenderOptions) {
     this.backoff = new Backoff({ initialMs: RETRY_INITIAL_MS, maxMs: RETRY_MAX_MS, random: o.random });
@@ -109,8 +110,8 @@ export class ShardSender {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const replaying = this.o.queue.replaying || this.catchingUp;
-      const next = this.o.queue.peek(replaying ? 1 : this.o.maxSamplesPerRequest);
+      const replaying = this.o.queue.replaying || this.replayLeft > 0;
+      const next = this.o.queue.peek(this.replayLeft > 0 ? 1 : this.o.maxSamplesPerRequest);
       if (next === undefined) {
         await this.o.queue.waitForData(this.stopping.signal).catch(() => undefined);
         continue;
@@ -144,7 +145,7 @@ export class ShardSender {
       let verdict: Verdict;
       try {
         const response = await this.o.transport.send(body, this.requestAbort.signal);
-        verdict = this.settle(response, samples, end, isRepeat, (this.now() - started) / 1000);
+        verdict = this.settle(response, batches.length, samples, end, isRepeat, (this.now() - started) / 1000);
       } catch (err) {
         if (hasCode(err, ErrorCodes.STORE_STOPPED)) return;
         verdict = this.networkFailure(err, (this.now() - started) / 1000);
@@ -157,12 +158,11 @@ export class ShardSender {
     }
   }
 
-  private settle(res: RemoteWriteResponse, samples: number, end: unknown, isRepeat: boolean, seconds: number): Verdict {
+  private settle(res: RemoteWriteResponse, batches: number, samples: number, end: unknown, isRepeat: boolean, seconds: number): Verdict {
     const { store } = this.o;
     const c = this.o.counters;
     if (res.status >= 200 && res.status < 300) {
-      this.catchingUp = false;
-      this.o.queue.confirm(end);
+      this.confirm(end);
       c.samplesForwarded += samples;
       this.observe(seconds, 'success');
       return { done: true };
@@ -180,8 +180,13 @@ export class ShardSender {
     if (res.status === 400 && isRepeat && ALREADY_STORED.test(res.message)) {
       // The store took this request before: a retry after a lost answer, or a replayed batch
       // after a restart (sent alone, see catchingUp). Its samples are there: not a loss.
-      this.catchingUp = true;
-      this.o.queue.confirm(end);
+      if (batches > 1 && this.replayLeft === 0 && this.o.queue.replaying) {
+        // Not confirmed: the loop peeks the same batches again, one a request.
+        this.replayLeft = batches;
+        this.observe(seconds, 'already_stored');
+        return { done: true };
+      }
+      this.confirm(end);
       c.samplesAlreadyStored += samples;
       this.observe(seconds, 'already_stored');
       return { done: true };
@@ -189,6 +194,12 @@ export class ShardSender {
     this.observe(seconds, 'rejected');
     this.drop(`status_${res.status}`, samples, end, res.message, res.status);
     return { done: true };
+  }
+
+  /** Advances the queue past a settled request (and counts down a replay sent batch by batch). */
+  private confirm(end: unknown): void {
+    if (this.replayLeft > 0) this.replayLeft--;
+    this.o.queue.confirm(end);
   }
 
   private networkFailure(err: unknown, seconds: number): Verdict {
@@ -204,7 +215,7 @@ export class ShardSender {
   /** The request is given up: confirmed so the queue goes on, its samples counted by reason. */
   private drop(reason: string, samples: number, end: unknown, message: string, status: number | null): void {
     const { store } = this.o;
-    this.o.queue.confirm(end);
+    this.confirm(end);
     this.o.counters.countDropped(reason, samples);
     const line = status === null ? `request dropped (${reason}): ${message}` : `store refused a request with ${status}: ${message}`;
     this.o.counters.recordError(line, this.now());
