@@ -46,6 +46,21 @@ t.test('POSTs the body with remote write 1.0 headers over mTLS; the answer carri
   t.equal(rx.requests.length, 2);
 });
 
+t.test('requests on a kept-alive connection leave no listener behind on its socket', async (t) => {
+  const pki = remoteWritePki(t);
+  const rx = await startReceiver(t, pki);
+  const c = client(t, pki, rx.url);
+  const warnings: string[] = [];
+  const onWarning = (w: Error): number => warnings.push(w.name);
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  const body = encodeBatches([testBatch('web-1', 1000)]);
+  for (let i = 0; i < 15; i++) t.equal((await c.send(body)).status, 204);
+  await new Promise((r) => setImmediate(r));
+  t.equal(rx.requests.length, 15);
+  t.same(warnings, [], 'no MaxListenersExceededWarning: one socket, listeners do not pile up per request');
+});
+
 t.test('the store\'s message: first 256 bytes, control characters stripped; Retry-After read', async (t) => {
   const pki = remoteWritePki(t);
   const rx = await startReceiver(t, pki, (_req, i) =>

@@ -132,8 +132,10 @@ export class RemoteWriteClient {
         reusedSocket = req.reusedSocket;
         if (!(socket instanceof tls.TLSSocket) || !socket.connecting) {
           handshakeDone = reusedSocket || (socket as tls.TLSSocket).encrypted === true;
+        } else {
+          // Only while connecting: on a kept-alive socket it never fires and would pile up per request.
+          socket.once('secureConnect', () => (handshakeDone = true));
         }
-        socket.once('secureConnect', () => (handshakeDone = true));
       });
       req.on('response', (res) => {
         answered = true;
