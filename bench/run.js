@@ -7,7 +7,8 @@
  *
  * Options (environment): BENCH_AGENTS (1000), BENCH_SAMPLES (200), BENCH_INTERVAL_MS (1000),
  * BENCH_SECONDS (measured window, 30), BENCH_WARMUP_SECONDS (10), BENCH_CYCLES (agent cycles, 100),
- * BENCH_AGENT_SECONDS (how long the real agent process is measured, 20).
+ * BENCH_AGENT_SECONDS (how long the real agent process is measured, 20), BENCH_REMOTE_WRITE (1: also
+ * run the same load with the collector forwarding into a real Prometheus over mTLS; 0: skip).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -23,6 +24,7 @@ const { runInit } = require(path.join(root, 'packages/collector/dist/pki/init-co
 const { openDatabase } = require(path.join(root, 'packages/collector/dist/store/database.js'));
 const { createAdminClientIn } = require(path.join(root, 'packages/collector/dist/auth/first-admin-client.js'));
 const { AgentTokenStore } = require(path.join(root, 'packages/collector/dist/auth/agent-token-store.js'));
+const remoteWrite = require('./remote-write-e2e');
 
 const opt = (name, def) => Number(process.env[name] ?? def);
 const AGENTS = opt('BENCH_AGENTS', 1000);
@@ -83,7 +85,7 @@ async function prepare(dir) {
   const realAgentToken = store.create('bench-real-agent', expiresIn, Date.now()).token;
   db.close();
   const caFile = path.join(config.dataDir, 'pki', 'ca.pem');
-  return { configFile, ports, ca: fs.readFileSync(caFile), caFile, tokens, realAgentToken };
+  return { configFile, dataDir: config.dataDir, ports, ca: fs.readFileSync(caFile), caFile, tokens, realAgentToken };
 }
 
 /** One simulated agent: Hello, then a 200-sample batch every interval; records ack latency. */
@@ -164,11 +166,22 @@ function simulatedAgent(i, url, ca, token, stats) {
   };
 }
 
-async function benchCollector() {
+/**
+ * The collector under the simulated fleet. With `forward`, the collector also forwards every
+ * batch to a real Prometheus over mTLS (store.remote_write), and the run samples the queue depth
+ * and counts what Prometheus appended.
+ */
+async function benchCollector({ forward = false, realAgent = true } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-bench-'));
+  let prometheus = null;
   try {
-    process.stdout.write(`collector: preparing ${AGENTS} agent tokens...\n`);
-    const { configFile, ports, ca, caFile, tokens, realAgentToken } = await prepare(dir);
+    process.stdout.write(`collector${forward ? ' forwarding to Prometheus' : ''}: preparing ${AGENTS} agent tokens...\n`);
+    const { configFile, dataDir, ports, ca, caFile, tokens, realAgentToken } = await prepare(dir);
+    if (forward) {
+      prometheus = await remoteWrite.startPrometheus(path.join(dir, 'prometheus'), dataDir, await freePort());
+      fs.appendFileSync(configFile, ['store:', '  remote_write:', '    - name: bench', `      url: ${prometheus.writeUrl}`, ''].join('\n'));
+    }
+    const readMetrics = remoteWrite.collectorMetricsReader(path.join(dir, 'cli.yaml'), ports.api, ca);
     const child = spawn(process.execPath, [path.join(root, 'packages/collector/bin/ximp-collector.js'), '--config', configFile], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -193,21 +206,53 @@ async function benchCollector() {
 
     const before = procUsage(child.pid);
     const genBefore = process.cpuUsage();
+    const promBefore = prometheus ? { cpu: procUsage(prometheus.pid).cpuSeconds, appended: await prometheus.samplesAppended() } : null;
     const t0 = performance.now();
     stats.measuring = true;
     let peakRss = before.rssBytes;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, procUsage(child.pid).rssBytes)), 500);
+    // Queue depth (samples waiting for Prometheus) once a second over the measured window.
+    const queueDepth = [];
+    let sampling = forward;
+    const depthSampler = (async () => {
+      while (sampling) {
+        const at = (performance.now() - t0) / 1000;
+        try {
+          queueDepth.push({ at, samples: remoteWrite.metricSum(await readMetrics(), 'ximp_collector_remote_write_queue_samples', { store: 'bench' }) });
+        } catch (err) {
+          stats.errors.push(`/metrics: ${err.message}`);
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
     await new Promise((r) => setTimeout(r, SECONDS * 1000));
     stats.measuring = false;
+    sampling = false;
     clearInterval(sampler);
     const elapsed = (performance.now() - t0) / 1000;
     const after = procUsage(child.pid);
     const gen = process.cpuUsage(genBefore);
+    const promAfter = prometheus ? { cpu: procUsage(prometheus.pid).cpuSeconds, appended: await prometheus.samplesAppended() } : null;
+    await depthSampler;
 
     for (const stop of stops) stop();
-    const realAgent = await realAgentFootprint(dir, url, caFile, realAgentToken);
+    let drainSeconds = null;
+    if (forward) {
+      // How long the backlog left at the end of the window takes to reach Prometheus.
+      const drainStart = performance.now();
+      while (performance.now() - drainStart < 120_000) {
+        const left = remoteWrite.metricSum(await readMetrics(), 'ximp_collector_remote_write_queue_samples', { store: 'bench' });
+        if (left === 0) {
+          drainSeconds = (performance.now() - drainStart) / 1000;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    const realAgentFigures = realAgent ? await realAgentFootprint(dir, url, caFile, realAgentToken) : null;
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
+    const writes400 = prometheus ? await prometheus.writes400() : 0;
 
     const sorted = stats.latencies.sort((a, b) => a - b);
     const offered = (AGENTS * SAMPLES * 1000) / INTERVAL_MS;
@@ -219,13 +264,26 @@ async function benchCollector() {
       ackLatencyP50Ms: percentile(sorted, 50),
       ackLatencyP99Ms: percentile(sorted, 99),
       collectorCpuPercent: ((after.cpuSeconds - before.cpuSeconds) / elapsed) * 100,
+      collectorCpuSeconds: after.cpuSeconds - before.cpuSeconds,
+      elapsedSeconds: elapsed,
+      forwarded: forward
+        ? {
+            samplesPerSecond: (promAfter.appended - promBefore.appended) / elapsed,
+            samples: promAfter.appended - promBefore.appended,
+            prometheusCpuPercent: ((promAfter.cpu - promBefore.cpu) / elapsed) * 100,
+            queueDepth,
+            drainSeconds,
+            writes400,
+          }
+        : null,
       collectorRssBytes: after.rssBytes,
       collectorPeakRssBytes: peakRss,
       loadGeneratorCpuPercent: ((gen.user + gen.system) / 1e6 / elapsed) * 100,
       errors: [...new Set(stats.errors)].slice(0, 5),
-      realAgent,
+      realAgent: realAgentFigures,
     };
   } finally {
+    await prometheus?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -285,6 +343,13 @@ async function main() {
       '',
     ].join('\n'),
   );
+  if (process.env.BENCH_REMOTE_WRITE !== '0') {
+    if (remoteWrite.prometheusBinary() === null) {
+      process.stdout.write("end to end into Prometheus: skipped (install Debian's package `prometheus`)\n\n");
+    } else {
+      printForwarded(collector, await benchCollector({ forward: true, realAgent: false }));
+    }
+  }
   const agent = await agentCycleInFreshProcess(CYCLES);
   process.stdout.write(
     [
@@ -292,6 +357,33 @@ async function main() {
       `  CPU per cycle            ${agent.cpuMsPerCycle.toFixed(2)} ms`,
       `  wall time per cycle      ${agent.wallMsPerCycle.toFixed(2)} ms`,
       `  RSS                      ${mib(agent.rssBytes)}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+/** The end-to-end figure beside the one without a remote store. */
+function printForwarded(base, e2e) {
+  const f = e2e.forwarded;
+  const depths = f.queueDepth.map((d) => d.samples).sort((a, b) => a - b);
+  const trace = f.queueDepth.filter((_, i) => i % 5 === 0).map((d) => `${Math.round(d.at)}s:${d.samples}`).join(' ');
+  // The forwarder's cost: the collector's extra CPU with a remote store, per million samples forwarded.
+  const extraCpu = e2e.collectorCpuSeconds - (base.collectorCpuSeconds * e2e.elapsedSeconds) / base.elapsedSeconds;
+  process.stdout.write(
+    [
+      `end to end: the same load, the collector forwarding to Prometheus over mTLS (TLS 1.3, client certificate):`,
+      `  acknowledged samples/s   ${Math.round(e2e.ackedSamplesPerSecond)} (without a remote store ${Math.round(base.ackedSamplesPerSecond)})`,
+      `  into Prometheus samples/s ${Math.round(f.samplesPerSecond)} (appended to its head over the window)`,
+      `  ack latency p50 / p99    ${e2e.ackLatencyP50Ms.toFixed(1)} ms / ${e2e.ackLatencyP99Ms.toFixed(1)} ms`,
+      `  queue depth (samples)    p50 ${percentile(depths, 50)}, max ${depths[depths.length - 1] ?? NaN}; every 5 s: ${trace}`,
+      `  backlog drained          ${f.drainSeconds === null ? 'not within 120 s' : `${f.drainSeconds.toFixed(1)} s after the agents stopped`}`,
+      `  collector CPU            ${e2e.collectorCpuPercent.toFixed(1)} % of one core (without a remote store ${base.collectorCpuPercent.toFixed(1)} %)`,
+      `  forwarder CPU            ${f.samples > 0 ? ((extraCpu / f.samples) * 1e6).toFixed(2) : 'n/a'} core-seconds per million samples (the collector's extra CPU over the run without a remote store)`,
+      `  Prometheus CPU           ${f.prometheusCpuPercent.toFixed(1)} % of one core (same machine)`,
+      `  load generator CPU       ${e2e.loadGeneratorCpuPercent.toFixed(1)} % of one core (same machine)`,
+      `  collector RSS            ${mib(e2e.collectorRssBytes)} (peak ${mib(e2e.collectorPeakRssBytes)})`,
+      `  remote-write 400s        ${f.writes400}`,
+      e2e.errors.length ? `  errors                   ${e2e.errors.join('; ')}` : '  errors                   none',
       '',
     ].join('\n'),
   );

@@ -46,19 +46,19 @@ t.test('POSTs the body with remote write 1.0 headers over mTLS; the answer carri
   t.equal(rx.requests.length, 2);
 });
 
-t.test('a kept-alive connection gathers no listeners, however many requests it carries', async (t) => {
+t.test('requests on a kept-alive connection leave no listener behind on its socket', async (t) => {
   const pki = remoteWritePki(t);
   const rx = await startReceiver(t, pki);
   const c = client(t, pki, rx.url);
-  const body = encodeBatches([testBatch('web-1', 1000)]);
   const warnings: string[] = [];
-  const onWarning = (w: Error): void => void warnings.push(w.name);
+  const onWarning = (w: Error): number => warnings.push(w.name);
   process.on('warning', onWarning);
   t.teardown(() => process.off('warning', onWarning));
-  for (let i = 0; i < 30; i++) await c.send(body);
+  const body = encodeBatches([testBatch('web-1', 1000)]);
+  for (let i = 0; i < 15; i++) t.equal((await c.send(body)).status, 204);
   await new Promise((r) => setImmediate(r));
-  t.equal(rx.requests.length, 30);
-  t.notOk(warnings.includes('MaxListenersExceededWarning'), 'no listener leak warning');
+  t.equal(rx.requests.length, 15);
+  t.same(warnings, [], 'no MaxListenersExceededWarning: one socket, listeners do not pile up per request');
 });
 
 t.test('the store\'s message: first 256 bytes, control characters stripped; Retry-After read', async (t) => {

@@ -185,6 +185,26 @@ t.test('400 out of order on a retry, or on the first request after a restart, is
   }
 });
 
+t.test('a replay carrying batches the store never had loses none of them', async (t) => {
+  // Before the crash the store took batch 1; the first request after open carries 1, 2 and 3.
+  // Prometheus refuses a request whole when one of its samples is older than what it holds.
+  const { rx, client } = await receiverAndClient(t, (r) =>
+    r.decoded.timeseries.some((s) => s.samples.some((x) => x.timestamp === 1)) ? { status: 400, body: 'out of order sample' } : { status: 204 },
+  );
+  const h = makeSender(t, client, { queue: new MemoryShardQueue({ replaying: true }) });
+  h.queue.push(testBatch('a', 1), testBatch('a', 2), testBatch('a', 3));
+  h.sender.start();
+  await h.queue.drained();
+  t.equal(h.counters.samplesAlreadyStored, 3, 'only the repeated batch counts as already stored');
+  t.equal(h.counters.samplesForwarded, 6, 'the two new batches reach the store');
+  t.same(Object.fromEntries(h.counters.samplesDropped), {});
+  const stamps = (): number[][] => rx.requests.map((r) => [...new Set(r.decoded.timeseries.flatMap((s) => s.samples.map((x) => x.timestamp)))]);
+  t.same(stamps(), [[1, 2, 3], [1], [2], [3]], 'the refused replay goes again one batch a request');
+  h.queue.push(testBatch('a', 4), testBatch('a', 5));
+  await h.queue.drained();
+  t.same(stamps().slice(4), [[4, 5]], 'then requests hold several batches again');
+});
+
 t.test('a refused client certificate: classified tls, retried, logged once, nothing lost', async (t) => {
   const pki = remoteWritePki(t);
   const rx = await startReceiver(t, pki);
