@@ -4,20 +4,8 @@
  * (node, stream, sequence)).
  */
 import t from 'tap';
-import * as net from 'node:net';
-import { BIN, createToken, prepareCollector, spawnNode, startAgent, waitFor, writeCollectorConfig, type TestAgent } from './helpers/system';
+import { BIN, createToken, freePort, prepareCollector, spawnNode, startAgent, waitFor, writeCollectorConfig, type TestAgent } from './helpers/system';
 import { assertEveryBatchStoredOnce } from './helpers/stored-once';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startCollectorProcess(t: Parameters<typeof spawnNode>[0], configFile: string): Promise<ReturnType<typeof spawnNode>> {
   const child = spawnNode(t, [BIN.collector, '--config', configFile]);

@@ -5,9 +5,9 @@
  */
 import t from 'tap';
 import type { Test } from 'tap';
-import { freePort, skipWithoutPrometheus, startPrometheus, type TestPrometheus } from './helpers/prometheus';
+import { skipWithoutPrometheus, startPrometheus, type TestPrometheus } from './helpers/prometheus';
 import { M, STORE, assertEverySampleInPrometheusOnce, collectorMetrics, metricSum, remoteWriteYaml } from './helpers/remote-write-e2e';
-import { BIN, createToken, prepareCollector, spawnNode, startAgent, waitFor, writeCollectorConfig, type TestAgent, type TestCollectorPaths } from './helpers/system';
+import { BIN, createToken, freePort, prepareCollector, spawnNode, startAgent, waitFor, writeCollectorConfig, type TestAgent, type TestCollectorPaths } from './helpers/system';
 
 // Real processes and waits on the store: longer than .taprc's per-file timeout.
 t.setTimeout(400_000);

@@ -7,10 +7,10 @@
  */
 import * as fs from 'node:fs';
 import * as https from 'node:https';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { freePort } from './system';
 import { CertificateAuthority, type CertificateAndKey } from '../../packages/collector/src/pki/certificate-authority';
 
 interface Teardown {
@@ -94,18 +94,6 @@ export function issueClientPair(collectorDataDir: string, dir: string, name = 'c
 export function foreignClientPair(dir: string, name = 'foreign-client'): TlsFiles {
   const ca = CertificateAuthority.create({ commonName: 'Some other CA' });
   return writePair(dir, name, ca.certPem, ca.issue({ commonName: name, usage: 'client', sans: [{ type: 'dns', value: name }] }));
-}
-
-/** Picks a port the kernel considers free right now (bind 127.0.0.1:0, read, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface HttpsAnswer {

@@ -3,16 +3,13 @@
  * points at a real Prometheus (both trusting the collector's CA), sources whose every sample can
  * be accounted for in Prometheus, and readers of the collector's /metrics.
  */
-import * as fs from 'node:fs';
 import type { Test } from 'tap';
 import type { SourceInstance } from '../../packages/agent/src/sources/source';
-import { Collector } from '../../packages/collector/src/collector';
-import { loadCollectorConfig } from '../../packages/collector/src/config';
 import { adminApi } from './admin-api';
 import { TestPrometheus, metricSum, startPrometheus } from './prometheus';
 
 export { metricSum };
-import { captureLogger, prepareCollector, waitFor, writeCollectorConfig, type TestAgent, type TestCollector, type TestCollectorPaths } from './system';
+import { prepareCollector, startPreparedCollector, waitFor, writeCollectorConfig, type TestAgent, type TestCollector, type TestCollectorPaths } from './system';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -29,24 +26,6 @@ export function remoteWriteYaml(url: string, extra: Record<string, string | numb
     `      url: ${url}`,
     ...Object.entries(extra).map(([k, v]) => `      ${k}: ${String(v)}`),
   ].join('\n');
-}
-
-/** The real collector in this process, from a config already written and initialised. */
-export async function startPreparedCollector(t: Teardown, paths: TestCollectorPaths): Promise<TestCollector> {
-  const { log, lines } = captureLogger('ximp-collector');
-  const collector = new Collector(loadCollectorConfig(paths.configFile), { log });
-  await collector.start();
-  const apiPort = collector.apiAddress().port;
-  const cli = fs.readFileSync(paths.cliConfig, 'utf8').replace(/^server: .*$/m, `server: https://localhost:${apiPort}`);
-  fs.writeFileSync(paths.cliConfig, cli, { mode: 0o600 });
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    await collector.stop();
-  };
-  t.teardown(stop);
-  return { ...paths, collector, agentUrl: `wss://127.0.0.1:${collector.agentAddress().port}/v1/agent`, apiPort, logs: lines, stop };
 }
 
 export interface RemoteWriteSystem {

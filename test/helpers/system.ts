@@ -4,6 +4,7 @@
  * produced can be accounted for in the store.
  */
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -96,7 +97,11 @@ export interface TestCollector extends TestCollectorPaths {
 
 /** The real collector in this process, listening on loopback ports chosen by the kernel. */
 export async function startCollector(t: Teardown, extraYaml = '', deps: Omit<CollectorDeps, 'log'> = {}): Promise<TestCollector> {
-  const paths = prepareCollector(t, extraYaml);
+  return startPreparedCollector(t, prepareCollector(t, extraYaml), deps);
+}
+
+/** The real collector in this process, from a config already written and initialised (prepareCollector). */
+export async function startPreparedCollector(t: Teardown, paths: TestCollectorPaths, deps: Omit<CollectorDeps, 'log'> = {}): Promise<TestCollector> {
   const { log, lines } = captureLogger('ximp-collector');
   const collector = new Collector(loadCollectorConfig(paths.configFile), { ...deps, log });
   await collector.start();
@@ -119,6 +124,18 @@ export async function startCollector(t: Teardown, extraYaml = '', deps: Omit<Col
     logs: lines,
     stop,
   };
+}
+
+/** Picks a port the kernel considers free right now (bind 127.0.0.1:0, read, close). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 export interface CliResult {
