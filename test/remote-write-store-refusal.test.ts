@@ -99,7 +99,8 @@ t.test('a 400 drops that one request, counted and logged; later requests go on',
     const { token } = await createToken(collector.cliConfig, node);
     agents.push(await startAgent(t, { url: collector.agentUrl, token, caFile: collector.caFile, node, intervalMs: 50 }));
   }
-  await waitFor('the refusal and a few requests after it', () => proxy!.requests > REFUSE_REQUEST + 5, 30_000);
+  // Every agent streams for a while (a batch only counts once it was acknowledged), past the refusal.
+  await waitFor('the refusal and a few requests after it', () => proxy!.requests > REFUSE_REQUEST + 5 && agents.every((a) => a.source!.cycles > 40), 30_000);
   const produced = await drainAndStopAgents(agents, agents.map((a) => a.source!));
   await waitFor('the queue drains', async () => metricSum(await collectorMetrics(collector), M.queueSamples, { store: STORE }) === 0, 30_000, 250);
 
