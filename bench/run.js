@@ -8,7 +8,8 @@
  * Options (environment): BENCH_AGENTS (1000), BENCH_SAMPLES (200), BENCH_INTERVAL_MS (1000),
  * BENCH_SECONDS (measured window, 30), BENCH_WARMUP_SECONDS (10), BENCH_CYCLES (agent cycles, 100),
  * BENCH_AGENT_SECONDS (how long the real agent process is measured, 20), BENCH_REMOTE_WRITE (1: also
- * run the same load with the collector forwarding into a real Prometheus over mTLS; 0: skip).
+ * run the same load with the collector forwarding into a real Prometheus over mTLS; 0: skip),
+ * BENCH_SHARDS (that store's `shards`; the collector's default when unset).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -179,7 +180,8 @@ async function benchCollector({ forward = false, realAgent = true } = {}) {
     const { configFile, dataDir, ports, ca, caFile, tokens, realAgentToken } = await prepare(dir);
     if (forward) {
       prometheus = await remoteWrite.startPrometheus(path.join(dir, 'prometheus'), dataDir, await freePort());
-      fs.appendFileSync(configFile, ['store:', '  remote_write:', '    - name: bench', `      url: ${prometheus.writeUrl}`, ''].join('\n'));
+      const shards = process.env.BENCH_SHARDS ? [`      shards: ${Number(process.env.BENCH_SHARDS)}`] : [];
+      fs.appendFileSync(configFile, ['store:', '  remote_write:', '    - name: bench', `      url: ${prometheus.writeUrl}`, ...shards, ''].join('\n'));
     }
     const readMetrics = remoteWrite.collectorMetricsReader(path.join(dir, 'cli.yaml'), ports.api, ca);
     const child = spawn(process.execPath, [path.join(root, 'packages/collector/bin/ximp-collector.js'), '--config', configFile], {
@@ -371,7 +373,7 @@ function printForwarded(base, e2e) {
   const extraCpu = e2e.collectorCpuSeconds - (base.collectorCpuSeconds * e2e.elapsedSeconds) / base.elapsedSeconds;
   process.stdout.write(
     [
-      `end to end: the same load, the collector forwarding to Prometheus over mTLS (TLS 1.3, client certificate):`,
+      `end to end: the same load, the collector forwarding to Prometheus over mTLS (TLS 1.3, client certificate; shards ${process.env.BENCH_SHARDS ?? 'default'}):`,
       `  acknowledged samples/s   ${Math.round(e2e.ackedSamplesPerSecond)} (without a remote store ${Math.round(base.ackedSamplesPerSecond)})`,
       `  into Prometheus samples/s ${Math.round(f.samplesPerSecond)} (appended to its head over the window)`,
       `  ack latency p50 / p99    ${e2e.ackLatencyP50Ms.toFixed(1)} ms / ${e2e.ackLatencyP99Ms.toFixed(1)} ms`,
