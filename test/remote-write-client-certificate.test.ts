@@ -47,6 +47,7 @@ t.test('a client certificate from another CA is refused, reported once, and noth
   await new Promise((r) => setTimeout(r, 6000));
   t.equal(refusalLines().length, 1, `one log line for the refusal, however many retries: ${refusalLines()[0]}`);
   t.notMatch(refusalLines()[0], /PRIVATE KEY/, 'no key material in the log');
+  t.equal(refusalLines()[0].match(/"store":/g)?.length, 1, 'the line names its store once');
 
   const metrics = await collectorMetrics(collector);
   t.equal(metricSum(metrics, M.forwarded, { store: STORE }), 0, 'nothing was forwarded');

@@ -78,7 +78,8 @@ export class RemoteWriter {
   constructor(private readonly o: RemoteWriterOptions) {
     this.name = o.config.name;
     this.log = o.log.child({ store: o.config.name });
-    this.throttled = o.throttledLog ?? new ThrottledLog({ log: this.log, now: o.now ?? Date.now });
+    // The senders' throttled lines name the store in their fields: not through the child logger too.
+    this.throttled = o.throttledLog ?? new ThrottledLog({ log: o.log, now: o.now ?? Date.now });
   }
 
   /** Loads the TLS files (throws XIMP_ERR_PKI_INVALID when unusable) and starts sending. */

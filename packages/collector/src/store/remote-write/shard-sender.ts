@@ -83,7 +83,7 @@ export class ShardSender {
     if (this.loop !== null) return;
     this.loop = this.run().catch((err: unknown) => {
       // Nothing in run() is meant to throw; if it does, say so instead of losing the shard silently.
-      this.o.log.error({ err, store: this.o.store, shard: this.o.shard }, 'remote-write shard sender stopped');
+      this.o.log.error({ err, shard: this.o.shard }, 'remote-write shard sender stopped');
     });
   }
 
@@ -257,7 +257,7 @@ export class ShardSender {
     try {
       this.o.onRequest?.(seconds, outcome);
     } catch (err) {
-      this.o.log.warn({ err, store: this.o.store }, 'remote-write request observer failed');
+      this.o.log.warn({ err }, 'remote-write request observer failed');
     }
   }
 }
