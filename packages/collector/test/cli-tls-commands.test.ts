@@ -88,6 +88,11 @@ t.test('tls renew: the new NOT-AFTER per component, in a table or JSON', async (
   t.match(rows[0].not_after, ISO);
   t.same(fake.renewCalls, [['collector'], 'all']);
   t.same(h.deps.audit.list().map((e) => [e.action, e.target]), [['tls.renew', 'collector,api'], ['tls.renew', 'collector']]);
+
+  fake.managed = [];
+  const none = await run('tls', 'renew', '--all');
+  t.equal(none.code, 0);
+  t.equal(none.stdout, 'COMPONENT  NOT-AFTER\nNo managed certificate to renew.\n');
 });
 
 t.test('exit statuses: usage 2, not allowed 3, failure 1', async (t) => {

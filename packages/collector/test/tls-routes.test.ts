@@ -88,6 +88,12 @@ t.test('an admin renews one component or all: answered with the new expiry, one 
   t.equal(audit.length, 2, 'one entry for the whole --all');
   t.match(audit[0], { actor: admin.id, action: 'tls.renew', target: 'collector,api' });
   t.match(h.logText(), /"msg":"certificates renewed"/);
+
+  fake.managed = [];
+  const none = await request(h, 'POST', '/api/v1/tls/renew', { bearer, headers: JSON_TYPE, body: '{"all":true}' });
+  t.equal(none.status, 200);
+  t.same(none.json, [], 'every leaf from operator files: nothing to renew');
+  t.equal(h.deps.audit.list().length, 2, 'nothing changed, no entry');
 });
 
 t.test('bad bodies answer 400 naming the field; nothing is renewed', async (t) => {

@@ -114,7 +114,10 @@ export const TLS_ROUTES: readonly Route[] = [
         throw new HttpError(500, 'renewal_failed', err.message);
       }
       const components = renewed.map((r) => r.component);
-      deps.audit.record({ actor: principal!.clientId, action: 'tls.renew', target: components.length > 0 ? components.join(',') : 'none', source }, deps.now());
+      // `all` with every leaf from operator files renews nothing: no change, no entry.
+      if (components.length > 0) {
+        deps.audit.record({ actor: principal!.clientId, action: 'tls.renew', target: components.join(','), source }, deps.now());
+      }
       deps.log.info({ components, client: principal!.clientId, remote: source }, 'certificates renewed');
       return { status: 200, body: renewed.map(renewedJson) };
     },

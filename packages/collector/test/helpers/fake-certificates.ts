@@ -11,6 +11,8 @@ export interface FakeCertificates {
   views: CertificateView[];
   /** Every renew() argument, in order. */
   renewCalls: (readonly LeafComponent[] | 'all')[];
+  /** What renew('all') renews: the leaves not from operator files. */
+  managed: LeafComponent[];
   /** When set, renew() rejects with it. */
   failure: Error | null;
 }
@@ -44,6 +46,7 @@ export function fakeCertificates(now: number = Date.now()): FakeCertificates {
       view('store-client', 12, { status: 'renew-due', source: 'file' }, now),
     ],
     renewCalls: [],
+    managed: ['collector', 'api'],
     failure: null,
     status(component) {
       return component === undefined ? [...fake.views] : fake.views.filter((v) => v.component === component);
@@ -51,7 +54,7 @@ export function fakeCertificates(now: number = Date.now()): FakeCertificates {
     async renew(components) {
       fake.renewCalls.push(components);
       if (fake.failure !== null) throw fake.failure;
-      const list: readonly LeafComponent[] = components === 'all' ? ['collector', 'api'] : components;
+      const list: readonly LeafComponent[] = components === 'all' ? fake.managed : components;
       return list.map((component, i) => ({ component, serial: `f${i}`, notAfter: new Date(now + 365 * DAY + 3_600_000) }));
     },
   };
