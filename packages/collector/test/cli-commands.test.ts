@@ -2,39 +2,10 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { main } from '../dist/cli/main';
-import { startApi, type Credentials, type Harness } from './helpers/api-harness';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Writes a CLI config for `client` and returns a runner of `ximp` in this process. */
-function cli(t: Test, h: Harness, client: Credentials): { run(...argv: string[]): Promise<Run>; file: string; dir: string } {
-  // Each config in its own folder: one test may run the CLI as several clients.
-  const dir = fs.mkdtempSync(path.join(t.testdirName, 'cli-'));
-  fs.writeFileSync(path.join(dir, 'ca.pem'), h.caPem);
-  const file = path.join(dir, 'cli.yaml');
-  fs.writeFileSync(file, `server: ${h.url}\nca_file: ca.pem\nclient_id: ${client.id}\nclient_secret: ${client.secret}\n`, { mode: 0o600 });
-  return {
-    file,
-    dir,
-    async run(...argv: string[]): Promise<Run> {
-      let stdout = '';
-      let stderr = '';
-      const code = await main(argv, {
-        stdout: (s) => void (stdout += s),
-        stderr: (s) => void (stderr += s),
-        env: { XIMP_CLI_CONFIG: file },
-        homeDir: dir,
-      });
-      return { code, stdout, stderr };
-    },
-  };
-}
+import { startApi } from './helpers/api-harness';
+import { cli, type Run } from './helpers/cli-runner';
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$/;
 

@@ -25,6 +25,12 @@ t.test('permission matrix', async (t) => {
   t.notOk(can('monitoring-editor', 'clients:manage'));
   t.notOk(can('monitoring-viewer', 'retention:write'));
   t.ok(can('monitoring-admin', 'tls:manage'));
+  // Certificate status names hosts and expiries; renewing swaps listeners: admin only (SPEC §10).
+  for (const p of ['tls:read', 'tls:renew'] as const) {
+    t.ok(can('monitoring-admin', p), p);
+    t.notOk(can('monitoring-editor', p), p);
+    t.notOk(can('monitoring-viewer', p), p);
+  }
   t.ok(can('monitoring-admin', 'audit:read'));
   t.notOk(can('monitoring-editor', 'audit:read'));
 });

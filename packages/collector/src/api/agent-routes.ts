@@ -2,7 +2,7 @@ import { formatDuration } from '@ximp/shared';
 import type { AgentView } from './api-deps';
 import { HttpError, invalidRequest } from './http-error';
 import { isoOrNull } from './iso-time';
-import { checkNodeName } from './request-fields';
+import { checkNodeName, checkParams } from './request-fields';
 import type { Route } from './route-table';
 import { seriesJsonChunks } from './series-json-chunks';
 
@@ -43,16 +43,6 @@ function timeParam(query: URLSearchParams, name: string, fallback: number): numb
   const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
   if (!Number.isFinite(ms)) throw invalidRequest(`${name}: expected unix milliseconds or an ISO 8601 time`);
   return ms;
-}
-
-/** Refuses parameters the route does not know or that appear twice, so a typo is not silently ignored. */
-function checkParams(query: URLSearchParams, allowed: readonly string[]): void {
-  const seen = new Set<string>();
-  for (const name of query.keys()) {
-    if (!allowed.includes(name)) throw invalidRequest(`${name.slice(0, 64)}: unknown parameter (expected ${allowed.join(', ')})`);
-    if (seen.has(name)) throw invalidRequest(`${name}: given more than once`);
-    seen.add(name);
-  }
 }
 
 /** 400 `query_too_large`: names the limit and its collector.yaml key, so the caller knows how far to narrow. */

@@ -3,9 +3,11 @@ import type { AuditLog } from '../audit/audit-log';
 import type { AccessTokenStore } from '../auth/access-token-store';
 import type { AgentTokenStore } from '../auth/agent-token-store';
 import type { ApiClientStore } from '../auth/api-client-store';
+import type { LeafComponent, PkiComponent } from '../pki/components';
 import type { AgentView } from '../registry/agent-state';
 import type { RetentionSetting } from '../store/retention-setting';
 import type { SeriesQuery } from '../store/series-query';
+import type { CertificateView, RenewedCertificate } from './certificate-views';
 
 export type { AgentState, AgentView } from '../registry/agent-state';
 
@@ -31,6 +33,14 @@ export interface ApiDeps {
   retention: Pick<RetentionSetting, 'current' | 'set'>;
   /** Nodes whose session is held back by a full remote-store queue (`store: "held"` in the agent list). */
   heldBackNodes?: () => ReadonlySet<string>;
+  /**
+   * The certificate manager: status and on-demand renewal of the PKI components. Absent until it
+   * is wired in; the TLS routes then answer 503.
+   */
+  certificates?: {
+    status(component?: PkiComponent): CertificateView[];
+    renew(components: readonly LeafComponent[] | 'all'): Promise<RenewedCertificate[]>;
+  };
   /** The collector's own metrics (CollectorMetrics), for GET /metrics. */
   metrics: { readonly contentType: string; metrics(): Promise<string> };
   config: {

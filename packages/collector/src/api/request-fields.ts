@@ -10,6 +10,16 @@ export function rejectUnknownFields(body: Record<string, unknown>, allowed: read
   }
 }
 
+/** Refuses parameters the route does not know or that appear twice, so a typo is not silently ignored. */
+export function checkParams(query: URLSearchParams, allowed: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const name of query.keys()) {
+    if (!allowed.includes(name)) throw invalidRequest(`${name.slice(0, 64)}: unknown parameter (expected ${allowed.join(', ')})`);
+    if (seen.has(name)) throw invalidRequest(`${name}: given more than once`);
+    seen.add(name);
+  }
+}
+
 /** A string field; `undefined` when optional and absent. Messages name the field, never echo values. */
 export function stringField(body: Record<string, unknown>, name: string, required: true): string;
 export function stringField(body: Record<string, unknown>, name: string, required: false): string | undefined;

@@ -3,6 +3,7 @@ import { AGENT_TOKEN_ROUTES } from './agent-token-routes';
 import { CLIENT_ROUTES } from './client-routes';
 import type { Route } from './route-table';
 import { STORE_ROUTES } from './store-routes';
+import { TLS_ROUTES } from './tls-routes';
 import { NO_STORE_HEADERS, handleTokenRequest } from './token-endpoint';
 
 const DEFAULT_AUDIT_LIMIT = 100;
@@ -36,6 +37,7 @@ export const API_ROUTES: readonly Route[] = [
   ...AGENT_TOKEN_ROUTES,
   ...CLIENT_ROUTES,
   ...STORE_ROUTES,
+  ...TLS_ROUTES,
   {
     method: 'GET',
     pattern: '/api/v1/audit',

@@ -20,6 +20,8 @@ export const PERMISSIONS = [
   'agent_tokens:manage',
   'clients:manage',
   'tls:manage',
+  'tls:read',
+  'tls:renew',
   'retention:write',
   'security:manage',
   'audit:read',

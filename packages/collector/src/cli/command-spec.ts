@@ -1,4 +1,5 @@
 import { durationProblem } from './duration-argument';
+import { renewTargetProblem } from './tls-commands';
 
 /** A flag a command accepts. Flags with `value` take one argument (`--node x` or `--node=x`). */
 export interface FlagSpec {
@@ -92,6 +93,29 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'revoke an API client and its access tokens',
     positionals: [{ name: 'ID', description: 'the client ID' }],
     flags: [],
+  },
+  {
+    path: ['tls', 'status'],
+    summary: 'show every certificate: expiry, status and source (monitoring-admin)',
+    positionals: [],
+    flags: [{ name: 'component', value: true, metavar: 'NAME', description: 'only this one: ca, collector, api or store-client' }],
+    details:
+      'STATUS: ok, renew-due (within tls.renew_before of NOT-AFTER), expired, or error (the last\n' +
+      'renewal failed; its reason is printed on stderr under the table). SOURCE: managed (issued\n' +
+      'and renewed by the collector) or file (cert_file/key_file, never renewed by XIMP).\n',
+  },
+  {
+    path: ['tls', 'renew'],
+    summary: 'renew certificates now; live connections stay up (monitoring-admin)',
+    positionals: [],
+    flags: [
+      { name: 'all', value: false, description: 'every managed certificate' },
+      { name: 'component', value: true, metavar: 'NAME', description: 'one certificate: collector, api or store-client' },
+    ],
+    details:
+      'Give --all or --component. Audited as tls.renew. Prints each renewed component and its new\n' +
+      'NOT-AFTER; new TLS handshakes get the new certificate. The CA is not renewed this way.\n',
+    check: (flags) => [renewTargetProblem(flags)],
   },
   { path: ['store', 'retention'], summary: 'show the metric retention (same as "store retention get")', positionals: [], flags: [] },
   {

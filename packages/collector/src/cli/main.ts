@@ -13,6 +13,7 @@ import { metricsQuery } from './metrics-commands';
 import { parseArgs } from './parse-args';
 import { storeRetentionGet, storeRetentionSet } from './store-commands';
 import { terminalText } from './terminal-text';
+import { tlsRenew, tlsStatus } from './tls-commands';
 
 /** Where the CLI talks to the world; tests pass their own to capture output and set the environment. */
 export interface CliIo {
@@ -31,6 +32,8 @@ const RUNS: Readonly<Record<string, CommandRun>> = {
   'client create': clientCreate,
   'client list': clientList,
   'client revoke': clientRevoke,
+  'tls status': tlsStatus,
+  'tls renew': tlsRenew,
   'store retention': storeRetentionGet,
   'store retention get': storeRetentionGet,
   'store retention set': storeRetentionSet,

@@ -48,6 +48,8 @@ export interface HarnessOptions {
   series?: Partial<SeriesQueryOptions>;
   /** collector.yaml's `store.retention` (default 15d). */
   retentionMs?: number;
+  /** The certificate manager the TLS routes use (a fake at this level); absent when not given. */
+  certificates?: ApiDeps['certificates'];
 }
 
 interface TapLike {
@@ -83,6 +85,7 @@ export async function startApi(t: TapLike, options: HarnessOptions = {}): Promis
     },
     series: new SeriesQuery(db, { maxRangeMs: 31 * 86_400_000, maxPoints: 250_000, maxConcurrent: 4, ...options.series }),
     retention: new RetentionSetting(new SettingsStore(db), options.retentionMs ?? 15 * 86_400_000),
+    certificates: options.certificates,
     metrics: { contentType: 'text/plain; version=0.0.4; charset=utf-8', metrics: async () => '# TYPE ximp_collector_agents gauge\nximp_collector_agents 0\n' },
     config: {
       accessTokenTtlMs: options.accessTokenTtlMs ?? 3_600_000,
