@@ -1,3 +1,4 @@
 export * from './tls-options';
 export * from './cert-info';
 export * from './reloadable-context';
+export * from './component-marker';
