@@ -26,7 +26,7 @@ interface Served {
   handshakes(): number;
 }
 
-/** An HTTPS server on loopback serving `cert`; counts requests that got past the handshake. */
+/** An HTTPS server on loopback serving `cert`; counts requests that got past the handshake and hangs up on them. */
 async function serve(
   t: Test,
   pair: { certPem: string; keyPem: string },
@@ -34,9 +34,10 @@ async function serve(
   tlsVersions: { minVersion: 'TLSv1.2' | 'TLSv1.3'; maxVersion: 'TLSv1.2' | 'TLSv1.3' } = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' },
 ): Promise<Served> {
   let requests = 0;
-  const server = https.createServer({ cert: pair.certPem, key: pair.keyPem, ...tlsVersions }, (_req, res) => {
+  const server = https.createServer({ cert: pair.certPem, key: pair.keyPem, ...tlsVersions }, (req) => {
     requests++;
-    res.writeHead(500).end();
+    // Hang up without an answer: the agent then retries at its normal pace, not the slow one.
+    req.socket.destroy();
   });
   server.on('tlsClientError', () => undefined);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -124,4 +125,17 @@ t.test('an agent and the CLI refuse a server that offers only TLS 1.2', async (t
   t.equal(res.code, 1);
   t.match(res.stderr, /offers only a TLS version below 1\.3/);
   t.equal(s.handshakes(), 0);
+});
+
+t.test('a collector certificate without any component marker is accepted, with one warning', async (t) => {
+  // Issued the way certificates were before markers existed: no OU=ximp-component=... at all.
+  const s = await serve(t, ca.issue({ commonName: 'localhost', sans: LOOPBACK, usage: 'server' }));
+  const a = await startAgent(t, { url: s.url('wss'), token: TOKEN, caFile: s.caFile, node: 'trust-node', intervalMs: 200 });
+  // The handshake succeeds: the server sees the upgrade request of each attempt.
+  await waitFor('two upgrade requests past the handshake', () => s.handshakes() >= 2, 15_000);
+  await a.stop();
+  const warnings = a.logs.filter((l) => l.includes('without a component marker'));
+  t.equal(warnings.length, 1, 'warned once, not per connection');
+  t.match(warnings[0], /accepted for now: renew it \(ximp tls renew --component collector\)/);
+  t.notOk(a.logs.some((l) => l.includes('XIMP_ERR_TLS_UNTRUSTED')), 'no trust failure');
 });
