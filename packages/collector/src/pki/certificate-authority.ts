@@ -199,10 +199,10 @@ function parseCaCertificate(certPem: string): { subject: forge.asn1.Asn1; keyIde
   const der = new crypto.X509Certificate(certPem).raw;
   const tbs = (fromDer(der).value as forge.asn1.Asn1[])[0];
   const fields = tbs.value as forge.asn1.Asn1[];
-  const v3 = fields[0].tagClass === asn1.Class.CONTEXT_SPECIFIC && fields[0].type === 0;
+  const v3 = fields[0].tagClass === asn1.Class.CONTEXT_SPECIFIC && (fields[0].type as number) === 0;
   const subject = fields[v3 ? 5 : 4];
   let keyIdentifier: string | null = null;
-  const extensions = fields.find((f) => f.tagClass === asn1.Class.CONTEXT_SPECIFIC && f.type === 3);
+  const extensions = fields.find((f) => f.tagClass === asn1.Class.CONTEXT_SPECIFIC && (f.type as number) === 3);
   const list = extensions ? ((extensions.value as forge.asn1.Asn1[])[0].value as forge.asn1.Asn1[]) : [];
   for (const ext of list) {
     const parts = ext.value as forge.asn1.Asn1[];
