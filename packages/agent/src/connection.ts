@@ -9,6 +9,10 @@ import {
   ThrottledLog,
   UPGRADE_REFUSAL_CODES,
   clientTlsOptions,
+  describeTrustFailure,
+  ErrorCodes,
+  peerCertificateDates,
+  trustFailureKind,
   decodeCollectorFrame,
   encodeAgentFrame,
   isAuthClose,
@@ -45,6 +49,9 @@ export interface ConnectionOptions {
   onWelcome?: (welcome: Welcome) => void;
 }
 
+/** The component marker the collector's agent-listener certificate carries. */
+const COLLECTOR_COMPONENT = 'collector';
+const DATES_PROBE_INTERVAL_MS = 60_000;
 const TOKEN_EXPIRY_WARN_MS = 30 * 24 * 3600 * 1000;
 const DEFAULT_SILENCE_TIMEOUT_MS = 30_000;
 /** A dead collector is noticed within this many of its ping periods (SPEC §7). */
@@ -75,6 +82,9 @@ export class AgentConnection {
   /** Silence that ends the session; follows the collector's ping interval once Welcome tells it. */
   private silenceTimeoutMs: number;
   private readonly faults: ThrottledLog;
+  /** A collector certificate without a component marker is accepted (issued before markers); said once. */
+  private warnedUnmarked = false;
+  private lastDatesProbeMs = -Infinity;
 
   constructor(private readonly options: ConnectionOptions) {
     this.backoff = options.backoff ?? new Backoff({ initialMs: 1000, maxMs: 60_000 });
@@ -144,7 +154,11 @@ export class AgentConnection {
     let ws: WebSocket;
     try {
       ws = new WebSocket(options.url, SUBPROTOCOL, {
-        ...clientTlsOptions({ ca: options.ca() }),
+        // Only the agent listener's certificate will do: a leaked `api` key must not pass for the collector.
+        ...clientTlsOptions({
+          ca: options.ca(),
+          component: { expected: COLLECTOR_COMPONENT, onUnmarked: (cert) => this.unmarkedCertificate(cert) },
+        }),
         headers: { Authorization: `Bearer ${options.token()}`, [NODE_HEADER]: options.node },
         perMessageDeflate: false,
         handshakeTimeout: 10_000,
@@ -162,8 +176,46 @@ export class AgentConnection {
     ws.on('ping', () => this.armSilenceTimer(ws));
     ws.on('close', (code: number, reason: Buffer) => this.onClose(ws, code, reason.toString()));
     ws.on('error', (err: Error) => {
-      if (this.lastRefusal === undefined) options.log.warn({ url: options.url, err: err.message }, 'collector connection error');
+      if (trustFailureKind(err) !== null) this.trustFailure(err);
+      else if (this.lastRefusal === undefined) options.log.warn({ url: options.url, err: err.message }, 'collector connection error');
     });
+  }
+
+  /** One line per kind of trust failure (throttled), naming the problem and what to check. */
+  private trustFailure(err: Error): void {
+    const kind = trustFailureKind(err);
+    const report = (dates: { notBefore: string; notAfter: string } | null): void => {
+      const failure = describeTrustFailure(err, {
+        peer: 'the collector',
+        urlSetting: 'server.url in agent.yaml',
+        caSetting: 'server.ca_file in agent.yaml',
+        notAfter: dates?.notAfter ?? null,
+        notBefore: dates?.notBefore ?? null,
+      });
+      if (failure === null) return;
+      this.faults.report('error', `tls_${failure.kind}`, { url: this.options.url, code: ErrorCodes.TLS_UNTRUSTED, kind: failure.kind }, `collector connection error: ${failure.message}`);
+    };
+    const now = this.options.now();
+    if ((kind === 'expired' || kind === 'not_yet_valid') && now - this.lastDatesProbeMs >= DATES_PROBE_INTERVAL_MS) {
+      // Node keeps no peer certificate after a failed verification: read its dates once more
+      // (at most once per throttle window; the lines in between are folded into the count).
+      this.lastDatesProbeMs = now;
+      const url = new URL(this.options.url);
+      peerCertificateDates({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 443), servername: url.hostname })
+        .then(report)
+        .catch(() => report(null));
+      return;
+    }
+    report(null);
+  }
+
+  private unmarkedCertificate(cert: { subject?: { CN?: string | string[] } }): void {
+    if (this.warnedUnmarked) return;
+    this.warnedUnmarked = true;
+    this.options.log.warn(
+      { url: this.options.url, subject: String(cert.subject?.CN ?? '') },
+      'the collector presented a certificate without a component marker (issued before XIMP marked them); accepted for now: renew it (ximp tls renew --component collector)',
+    );
   }
 
   private onRefused(ws: WebSocket, req: ClientRequest, res: IncomingMessage): void {

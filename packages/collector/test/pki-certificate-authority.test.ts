@@ -1,5 +1,9 @@
 import * as crypto from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import * as tls from 'node:tls';
+import * as forge from 'node-forge';
 import t from 'tap';
+import { certificateComponent } from '@ximp/shared';
 import { CA_VALIDITY_DAYS, CertificateAuthority, LEAF_VALIDITY_DAYS } from '../src/pki/certificate-authority';
 import { defaultSubjectAltNames } from '../src/pki/subject-alt-names';
 
@@ -70,4 +74,84 @@ t.test('fromPem reloads a CA that issues verifiable certificates; bad material i
   } catch (err) {
     t.notMatch((err as Error).message, /PRIVATE KEY|BEGIN/, 'no key material in the error');
   }
+});
+
+t.test('the CA and every leaf have ECDSA P-256 keys, signed ecdsa-with-SHA256', async (t) => {
+  t.equal(caCert.publicKey.asymmetricKeyType, 'ec');
+  t.equal(caCert.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+  t.equal(crypto.createPrivateKey(ca.keyPem).asymmetricKeyType, 'ec');
+  for (const usage of ['server', 'client'] as const) {
+    const leaf = ca.issue({ commonName: `x (${usage})`, sans, usage, now });
+    const cert = new crypto.X509Certificate(leaf.certPem);
+    t.equal(cert.publicKey.asymmetricKeyType, 'ec', `${usage} leaf key is EC`);
+    t.equal(cert.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1', `${usage} leaf on P-256`);
+    t.ok(cert.verify(caCert.publicKey));
+    t.match(cert.toLegacyObject().subject, { CN: `x (${usage})` });
+  }
+  // The signature algorithm OID 1.2.840.10045.4.3.2 (ecdsa-with-SHA256) sits in the DER.
+  const leaf = new crypto.X509Certificate(ca.issue({ commonName: 'y', sans, usage: 'server', now }).certPem);
+  t.ok(leaf.raw.includes(Buffer.from('06082a8648ce3d040302', 'hex')), 'ecdsa-with-SHA256');
+});
+
+t.test('each leaf carries its component marker; the CA and unnamed leaves carry none', async (t) => {
+  for (const component of ['collector', 'api', 'store-client'] as const) {
+    const leaf = ca.issue({ commonName: `${component} (mon1)`, sans, usage: component === 'store-client' ? 'client' : 'server', now });
+    const cert = new crypto.X509Certificate(leaf.certPem);
+    t.equal(certificateComponent(cert.toLegacyObject()), component, `${component} marked`);
+    t.match(cert.subject, new RegExp(`OU=ximp-component=${component}`));
+  }
+  const explicit = ca.issue({ commonName: 'anything', component: 'api', sans, usage: 'server', now });
+  t.equal(certificateComponent(new crypto.X509Certificate(explicit.certPem).toLegacyObject()), 'api', 'explicit component wins');
+  const unnamed = ca.issue({ commonName: 'localhost', sans, usage: 'server', now });
+  t.equal(certificateComponent(new crypto.X509Certificate(unnamed.certPem).toLegacyObject()), null);
+  t.equal(certificateComponent(caCert.toLegacyObject()), null);
+});
+
+/** An RSA-2048 CA the way earlier versions wrote it (node-forge, SKI extension, pathlen 0). */
+function earlierRsaCa(): { certPem: string; keyPem: string } {
+  const { publicKey, privateKey } = crypto.generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey);
+  cert.serialNumber = '01';
+  cert.validity.notBefore = new Date(now - 86_400_000);
+  cert.validity.notAfter = new Date(now + 3650 * 86_400_000);
+  const name = [{ name: 'commonName', value: 'XIMP CA (old)' }, { name: 'organizationName', value: 'XIMP' }];
+  cert.setSubject(name);
+  cert.setIssuer(name);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  cert.sign(forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: privateKey };
+}
+
+t.test('an RSA CA written by an earlier version still loads and issues ECDSA leaves that TLS accepts', async (t) => {
+  const old = earlierRsaCa();
+  const oldCa = CertificateAuthority.fromPem(old.certPem, old.keyPem);
+  const oldCert = new crypto.X509Certificate(old.certPem);
+  const leaf = oldCa.issue({ commonName: 'collector (old)', sans, usage: 'server', now });
+  const cert = new crypto.X509Certificate(leaf.certPem);
+  t.ok(cert.checkIssued(oldCert), 'issuer and key identifiers match the old CA');
+  t.ok(cert.verify(oldCert.publicKey), 'signed by the RSA key');
+  t.equal(cert.publicKey.asymmetricKeyType, 'ec');
+  t.equal(certificateComponent(cert.toLegacyObject()), 'collector');
+
+  const server = tls.createServer({ cert: leaf.certPem, key: leaf.keyPem, minVersion: 'TLSv1.3' }, (s) => s.end('ok'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  const { port } = server.address() as AddressInfo;
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, ca: old.certPem, servername: 'localhost', minVersion: 'TLSv1.3' });
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString()));
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+  t.equal(answer, 'ok', 'a TLS 1.3 client trusting the old CA accepts the new leaf');
 });

@@ -184,3 +184,21 @@ t.test('unreadable TLS files at construction: PKI_INVALID naming the file, no ke
   c.close();
   await t.rejects(c.send(new Uint8Array(1)), { code: ErrorCodes.STORE_STOPPED });
 });
+
+t.test('the store client refuses a store that offers only TLS 1.2 (kind `tls`, nothing sent)', async (t) => {
+  const pki = remoteWritePki(t);
+  let requests = 0;
+  const server = https.createServer({ cert: pki.server.cert, key: pki.server.key, minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' }, (_req, res) => {
+    requests++;
+    res.writeHead(204).end();
+  });
+  server.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as net.AddressInfo;
+  const c = client(t, pki, `https://127.0.0.1:${port}/api/v1/write`);
+  const err = await networkError(c.send(encodeBatches([testBatch('n', 1)])));
+  t.equal(err.kind, 'tls', err.message);
+  t.match(err.message, /protocol version|unsupported protocol/i);
+  t.equal(requests, 0, 'nothing got through');
+});

@@ -38,6 +38,7 @@ export const ErrorCodes = {
   SEGMENT_LOG_IO: 'XIMP_ERR_SEGMENT_LOG_IO',
   SEGMENT_LOG_CLOSED: 'XIMP_ERR_SEGMENT_LOG_CLOSED',
   SEGMENT_LOG_INVALID_RECORD: 'XIMP_ERR_SEGMENT_LOG_INVALID_RECORD',
+  TLS_UNTRUSTED: 'XIMP_ERR_TLS_UNTRUSTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

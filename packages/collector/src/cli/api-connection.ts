@@ -1,5 +1,5 @@
 import * as https from 'node:https';
-import { clientTlsOptions, ErrorCodes } from '@ximp/shared';
+import { clientTlsOptions, describeTrustFailure, ErrorCodes, peerCertificateDates, trustFailureKind } from '@ximp/shared';
 import { CliError } from './cli-error';
 import { ExitCodes } from './exit-codes';
 
@@ -106,6 +106,26 @@ export class ApiConnection {
     return new CliError(ExitCodes.FAILED, `${server} refused the request: HTTP ${status} ${describe(error, message)}`);
   }
 
+  /** A certificate or TLS version this CLI does not trust: what is wrong and what to check. */
+  private async trustFailure(err: Error, url: URL): Promise<CliError> {
+    const kind = trustFailureKind(err);
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    // Node keeps no peer certificate after a failed verification: read its dates once more.
+    const dates =
+      kind === 'expired' || kind === 'not_yet_valid'
+        ? await peerCertificateDates({ host, port: Number(url.port || 443), servername: url.hostname }).catch(() => null)
+        : null;
+    const failure = describeTrustFailure(err, {
+      peer: 'the collector',
+      urlSetting: 'the server URL (--server, XIMP_SERVER or server in the CLI config)',
+      caSetting: 'ca_file (XIMP_CA_FILE or ca_file in the CLI config)',
+      notAfter: dates?.notAfter ?? null,
+      notBefore: dates?.notBefore ?? null,
+    });
+    const text = failure?.message ?? err.message;
+    return new CliError(ExitCodes.FAILED, `cannot trust ${this.options.server}: ${text}`, { cause: err, code: ErrorCodes.TLS_UNTRUSTED });
+  }
+
   private send(method: string, path: string, headers: Record<string, string>, payload: Buffer | null): Promise<ApiResponse> {
     const server = this.options.server;
     const url = new URL(path, server + '/');
@@ -115,6 +135,10 @@ export class ApiConnection {
       const fail = (err: Error): void => {
         if (settled) return;
         settled = true;
+        if (trustFailureKind(err) !== null) {
+          void this.trustFailure(err, url).then(reject);
+          return;
+        }
         const code = (err as NodeJS.ErrnoException).code;
         const cause = code !== undefined && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
         reject(new CliError(ExitCodes.FAILED, `cannot reach ${server}: ${cause}`, { cause: err }));

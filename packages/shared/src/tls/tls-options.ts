@@ -1,5 +1,6 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { componentIdentityCheck } from './trust-failure';
 
 /** PEM text or bytes, as read from a file. */
 export type Pem = string | Buffer;
@@ -21,6 +22,11 @@ export interface ClientTlsInput {
   key?: Pem | null;
   /** Name to check the server's certificate against (and send as SNI when it is a DNS name). */
   servername?: string;
+  /**
+   * Accept only a server certificate marked for this component (see component-marker.ts); an
+   * unmarked one (issued before markers existed) passes and is reported through `onUnmarked`.
+   */
+  component?: { expected: string; onUnmarked(cert: tls.PeerCertificate): void };
 }
 
 export type ServerTlsOptions = tls.TlsOptions & { minVersion: 'TLSv1.3' };
@@ -51,6 +57,10 @@ export function clientTlsOptions(input: ClientTlsInput): ClientTlsOptions {
       // SNI may not carry an IP address (RFC 6066); check the IP SAN against it instead.
       options.checkServerIdentity = (_host, cert) => tls.checkServerIdentity(name, cert);
     }
+  }
+  if (input.component) {
+    const { expected, onUnmarked } = input.component;
+    options.checkServerIdentity = componentIdentityCheck(expected, onUnmarked, options.checkServerIdentity);
   }
   return options;
 }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as tls from 'node:tls';
-import { clientTlsOptions, ErrorCodes, XimpError, type ClientTlsOptions } from '@ximp/shared';
+import { clientTlsOptions, ErrorCodes, trustFailureKind, XimpError, type ClientTlsOptions } from '@ximp/shared';
 import { COLLECTOR_VERSION } from '../../version';
 import { REMOTE_WRITE_HEADERS } from './write-request';
 
@@ -243,6 +243,10 @@ export function classifyNetworkError(err: unknown, ctx: ErrorContext): RemoteWri
   if (ctx.timedOut) return new RemoteWriteNetworkError('timeout', `no answer from ${ctx.host} within ${ctx.timeoutMs} ms`, { cause: err });
   if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code.includes('CERT') || code.includes('SELF_SIGNED') || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE') {
     return new RemoteWriteNetworkError('tls', `TLS with ${ctx.host} failed: ${detail} (check ca_file, the client certificate and the store's client CA)`, { cause: err });
+  }
+  // OpenSSL reports the server's protocol-version alert on a write as a plain EPROTO.
+  if (trustFailureKind(err) === 'tls_version') {
+    return new RemoteWriteNetworkError('tls', `TLS with ${ctx.host} failed: the store offers only TLS below 1.3 (alert protocol version; check its TLS settings)`, { cause: err });
   }
   if (CONNECT_CODES.has(code)) return new RemoteWriteNetworkError('connect', `cannot connect to ${ctx.host}: ${detail}`, { cause: err });
   if (RESET_CODES.has(code) || (err instanceof Error && /socket hang up/.test(err.message))) {
