@@ -115,12 +115,15 @@ function serialOf(pem: string): string {
   return new crypto.X509Certificate(pem).serialNumber;
 }
 
-/** A writer that fails each first write of a file whose name matches `pattern` in a renewal, while `on()`. */
-function failingWriter(pattern: RegExp, on: () => boolean): PkiFileWriter {
+/**
+ * A writer that fails writes of files whose name matches `pattern` while `on()`: each such file
+ * once (the writes that put it back then work), or every time with `always`, like a read-only folder.
+ */
+function failingWriter(pattern: RegExp, on: () => boolean, always = false): PkiFileWriter {
   let failed = new Set<string>();
   const fail = (file: string): void => {
     if (!on()) failed = new Set();
-    else if (pattern.test(path.basename(file)) && !failed.has(file)) {
+    else if (pattern.test(path.basename(file)) && (always || !failed.has(file))) {
       failed.add(file);
       throw Object.assign(new Error(`EROFS: read-only file system, open '${file}'`), { code: 'EROFS' });
     }
@@ -288,4 +291,80 @@ t.test('reload swaps both listeners, or neither when one file is bad', async (t)
   h.manager.reload();
   t.same(await h.served(), { collector: serialOf(collector.certPem), api: serialOf(api.certPem) }, 'both swapped');
   t.ok(h.logs.some((l) => l.includes('certificates reloaded')));
+});
+
+/** The serial a new TLS connection to `port` is served, without verifying it (its notBefore may be in the injected future). */
+function servedSerialUnverified(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, minVersion: 'TLSv1.3' }, () => {
+      resolve(socket.getPeerX509Certificate()!.serialNumber);
+      socket.destroy();
+    });
+    socket.on('error', reject);
+  });
+}
+
+async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const FAST = { periodMs: 30, spreadMs: 10, retryInitialMs: 20, retryMaxMs: 80 };
+
+t.test('the timer renews every leaf within renew_before, and nothing before', async (t) => {
+  let writes = 0;
+  const h = await harness(t, {
+    schedule: FAST,
+    files: {
+      ...DEFAULT_PKI_FILE_WRITER,
+      writePublic: (file, data) => {
+        writes++;
+        DEFAULT_PKI_FILE_WRITER.writePublic(file, data);
+      },
+    },
+  });
+  const before = await h.served();
+  const notAfter = h.manager.status('collector')[0].notAfter.getTime();
+  h.clock.now = notAfter - 31 * DAY_MS;
+  h.manager.start();
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(writes, 0, '31 days before expiry nothing is renewed');
+
+  h.clock.now = notAfter - 20 * DAY_MS;
+  await until('the collector certificate renewed', async () => (await servedSerialUnverified(h.ports.collector)) !== before.collector);
+  const rows = h.manager.status();
+  t.same(rows.map((r) => r.status), ['ok', 'ok', 'ok', 'ok'], 'every due leaf was renewed');
+  for (const row of rows.slice(1)) t.ok(row.notAfter.getTime() - h.clock.now >= 90 * DAY_MS, `${row.component}: at least 90 days ahead`);
+  t.equal(await servedSerialUnverified(h.ports.collector), rows[1].serial, 'the agent listener serves the file');
+  t.equal(await servedSerialUnverified(h.ports.api), rows[2].serial, 'and so does the API listener');
+  const settled = writes;
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(writes, settled, 'renewed once: the next checks find nothing due');
+  h.manager.stop();
+});
+
+t.test('a failing renewal sets status error, is counted and logged, and is retried until it succeeds', async (t) => {
+  let faulty = true;
+  const h = await harness(t, { schedule: FAST, files: failingWriter(/^collector-key\.prev\.pem$/, () => faulty, true) });
+  const before = await h.served();
+  h.clock.now = h.manager.status('collector')[0].notAfter.getTime() - 20 * DAY_MS;
+  h.manager.start();
+  await until('two failed attempts', () => (h.manager.metrics().renewalFailures.get('collector') ?? 0) >= 2);
+  const row = h.manager.status('collector')[0];
+  t.equal(row.status, 'error');
+  t.match(row.error, /renewing collector failed: EROFS: read-only file system/);
+  t.same([await servedSerialUnverified(h.ports.collector), await servedSerialUnverified(h.ports.api)], [before.collector, before.api], 'the old certificates serve');
+  t.equal(h.logs.filter((l) => l.includes('certificate renewal failed')).length, 1, 'one log line a minute, however many attempts');
+  t.notOk(fs.existsSync(h.pki.previousPaths('collector').cert));
+
+  faulty = false;
+  await until('the retry succeeds', () => h.manager.status('collector')[0].status === 'ok');
+  t.not(await servedSerialUnverified(h.ports.collector), before.collector);
+  t.equal(h.manager.status('collector')[0].error, null);
+  h.manager.stop();
 });
