@@ -36,6 +36,8 @@ export interface CollectorMetricsSources {
   apiRefusals?: () => ReadonlyMap<string, number>;
   /** Every configured remote store. */
   stores?: () => RemoteStoreStats[];
+  /** The managed certificates (CertificateManager.metrics): expiry in unix seconds and renewal failures, per component. */
+  certificates?: () => { expiry: ReadonlyMap<string, number>; renewalFailures: ReadonlyMap<string, number> };
 }
 
 const PREFIX = 'ximp_collector_';
@@ -149,6 +151,7 @@ export class CollectorMetrics {
       },
     });
     this.remoteStoreMetrics();
+    this.certificateMetrics();
   }
 
   /** The content type of `metrics()` (Prometheus text format 0.0.4). */
@@ -203,6 +206,32 @@ export class CollectorMetrics {
       collect() {
         this.reset();
         for (const [kind, n] of totals() ?? []) this.inc({ kind }, n);
+      },
+    });
+  }
+
+  /** Expiry and renewal failures per managed certificate (no collector prefix: they are about the certificates). */
+  private certificateMetrics(): void {
+    const registers = [this.registry];
+    const read = (): ReturnType<NonNullable<CollectorMetricsSources['certificates']>> | undefined => this.sources.certificates?.();
+    new Gauge({
+      name: 'ximp_tls_certificate_expiry_timestamp_seconds',
+      help: 'When each managed certificate (ca, collector, api, store-client) expires, as a unix timestamp.',
+      labelNames: ['component'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [component, seconds] of read()?.expiry ?? []) this.set({ component }, seconds);
+      },
+    });
+    new Counter({
+      name: 'ximp_tls_renewal_failures_total',
+      help: 'Failed renewals of each managed certificate (the old one kept serving), automatic or on demand.',
+      labelNames: ['component'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [component, n] of read()?.renewalFailures ?? []) this.inc({ component }, n);
       },
     });
   }

@@ -9,7 +9,9 @@ import { AgentServer } from './ingest/agent-server';
 import { BackPressure } from './ingest/back-pressure';
 import { CollectorMetrics } from './collector-metrics';
 import { FaultReporter } from './fault-reporter';
+import { CertificateManager } from './pki/certificate-manager';
 import { PkiStore } from './pki/pki-store';
+import type { RenewalSchedule } from './pki/renewal-timer';
 import { AgentRegistry } from './registry/agent-registry';
 import { AgentRecordStore } from './registry/agent-record-store';
 import { openDatabase, type Database } from './store/database';
@@ -26,6 +28,8 @@ export interface CollectorDeps {
   now?: () => number;
   /** Builds the metric store; tests pass one told to fail. */
   createMetricStore?: (db: Database, options: MetricStoreOptions) => MetricStore;
+  /** The certificate manager's clock and renewal timer (default: `now`, hourly); tests move and shorten them. */
+  certificates?: { now?: () => number; schedule?: Partial<RenewalSchedule>; random?: () => number };
 }
 
 const DEFAULT_TOKEN_EXPIRY_MS = 365 * 24 * 3600 * 1000;
@@ -44,6 +48,7 @@ export class Collector {
   private retention: RetentionTimer | undefined;
   private remote: RemoteStores | undefined;
   private backPressure: BackPressure | undefined;
+  private manager: CertificateManager | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -128,6 +133,28 @@ export class Collector {
       session: { registry, metrics: metricStore, limits, log, now, faults, refusals, backPressure, observeAck: (seconds) => metrics.observeAck(seconds) },
     });
     this.agentServer = agentServer;
+    // The one path by which certificates reach the listeners and the store client: renewals
+    // (timer, API) and SIGHUP all swap both listeners or neither.
+    const certificates = new CertificateManager({
+      pki,
+      renewBeforeMs: config.tls.renewBeforeMs,
+      leafValidityMs: config.tls.leafValidityMs,
+      hostnames: config.tls.hostnames,
+      targets: {
+        collector: (pair) => agentServer.setSecureContext(pair),
+        api: (pair) => {
+          if (!this.apiServer) throw new Error('the API listener is not running');
+          this.apiServer.reload(pair);
+        },
+        storeClient: () => remote.reloadTls(),
+      },
+      serving: { collector: { cert: agentTls.certPem, key: agentTls.keyPem }, api: { cert: apiTls.certPem, key: apiTls.keyPem } },
+      log,
+      now: deps.certificates?.now ?? now,
+      random: deps.certificates?.random,
+      schedule: deps.certificates?.schedule,
+    });
+    this.manager = certificates;
     const metrics = new CollectorMetrics({
       agentServer,
       metricStore,
@@ -135,6 +162,7 @@ export class Collector {
       faults,
       refusals,
       stores: () => remote.stats(),
+      certificates: () => certificates.metrics(),
       apiRefusals: (): ReadonlyMap<string, number> => new Map([...apiServer.refusalTotals(), ...queryRefusals.totalsByKey()]),
     });
 
@@ -179,6 +207,7 @@ export class Collector {
     await remote.start();
     await agentServer.start();
     await apiServer.start();
+    certificates.start();
     this.upWriter = new UpSeriesWriter({ registry, metrics: metricStore, log, faults, now });
     this.upWriter.start();
     this.retention = new RetentionTimer({ metrics: metricStore, retentionMs: () => retention.current().ms, log, faults, now });
@@ -199,27 +228,22 @@ export class Collector {
     return this.apiServer.address();
   }
 
+  /** The certificate manager (status, renewal, reload); undefined while the collector is not running. */
+  get certificates(): CertificateManager | undefined {
+    return this.manager;
+  }
+
   /**
-   * SIGHUP: re-reads the certificates under data_dir/pki and swaps them into both listeners
-   * without dropping a connection, and each remote store's CA and client pair. A certificate that does not load leaves the old one serving.
+   * SIGHUP: re-reads the certificates under data_dir/pki and swaps them into both listeners (or,
+   * when one does not load, into neither) without dropping a connection, and each remote store's
+   * CA and client pair.
    */
   reloadCertificates(): void {
-    if (!this.agentServer || !this.apiServer) return;
-    // Each store's client pair reloads on its own: it logs and keeps its old pair on failure.
-    this.remote?.reloadTls();
-    const pki = new PkiStore(this.config.dataDir);
-    try {
-      const agentTls = pki.load('collector');
-      const apiTls = pki.load('api');
-      this.apiServer.reload({ cert: apiTls.certPem, key: apiTls.keyPem });
-      this.agentServer.setSecureContext({ cert: agentTls.certPem, key: agentTls.keyPem });
-      this.deps.log.info({}, 'certificates reloaded');
-    } catch (err) {
-      this.deps.log.error({ err: (err as Error).message, code: (err as { code?: string }).code }, 'certificate reload failed, keeping the old ones');
-    }
+    this.manager?.reload();
   }
 
   async stop(): Promise<void> {
+    this.manager?.stop();
     this.retention?.stop();
     this.upWriter?.stop();
     await this.agentServer?.stop();
@@ -232,6 +256,7 @@ export class Collector {
     this.db?.close();
     this.db = this.metricStore = this.registry = this.agentServer = this.apiServer = this.upWriter = this.retention = undefined;
     this.remote = this.backPressure = undefined;
+    this.manager = undefined;
   }
 }
 

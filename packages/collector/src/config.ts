@@ -13,6 +13,7 @@ import {
   type ListenAddress,
   type LogLevel,
 } from '@ximp/shared';
+import { parseSubjectAltName } from './pki/subject-alt-names';
 
 export const DEFAULT_COLLECTOR_CONFIG_PATH = '/etc/ximp/collector.yaml';
 
@@ -29,7 +30,8 @@ export interface CollectorConfig {
   file: string | null;
   dataDir: string;
   listen: { agents: ListenAddress; api: ListenAddress };
-  tls: { renewBeforeMs: number };
+  /** `hostnames`: canonical DNS names and IP addresses added to the managed leaves' names at renewal. */
+  tls: { renewBeforeMs: number; leafValidityMs: number; hostnames: string[] };
   limits: {
     authFailuresPerMinute: number;
     maxFrameBytes: number;
@@ -122,7 +124,7 @@ function urlMayHoldSecret(value: string): boolean {
 export const DEFAULT_COLLECTOR_CONFIG: Readonly<Omit<CollectorConfig, 'file'>> = deepFreeze({
   dataDir: '/var/lib/ximp-collector',
   listen: { agents: { host: '0.0.0.0', port: 4443 }, api: { host: '0.0.0.0', port: 4494 } },
-  tls: { renewBeforeMs: 30 * DAY },
+  tls: { renewBeforeMs: 30 * DAY, leafValidityMs: 365 * DAY, hostnames: [] },
   limits: {
     authFailuresPerMinute: 30,
     maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes,
@@ -172,8 +174,16 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
   const agents = listen.listenAddress('agents') ?? d.listen.agents;
   const api = listen.listenAddress('api') ?? d.listen.api;
 
-  const tls = root.section('tls', ['renew_before']);
+  const tls = root.section('tls', ['renew_before', 'leaf_validity', 'hostnames']);
   const renewBeforeMs = tls.duration('renew_before', { min: MINUTE }) ?? d.tls.renewBeforeMs;
+  // At least 91 days, so that a renewal always leaves NOT-AFTER 90 days or more ahead.
+  const leafValidityMs = tls.duration('leaf_validity', { min: 91 * DAY, max: 3650 * DAY }) ?? d.tls.leafValidityMs;
+  const hostnames =
+    tls.stringList('hostnames', {
+      expected: 'a DNS name or an IP address',
+      parse: (v) => parseSubjectAltName(v)?.value ?? null,
+      unique: true,
+    }) ?? [...d.tls.hostnames];
 
   const limits = root.section('limits', [
     'auth_failures_per_minute',
@@ -249,7 +259,7 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     file,
     dataDir: resolvedDataDir,
     listen: { agents: { ...agents }, api: { ...api } },
-    tls: { renewBeforeMs },
+    tls: { renewBeforeMs, leafValidityMs, hostnames },
     limits: l,
     store: { retentionMs, commitIntervalMs, remoteWrite },
     api: { allowCidrs, accessTokenTtlMs, maxQueryRangeMs, maxQueryPoints, maxConcurrentQueries },
@@ -263,7 +273,7 @@ function defaultsFor(file: string | null): CollectorConfig {
     file,
     dataDir: d.dataDir,
     listen: { agents: { ...d.listen.agents }, api: { ...d.listen.api } },
-    tls: { ...d.tls },
+    tls: { ...d.tls, hostnames: [...d.tls.hostnames] },
     limits: { ...d.limits },
     store: { ...d.store, remoteWrite: [] },
     api: { ...d.api, allowCidrs: [...d.api.allowCidrs] },

@@ -48,7 +48,10 @@ t.test('every metric has HELP and TYPE, and the process and Node.js metrics carr
     t.equal(parsed.type.get(name), type, `${name} is a ${type}`);
     t.ok(parsed.help.get(name), `${name} has a HELP line`);
   }
-  for (const name of parsed.type.keys()) t.match(name, /^ximp_collector_/, `${name} carries the prefix`);
+  // Issue 7 names the certificate metrics without the collector prefix; every other one carries it.
+  const TLS_METRICS = ['ximp_tls_certificate_expiry_timestamp_seconds', 'ximp_tls_renewal_failures_total'];
+  for (const name of parsed.type.keys()) if (!TLS_METRICS.includes(name)) t.match(name, /^ximp_collector_/, `${name} carries the prefix`);
+  t.same([...parsed.type.keys()].filter((name) => !name.startsWith('ximp_collector_')), TLS_METRICS, 'only those two');
   t.equal(parsed.value('ximp_collector_ack_latency_seconds_count'), 0);
   t.same(parsed.value('ximp_collector_agent_sessions_by_state', { state: 'streaming' }), 0, 'known session states show at 0');
   t.same(parsed.value('ximp_collector_agent_auth_refusals_total', { reason: 'revoked' }), 0, 'known refusal reasons show at 0');
@@ -154,4 +157,24 @@ t.test('two instances in one process keep their own registries, and the global o
   t.equal(pa.value('ximp_collector_ack_latency_seconds_count'), 1);
   t.equal(pb.value('ximp_collector_ack_latency_seconds_count'), 0);
   t.same(globalRegistry.getMetricsAsArray(), [], 'nothing registered globally');
+});
+
+t.test('certificate expiry and renewal failures per component, read at scrape time', async (t) => {
+  let failures = 0;
+  const m = new CollectorMetrics(
+    sources({
+      certificates: () => ({
+        expiry: new Map([['ca', 2_000_000_000], ['collector', 1_800_000_000]]),
+        renewalFailures: new Map([['ca', 0], ['collector', failures]]),
+      }),
+    }),
+  );
+  failures = 3;
+  const parsed = parseMetricsText(await m.metrics());
+  t.equal(parsed.type.get('ximp_tls_certificate_expiry_timestamp_seconds'), 'gauge');
+  t.equal(parsed.type.get('ximp_tls_renewal_failures_total'), 'counter');
+  const text = await m.metrics();
+  t.match(text, /^ximp_tls_certificate_expiry_timestamp_seconds\{component="collector"\} 1800000000$/m);
+  t.match(text, /^ximp_tls_certificate_expiry_timestamp_seconds\{component="ca"\} 2000000000$/m);
+  t.match(text, /^ximp_tls_renewal_failures_total\{component="collector"\} 3$/m);
 });

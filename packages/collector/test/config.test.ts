@@ -30,7 +30,7 @@ function issueLines(text: string): string[] {
 const DEFAULTS = {
   dataDir: '/var/lib/ximp-collector',
   listen: { agents: { host: '0.0.0.0', port: 4443 }, api: { host: '0.0.0.0', port: 4494 } },
-  tls: { renewBeforeMs: 30 * DAY },
+  tls: { renewBeforeMs: 30 * DAY, leafValidityMs: 365 * DAY, hostnames: [] },
   limits: {
     authFailuresPerMinute: 30,
     maxFrameBytes: 1024 * 1024,
@@ -76,6 +76,8 @@ listen:
   api: 127.0.0.1:8443
 tls:
   renew_before: 14d
+  leaf_validity: 200d
+  hostnames: [mon.example.net, "2001:DB8::1", 10.0.0.5]
 limits:
   auth_failures_per_minute: 5
   max_frame_bytes: 4MiB
@@ -109,7 +111,7 @@ log:
     file: '/etc/ximp/collector.yaml',
     dataDir: '/srv/ximp',
     listen: { agents: { host: '::1', port: 0 }, api: { host: '127.0.0.1', port: 8443 } },
-    tls: { renewBeforeMs: 14 * DAY },
+    tls: { renewBeforeMs: 14 * DAY, leafValidityMs: 200 * DAY, hostnames: ['mon.example.net', '2001:db8::1', '10.0.0.5'] },
     limits: {
       authFailuresPerMinute: 5,
       maxFrameBytes: 4 * 1024 * 1024,
@@ -190,6 +192,19 @@ t.test('every problem of the file in one error, each at its line:col', async (t)
     'collector.yaml:15:6: tls: expected a mapping (actual: a list)',
   ]);
   t.equal(err.issues.length, 14);
+});
+
+t.test('tls: leaf_validity leaves 90 days after a renewal; hostnames are DNS names or IP addresses', async (t) => {
+  t.same(
+    issueLines('tls:\n  leaf_validity: 90d\n  hostnames: [ok.example.net, "bad name", ok.example.net, under_score]\n'),
+    [
+      'collector.yaml:2:18: tls.leaf_validity: expected a duration from 91d to 3650d (actual: "90d")',
+      'collector.yaml:3:31: tls.hostnames[1]: expected a DNS name or an IP address (actual: "bad name")',
+      'collector.yaml:3:43: tls.hostnames[2]: duplicate entry (actual: "ok.example.net")',
+      'collector.yaml:3:59: tls.hostnames[3]: expected a DNS name or an IP address (actual: "under_score")',
+    ],
+  );
+  t.same(parseCollectorConfig('tls:\n  leaf_validity: 91d\n', '/x/c.yaml').tls.leafValidityMs, 91 * DAY);
 });
 
 t.test('limits on sizes and durations', async (t) => {

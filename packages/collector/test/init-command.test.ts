@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { parse } from 'yaml';
 import { ApiClientStore } from '../src/auth/api-client-store';
-import type { CollectorConfig } from '../src/config';
+import { DEFAULT_COLLECTOR_CONFIG, type CollectorConfig } from '../src/config';
 import { defaultCliConfigPath, runInit, serverUrl } from '../src/pki/init-command';
 import { DATABASE_FILE, openDatabase } from '../src/store/database';
 
@@ -25,6 +25,7 @@ function config(dataDir: string, apiPort = 4494): CollectorConfig {
   return {
     dataDir,
     listen: { agents: { host: '0.0.0.0', port: 4443 }, api: { host: '0.0.0.0', port: apiPort } },
+    tls: DEFAULT_COLLECTOR_CONFIG.tls,
   } as unknown as CollectorConfig;
 }
 

@@ -66,7 +66,7 @@ export function runInit(options: InitOptions): InitResult {
     fault('pki');
     undo.push(removeCreatedDirs(dataDir, path.join(dataDir, 'pki')));
     if (!fs.existsSync(dataDir)) makePrivateDir(dataDir);
-    pki.create(sans, options.now);
+    pki.create(sans, options.now, config.tls.leafValidityMs);
     undo.push(() => {
       for (const component of PKI_COMPONENTS) {
         const { cert, key } = pki.paths(component);

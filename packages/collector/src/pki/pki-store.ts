@@ -36,6 +36,8 @@ export interface CertificateStatus {
   component: PkiComponent;
   subject: string;
   issuer: string;
+  serial: string | null;
+  notBefore: Date | null;
   notAfter: Date | null;
   daysLeft: number | null;
   status: CertificateState;
@@ -77,6 +79,14 @@ export class PkiStore {
     };
   }
 
+  /** Where a component's previous pair is kept while a renewed one is put in service. */
+  previousPaths(component: PkiComponent): PkiPaths {
+    return {
+      cert: path.join(this.dir, `${component}.prev.pem`),
+      key: path.join(this.dir, `${component}-key.prev.pem`),
+    };
+  }
+
   /** Every file `create` would write that is already there, in a fixed order. */
   existingFiles(): string[] {
     const files: string[] = [];
@@ -105,7 +115,7 @@ export class PkiStore {
    * exists it throws XIMP_ERR_PKI_EXISTS naming the file, and writes nothing. If writing fails
    * halfway, the files written so far are removed, so a later run starts clean.
    */
-  create(sans: readonly SubjectAltName[], now: number = Date.now()): void {
+  create(sans: readonly SubjectAltName[], now: number = Date.now(), leafValidityMs?: number): void {
     this.assertAbsent();
     makePrivateDir(this.dir);
     const written: string[] = [];
@@ -119,7 +129,7 @@ export class PkiStore {
       write(caPaths.key, ca.keyPem, true);
       write(caPaths.cert, ca.certPem, false);
       for (const component of LEAF_COMPONENTS) {
-        const issued = this.sign(ca, component, sans, now);
+        const issued = this.sign(ca, component, sans, now, leafValidityMs);
         const { cert, key } = this.paths(component);
         write(key, issued.keyPem, true);
         write(cert, issued.certPem, false);
@@ -147,13 +157,23 @@ export class PkiStore {
    * current certificate, so renewal keeps the names. Callers reload the listeners afterwards.
    */
   issue(component: LeafComponent, sans?: readonly (string | SubjectAltName)[], now: number = Date.now()): IssuedCertificate {
-    const caPaths = this.paths('ca');
-    const ca = CertificateAuthority.fromPem(this.read(caPaths.cert), this.read(caPaths.key));
-    const names = sans === undefined ? this.currentSans(component) : toSans(sans);
-    const issued = this.sign(ca, component, names, now);
+    const issued = this.prepare(component, sans, now);
     const { cert, key } = this.paths(component);
     writeSecretFile(key, issued.keyPem);
     writePublicFile(cert, issued.certPem);
+    return issued;
+  }
+
+  /**
+   * A new key and certificate for a leaf component, signed by the stored CA, held in memory only
+   * (the certificate manager writes and swaps them as one step). `sans` as for `issue`;
+   * `validityMs` defaults to the CA's leaf validity.
+   */
+  prepare(component: LeafComponent, sans?: readonly (string | SubjectAltName)[], now: number = Date.now(), validityMs?: number): IssuedCertificate {
+    const caPaths = this.paths('ca');
+    const ca = CertificateAuthority.fromPem(this.read(caPaths.cert), this.read(caPaths.key));
+    const names = sans === undefined ? this.currentSans(component) : toSans(sans);
+    const issued = this.sign(ca, component, names, now, validityMs);
     return { ...issued, component, notAfter: certificateInfo(issued.certPem).notAfter };
   }
 
@@ -180,6 +200,8 @@ export class PkiStore {
   ): CertificateStatus {
     let subject = '';
     let issuer = '';
+    let serial: string | null = null;
+    let notBefore: Date | null = null;
     let notAfter: Date | null = null;
     let daysLeft: number | null = null;
     try {
@@ -187,6 +209,8 @@ export class PkiStore {
       const info = certificateInfo(certPem);
       subject = info.subject;
       issuer = info.issuer;
+      serial = info.serialNumber;
+      notBefore = info.notBefore;
       notAfter = info.notAfter;
       daysLeft = info.daysLeft(now);
       const x509 = new crypto.X509Certificate(certPem);
@@ -199,12 +223,14 @@ export class PkiStore {
       }
       const state: CertificateState =
         now >= notAfter.getTime() ? 'expired' : notAfter.getTime() - now <= renewBeforeMs ? 'renew-due' : 'ok';
-      return { component, subject, issuer, notAfter, daysLeft, status: state, source: 'managed' };
+      return { component, subject, issuer, serial, notBefore, notAfter, daysLeft, status: state, source: 'managed' };
     } catch (err) {
       return {
         component,
         subject,
         issuer,
+        serial,
+        notBefore,
         notAfter,
         daysLeft,
         status: 'error',
@@ -214,12 +240,19 @@ export class PkiStore {
     }
   }
 
-  private sign(ca: CertificateAuthority, component: LeafComponent, sans: readonly SubjectAltName[], now: number): CertificateAndKey {
+  private sign(
+    ca: CertificateAuthority,
+    component: LeafComponent,
+    sans: readonly SubjectAltName[],
+    now: number,
+    validityMs?: number,
+  ): CertificateAndKey {
     return ca.issue({
       commonName: `${component} (${this.hostLabel(sans)})`,
       sans,
       usage: COMPONENT_USAGE[component],
       now,
+      validityDays: validityMs === undefined ? undefined : validityMs / DAY_MS,
     });
   }
 
@@ -229,7 +262,8 @@ export class PkiStore {
     return named?.value ?? this.machineHostname;
   }
 
-  private currentSans(component: LeafComponent): SubjectAltName[] {
+  /** The names of a leaf's current certificate (what init gave it), the defaults when it cannot be read. */
+  currentSans(component: LeafComponent): SubjectAltName[] {
     try {
       return subjectAltNamesFrom(certificateInfo(this.read(this.paths(component).cert)).sans);
     } catch {
