@@ -183,6 +183,7 @@ export class Collector {
         }),
         metrics,
         heldBackNodes: () => backPressure.heldNodes(),
+        certificates,
         config: {
           accessTokenTtlMs: config.api.accessTokenTtlMs,
           allowCidrs: config.api.allowCidrs,

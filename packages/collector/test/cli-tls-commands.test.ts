@@ -122,7 +122,7 @@ t.test('exit statuses: usage 2, not allowed 3, failure 1', async (t) => {
     t.equal((await other.run('tls', 'renew', '--all')).code, 3, role);
   }
 
-  fake.failure = new XimpError(ErrorCodes.PKI_INVALID, 'cannot write pki/collector.pem: EACCES');
+  fake.failure = new XimpError(ErrorCodes.PKI_RENEW_FAILED, 'cannot write pki/collector.pem: EACCES');
   const failed = await admin.run('tls', 'renew', '--component', 'collector');
   t.equal(failed.code, 1);
   t.match(failed.stderr, /failed: HTTP 500 cannot write pki\/collector\.pem: EACCES \(renewal_failed\)/);

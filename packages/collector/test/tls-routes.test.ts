@@ -138,7 +138,7 @@ t.test('a failed renewal answers 500 renewal_failed with the reason, and is not 
   const fake = fakeCertificates();
   const h = await startApi(t, { certificates: fake });
   const bearer = h.accessToken(h.createClient('monitoring-admin'));
-  fake.failure = new XimpError(ErrorCodes.PKI_INVALID, 'cannot write pki/collector.pem: EACCES');
+  fake.failure = new XimpError(ErrorCodes.PKI_RENEW_FAILED, 'cannot write pki/collector.pem: EACCES');
   const res = await request(h, 'POST', '/api/v1/tls/renew', { bearer, headers: JSON_TYPE, body: '{"component":"collector"}' });
   t.equal(res.status, 500);
   t.same(res.json, { error: 'renewal_failed', message: 'cannot write pki/collector.pem: EACCES' });

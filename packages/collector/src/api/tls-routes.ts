@@ -1,4 +1,4 @@
-import { XimpError } from '@ximp/shared';
+import { ErrorCodes, hasCode } from '@ximp/shared';
 import { LEAF_COMPONENTS, PKI_COMPONENTS, isLeafComponent, isPkiComponent, type LeafComponent, type PkiComponent } from '../pki/components';
 import type { ApiDeps } from './api-deps';
 import type { CertificateView, RenewedCertificate } from './certificate-views';
@@ -107,11 +107,11 @@ export const TLS_ROUTES: readonly Route[] = [
       try {
         renewed = await manager.renew(target);
       } catch (err) {
-        // The manager's failures are XimpErrors written for people (never key material); the old
-        // certificates keep serving. Anything else is a fault of ours: the generic 500.
-        if (!(err instanceof XimpError)) throw err;
+        // A failed renewal is written for people (never key material); the old certificates keep
+        // serving. Anything else is a fault of ours: the generic 500.
+        if (!hasCode(err, ErrorCodes.PKI_RENEW_FAILED)) throw err;
         deps.log.warn({ err, client: principal!.clientId, remote: source, components: target }, 'certificate renewal failed');
-        throw new HttpError(500, 'renewal_failed', err.message);
+        throw new HttpError(500, 'renewal_failed', (err as Error).message);
       }
       const components = renewed.map((r) => r.component);
       // `all` with every leaf from operator files renews nothing: no change, no entry.
