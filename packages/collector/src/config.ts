@@ -14,6 +14,7 @@ import {
   type LogLevel,
 } from '@ximp/shared';
 import { parseSubjectAltName } from './pki/subject-alt-names';
+import { MIN_RETENTION_MS } from './store/retention-setting';
 
 export const DEFAULT_COLLECTOR_CONFIG_PATH = '/etc/ximp/collector.yaml';
 
@@ -228,7 +229,7 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
   };
 
   const store = root.section('store', ['retention', 'commit_interval', 'remote_write']);
-  const retentionMs = store.duration('retention', { min: MINUTE }) ?? d.store.retentionMs;
+  const retentionMs = store.duration('retention', { min: MIN_RETENTION_MS }) ?? d.store.retentionMs;
   const commitIntervalMs = store.duration('commit_interval', { min: 0, max: 10 * SECOND }) ?? d.store.commitIntervalMs;
   const remoteWriteReaders = store.sectionList('remote_write', REMOTE_WRITE_KEYS);
 

@@ -7,7 +7,7 @@ import type { LeafComponent, PkiComponent } from '../pki/components';
 import type { AgentView } from '../registry/agent-state';
 import type { RetentionSetting } from '../store/retention-setting';
 import type { SeriesQuery } from '../store/series-query';
-import type { CertificateView, RenewedCertificate } from './certificate-views';
+import type { CertificateView, RenewedCertificate } from '../pki/certificate-manager';
 
 export type { AgentState, AgentView } from '../registry/agent-state';
 

@@ -1,7 +1,7 @@
 import { ErrorCodes, hasCode } from '@ximp/shared';
 import { LEAF_COMPONENTS, PKI_COMPONENTS, isLeafComponent, isPkiComponent, type LeafComponent, type PkiComponent } from '../pki/components';
 import type { ApiDeps } from './api-deps';
-import type { CertificateView, RenewedCertificate } from './certificate-views';
+import type { CertificateView, RenewedCertificate } from '../pki/certificate-manager';
 import { HttpError, invalidRequest } from './http-error';
 import { checkParams, rejectUnknownFields, stringField } from './request-fields';
 import { readJsonObject } from './request-body';

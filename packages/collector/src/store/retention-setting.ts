@@ -4,7 +4,7 @@ import type { SettingsStore } from './settings-store';
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 
-/** The shortest retention: the same floor as collector.yaml's `store.retention` (config.ts). */
+/** The shortest retention, for collector.yaml's `store.retention` (config.ts) and the API alike. */
 export const MIN_RETENTION_MS = MINUTE_MS;
 /** The longest retention an admin may set: ten years, like `api.max_query_range`'s ceiling. */
 export const MAX_RETENTION_MS = 3650 * DAY_MS;

@@ -1,6 +1,6 @@
 // A stand-in for the certificate manager behind the TLS routes (not itself a test): fixed views,
 // recorded renewal requests, and an injectable renewal failure.
-import type { CertificateView, RenewedCertificate } from '../../dist/api/certificate-views';
+import type { CertificateView, RenewedCertificate } from '../../dist/pki/certificate-manager';
 import type { LeafComponent, PkiComponent } from '../../dist/pki/components';
 
 const DAY = 86_400_000;

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import protobuf from 'protobufjs';
 import { compress } from 'snappyjs';
+import { XIMP_JOB } from '../node-labels';
 import { familyMetadata } from './node-exporter-metadata';
 import type { QueuedBatch, SeriesDescription } from './forward-queue';
 
@@ -48,9 +49,7 @@ export function encodeWriteRequest(series: readonly RemoteSeries[]): Uint8Array 
   return compress(WriteRequestType.encode(message).finish());
 }
 
-/** Every series leaves with these (SPEC §8): `instance` is the node, `job` is fixed. */
-export const REMOTE_WRITE_JOB = 'ximp';
-
+/** Every series leaves with `instance` (the node) and `job` (XIMP_JOB), as from the embedded store (node-labels.ts). */
 const RESERVED = new Set(['__name__', 'instance', 'job']);
 
 interface OutSeries {
@@ -187,7 +186,7 @@ export function encodeBatchesUncompressed(batches: readonly QueuedBatch[]): Uint
         const labels: [string, string][] = [
           ['__name__', series.name],
           ['instance', batch.node],
-          ['job', REMOTE_WRITE_JOB],
+          ['job', XIMP_JOB],
         ];
         for (const l of series.labels) if (!RESERVED.has(l.name)) labels.push([l.name, l.value]);
         labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));

@@ -1,2 +1,0 @@
-// The certificate manager's rows as the API answers them.
-export type { CertificateView, RenewedCertificate } from '../pki/certificate-manager';
