@@ -22,9 +22,14 @@ function snapshot(dir: string): Record<string, string> {
 t.test('a Welcome above the highest spooled sequence closes the session with 4400; the spool is untouched', async (t) => {
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
+  // The reconnect after the close is held until the spool was checked: its Welcome (100 again)
+  // is then at or below the sequences skipped, so the agent rightly believes it.
+  let releaseReconnect!: () => void;
+  const reconnectGate = new Promise<void>((resolve) => (releaseReconnect = resolve));
+  let welcomes = 0;
   const fake = await startFakeCollector(t, {
     welcome: async () => {
-      await gate;
+      await (welcomes++ === 0 ? gate : reconnectGate);
       return { lastAckedSequence: 100 };
     },
   });
@@ -39,6 +44,7 @@ t.test('a Welcome above the highest spooled sequence closes the session with 440
   t.ok(a.logs.some((l) => l.includes('collector broke the protocol') && l.includes('welcome acknowledges sequence 100')), 'and logged');
   t.equal(a.agent.pendingBatches(), 4, 'batches 3..6 are still pending');
   t.same(snapshot(spoolDir), before, 'not a byte of the spool changed: nothing deleted');
+  releaseReconnect();
   await a.agent.collectOnce();
   const next = await waitFor('the next cycle sent', () => fake.sessions.flatMap((s) => s.batches).find((b) => b.sequence > 6));
   t.equal(next.sequence, 101, 'the next batch is numbered above what the collector says it holds, reusing none of its sequences');
