@@ -81,6 +81,14 @@ t.test('an agent refuses the api certificate presented on the agent port, naming
   t.notOk(c.logs.some((l) => l.includes('agent connected')), 'no session was established');
 });
 
+t.test('the CLI pointed at the agent port refuses the collector certificate, naming it', async (t) => {
+  const c = await startCollector(t);
+  const res = await cli(t, `https://127.0.0.1:${c.collector.agentAddress().port}`, c.caFile);
+  t.equal(res.code, 1);
+  t.match(res.stderr, /presented a certificate for component collector, not api: check that the server URL .* points at the API port, not the agent port/);
+  t.match(res.stderr, /cannot trust https:\/\/127\.0\.0\.1:\d+/);
+});
+
 t.test('an agent and the CLI name an unknown CA', async (t) => {
   const other = CertificateAuthority.create({ commonName: 'some other CA' });
   const s = await serve(t, other.issue({ commonName: 'collector (x)', sans: LOOPBACK, usage: 'server' }));

@@ -34,6 +34,10 @@ t.test('messages name the problem and what to check', async (t) => {
     describeTrustFailure(new WrongComponentError('api', 'collector'), ctx)?.message,
     'the collector presented a certificate for component api, not collector: check that server.url points at the agent port',
   );
+  t.match(
+    describeTrustFailure(new WrongComponentError('collector', 'api'), ctx)?.message,
+    'the collector presented a certificate for component collector, not api: check that server.url points at the API port, not the agent port',
+  );
 });
 
 t.test('the component marker is read from the subject OU, single or several', async (t) => {

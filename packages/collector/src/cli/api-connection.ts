@@ -148,7 +148,9 @@ export class ApiConnection {
         headers,
         agent: false,
         timeout: this.timeoutMs,
-        ...clientTlsOptions({ ca: this.options.ca, servername: url.hostname }),
+        // The API's certificate, not the agent listener's: a CLI pointed at the agent port says so.
+        // An unmarked certificate (an operator's own, or issued before markers) passes.
+        ...clientTlsOptions({ ca: this.options.ca, servername: url.hostname, component: { expected: 'api', onUnmarked: () => undefined } }),
       });
       req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
       req.on('error', fail);

@@ -88,7 +88,8 @@ export function describeTrustFailure(err: unknown, ctx: TrustFailureContext): Tr
       return { kind, message: `${peer}'s certificate is not valid yet (NOT-BEFORE ${ctx.notBefore ?? 'unknown'}): check this machine's clock and the collector's` };
     case 'wrong_component': {
       const e = err as WrongComponentError;
-      return { kind, message: `${peer} presented a certificate for component ${e.component}, not ${e.expected}: check that ${ctx.urlSetting} points at the agent port, not the API port` };
+      const port = e.expected === 'api' ? 'the API port, not the agent port' : 'the agent port, not the API port';
+      return { kind, message: `${peer} presented a certificate for component ${e.component}, not ${e.expected}: check that ${ctx.urlSetting} points at ${port}` };
     }
     case 'tls_version': {
       const reason = VERSION_TEXT.exec((err as Error).message ?? '')?.[0] ?? code;
