@@ -310,6 +310,19 @@ export class ConfigReader {
     return v;
   }
 
+  /** A finite number (integer or decimal, e.g. `0.1` or `1e9`) within [min, max]. */
+  number(key: string, opts: NumberOptions = {}): number | undefined {
+    const found = this.scalar(key, opts.required);
+    if (found === undefined) return undefined;
+    const v = found.value;
+    if (typeof v !== 'number' || !Number.isFinite(v)) return this.wrongType(key, 'a finite number', found.node);
+    if ((opts.min !== undefined && v < opts.min) || (opts.max !== undefined && v > opts.max)) {
+      this.report(key, `expected a number ${rangeText(opts, String)} (actual: ${describeValue(found.node)})`);
+      return undefined;
+    }
+    return v;
+  }
+
   /** A duration such as `10s` or `1h30m`, in milliseconds, within [min, max]. */
   duration(key: string, opts: NumberOptions = {}): number | undefined {
     return this.measured(key, opts, parseDuration, 'a duration like "10s"', 'a duration', formatDuration);
