@@ -71,7 +71,15 @@ t.test('migration 2 stamps existing series no earlier than their node\'s newest 
   // Back to schema 1, as a collector before series expiry left it: one series, one batch a week ahead.
   const raw = new BetterSqlite3(path.join(dataDir, DATABASE_FILE));
   const weekAhead = Date.now() + 7 * 86_400_000;
-  raw.exec('DROP INDEX series_by_last_used; ALTER TABLE series DROP COLUMN last_used_ms; UPDATE schema_version SET version = 1;');
+  raw.exec(
+    [
+      // what migration 3 added
+      'DROP TABLE alert_rules; DROP TABLE alert_channels; DROP TABLE alert_instances; DROP TABLE alert_history;',
+      'ALTER TABLE api_clients DROP COLUMN nodes;',
+      // what migration 2 added
+      'DROP INDEX series_by_last_used; ALTER TABLE series DROP COLUMN last_used_ms; UPDATE schema_version SET version = 1;',
+    ].join(' '),
+  );
   raw.prepare("INSERT INTO series (id, node, name, labels_json) VALUES (1, 'n1', 'node_load1', '[]'), (2, 'n2', 'node_load1', '[]')").run();
   raw.prepare("INSERT INTO batches (node, stream_id, sequence, timestamp_ms, series_ids, vals) VALUES ('n1', 's', 1, ?, x'01000000', x'0000000000000000')").run(weekAhead);
   raw.close();

@@ -116,6 +116,57 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX series_by_last_used ON series (last_used_ms);
   `,
+  // 3: alerting (SPEC §14) and node-scoped API clients. A rule or channel is stored as the JSON
+  // object the API answers with; channel secrets only sealed (alerting/secret-box.ts), apart from
+  // the settings shown to readers. `instance` is the node, or the component of a certificate.
+  `
+  CREATE TABLE alert_rules (
+    name TEXT PRIMARY KEY,
+    definition_json TEXT NOT NULL,
+    built_in INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+  );
+
+  CREATE TABLE alert_channels (
+    name TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    settings_json TEXT NOT NULL,
+    sealed_json TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+  );
+
+  CREATE TABLE alert_instances (
+    rule TEXT NOT NULL,
+    instance TEXT NOT NULL,
+    node TEXT,
+    labels_json TEXT NOT NULL,
+    status TEXT NOT NULL,
+    active_since_ms INTEGER,
+    fired_ms INTEGER,
+    value REAL,
+    PRIMARY KEY (rule, instance)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE alert_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time_ms INTEGER NOT NULL,
+    rule TEXT NOT NULL,
+    instance TEXT NOT NULL,
+    node TEXT,
+    event TEXT NOT NULL,
+    value REAL,
+    channel TEXT,
+    outcome TEXT,
+    detail TEXT
+  );
+  CREATE INDEX alert_history_by_time ON alert_history (time_ms);
+  CREATE INDEX alert_history_by_node ON alert_history (node, time_ms);
+  CREATE INDEX alert_history_by_rule ON alert_history (rule, time_ms);
+
+  ALTER TABLE api_clients ADD COLUMN nodes TEXT;
+  `,
 ];
 
 /** The schema version this build writes. */
