@@ -8,3 +8,4 @@ export * from './fields';
 export * from './log-level';
 export * from './deep-freeze';
 export * from './relative-path';
+export * from './https-url';
