@@ -58,7 +58,10 @@ export interface AlertmanagerSettings {
 
 export type ChannelSettings = WebhookSettings | EmailSettings | AlertmanagerSettings;
 
-/** A channel as written by an editor; secrets in clear, or KEEP_SECRET, or absent. */
+/**
+ * A channel as written by an editor; secrets in clear, or KEEP_SECRET, or absent (an update keeps
+ * the stored one; the store refuses a channel left without a secret its type requires).
+ */
 export interface ChannelDefinition {
   name: string;
   type: ChannelType;
@@ -92,7 +95,6 @@ export function readChannelDefinition(r: ConfigReader): ChannelDefinition | unde
   let settings: ChannelSettings | undefined;
   if (type === 'webhook' || type === 'alertmanager') {
     const url = r.string('url', { required: true, check: (v) => httpsUrlProblem(v, 'notifications go over TLS 1.3 only'), secret: urlMayHoldSecret });
-    if (type === 'webhook' && !('secret' in secrets) && !r.has('secret')) r.reportMissing('secret', 'required: webhook bodies are signed with it (HMAC-SHA256)');
     if (url !== undefined) settings = { url, ca_file: caFile };
   } else {
     const host = r.string('smtp_host', { required: true, check: (v) => (/^[a-zA-Z0-9.:[\]-]{1,253}$/.test(v) ? null : 'a host name or address') });
@@ -103,7 +105,6 @@ export function readChannelDefinition(r: ConfigReader): ChannelDefinition | unde
     if (to === undefined && !r.has('to')) r.reportMissing('to');
     if (to !== undefined && to.length > MAX_RECIPIENTS) r.report('to', `expected at most ${MAX_RECIPIENTS} addresses (actual: ${to.length})`);
     const username = r.string('username', { check: (v) => (v.length > 0 && v.length <= 256 ? null : 'a user name of 1 to 256 characters') }) ?? null;
-    if (username !== null && !('password' in secrets) && !r.has('password')) r.reportMissing('password', 'required with username');
     if (username === null && 'password' in secrets) r.report('password', 'given without username');
     if (host !== undefined && from !== undefined && to !== undefined) {
       settings = { smtp_host: host, smtp_port: port, tls, from, to, username, ca_file: caFile };
