@@ -17,3 +17,4 @@ export * from './config/index';
 export * from './segment-log/index';
 export * from './backoff';
 export * from './node-glob';
+export * from './periodic-task';
