@@ -98,8 +98,9 @@ colour: red
 
 t.test('settings of another kind and missing required keys are named', async (t) => {
   const lines = problems('name: down\nkind: agent_down\nmetric: node_load1\nwithin: 3d\n');
-  t.match(lines.join('\n'), /metric: not a setting of a agent_down rule \(its settings: name, kind, for, nodes, channels, enabled\)/);
-  t.match(lines.join('\n'), /within: not a setting of a agent_down rule/);
+  t.match(lines.join('\n'), /metric: not a setting of agent_down rules \(its settings: name, kind, for, channels, enabled, nodes\)/);
+  t.match(lines.join('\n'), /within: not a setting of agent_down rules/);
+  t.match(problems('name: c\nkind: certificate_expiry\nnodes: web-*\n').join('\n'), /nodes: not a setting of certificate_expiry rules/);
   const missing = problems('name: hot\nkind: threshold\n');
   t.match(missing.join('\n'), /metric: required key is missing/);
   t.match(missing.join('\n'), /op: required key is missing/);

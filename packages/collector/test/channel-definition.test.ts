@@ -45,7 +45,7 @@ t.test('problems are named by key path; no secret is ever echoed', async (t) => 
   t.match(text, /channel\.yaml:1:7: name: expected a channel name/);
   t.match(text, /channel\.yaml:3:6: url: expected an https:\/\/ URL \(notifications go over TLS 1\.3 only\)/);
   t.match(text, /channel\.yaml:4:9: secret: expected a string \(actual: a number\)/);
-  t.match(text, /smtp_host: not a setting of a webhook channel/);
+  t.match(text, /smtp_host: not a setting of webhook channels/);
   t.match(text, /repeat_interval: expected a duration from 1m to 30d/);
   t.notMatch(text, /pw-in-url|12345/, 'neither the URL with its password nor the secret is echoed');
   t.match(problems('name: a\ntype: alertmanager\n'), /url: required key is missing/);

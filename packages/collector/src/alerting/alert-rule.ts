@@ -53,11 +53,12 @@ export interface AlertRule {
   enabled: boolean;
 }
 
-const COMMON_KEYS = ['name', 'kind', 'for', 'nodes', 'channels', 'enabled'] as const;
+const COMMON_KEYS = ['name', 'kind', 'for', 'channels', 'enabled'] as const;
+// `nodes` limits rules about nodes; the collector's own certificates belong to no node.
 const KIND_KEYS: Readonly<Record<RuleKind, readonly string[]>> = {
-  agent_down: [],
-  threshold: ['metric', 'matchers', 'aggregate', 'rate', 'op', 'value'],
-  token_expiry: ['within'],
+  agent_down: ['nodes'],
+  threshold: ['metric', 'matchers', 'aggregate', 'rate', 'op', 'value', 'nodes'],
+  token_expiry: ['within', 'nodes'],
   certificate_expiry: ['within'],
 };
 const ALL_KEYS = [...new Set([...COMMON_KEYS, ...Object.values(KIND_KEYS).flat()])];
@@ -78,7 +79,7 @@ export function readAlertRule(r: ConfigReader): AlertRule | undefined {
   if (kind !== undefined) {
     const allowed = new Set<string>([...COMMON_KEYS, ...KIND_KEYS[kind]]);
     for (const key of ALL_KEYS) {
-      if (r.has(key) && !allowed.has(key)) r.report(key, `not a setting of a ${kind} rule (its settings: ${[...allowed].join(', ')})`);
+      if (r.has(key) && !allowed.has(key)) r.report(key, `not a setting of ${kind} rules (its settings: ${[...allowed].join(', ')})`);
     }
   }
   const threshold = kind === 'threshold';

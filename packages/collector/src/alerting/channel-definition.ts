@@ -81,7 +81,7 @@ export function readChannelDefinition(r: ConfigReader): ChannelDefinition | unde
   if (type === undefined) return undefined;
   const allowed = new Set<string>([...COMMON_KEYS, ...SETTING_KEYS[type], ...SECRET_FIELDS[type]]);
   for (const key of ALL_KEYS) {
-    if (r.has(key) && !allowed.has(key)) r.report(key, `not a setting of a ${type} channel (its settings: ${[...allowed].join(', ')})`);
+    if (r.has(key) && !allowed.has(key)) r.report(key, `not a setting of ${type} channels (its settings: ${[...allowed].join(', ')})`);
   }
   const secrets: Record<string, string> = {};
   for (const field of SECRET_FIELDS[type]) {

@@ -1,0 +1,182 @@
+import type { Logger } from '@ximp/shared';
+import type { AgentTokenRecord } from '../auth/agent-token-store';
+import type { AgentView } from '../registry/agent-state';
+import { XIMP_JOB } from '../store/node-labels';
+import type { ScannedSeries } from '../store/series-query';
+import type { AlertHistory } from './alert-history';
+import type { AlertInstanceStore, StoredAlert } from './alert-instances';
+import type { AlertRule } from './alert-rule';
+import { INACTIVE, stepAlert, type AlertTransition } from './alert-state';
+import { readWindowMs, thresholdReading } from './threshold-value';
+
+const DAY_MS = 86_400_000;
+
+/** What rules are evaluated on. */
+export interface AlertSources {
+  agents(): AgentView[];
+  tokens(): AgentTokenRecord[];
+  certificates(): { component: string; notAfter: Date }[];
+  /** A node's series of `metric` in [fromMs, toMs]; null when the store cannot answer now (busy). */
+  readSeries(node: string, metric: string, fromMs: number, toMs: number): Promise<ScannedSeries[] | null>;
+}
+
+/** A rule's reading on one instance: whether its condition holds, and with what. */
+interface Reading {
+  instance: string;
+  node: string | null;
+  holds: boolean;
+  value: number | null;
+  labels: Record<string, string>;
+}
+
+/** One rule after an evaluation: what is firing, and what changed. */
+export interface RuleOutcome {
+  rule: AlertRule;
+  firing: StoredAlert[];
+  /** Alerts that fired or resolved in this evaluation (resolved ones with their last state). */
+  changed: { alert: StoredAlert; transition: 'firing' | 'resolved' }[];
+}
+
+export interface AlertEvaluatorDeps {
+  rules(): AlertRule[];
+  instances: AlertInstanceStore;
+  history: AlertHistory;
+  sources: AlertSources;
+  /** Called after every evaluation with every rule's outcome (the notifier). */
+  onEvaluated(outcomes: RuleOutcome[], now: number): void;
+  now(): number;
+  log: Logger;
+}
+
+/**
+ * Evaluates every rule on what the collector holds (SPEC §14), one alert per node (or per
+ * certificate), moves each alert through inactive → pending → firing → resolved, writes every
+ * transition to the history, and keeps pending and firing alerts in the database.
+ */
+export class AlertEvaluator {
+  constructor(private readonly deps: AlertEvaluatorDeps) {}
+
+  async evaluate(): Promise<RuleOutcome[]> {
+    const { deps } = this;
+    const now = deps.now();
+    const rules = deps.rules();
+    const stored = new Map<string, StoredAlert>(deps.instances.list().map((a) => [key(a.rule, a.instance), a]));
+    const changes: StoredAlert[] = [];
+    const outcomes: RuleOutcome[] = [];
+    const ruleNames = new Set(rules.map((r) => r.name));
+    for (const rule of rules) {
+      const readings = rule.enabled ? await this.readings(rule, now) : new Map<string, Reading | 'unknown'>();
+      const outcome: RuleOutcome = { rule, firing: [], changed: [] };
+      const instances = new Set([...readings.keys(), ...[...stored.values()].filter((a) => a.rule === rule.name).map((a) => a.instance)]);
+      for (const instance of instances) {
+        const reading = readings.get(instance);
+        const current = stored.get(key(rule.name, instance));
+        // The store could not answer for this node: the alert stays as it was until it can.
+        if (reading === 'unknown') {
+          if (current?.status === 'firing') outcome.firing.push(current);
+          continue;
+        }
+        const holds = reading?.holds ?? false;
+        const step = stepAlert(current ?? INACTIVE, holds, reading?.value ?? null, rule.forMs, now);
+        const alert: StoredAlert = {
+          ...step.next,
+          rule: rule.name,
+          instance,
+          node: reading?.node ?? current?.node ?? null,
+          labels: reading?.labels ?? current?.labels ?? {},
+        };
+        if (step.transition !== null) {
+          changes.push(alert);
+          this.record(now, rule.name, alert, step.transition, reading?.value ?? current?.value ?? null);
+          if (step.transition === 'firing') outcome.changed.push({ alert, transition: 'firing' });
+          if (step.transition === 'resolved') outcome.changed.push({ alert: { ...current! }, transition: 'resolved' });
+        } else if (alert.status !== 'inactive' && alert.value !== current?.value) {
+          changes.push(alert);
+        }
+        if (alert.status === 'firing') outcome.firing.push(alert);
+      }
+      outcomes.push(outcome);
+    }
+    // Alerts of rules deleted since: resolved without a notification (the rule and its channels are gone).
+    for (const alert of stored.values()) {
+      if (ruleNames.has(alert.rule)) continue;
+      changes.push({ ...alert, ...INACTIVE });
+      this.record(now, alert.rule, alert, alert.status === 'firing' ? 'resolved' : 'cleared', alert.value);
+    }
+    deps.instances.save(changes);
+    deps.onEvaluated(outcomes, now);
+    return outcomes;
+  }
+
+  private record(now: number, rule: string, alert: StoredAlert, event: AlertTransition, value: number | null): void {
+    this.deps.history.record({ timeMs: now, rule, instance: alert.instance, node: alert.node, event, value, channel: null, outcome: null, detail: null });
+  }
+
+  /** The rule's reading on each instance it concerns; 'unknown' where the store could not answer. */
+  private async readings(rule: AlertRule, now: number): Promise<Map<string, Reading | 'unknown'>> {
+    const out = new Map<string, Reading | 'unknown'>();
+    const { sources } = this.deps;
+    const inScope = (node: string): boolean => rule.nodes === null || rule.nodes.matches(node);
+    const nodeLabels = (node: string): Record<string, string> => ({ instance: node, job: XIMP_JOB });
+    switch (rule.kind) {
+      case 'agent_down': {
+        // A node counts once it has connected, and stops counting when every token of it is revoked.
+        const held = new Set(sources.tokens().filter((t) => t.revokedMs === null).map((t) => t.node));
+        for (const agent of sources.agents()) {
+          if (agent.state === 'PENDING' || !inScope(agent.node) || !held.has(agent.node)) continue;
+          out.set(agent.node, { instance: agent.node, node: agent.node, holds: agent.state !== 'ACTIVE', value: null, labels: nodeLabels(agent.node) });
+        }
+        break;
+      }
+      case 'threshold': {
+        const windowMs = readWindowMs(rule);
+        for (const agent of sources.agents()) {
+          if (agent.state === 'PENDING' || !inScope(agent.node)) continue;
+          const series = await sources.readSeries(agent.node, rule.metric!, now - windowMs, now);
+          if (series === null) {
+            out.set(agent.node, 'unknown');
+            continue;
+          }
+          const reading = thresholdReading(rule, series);
+          if (reading !== null) out.set(agent.node, { instance: agent.node, node: agent.node, holds: reading.holds, value: reading.value, labels: reading.labels });
+        }
+        break;
+      }
+      case 'token_expiry': {
+        // The node's longest-lived token decides: a rotated node with a fresh token is fine.
+        const latest = new Map<string, number>();
+        for (const t of sources.tokens()) {
+          if (t.revokedMs !== null || !inScope(t.node)) continue;
+          latest.set(t.node, Math.max(latest.get(t.node) ?? -Infinity, t.expiresMs));
+        }
+        for (const [node, expiresMs] of latest) {
+          const daysLeft = round((expiresMs - now) / DAY_MS);
+          out.set(node, { instance: node, node, holds: expiresMs - now <= rule.withinMs, value: daysLeft, labels: nodeLabels(node) });
+        }
+        break;
+      }
+      case 'certificate_expiry': {
+        for (const c of sources.certificates()) {
+          const left = c.notAfter.getTime() - now;
+          out.set(c.component, {
+            instance: c.component,
+            node: null,
+            holds: left <= rule.withinMs,
+            value: round(left / DAY_MS),
+            labels: { instance: c.component, job: XIMP_JOB, component: c.component },
+          });
+        }
+        break;
+      }
+    }
+    return out;
+  }
+}
+
+function key(rule: string, instance: string): string {
+  return `${rule}\u0000${instance}`;
+}
+
+function round(days: number): number {
+  return Math.round(days * 10) / 10;
+}
