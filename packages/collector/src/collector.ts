@@ -1,4 +1,5 @@
 import { DEFAULT_LIMITS, ThrottledLog, type Logger } from '@ximp/shared';
+import { Alerting } from './alerting/alerting';
 import { ApiServer } from './api/api-server';
 import { AccessTokenStore } from './auth/access-token-store';
 import { AgentTokenStore } from './auth/agent-token-store';
@@ -30,6 +31,8 @@ export interface CollectorDeps {
   createMetricStore?: (db: Database, options: MetricStoreOptions) => MetricStore;
   /** The certificate manager's clock and renewal timer (default: `now`, hourly); tests move and shorten them. */
   certificates?: { now?: () => number; schedule?: Partial<RenewalSchedule>; random?: () => number };
+  /** Retry delays of alert notifications (default 1 s doubling to 5 min, 10 attempts); tests shorten them. */
+  alertRetry?: { initialMs?: number; maxMs?: number; attempts?: number };
 }
 
 const DEFAULT_TOKEN_EXPIRY_MS = 365 * 24 * 3600 * 1000;
@@ -49,6 +52,7 @@ export class Collector {
   private remote: RemoteStores | undefined;
   private backPressure: BackPressure | undefined;
   private manager: CertificateManager | undefined;
+  private alerting: Alerting | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -166,6 +170,28 @@ export class Collector {
       apiRefusals: (): ReadonlyMap<string, number> => new Map([...apiServer.refusalTotals(), ...queryRefusals.totalsByKey()]),
     });
 
+    const querySeries = new SeriesQuery(db, {
+      maxRangeMs: config.api.maxQueryRangeMs,
+      maxPoints: config.api.maxQueryPoints,
+      maxConcurrent: config.api.maxConcurrentQueries,
+      refusals: queryRefusals,
+    });
+    const alerting = new Alerting({
+      db,
+      dataDir: config.dataDir,
+      ...config.alerting,
+      agents: registry,
+      tokens,
+      certificates,
+      series: querySeries,
+      externalUrl: () => `https://${formatAddress(apiServer.address())}`,
+      log,
+      now,
+      onError: (err, context) => faults.report('alerting', err, { context }),
+      retry: deps.alertRetry,
+    });
+    this.alerting = alerting;
+
     const apiServer: ApiServer = new ApiServer(
       {
         tokens,
@@ -175,12 +201,8 @@ export class Collector {
         agents: registry,
         sessions: agentServer,
         retention,
-        series: new SeriesQuery(db, {
-          maxRangeMs: config.api.maxQueryRangeMs,
-          maxPoints: config.api.maxQueryPoints,
-          maxConcurrent: config.api.maxConcurrentQueries,
-          refusals: queryRefusals,
-        }),
+        series: querySeries,
+        alerting: alerting.api(),
         metrics,
         heldBackNodes: () => backPressure.heldNodes(),
         certificates,
@@ -213,6 +235,7 @@ export class Collector {
     this.upWriter.start();
     this.retention = new RetentionTimer({ metrics: metricStore, retentionMs: () => retention.current().ms, log, faults, now });
     this.retention.start();
+    alerting.start();
     log.info(
       { agents: formatAddress(agentServer.address()), api: formatAddress(apiServer.address()), data_dir: config.dataDir },
       'collector listening',
@@ -227,6 +250,11 @@ export class Collector {
   apiAddress(): { host: string; port: number } {
     if (!this.apiServer) throw new Error('collector is not running');
     return this.apiServer.address();
+  }
+
+  /** Alert rules, channels, evaluation and notifications; undefined while the collector is not running. */
+  get alerts(): Alerting | undefined {
+    return this.alerting;
   }
 
   /** The certificate manager (status, renewal, reload); undefined while the collector is not running. */
@@ -244,6 +272,7 @@ export class Collector {
   }
 
   async stop(): Promise<void> {
+    await this.alerting?.stop();
     this.manager?.stop();
     this.retention?.stop();
     this.upWriter?.stop();
@@ -258,6 +287,7 @@ export class Collector {
     this.db = this.metricStore = this.registry = this.agentServer = this.apiServer = this.upWriter = this.retention = undefined;
     this.remote = this.backPressure = undefined;
     this.manager = undefined;
+    this.alerting = undefined;
   }
 }
 

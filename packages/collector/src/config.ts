@@ -54,6 +54,8 @@ export interface CollectorConfig {
   /** `allowCidrs` is normalized to `address/prefix`; empty = every address. */
   api: { allowCidrs: string[]; accessTokenTtlMs: number; maxQueryRangeMs: number; maxQueryPoints: number; maxConcurrentQueries: number };
   log: { level: LogLevel };
+  /** SPEC §14: how often rules are evaluated, how often a firing group is repeated, how long history is kept. */
+  alerting: { evaluationIntervalMs: number; repeatIntervalMs: number; historyRetentionMs: number };
 }
 
 /** One `store.remote_write` entry: a Prometheus remote-write receiver with its own queue. */
@@ -149,6 +151,7 @@ export const DEFAULT_COLLECTOR_CONFIG: Readonly<Omit<CollectorConfig, 'file'>> =
   store: { retentionMs: 15 * DAY, commitIntervalMs: 5, remoteWrite: [] },
   api: { allowCidrs: [], accessTokenTtlMs: 1 * HOUR, maxQueryRangeMs: 31 * DAY, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
   log: { level: 'info' },
+  alerting: { evaluationIntervalMs: 15 * SECOND, repeatIntervalMs: 4 * HOUR, historyRetentionMs: 90 * DAY },
 });
 
 /**
@@ -167,7 +170,7 @@ export function loadCollectorConfig(file: string | null): CollectorConfig {
 export function parseCollectorConfig(text: string, fileName: string): CollectorConfig {
   const d = DEFAULT_COLLECTOR_CONFIG;
   const file = path.resolve(fileName);
-  const root = ConfigReader.root(parseConfigYaml(text, fileName), ['data_dir', 'listen', 'tls', 'limits', 'store', 'api', 'log']);
+  const root = ConfigReader.root(parseConfigYaml(text, fileName), ['data_dir', 'listen', 'tls', 'limits', 'store', 'api', 'log', 'alerting']);
 
   const dataDir = root.string('data_dir', { check: (v) => (v.trim() === '' ? 'a folder path' : null) });
 
@@ -251,6 +254,13 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
   const log = root.section('log', ['level']);
   const level = log.oneOf('level', LOG_LEVELS) ?? d.log.level;
 
+  const alertingSection = root.section('alerting', ['evaluation_interval', 'repeat_interval', 'history_retention']);
+  const alerting = {
+    evaluationIntervalMs: alertingSection.duration('evaluation_interval', { min: SECOND, max: HOUR }) ?? d.alerting.evaluationIntervalMs,
+    repeatIntervalMs: alertingSection.duration('repeat_interval', { min: MINUTE, max: 30 * DAY }) ?? d.alerting.repeatIntervalMs,
+    historyRetentionMs: alertingSection.duration('history_retention', { min: DAY, max: 3650 * DAY }) ?? d.alerting.historyRetentionMs,
+  };
+
   const resolvedDataDir = dataDir === undefined ? d.dataDir : resolveRelativeTo(file, dataDir);
   const remoteWrite = parseRemoteWrite(remoteWriteReaders, file, resolvedDataDir);
 
@@ -265,6 +275,7 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     store: { retentionMs, commitIntervalMs, remoteWrite },
     api: { allowCidrs, accessTokenTtlMs, maxQueryRangeMs, maxQueryPoints, maxConcurrentQueries },
     log: { level },
+    alerting,
   });
 }
 
@@ -279,6 +290,7 @@ function defaultsFor(file: string | null): CollectorConfig {
     store: { ...d.store, remoteWrite: [] },
     api: { ...d.api, allowCidrs: [...d.api.allowCidrs] },
     log: { ...d.log },
+    alerting: { ...d.alerting },
   });
 }
 

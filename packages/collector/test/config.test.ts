@@ -51,6 +51,7 @@ const DEFAULTS = {
   store: { retentionMs: 15 * DAY, commitIntervalMs: 5, remoteWrite: [] },
   api: { allowCidrs: [], accessTokenTtlMs: 3_600_000, maxQueryRangeMs: 31 * 86_400_000, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
   log: { level: 'info' },
+  alerting: { evaluationIntervalMs: 15_000, repeatIntervalMs: 4 * 3_600_000, historyRetentionMs: 90 * DAY },
 };
 
 t.test('loadCollectorConfig(null) is every default, frozen', async (t) => {
@@ -105,6 +106,10 @@ api:
   max_concurrent_queries: 2
 log:
   level: warn
+alerting:
+  evaluation_interval: 1s
+  repeat_interval: 30m
+  history_retention: 7d
 `;
   const c = parseCollectorConfig(text, '/etc/ximp/collector.yaml');
   t.same(c, {
@@ -138,6 +143,7 @@ log:
       maxConcurrentQueries: 2,
     },
     log: { level: 'warn' },
+    alerting: { evaluationIntervalMs: 1000, repeatIntervalMs: 30 * 60_000, historyRetentionMs: 7 * DAY },
   });
   t.ok(Object.isFrozen(c.listen.agents));
 });
@@ -361,4 +367,11 @@ t.test('store.remote_write: every problem with its key path, a password in a URL
   t.same(issueLines('store: { remote_write: https://prom/ }\n'), [
     'collector.yaml:1:24: store.remote_write: expected a list of mappings (actual: "https://prom/")',
   ]);
+});
+
+t.test('alerting: intervals and history retention are bounded, with the key path in each message', async (t) => {
+  const text = 'alerting:\n  evaluation_interval: 500ms\n  repeat_interval: 10s\n  history_retention: 1h\n  rules: []\n';
+  t.throws(() => parseCollectorConfig(text, 'collector.yaml'), {
+    message: /collector\.yaml:2:24: alerting\.evaluation_interval: expected a duration from 1s to 1h[\s\S]*alerting\.repeat_interval: expected a duration from 1m to 30d[\s\S]*alerting\.history_retention: expected a duration from 1d to 3650d[\s\S]*alerting\.rules: unknown key/,
+  });
 });

@@ -1,4 +1,9 @@
 import type { Logger } from '@ximp/shared';
+import type { AlertHistory } from '../alerting/alert-history';
+import type { StoredAlert } from '../alerting/alert-instances';
+import type { AlertRuleStore } from '../alerting/alert-rule-store';
+import type { ChannelStore } from '../alerting/channel-store';
+import type { DeliveryResult } from '../alerting/notifier';
 import type { AuditLog } from '../audit/audit-log';
 import type { AccessTokenStore } from '../auth/access-token-store';
 import type { AgentTokenStore } from '../auth/agent-token-store';
@@ -40,6 +45,15 @@ export interface ApiDeps {
   certificates?: {
     status(component?: PkiComponent): CertificateView[];
     renew(components: readonly LeafComponent[] | 'all'): Promise<RenewedCertificate[]>;
+  };
+  /** Alert rules, channels, active alerts and history (SPEC §14); absent: those routes answer 503. */
+  alerting?: {
+    rules: AlertRuleStore;
+    channels: ChannelStore;
+    active(): StoredAlert[];
+    history: Pick<AlertHistory, 'list'>;
+    /** Sends a test notification through the channel now; the attempt is in the history. */
+    testChannel(name: string): Promise<DeliveryResult>;
   };
   /** The collector's own metrics (CollectorMetrics), for GET /metrics. */
   metrics: { readonly contentType: string; metrics(): Promise<string> };

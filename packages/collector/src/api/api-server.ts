@@ -2,7 +2,7 @@ import * as https from 'node:https';
 import type * as http from 'node:http';
 import type * as net from 'node:net';
 import type * as tls from 'node:tls';
-import { ErrorCodes, ThrottledLog, XimpError, redactSecrets, serverTlsOptions } from '@ximp/shared';
+import { ConfigError, ErrorCodes, ThrottledLog, XimpError, redactSecrets, serverTlsOptions } from '@ximp/shared';
 import { can } from '../auth/roles';
 import type { FaultReporter } from '../fault-reporter';
 import { AuthFailureLimiter } from '../ingest/auth-failure-limiter';
@@ -12,7 +12,7 @@ import { isStorageFault } from '../storage-fault';
 import { AddressAllowlist } from './address-allowlist';
 import type { ApiDeps } from './api-deps';
 import { authenticateBearer, insufficientScope, type Principal } from './bearer-auth';
-import { HttpError } from './http-error';
+import { HttpError, InvalidObjectError } from './http-error';
 import { HSTS_VALUE, sendJson, sendText, setSecurityHeaders } from './json-response';
 import { hasBody } from './request-body';
 import { sendStream } from './stream-response';
@@ -248,8 +248,14 @@ export class ApiServer {
     let httpError: HttpError;
     if (err instanceof HttpError) {
       httpError = err;
+    } else if (err instanceof ConfigError) {
+      httpError = new InvalidObjectError(err.issues);
     } else if (err instanceof XimpError && err.code === ErrorCodes.REQUEST_INVALID) {
       httpError = new HttpError(400, 'invalid_request', err.message);
+    } else if (err instanceof XimpError && err.code === ErrorCodes.CONFLICT) {
+      httpError = new HttpError(409, 'conflict', err.message);
+    } else if (err instanceof XimpError && err.code === ErrorCodes.NOT_FOUND) {
+      httpError = new HttpError(404, 'not_found', err.message);
     } else if (isStorageFault(err)) {
       // The database failed under the request (I/O error, disk full, busy): the caller retries,
       // the server keeps serving. The log gets the error, the caller only that it was storage.

@@ -16,7 +16,7 @@ export class HttpError extends Error {
   }
 
   /** The JSON body; the message is left out when it adds nothing to the code. */
-  body(): Record<string, string> {
+  body(): Record<string, unknown> {
     return this.message === this.error ? { error: this.error } : { error: this.error, message: this.message };
   }
 }
@@ -24,4 +24,15 @@ export class HttpError extends Error {
 /** 400 naming what is wrong with the request (a field, the JSON, the form). */
 export function invalidRequest(message: string): HttpError {
   return new HttpError(400, 'invalid_request', message);
+}
+
+/** 400 for an object (rule, channel) with problems: each with its field path, all at once. */
+export class InvalidObjectError extends HttpError {
+  constructor(readonly issues: readonly { path: string; message: string }[]) {
+    super(400, 'invalid_request', issues.map((i) => (i.path === '' ? i.message : `${i.path}: ${i.message}`)).join('; '));
+  }
+
+  override body(): Record<string, unknown> {
+    return { ...super.body(), issues: this.issues.map((i) => ({ path: i.path, message: i.message })) };
+  }
 }

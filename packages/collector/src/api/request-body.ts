@@ -72,6 +72,24 @@ export async function readJsonObject(req: http.IncomingMessage, emptyAllowed = f
   return value as Record<string, unknown>;
 }
 
+/** The body as JSON text, for readers that report problems by field path (rules, channels). */
+export async function readJsonText(req: http.IncomingMessage): Promise<string> {
+  const body = await readBody(req);
+  const type = mediaType(req);
+  if (type !== '' && type !== 'application/json') {
+    throw new HttpError(415, 'unsupported_media_type', 'expected Content-Type: application/json');
+  }
+  const text = body.toString('utf8');
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidRequest('body: expected a JSON object');
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    throw invalidRequest('body: not valid JSON');
+  }
+  return text;
+}
+
 /**
  * The body as an application/x-www-form-urlencoded form (RFC 6749 §4.4.2). A parameter given
  * more than once is an error (§3.1), as is another media type.

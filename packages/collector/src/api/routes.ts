@@ -1,4 +1,7 @@
 import { AGENT_ROUTES } from './agent-routes';
+import { ALERT_CHANNEL_ROUTES } from './alert-channel-routes';
+import { ALERT_ROUTES } from './alert-routes';
+import { ALERT_RULE_ROUTES } from './alert-rule-routes';
 import { AGENT_TOKEN_ROUTES } from './agent-token-routes';
 import { CLIENT_ROUTES } from './client-routes';
 import type { Route } from './route-table';
@@ -38,6 +41,9 @@ export const API_ROUTES: readonly Route[] = [
   ...CLIENT_ROUTES,
   ...STORE_ROUTES,
   ...TLS_ROUTES,
+  ...ALERT_ROUTES,
+  ...ALERT_RULE_ROUTES,
+  ...ALERT_CHANNEL_ROUTES,
   {
     method: 'GET',
     pattern: '/api/v1/audit',

@@ -10,6 +10,12 @@ export const AUDIT_ACTIONS = [
   'client.rotate_secret',
   'tls.renew',
   'store.retention.update',
+  'alert_rule.create',
+  'alert_rule.update',
+  'alert_rule.delete',
+  'alert_channel.create',
+  'alert_channel.update',
+  'alert_channel.delete',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -1,0 +1,85 @@
+import { parseDuration } from '@ximp/shared';
+import { OBJECT_NAME } from '../alerting/alert-rule';
+import type { HistoryEntry } from '../alerting/alert-history';
+import type { StoredAlert } from '../alerting/alert-instances';
+import { alertingOf } from './alerting-deps';
+import { invalidRequest } from './http-error';
+import { isoOrNull } from './iso-time';
+import { checkNodeName, checkParams } from './request-fields';
+import type { Route } from './route-table';
+
+const DEFAULT_SINCE_MS = 24 * 3_600_000;
+const DEFAULT_LIMIT = 1000;
+const MAX_LIMIT = 10_000;
+
+export function activeAlertJson(a: StoredAlert): Record<string, unknown> {
+  return {
+    rule: a.rule,
+    instance: a.instance,
+    node: a.node,
+    labels: a.labels,
+    status: a.status,
+    active_since: isoOrNull(a.activeSince),
+    fired_at: isoOrNull(a.firedAt),
+    value: a.value,
+  };
+}
+
+export function historyJson(e: HistoryEntry): Record<string, unknown> {
+  return {
+    time: isoOrNull(e.timeMs),
+    rule: e.rule,
+    instance: e.instance,
+    node: e.node,
+    event: e.event,
+    value: e.value,
+    channel: e.channel,
+    outcome: e.outcome,
+    detail: e.detail,
+  };
+}
+
+/** `since`: a duration back from now (`24h`) or an ISO 8601 time. */
+function sinceMs(text: string | null, now: number): number {
+  if (text === null) return now - DEFAULT_SINCE_MS;
+  const back = parseDuration(text);
+  if (back !== null) return now - back;
+  const at = /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(at)) throw invalidRequest('since: expected a duration like "24h" or an ISO 8601 time');
+  return at;
+}
+
+function limitOf(text: string | null): number {
+  if (text === null) return DEFAULT_LIMIT;
+  const n = /^\d{1,6}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= MAX_LIMIT)) throw invalidRequest(`limit: expected a whole number from 1 to ${MAX_LIMIT}`);
+  return n;
+}
+
+/** SPEC §14: active alerts and their history, read by any role. */
+export const ALERT_ROUTES: readonly Route[] = [
+  {
+    method: 'GET',
+    pattern: '/api/v1/alerts',
+    permission: 'alerts:read',
+    handler: ({ deps }) => ({ status: 200, body: alertingOf(deps).active().map(activeAlertJson) }),
+  },
+  {
+    method: 'GET',
+    pattern: '/api/v1/alerts/history',
+    permission: 'alerts:read',
+    handler({ deps, query }) {
+      checkParams(query, ['since', 'node', 'rule', 'limit']);
+      const node = query.get('node');
+      const rule = query.get('rule');
+      if (rule !== null && !OBJECT_NAME.test(rule)) throw invalidRequest('rule: expected a rule name');
+      const entries = alertingOf(deps).history.list({
+        sinceMs: sinceMs(query.get('since'), deps.now()),
+        node: node === null ? undefined : checkNodeName(node, 'node'),
+        rule: rule ?? undefined,
+        limit: limitOf(query.get('limit')),
+      });
+      return { status: 200, body: entries.map(historyJson) };
+    },
+  },
+];
