@@ -83,6 +83,8 @@ t.test('init creates the PKI, an admin client and a 0600 CLI config; a second in
   t.equal(mode(path.join(dataDir, 'pki')), 0o700);
   t.equal(mode(path.join(dataDir, 'pki', 'ca-key.pem')), 0o600);
   t.equal(mode(path.join(dataDir, 'pki', 'collector-key.pem')), 0o600);
+  t.equal(mode(path.join(dataDir, 'secrets.key')), 0o600, 'the key that seals channel secrets is 0600');
+  t.match(fs.readFileSync(path.join(dataDir, 'secrets.key'), 'utf8'), /^[0-9a-f]{64}\n$/, 'and holds a 256-bit key');
 
   t.equal(mode(cliConfigPath), 0o600, 'the CLI config holds a secret');
   t.equal(mode(path.dirname(cliConfigPath)), 0o700);
@@ -201,7 +203,7 @@ function clientsIn(dataDir: string): string[] {
 }
 
 t.test('a failure at any step undoes the earlier ones, and init then runs again', async (t) => {
-  for (const step of ['pki', 'admin-client', 'cli-config'] as const) {
+  for (const step of ['pki', 'secrets-key', 'admin-client', 'cli-config'] as const) {
     await t.test(`failure at ${step}`, async (t) => {
       const root = tempDir(t);
       const dataDir = path.join(root, 'var', 'ximp-collector');
@@ -221,11 +223,37 @@ t.test('a failure at any step undoes the earlier ones, and init then runs again'
       // What may remain is what a collector start creates anyway: data_dir with an empty database.
       const left = fs.existsSync(dataDir) ? fs.readdirSync(dataDir) : [];
       t.ok(left.every((f) => f.startsWith(DATABASE_FILE)), `left in data_dir: ${left.join(', ') || 'nothing'}`);
+      t.equal(fs.existsSync(path.join(dataDir, 'secrets.key')), false, 'no secrets key');
       const result = run();
       t.same(clientsIn(dataDir), [result.clientId], 'the second init succeeds with one admin client');
       t.ok(fs.existsSync(cliConfigPath));
     });
   }
+});
+
+t.test('a secrets key already in data_dir is kept when usable; an unusable one refuses before anything is created', async (t) => {
+  const root = tempDir(t);
+  const dataDir = path.join(root, 'data');
+  fs.mkdirSync(dataDir, { mode: 0o700 });
+  const keyFile = path.join(dataDir, 'secrets.key');
+  const key = `${crypto.randomBytes(32).toString('hex')}\n`;
+  // Channel secrets may already be sealed under it (a data_dir whose PKI was removed): keep it.
+  fs.writeFileSync(keyFile, key, { mode: 0o600 });
+  runInit({ config: config(dataDir), hostnames: [], cliConfigPath: path.join(root, 'cli.yaml'), createAdminClient: adminClients().create, machineHostname: 'm' });
+  t.equal(fs.readFileSync(keyFile, 'utf8'), key, 'the existing key is unchanged');
+
+  const other = path.join(root, 'other');
+  fs.mkdirSync(other, { mode: 0o700 });
+  fs.writeFileSync(path.join(other, 'secrets.key'), key, { mode: 0o644 });
+  fs.chmodSync(path.join(other, 'secrets.key'), 0o644);
+  const clients = adminClients();
+  t.throws(
+    () => runInit({ config: config(other), hostnames: [], cliConfigPath: path.join(root, 'cli-2.yaml'), createAdminClient: clients.create, machineHostname: 'm' }),
+    { code: 'XIMP_ERR_SECRET_KEY', message: /secrets\.key.*chmod 600/ },
+  );
+  t.same(fs.readdirSync(other), ['secrets.key'], 'no PKI, no database');
+  t.equal(fs.existsSync(path.join(root, 'cli-2.yaml')), false);
+  t.same(clients.calls, []);
 });
 
 t.test('a real write failure of the CLI config undoes the PKI and the admin client', async (t) => {

@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { ErrorCodes, makePrivateDir, XimpError } from '@ximp/shared';
+import { SECRETS_KEY_FILE } from '../alerting/alerting';
+import { SecretBox } from '../alerting/secret-box';
 import { createAdminClientIn, removeAdminClientIn } from '../auth/first-admin-client';
 import type { CollectorConfig } from '../config';
 import { writeCliConfig } from '../cli-config-writer';
@@ -27,7 +29,7 @@ export interface InitOptions {
 }
 
 /** The steps of init that change something, in the order they run. */
-export type InitStep = 'pki' | 'admin-client' | 'cli-config';
+export type InitStep = 'pki' | 'secrets-key' | 'admin-client' | 'cli-config';
 
 export interface InitResult {
   caFile: string;
@@ -37,12 +39,15 @@ export interface InitResult {
 }
 
 /**
- * `ximp-collector init`: creates data_dir (0700), the CA and the managed certificates, the first
- * admin API client, and a ready CLI config (0600).
+ * `ximp-collector init`: creates data_dir (0700), the CA and the managed certificates, the key
+ * that seals channel secrets (`secrets.key`, 0600), the first admin API client, and a ready CLI
+ * config (0600).
  *
  * Everything that would refuse is checked before anything is created: a bad `--hostname`
  * (XIMP_ERR_CLI_USAGE), an existing certificate or key (XIMP_ERR_PKI_EXISTS), an existing CLI
- * config (XIMP_ERR_CLI_CONFIG_EXISTS). Then the PKI, the admin client and the CLI config are
+ * config (XIMP_ERR_CLI_CONFIG_EXISTS), an existing secrets key that cannot be used
+ * (XIMP_ERR_SECRET_KEY; a usable one is kept, since channel secrets may be sealed under it). Then
+ * the PKI, the secrets key, the admin client and the CLI config are
  * created in that order; when a step fails, the earlier ones are undone (PKI files and the
  * folders init made removed, the client deleted), so nothing is left that would make the next
  * init refuse, and no admin client exists whose secret nobody was given.
@@ -60,6 +65,9 @@ export function runInit(options: InitOptions): InitResult {
   const createAdminClient = options.createAdminClient ?? ((name: string) => createAdminClientIn(dataDir, name));
   const removeAdminClient = options.removeAdminClient ?? ((id: string) => removeAdminClientIn(dataDir, id));
   const fault = options.faultAt ?? (() => undefined);
+  const secretsKey = path.join(dataDir, SECRETS_KEY_FILE);
+  const keyExisted = pathExists(secretsKey);
+  if (keyExisted) SecretBox.openOrCreate(secretsKey);
 
   const undo: Array<() => void> = [];
   try {
@@ -74,6 +82,10 @@ export function runInit(options: InitOptions): InitResult {
         fs.rmSync(key, { force: true });
       }
     });
+
+    fault('secrets-key');
+    SecretBox.openOrCreate(secretsKey);
+    if (!keyExisted) undo.push(() => fs.rmSync(secretsKey, { force: true }));
 
     fault('admin-client');
     const client = createAdminClient('admin');
