@@ -1,5 +1,6 @@
 import * as https from 'node:https';
-import { clientTlsOptions, describeTrustFailure, trustFailureKind } from '@ximp/shared';
+import * as tls from 'node:tls';
+import { clientTlsOptions, peerCertificateDates, trustFailureKind } from '@ximp/shared';
 import { COLLECTOR_VERSION } from '../version';
 import type { DeliveryResult } from './notifier';
 
@@ -45,9 +46,16 @@ export function httpsPost(url: string, body: Buffer, o: HttpsPostOptions): Promi
       finish({ ok: false, retry: true, detail: `no answer within ${o.timeoutMs} ms` });
     });
     req.on('error', (err) => {
-      const trust = trustFailureKind(err) === null ? null : describeTrustFailure(err, { peer: 'the receiver', urlSetting: 'the channel url', caSetting: 'the channel ca_file' });
       const code = (err as NodeJS.ErrnoException).code;
-      finish({ ok: false, retry: true, detail: trust?.message ?? (code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message) });
+      const plain = code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
+      if (trustFailureKind(err) === null) {
+        finish({ ok: false, retry: true, detail: plain });
+        return;
+      }
+      void describeReceiverTrustFailure(err, target, o.ca !== null).then(
+        (text) => finish({ ok: false, retry: true, detail: text ?? plain }),
+        () => finish({ ok: false, retry: true, detail: plain }),
+      );
     });
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
@@ -67,4 +75,40 @@ export function httpsPost(url: string, body: Buffer, o: HttpsPostOptions): Promi
     });
     req.end(body);
   });
+}
+
+/**
+ * Why a receiver (a webhook or an Alertmanager, run by someone else with certificates of their
+ * own) was not trusted, and what to change: the channel's `url` or `ca_file`, or the receiver.
+ * The collector's own wording (its CA, `ximp tls renew`) does not apply here. Null when `err` is
+ * no trust failure.
+ */
+export async function describeReceiverTrustFailure(err: unknown, url: URL, caFileSet: boolean): Promise<string | null> {
+  const kind = trustFailureKind(err);
+  if (kind === null) return null;
+  const code = (err as { code?: string }).code ?? '';
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const dates = async (): Promise<{ notBefore: string; notAfter: string } | null> =>
+    // Node keeps no peer certificate after a failed verification: read its dates once more.
+    peerCertificateDates({ host, port: Number(url.port || 443), servername: url.hostname }).catch(() => null);
+  switch (kind) {
+    case 'unknown_ca':
+      return caFileSet
+        ? `the receiver's certificate is not signed by the CA in the channel's ca_file (${code}): set ca_file to the CA that issued the receiver's certificate`
+        : `the receiver's certificate is not signed by a CA of this system (${code}): set the channel's ca_file to the CA that issued the receiver's certificate`;
+    case 'wrong_host': {
+      const sans = (err as { cert?: tls.PeerCertificate }).cert?.subjectaltname ?? 'none';
+      return `the receiver's certificate does not name host ${host} (its SANs: ${sans}): use a name it holds in the channel's url, or give the receiver a certificate for ${host}`;
+    }
+    case 'expired':
+      return `the receiver's certificate has expired (NOT-AFTER ${(await dates())?.notAfter ?? 'unknown'}): the receiver needs a new certificate`;
+    case 'not_yet_valid':
+      return `the receiver's certificate is not valid yet (NOT-BEFORE ${(await dates())?.notBefore ?? 'unknown'}): check this machine's clock and the receiver's`;
+    case 'tls_version': {
+      const reason = /alert protocol version|unsupported protocol|wrong version number|no protocols available/i.exec((err as Error).message ?? '')?.[0] ?? code;
+      return `the receiver offers only a TLS version below 1.3 (${reason}): alerts are sent over TLS 1.3 only; enable it on the receiver or the proxy in front of it`;
+    }
+    default:
+      return `the receiver's certificate is not trusted (${code || kind})`;
+  }
 }
