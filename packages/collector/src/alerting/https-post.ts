@@ -1,6 +1,6 @@
 import * as https from 'node:https';
 import * as tls from 'node:tls';
-import { clientTlsOptions, peerCertificateDates, trustFailureKind } from '@ximp/shared';
+import { clientTlsOptions, peerCertificateDates, tlsVersionReason, trustFailureKind } from '@ximp/shared';
 import { COLLECTOR_VERSION } from '../version';
 import type { DeliveryResult } from './notifier';
 
@@ -104,10 +104,8 @@ export async function describeReceiverTrustFailure(err: unknown, url: URL, caFil
       return `the receiver's certificate has expired (NOT-AFTER ${(await dates())?.notAfter ?? 'unknown'}): the receiver needs a new certificate`;
     case 'not_yet_valid':
       return `the receiver's certificate is not valid yet (NOT-BEFORE ${(await dates())?.notBefore ?? 'unknown'}): check this machine's clock and the receiver's`;
-    case 'tls_version': {
-      const reason = /alert protocol version|unsupported protocol|wrong version number|no protocols available/i.exec((err as Error).message ?? '')?.[0] ?? code;
-      return `the receiver offers only a TLS version below 1.3 (${reason}): alerts are sent over TLS 1.3 only; enable it on the receiver or the proxy in front of it`;
-    }
+    case 'tls_version':
+      return `the receiver offers only a TLS version below 1.3 (${tlsVersionReason(err)}): alerts are sent over TLS 1.3 only; enable it on the receiver or the proxy in front of it`;
     default:
       return `the receiver's certificate is not trusted (${code || kind})`;
   }

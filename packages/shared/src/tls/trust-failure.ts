@@ -51,6 +51,11 @@ export function trustFailureKind(err: unknown): TrustFailureKind | null {
   return null;
 }
 
+/** The short reason of a `tls_version` failure: OpenSSL's words, else the error's code. */
+export function tlsVersionReason(err: unknown): string {
+  return VERSION_TEXT.exec((err as Error | null)?.message ?? '')?.[0] ?? (err as { code?: string } | null)?.code ?? 'unknown';
+}
+
 export interface TrustFailureContext {
   /** Who the peer is, e.g. `the collector`. */
   peer: string;
@@ -92,7 +97,7 @@ export function describeTrustFailure(err: unknown, ctx: TrustFailureContext): Tr
       return { kind, message: `${peer} presented a certificate for component ${e.component}, not ${e.expected}: check that ${ctx.urlSetting} points at ${port}` };
     }
     case 'tls_version': {
-      const reason = VERSION_TEXT.exec((err as Error).message ?? '')?.[0] ?? code;
+      const reason = tlsVersionReason(err);
       return { kind, message: `${peer} offers only a TLS version below 1.3 (${reason}): check that ${ctx.urlSetting} points at a XIMP ${peer.replace(/^the /, '')} and that no proxy in between terminates TLS` };
     }
   }
