@@ -115,12 +115,12 @@ t.test('webhook: an untrusted receiver or one below TLS 1.3 gets nothing', async
 
 t.test('alertmanager: POST /api/v2/alerts with the alerts; a resolved one carries its end', async (t) => {
   const r = await receiver(t, () => 200);
-  const d = alertmanagerDeliverer({ url: `${r.url}/am`, ca_file: null }, {}, { ca: CA, timeoutMs: 5000, externalUrl: 'https://collector:4494' });
+  const d = alertmanagerDeliverer({ url: `${r.url}/am`, ca_file: null }, {}, { ca: CA, timeoutMs: 5000, externalUrl: 'https://collector:4494', now: () => Date.UTC(2026, 11, 1, 12, 0, 0) });
   t.match(await d.deliver(firing), { ok: true });
   t.equal(r.got[0].path, '/am/api/v2/alerts');
   const alerts = JSON.parse(r.got[0].body.toString()) as Record<string, unknown>[];
   t.equal(alerts.length, 2);
-  t.notOk('endsAt' in alerts[0], 'firing: no end');
+  t.equal(alerts[0].endsAt, '2026-12-01T12:04:00.000Z', 'firing: ends four resends ahead unless posted again');
   t.match(alerts[1], { labels: { instance: 'web-2', alertname: 'agent-down' }, endsAt: '2026-12-01T12:00:00.000Z', generatorURL: 'https://collector:4494' });
   t.equal(r.got[0].headers.authorization, undefined, 'no token configured, none sent');
 });

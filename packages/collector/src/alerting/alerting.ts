@@ -9,7 +9,7 @@ import { AlertEvaluator } from './alert-evaluator';
 import { AlertHistory } from './alert-history';
 import { AlertInstanceStore } from './alert-instances';
 import { AlertRuleStore } from './alert-rule-store';
-import { alertmanagerDeliverer } from './alertmanager-deliverer';
+import { ALERTMANAGER_RESEND_MS, alertmanagerDeliverer } from './alertmanager-deliverer';
 import type { StoredChannel } from './channel-store';
 import { ChannelStore } from './channel-store';
 import { emailDeliverer } from './email-deliverer';
@@ -45,6 +45,16 @@ export interface AlertingOptions {
 }
 
 /**
+ * How often a channel is sent a firing group again: its `repeat_interval`, else the default; an
+ * Alertmanager at least every minute, since it forgets an alert not posted within its
+ * resolve_timeout (and deduplicates the repeats itself).
+ */
+export function repeatIntervalOf(channel: Pick<StoredChannel, 'type' | 'repeatIntervalMs'>, defaultMs: number): number {
+  const configured = channel.repeatIntervalMs ?? defaultMs;
+  return channel.type === 'alertmanager' ? Math.min(configured, ALERTMANAGER_RESEND_MS) : configured;
+}
+
+/**
  * Alert rules, channels and history (SPEC §14) put together: the stores, the evaluator run every
  * `alerting.evaluation_interval`, the notifier and its deliverers, and the history's pruning.
  */
@@ -67,7 +77,7 @@ export class Alerting {
     this.notifier = new Notifier({
       repeatIntervalOf: (name) => {
         const c = this.channels.get(name);
-        return c === null ? undefined : c.repeatIntervalMs;
+        return c === null ? undefined : repeatIntervalOf(c, o.repeatIntervalMs);
       },
       delivererFor: (name) => this.delivererFor(name),
       history: this.history,
@@ -158,7 +168,7 @@ export class Alerting {
         throw new Error(`cannot read ca_file ${caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
       }
     }
-    const o = { ca, timeoutMs: DELIVERY_TIMEOUT_MS, externalUrl: this.o.externalUrl() };
+    const o = { ca, timeoutMs: DELIVERY_TIMEOUT_MS, externalUrl: this.o.externalUrl(), now: this.o.now };
     switch (channel.type) {
       case 'webhook':
         return webhookDeliverer(channel.settings as Parameters<typeof webhookDeliverer>[0], secrets, o);
