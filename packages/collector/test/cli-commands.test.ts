@@ -108,7 +108,8 @@ t.test('agents and clients through the CLI', async (t) => {
   const created = await run('client', 'create', '--name', 'grafana', '--role', 'monitoring-viewer', '--output', 'json');
   t.equal(created.code, 0);
   const client = JSON.parse(created.stdout);
-  t.same(Object.keys(client), ['client_id', 'client_secret', 'name', 'role']);
+  t.same(Object.keys(client), ['client_id', 'client_secret', 'name', 'role', 'nodes']);
+  t.equal(client.nodes, null, 'no --nodes: every node');
   t.equal(client.role, 'monitoring-viewer');
 
   const tableCreate = await run('client', 'create', '--name', 'ops', '--role', 'monitoring-editor');
@@ -117,11 +118,11 @@ t.test('agents and clients through the CLI', async (t) => {
 
   const list = await run('client', 'list');
   const listLines = list.stdout.trimEnd().split('\n');
-  t.match(listLines[0], /^ID\s+NAME\s+ROLE\s+CREATED\s+LAST-USED\s+STATUS$/);
+  t.match(listLines[0], /^ID\s+NAME\s+ROLE\s+NODES\s+CREATED\s+LAST-USED\s+STATUS$/);
   t.equal(listLines.length, 4);
   t.notMatch(list.stdout, client.client_secret);
   const listJson = JSON.parse((await run('client', 'list', '--output', 'json')).stdout);
-  t.same(Object.keys(listJson[0]), ['id', 'name', 'role', 'created', 'last_used', 'status']);
+  t.same(Object.keys(listJson[0]), ['id', 'name', 'role', 'nodes', 'created', 'last_used', 'status']);
   t.match(listJson[0].last_used, ISO, 'the admin client was just used');
 
   // The viewer may list agents but not manage tokens: exit 3.
@@ -153,6 +154,7 @@ t.test('exit statuses for failures', async (t) => {
   t.equal(wrongRun.code, 3);
   t.match(wrongRun.stderr, /invalid_client/);
   t.notMatch(wrongRun.stdout + wrongRun.stderr, 'w'.repeat(52), 'the secret of a failed call is not printed');
+  t.notMatch(wrongRun.stdout + wrongRun.stderr, admin.id, 'nor the client ID');
 
   const usage = await run('agent', 'frobnicate');
   t.equal(usage.code, 2);
