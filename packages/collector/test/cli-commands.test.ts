@@ -229,11 +229,11 @@ t.test('exit statuses for failures', async (t) => {
 t.test('the committed launcher runs the built CLI', async (t) => {
   const h = await startApi(t);
   const admin = h.createClient('monitoring-admin');
-  const { file } = cli(t, h, admin);
+  const { file, dir } = cli(t, h, admin);
   const bin = path.join(__dirname, '..', 'bin', 'ximp.js');
   const spawn = (args: string[]): Promise<Run> =>
     new Promise((resolve) => {
-      execFile(process.execPath, [bin, ...args], { env: { ...process.env, XIMP_CLI_CONFIG: file }, timeout: 20_000 }, (err, stdout, stderr) => {
+      execFile(process.execPath, [bin, ...args], { env: { ...process.env, XIMP_CLI_CONFIG: file, XDG_CACHE_HOME: path.join(dir, 'cache') }, timeout: 20_000 }, (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1;
         resolve({ code, stdout, stderr });
       });
