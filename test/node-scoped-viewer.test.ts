@@ -51,6 +51,7 @@ t.test("a viewer limited to web-* sees only web-1's agent, series and alerts", a
   t.same((JSON.parse(cliAgents.stdout) as { node: string }[]).map((a) => a.node), ['web-1'], 'ximp agent list as the scoped viewer');
   const cliDb = await runCli(webCli, ['metrics', 'query', '--node', 'db-1', '--metric', 'ximp_test_cycle']);
   t.equal(cliDb.code, 3, 'ximp metrics query on db-1: not allowed');
+  t.match(cliDb.stderr, /not allowed: .*\(node_not_visible\)/);
   t.notMatch(cliDb.stderr, client.client_id);
   t.notMatch(cliDb.stderr, client.client_secret);
   t.equal((await runCli(webCli, ['metrics', 'query', '--node', 'web-1', '--metric', 'ximp_test_cycle'])).code, 0);

@@ -116,6 +116,10 @@ export class ApiConnection {
         `not authenticated: ${server} refused the client credentials (invalid_client: wrong client_id or client_secret, or the client is revoked)`,
       );
     }
+    // A node outside this client's scope (SPEC §10 answers 401): the token is fine, the node is not its.
+    if (status === 401 && error === 'node_not_visible') {
+      return new CliError(ExitCodes.NOT_AUTHORIZED, `not allowed: ${describe(error, message)}`, { code: ErrorCodes.AUTH_FORBIDDEN });
+    }
     if (status === 401) return new CliError(ExitCodes.NOT_AUTHORIZED, `not authenticated: ${describe(error, message)}`);
     if (status === 403) {
       return new CliError(ExitCodes.NOT_AUTHORIZED, `not allowed: ${describe(error, message)}`, { code: ErrorCodes.AUTH_FORBIDDEN });
