@@ -150,7 +150,8 @@ export function runCli(cliConfig: string, args: string[], env: NodeJS.ProcessEnv
     execFile(
       process.execPath,
       [BIN.cli, ...args],
-      { env: { ...process.env, XIMP_CLI_CONFIG: cliConfig, ...env }, timeout: 20_000 },
+      // The CLI's token cache beside the test's CLI config, never in the home folder of the machine.
+      { env: { ...process.env, XIMP_CLI_CONFIG: cliConfig, XDG_CACHE_HOME: path.join(path.dirname(cliConfig), 'cache'), ...env }, timeout: 20_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });

@@ -25,7 +25,7 @@ t.test('issue and verify, hashed at rest', async (t) => {
   const issued = access.issue(c.clientId, HOUR, T0);
   t.match(issued.accessToken, /^xat_[a-z0-9]{52}$/);
   t.equal(issued.expiresIn, 3600);
-  t.same(access.verify(issued.accessToken, T0 + 1), { clientId: c.clientId, role: 'monitoring-viewer' });
+  t.same(access.verify(issued.accessToken, T0 + 1), { clientId: c.clientId, role: 'monitoring-viewer', nodes: null });
   const stored = JSON.stringify(db.prepare('SELECT * FROM access_tokens').all(), (_k, v: unknown) =>
     Buffer.isBuffer(v) ? v.toString('latin1') : v,
   );
@@ -52,8 +52,9 @@ t.test('revoking the client ends its tokens at once', async (t) => {
   // Even if a row survived (the join is the real check), a revoked client's token is refused.
   db.prepare('UPDATE api_clients SET revoked_ms = ? WHERE id = ?').run(T0 + 1, c.clientId);
   t.equal(access.verify(tokC, T0 + 2), null, 'join on the client refuses');
-  t.same(access.verify(tokD, T0 + 2), { clientId: d.clientId, role: 'monitoring-editor' }, 'other clients unaffected');
+  t.same(access.verify(tokD, T0 + 2), { clientId: d.clientId, role: 'monitoring-editor', nodes: null }, 'other clients unaffected');
   db.prepare('UPDATE api_clients SET revoked_ms = NULL WHERE id = ?').run(c.clientId);
+  clients.create('spare admin', 'monitoring-admin', T0 + 3); // the last admin cannot be revoked
   t.equal(clients.revoke(c.clientId, T0 + 3), 'revoked');
   t.equal(access.verify(tokC, T0 + 4), null);
   t.equal((db.prepare('SELECT COUNT(*) AS n FROM access_tokens WHERE client_id = ?').get(c.clientId) as { n: number }).n, 0, 'rows dropped');

@@ -44,6 +44,7 @@ t.test('create shows the secret once and stores only its hash', async (t) => {
     lastUsedMs: null,
     revokedMs: null,
     secretRotatedMs: null,
+    nodes: null,
     status: 'active',
   });
   t.notOk(JSON.stringify(clients.list()).includes(c.clientSecret));
@@ -71,6 +72,8 @@ t.test('verify: constant-time check, last-used, revoked clients refused', async 
   t.equal(clients.verify(undefined as unknown as string, c.clientSecret, T0), null);
   t.equal(clients.get(other.clientId)!.lastUsedMs, null, 'failed attempts do not count as use');
 
+  // Another admin exists, so this one is not the last (which cannot be revoked).
+  clients.create('spare admin', 'monitoring-admin', T0 + 2);
   t.equal(clients.revoke(c.clientId, T0 + 20), 'revoked');
   t.equal(clients.revoke(c.clientId, T0 + 30), 'already_revoked');
   t.equal(clients.revoke('xc_000000000000', T0), 'not_found');
@@ -78,7 +81,7 @@ t.test('verify: constant-time check, last-used, revoked clients refused', async 
   const rec = clients.get(c.clientId)!;
   t.equal(rec.status, 'revoked');
   t.equal(rec.revokedMs, T0 + 20);
-  t.same(clients.list().map((r) => [r.name, r.status]), [['admin', 'revoked'], ['other', 'active']]);
+  t.same(clients.list().map((r) => [r.name, r.status]), [['admin', 'revoked'], ['other', 'active'], ['spare admin', 'active']]);
 });
 
 t.test('rotateSecret replaces the secret and ends old access tokens', async (t) => {

@@ -368,7 +368,7 @@ t.test('API clients: create, list, rotate, revoke takes effect at once', async (
   });
   t.equal(created.status, 201);
   t.equal(created.headers['cache-control'], 'no-store');
-  t.same(Object.keys(created.json).sort(), ['client_id', 'client_secret', 'created', 'name', 'role']);
+  t.same(Object.keys(created.json).sort(), ['client_id', 'client_secret', 'created', 'name', 'nodes', 'role']);
   const { client_id: id, client_secret: secret } = created.json;
 
   const badRole = await request(h, 'POST', '/api/v1/clients', { bearer: admin, headers: JSON_TYPE, body: '{"name":"x","role":"root"}' });
@@ -384,7 +384,7 @@ t.test('API clients: create, list, rotate, revoke takes effect at once', async (
   const list = await request(h, 'GET', '/api/v1/clients', { bearer: admin });
   t.equal(list.json.length, 2);
   t.notMatch(list.text, secret);
-  t.same(Object.keys(list.json[1]).sort(), ['created', 'id', 'last_used', 'name', 'revoked', 'role', 'secret_rotated', 'status']);
+  t.same(Object.keys(list.json[1]).sort(), ['created', 'id', 'last_used', 'name', 'nodes', 'revoked', 'role', 'secret_rotated', 'status']);
 
   const viewerToken = h.accessToken({ id, secret });
   t.equal((await request(h, 'GET', '/api/v1/agents', { bearer: viewerToken })).status, 200);

@@ -108,7 +108,8 @@ t.test('agents and clients through the CLI', async (t) => {
   const created = await run('client', 'create', '--name', 'grafana', '--role', 'monitoring-viewer', '--output', 'json');
   t.equal(created.code, 0);
   const client = JSON.parse(created.stdout);
-  t.same(Object.keys(client), ['client_id', 'client_secret', 'name', 'role']);
+  t.same(Object.keys(client), ['client_id', 'client_secret', 'name', 'role', 'nodes']);
+  t.equal(client.nodes, null, 'no --nodes: every node');
   t.equal(client.role, 'monitoring-viewer');
 
   const tableCreate = await run('client', 'create', '--name', 'ops', '--role', 'monitoring-editor');
@@ -117,11 +118,11 @@ t.test('agents and clients through the CLI', async (t) => {
 
   const list = await run('client', 'list');
   const listLines = list.stdout.trimEnd().split('\n');
-  t.match(listLines[0], /^ID\s+NAME\s+ROLE\s+CREATED\s+LAST-USED\s+STATUS$/);
+  t.match(listLines[0], /^ID\s+NAME\s+ROLE\s+NODES\s+CREATED\s+LAST-USED\s+STATUS$/);
   t.equal(listLines.length, 4);
   t.notMatch(list.stdout, client.client_secret);
   const listJson = JSON.parse((await run('client', 'list', '--output', 'json')).stdout);
-  t.same(Object.keys(listJson[0]), ['id', 'name', 'role', 'created', 'last_used', 'status']);
+  t.same(Object.keys(listJson[0]), ['id', 'name', 'role', 'nodes', 'created', 'last_used', 'status']);
   t.match(listJson[0].last_used, ISO, 'the admin client was just used');
 
   // The viewer may list agents but not manage tokens: exit 3.
@@ -153,6 +154,7 @@ t.test('exit statuses for failures', async (t) => {
   t.equal(wrongRun.code, 3);
   t.match(wrongRun.stderr, /invalid_client/);
   t.notMatch(wrongRun.stdout + wrongRun.stderr, 'w'.repeat(52), 'the secret of a failed call is not printed');
+  t.notMatch(wrongRun.stdout + wrongRun.stderr, admin.id, 'nor the client ID');
 
   const usage = await run('agent', 'frobnicate');
   t.equal(usage.code, 2);
@@ -227,11 +229,11 @@ t.test('exit statuses for failures', async (t) => {
 t.test('the committed launcher runs the built CLI', async (t) => {
   const h = await startApi(t);
   const admin = h.createClient('monitoring-admin');
-  const { file } = cli(t, h, admin);
+  const { file, dir } = cli(t, h, admin);
   const bin = path.join(__dirname, '..', 'bin', 'ximp.js');
   const spawn = (args: string[]): Promise<Run> =>
     new Promise((resolve) => {
-      execFile(process.execPath, [bin, ...args], { env: { ...process.env, XIMP_CLI_CONFIG: file }, timeout: 20_000 }, (err, stdout, stderr) => {
+      execFile(process.execPath, [bin, ...args], { env: { ...process.env, XIMP_CLI_CONFIG: file, XDG_CACHE_HOME: path.join(dir, 'cache') }, timeout: 20_000 }, (err, stdout, stderr) => {
         const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1;
         resolve({ code, stdout, stderr });
       });

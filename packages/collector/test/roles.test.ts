@@ -10,7 +10,7 @@ t.test('role names', async (t) => {
 });
 
 t.test('permission matrix', async (t) => {
-  const viewer: Permission[] = ['agents:read', 'metrics:read', 'dashboards:read', 'alerts:read', 'retention:read'];
+  const viewer: Permission[] = ['own_token:revoke', 'agents:read', 'metrics:read', 'dashboards:read', 'alerts:read', 'retention:read'];
   const editor: Permission[] = [...viewer, 'dashboards:write', 'rules:write', 'channels:write'];
   const expected: Record<Role, Set<Permission>> = {
     'monitoring-viewer': new Set(viewer),

@@ -1,5 +1,6 @@
 import { formatDuration } from '@ximp/shared';
 import type { AgentView } from './api-deps';
+import { requireNode, seesNode } from './bearer-auth';
 import { HttpError, invalidRequest } from './http-error';
 import { isoOrNull } from './iso-time';
 import { checkNodeName, checkParams } from './request-fields';
@@ -55,10 +56,11 @@ export const AGENT_ROUTES: readonly Route[] = [
     method: 'GET',
     pattern: '/api/v1/agents',
     permission: 'agents:read',
-    handler({ deps, query }) {
+    handler({ deps, query, principal }) {
       const node = query.get('node');
       if (node !== null) checkNodeName(node, 'node');
-      const agents = deps.agents.list().filter((a) => node === null || a.node === node);
+      // A node-scoped client's collection holds only its nodes (SPEC §10).
+      const agents = deps.agents.list().filter((a) => (node === null || a.node === node) && seesNode(principal, a.node));
       const held = deps.heldBackNodes?.() ?? new Set<string>();
       return { status: 200, body: agents.map((a) => agentJson(a, held)) };
     },
@@ -67,8 +69,9 @@ export const AGENT_ROUTES: readonly Route[] = [
     method: 'GET',
     pattern: '/api/v1/agents/:node',
     permission: 'agents:read',
-    handler({ deps, params }) {
+    handler({ deps, params, principal }) {
       const node = checkNodeName(params.node, 'node');
+      requireNode(principal, node);
       const view = deps.agents.get(node);
       if (view === undefined) throw new HttpError(404, 'not_found', `no agent "${node}"`);
       return { status: 200, body: agentJson(view, deps.heldBackNodes?.()) };
@@ -78,8 +81,9 @@ export const AGENT_ROUTES: readonly Route[] = [
     method: 'GET',
     pattern: '/api/v1/nodes/:node/series',
     permission: 'metrics:read',
-    async handler({ deps, params, query }) {
+    async handler({ deps, params, query, principal }) {
       const node = checkNodeName(params.node, 'node');
+      requireNode(principal, node);
       checkParams(query, SERIES_PARAMS);
       const metric = query.get('metric');
       if (metric === null || metric === '') throw invalidRequest('metric: required');

@@ -3,6 +3,7 @@ import { OBJECT_NAME } from '../alerting/alert-rule';
 import type { HistoryEntry } from '../alerting/alert-history';
 import type { StoredAlert } from '../alerting/alert-instances';
 import { alertingOf } from './alerting-deps';
+import { seesNode } from './bearer-auth';
 import { invalidRequest } from './http-error';
 import { isoOrNull } from './iso-time';
 import { checkNodeName, checkParams } from './request-fields';
@@ -62,13 +63,20 @@ export const ALERT_ROUTES: readonly Route[] = [
     method: 'GET',
     pattern: '/api/v1/alerts',
     permission: 'alerts:read',
-    handler: ({ deps }) => ({ status: 200, body: alertingOf(deps).active().map(activeAlertJson) }),
+    // A node-scoped client sees its nodes' alerts; certificate alerts (no node) are not its own.
+    handler: ({ deps, principal }) => ({
+      status: 200,
+      body: alertingOf(deps)
+        .active()
+        .filter((a) => principal?.nodes == null || (a.node !== null && seesNode(principal, a.node)))
+        .map(activeAlertJson),
+    }),
   },
   {
     method: 'GET',
     pattern: '/api/v1/alerts/history',
     permission: 'alerts:read',
-    handler({ deps, query }) {
+    handler({ deps, query, principal }) {
       checkParams(query, ['since', 'node', 'rule', 'limit']);
       const node = query.get('node');
       const rule = query.get('rule');
@@ -78,6 +86,8 @@ export const ALERT_ROUTES: readonly Route[] = [
         node: node === null ? undefined : checkNodeName(node, 'node'),
         rule: rule ?? undefined,
         limit: limitOf(query.get('limit')),
+        // '' stands for entries without a node (the collector's certificates): never a scoped client's.
+        nodeVisible: principal?.nodes == null ? undefined : (n) => n !== '' && seesNode(principal, n),
       });
       return { status: 200, body: entries.map(historyJson) };
     },

@@ -1,4 +1,4 @@
-import { ErrorCodes, XimpError } from '@ximp/shared';
+import { ErrorCodes, NODE_GLOB_FORM, XimpError, parseNodeGlob } from '@ximp/shared';
 import { isApiClientId, type ApiClientRecord } from '../auth/api-client-store';
 import { ROLES, isRole } from '../auth/roles';
 import { HttpError, invalidRequest } from './http-error';
@@ -17,6 +17,8 @@ export interface ApiClientJson {
   status: 'active' | 'revoked';
   revoked: string | null;
   secret_rotated: string | null;
+  /** The nodes it may see (a glob such as `web-*`), or null for every node. */
+  nodes: string | null;
 }
 
 export function apiClientJson(record: ApiClientRecord): ApiClientJson {
@@ -29,6 +31,7 @@ export function apiClientJson(record: ApiClientRecord): ApiClientJson {
     status: record.status,
     revoked: isoOrNull(record.revokedMs),
     secret_rotated: isoOrNull(record.secretRotatedMs),
+    nodes: record.nodes,
   };
 }
 
@@ -55,14 +58,17 @@ export const CLIENT_ROUTES: readonly Route[] = [
     headers: NO_STORE,
     async handler({ deps, req, principal, source }) {
       const body = await readJsonObject(req);
-      rejectUnknownFields(body, ['name', 'role']);
+      rejectUnknownFields(body, ['name', 'role', 'nodes']);
       const name = stringField(body, 'name', true);
       const role = stringField(body, 'role', true);
       if (!isRole(role)) throw invalidRequest(`role: expected one of ${ROLES.join(', ')}`);
+      const nodesText = stringField(body, 'nodes', false);
+      const nodes = nodesText === undefined ? null : parseNodeGlob(nodesText);
+      if (nodesText !== undefined && nodes === null) throw invalidRequest(`nodes: expected ${NODE_GLOB_FORM}`);
       const now = deps.now();
       let created;
       try {
-        created = deps.clients.create(name, role, now);
+        created = deps.clients.create(name, role, now, nodes);
       } catch (err) {
         if (err instanceof XimpError && err.code === ErrorCodes.REQUEST_INVALID) throw invalidRequest(`name: ${err.message}`);
         throw err;
@@ -76,6 +82,7 @@ export const CLIENT_ROUTES: readonly Route[] = [
           client_secret: created.clientSecret,
           name: created.name,
           role: created.role,
+          nodes: created.nodes,
           created: isoOrNull(created.createdMs),
         },
       };
@@ -91,6 +98,13 @@ export const CLIENT_ROUTES: readonly Route[] = [
       const now = deps.now();
       const result = deps.clients.revoke(id, now);
       if (result === 'not_found') throw notFound(id);
+      if (result === 'last_admin') {
+        throw new HttpError(
+          409,
+          'conflict',
+          `API client "${id}" is the last active monitoring-admin: create another admin client before revoking this one`,
+        );
+      }
       if (result === 'revoked') {
         deps.audit.record({ actor: principal!.clientId, action: 'client.revoke', target: id, source }, now);
         deps.log.info({ target: id, client: principal!.clientId, remote: source }, 'api client revoked');

@@ -4,6 +4,8 @@ import { ALERT_ROUTES } from './alert-routes';
 import { ALERT_RULE_ROUTES } from './alert-rule-routes';
 import { AGENT_TOKEN_ROUTES } from './agent-token-routes';
 import { CLIENT_ROUTES } from './client-routes';
+import { requireAllNodes } from './bearer-auth';
+import { REVOKE_ROUTE } from './revoke-endpoint';
 import type { Route } from './route-table';
 import { STORE_ROUTES } from './store-routes';
 import { TLS_ROUTES } from './tls-routes';
@@ -14,7 +16,7 @@ const DEFAULT_AUDIT_LIMIT = 100;
 /**
  * Every route of the admin API with the permission it needs: the one table the role check reads.
  * `/metrics` takes a viewer token like the rest (Prometheus sends it with `authorization`), since
- * the collector's own metrics name nodes and addresses.
+ * the collector's own metrics name nodes and addresses — every node, so a node-scoped client is refused.
  */
 export const API_ROUTES: readonly Route[] = [
   {
@@ -27,7 +29,10 @@ export const API_ROUTES: readonly Route[] = [
     method: 'GET',
     pattern: '/metrics',
     permission: 'metrics:read',
-    handler: async ({ deps }) => ({ status: 200, text: await deps.metrics.metrics(), contentType: deps.metrics.contentType }),
+    handler: async ({ deps, principal }) => {
+      requireAllNodes(principal);
+      return { status: 200, text: await deps.metrics.metrics(), contentType: deps.metrics.contentType };
+    },
   },
   {
     method: 'POST',
@@ -36,6 +41,7 @@ export const API_ROUTES: readonly Route[] = [
     headers: NO_STORE_HEADERS,
     handler: async (ctx) => ({ status: 200, body: await handleTokenRequest(ctx.req, ctx.deps, ctx.source, ctx) }),
   },
+  REVOKE_ROUTE,
   ...AGENT_ROUTES,
   ...AGENT_TOKEN_ROUTES,
   ...CLIENT_ROUTES,

@@ -30,7 +30,7 @@ export class AccessTokenStore {
     this.stmts = {
       insert: db.prepare('INSERT INTO access_tokens (token_hash, client_id, issued_ms, expires_ms) VALUES (?, ?, ?, ?)'),
       verify: db.prepare(
-        `SELECT c.id AS client_id, c.role AS role
+        `SELECT c.id AS client_id, c.role AS role, c.nodes AS nodes
            FROM access_tokens t JOIN api_clients c ON c.id = t.client_id
           WHERE t.token_hash = ? AND t.expires_ms > ? AND c.revoked_ms IS NULL`,
       ),
@@ -42,6 +42,7 @@ export class AccessTokenStore {
       ),
       purgeExpired: db.prepare('DELETE FROM access_tokens WHERE expires_ms <= ?'),
       revoke: db.prepare('DELETE FROM access_tokens WHERE token_hash = ?'),
+      revokeOwn: db.prepare('DELETE FROM access_tokens WHERE token_hash = ? AND client_id = ?'),
       revokeClient: db.prepare('DELETE FROM access_tokens WHERE client_id = ?'),
     };
   }
@@ -61,12 +62,24 @@ export class AccessTokenStore {
     return { accessToken, expiresIn: Math.floor(ttlMs / 1000) };
   }
 
-  /** The client and role behind a live token of an active client; null for anything else. */
-  verify(accessToken: string, now: number): { clientId: string; role: Role } | null {
+  /**
+   * The client, role and node scope (a glob's text, null for every node) behind a live token of
+   * an active client; null for anything else.
+   */
+  verify(accessToken: string, now: number): { clientId: string; role: Role; nodes: string | null } | null {
     if (!isAccessToken(accessToken)) return null;
-    const row = this.stmts.verify.get(hashSecret(accessToken), now) as { client_id: string; role: string } | undefined;
+    const row = this.stmts.verify.get(hashSecret(accessToken), now) as { client_id: string; role: string; nodes: string | null } | undefined;
     if (!row || !isRole(row.role)) return null;
-    return { clientId: row.client_id, role: row.role };
+    return { clientId: row.client_id, role: row.role, nodes: row.nodes };
+  }
+
+  /**
+   * RFC 7009: revokes a token only if it was issued to `clientId`; a token of another client (or
+   * none at all) is left alone, and the caller is not told which. True when one was revoked.
+   */
+  revokeOwn(accessToken: string, clientId: string): boolean {
+    if (!isAccessToken(accessToken)) return false;
+    return this.stmts.revokeOwn.run(hashSecret(accessToken), clientId).changes > 0;
   }
 
   /** Revokes one token; true when it existed. */

@@ -1,4 +1,4 @@
-import { ErrorCodes, XimpError, isApiClientId, isApiClientSecret } from '@ximp/shared';
+import { ErrorCodes, XimpError, isApiClientId, isApiClientSecret, type NodeGlob } from '@ximp/shared';
 import type { Database } from '../store/database';
 import { isRole, type Role } from './roles';
 import { UNMATCHABLE_HASH, hashSecret, randomAlphanumeric, secretMatches } from './secret-hash';
@@ -14,6 +14,8 @@ export interface ApiClientRecord {
   /** When the secret was last rotated; null if never. */
   secretRotatedMs: number | null;
   status: 'active' | 'revoked';
+  /** The nodes it may see (a node glob's text), or null for every node. */
+  nodes: string | null;
 }
 
 export interface CreatedApiClient {
@@ -23,6 +25,7 @@ export interface CreatedApiClient {
   name: string;
   role: Role;
   createdMs: number;
+  nodes: string | null;
 }
 
 const CLIENT_ID_PREFIX = 'xc_';
@@ -38,9 +41,10 @@ interface Row {
   last_used_ms: number | null;
   revoked_ms: number | null;
   secret_rotated_ms: number | null;
+  nodes: string | null;
 }
 
-const COLUMNS = 'id, name, role, created_ms, last_used_ms, revoked_ms, secret_rotated_ms';
+const COLUMNS = 'id, name, role, created_ms, last_used_ms, revoked_ms, secret_rotated_ms, nodes';
 
 /** True when `text` has the shape of an API client id (the rule lives in @ximp/shared). */
 export { isApiClientId };
@@ -51,7 +55,7 @@ export class ApiClientStore {
 
   constructor(private readonly db: Database) {
     this.stmts = {
-      insert: db.prepare('INSERT INTO api_clients (id, name, role, secret_hash, created_ms) VALUES (?, ?, ?, ?, ?)'),
+      insert: db.prepare('INSERT INTO api_clients (id, name, role, secret_hash, created_ms, nodes) VALUES (?, ?, ?, ?, ?, ?)'),
       list: db.prepare(`SELECT ${COLUMNS} FROM api_clients ORDER BY created_ms, id`),
       get: db.prepare(`SELECT ${COLUMNS} FROM api_clients WHERE id = ?`),
       getWithHash: db.prepare(`SELECT ${COLUMNS}, secret_hash FROM api_clients WHERE id = ?`),
@@ -61,10 +65,15 @@ export class ApiClientStore {
       setHash: db.prepare('UPDATE api_clients SET secret_hash = ?, secret_rotated_ms = ? WHERE id = ? AND revoked_ms IS NULL'),
       dropAccessTokens: db.prepare('DELETE FROM access_tokens WHERE client_id = ?'),
       remove: db.prepare('DELETE FROM api_clients WHERE id = ?'),
+      otherActiveAdmins: db.prepare(
+        "SELECT COUNT(*) AS n FROM api_clients WHERE role = 'monitoring-admin' AND revoked_ms IS NULL AND id <> ?",
+      ),
+      getRole: db.prepare('SELECT role, revoked_ms FROM api_clients WHERE id = ?'),
     };
   }
 
-  create(name: string, role: Role, now: number): CreatedApiClient {
+  /** `nodes`: the glob limiting what it sees (parseNodeGlob's text), or null for every node. */
+  create(name: string, role: Role, now: number, nodes: NodeGlob | null = null): CreatedApiClient {
     if (typeof name !== 'string' || name.trim() === '' || name.length > MAX_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(name)) {
       throw new XimpError(ErrorCodes.REQUEST_INVALID, `client name must be 1 to ${MAX_NAME_LENGTH} printable characters`);
     }
@@ -75,8 +84,8 @@ export class ApiClientStore {
     for (let attempt = 0; ; attempt++) {
       const clientId = CLIENT_ID_PREFIX + randomAlphanumeric(12);
       try {
-        this.stmts.insert.run(clientId, name, role, hashSecret(clientSecret), now);
-        return { clientId, clientSecret, name, role, createdMs: now };
+        this.stmts.insert.run(clientId, name, role, hashSecret(clientSecret), now, nodes?.text ?? null);
+        return { clientId, clientSecret, name, role, createdMs: now, nodes: nodes?.text ?? null };
       } catch (err) {
         if (attempt < 3 && (err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') continue;
         throw err;
@@ -93,9 +102,16 @@ export class ApiClientStore {
     return row ? toRecord(row) : null;
   }
 
-  /** Revokes the client and drops its access tokens; access-token checks join on the client too. */
-  revoke(id: string, now: number): 'revoked' | 'already_revoked' | 'not_found' {
-    return this.db.transaction((): 'revoked' | 'already_revoked' | 'not_found' => {
+  /**
+   * Revokes the client and drops its access tokens; access-token checks join on the client too.
+   * The last active monitoring-admin is kept ('last_admin'): without it nobody could manage clients.
+   */
+  revoke(id: string, now: number): 'revoked' | 'already_revoked' | 'not_found' | 'last_admin' {
+    return this.db.transaction((): 'revoked' | 'already_revoked' | 'not_found' | 'last_admin' => {
+      const current = this.stmts.getRole.get(id) as { role: string; revoked_ms: number | null } | undefined;
+      if (current === undefined) return 'not_found';
+      if (current.revoked_ms !== null) return 'already_revoked';
+      if (current.role === 'monitoring-admin' && (this.stmts.otherActiveAdmins.get(id) as { n: number }).n === 0) return 'last_admin';
       if (this.stmts.revoke.run(now, id).changes === 1) {
         this.stmts.dropAccessTokens.run(id);
         return 'revoked';
@@ -157,6 +173,7 @@ function toRecord(row: Row): ApiClientRecord {
     lastUsedMs: row.last_used_ms,
     revokedMs: row.revoked_ms,
     secretRotatedMs: row.secret_rotated_ms,
+    nodes: row.nodes,
     status: row.revoked_ms === null ? 'active' : 'revoked',
   };
 }

@@ -8,6 +8,7 @@ export function isRole(x: unknown): x is Role {
 
 /** Every action the API guards, as `<resource>:<verb>`. */
 export const PERMISSIONS = [
+  'own_token:revoke',
   'agents:read',
   'metrics:read',
   'dashboards:read',
@@ -32,7 +33,7 @@ export function isPermission(x: unknown): x is Permission {
   return typeof x === 'string' && (PERMISSIONS as readonly string[]).includes(x);
 }
 
-const VIEWER: readonly Permission[] = ['agents:read', 'metrics:read', 'dashboards:read', 'alerts:read', 'retention:read'];
+const VIEWER: readonly Permission[] = ['own_token:revoke', 'agents:read', 'metrics:read', 'dashboards:read', 'alerts:read', 'retention:read'];
 const EDITOR: readonly Permission[] = [...VIEWER, 'dashboards:write', 'rules:write', 'channels:write'];
 const ADMIN: readonly Permission[] = PERMISSIONS;
 

@@ -2,6 +2,7 @@ import * as https from 'node:https';
 import { clientTlsOptions, describeTrustFailure, ErrorCodes, peerCertificateDates, trustFailureKind } from '@ximp/shared';
 import { CliError } from './cli-error';
 import { ExitCodes } from './exit-codes';
+import type { TokenCache } from './token-cache';
 
 export interface ApiConnectionOptions {
   /** Base URL, e.g. "https://collector:4494". */
@@ -12,6 +13,9 @@ export interface ApiConnectionOptions {
   clientSecret: string;
   /** Per request: connect, handshake and answer. */
   timeoutMs?: number;
+  /** Keeps the access token between runs (token-cache.ts); without one, each run makes a grant. */
+  tokenCache?: Pick<TokenCache, 'get' | 'put' | 'drop'>;
+  now?: () => number;
 }
 
 export interface ApiResponse {
@@ -38,24 +42,38 @@ function describe(error: string, message: string | null): string {
 
 /**
  * The CLI's link to the collector API: HTTPS with TLS 1.3 and the configured CA, an access token
- * from the client credentials grant (obtained once per run), and HTTP failures turned into the
- * exit statuses of SPEC §6. Neither the client secret nor the access token reaches a message.
+ * from the client credentials grant (kept in the token cache between runs), and HTTP failures
+ * turned into the exit statuses of SPEC §6. Neither the client ID, the client secret nor the
+ * access token reaches a message.
  */
 export class ApiConnection {
   private accessToken: string | null = null;
   private readonly timeoutMs: number;
+  private readonly now: () => number;
 
   constructor(private readonly options: ApiConnectionOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.now = options.now ?? Date.now;
   }
 
   /** Calls a route with the bearer token; answers 2xx bodies, throws CliError for everything else. */
   async call(method: 'GET' | 'POST' | 'DELETE' | 'PUT', path: string, body?: unknown): Promise<unknown> {
-    const token = await this.token();
     const payload = body === undefined ? null : Buffer.from(JSON.stringify(body));
-    const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
-    if (payload !== null) headers['Content-Type'] = 'application/json';
-    const response = await this.send(method, path, headers, payload);
+    const attempt = async (token: string): Promise<ApiResponse> => {
+      const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: 'application/json' };
+      if (payload !== null) headers['Content-Type'] = 'application/json';
+      return this.send(method, path, headers, payload);
+    };
+    const fromCache = this.accessToken === null ? this.options.tokenCache?.get(this.now()) ?? null : null;
+    if (fromCache !== null) this.accessToken = fromCache;
+    let response = await attempt(await this.token());
+    if (response.status === 401) {
+      // A refused token is never offered again; a cached one may have been revoked or the
+      // collector's database replaced, so that case earns one fresh grant.
+      this.options.tokenCache?.drop();
+      this.accessToken = null;
+      if (fromCache !== null && errorOf(response.body).error === 'invalid_token') response = await attempt(await this.token());
+    }
     if (response.status >= 200 && response.status < 300) return response.body;
     throw this.failure(response, false);
   }
@@ -63,6 +81,7 @@ export class ApiConnection {
   /** POST /api/v1/token with HTTP Basic (RFC 6749 §2.3.1: each part form-encoded first). */
   private async token(): Promise<string> {
     if (this.accessToken !== null) return this.accessToken;
+    const requested = this.now();
     const encode = (s: string): string => encodeURIComponent(s).replace(/%20/g, '+');
     const basic = Buffer.from(`${encode(this.options.clientId)}:${encode(this.options.clientSecret)}`).toString('base64');
     const response = await this.send(
@@ -72,11 +91,17 @@ export class ApiConnection {
       Buffer.from('grant_type=client_credentials'),
     );
     if (response.status !== 200) throw this.failure(response, true);
-    const accessToken = (response.body as Record<string, unknown> | null)?.access_token;
+    const answer = response.body as Record<string, unknown> | null;
+    const accessToken = answer?.access_token;
     if (typeof accessToken !== 'string' || accessToken === '') {
       throw new CliError(ExitCodes.FAILED, `${this.options.server}: the token endpoint answered without an access token`);
     }
     this.accessToken = accessToken;
+    // Counted from before the request, so the cache never believes a token lives longer than it does.
+    const expiresIn = answer?.expires_in;
+    if (typeof expiresIn === 'number' && Number.isFinite(expiresIn) && expiresIn > 0) {
+      this.options.tokenCache?.put(accessToken, expiresIn, requested);
+    }
     return accessToken;
   }
 
@@ -87,8 +112,13 @@ export class ApiConnection {
     if (status === 401 && error === 'invalid_client') {
       return new CliError(
         ExitCodes.NOT_AUTHORIZED,
-        `not authenticated: ${server} refused client "${this.options.clientId}" (invalid_client: wrong client_id or client_secret, or the client is revoked)`,
+        // Neither the client ID nor the secret: messages end up in terminals, tickets and CI logs.
+        `not authenticated: ${server} refused the client credentials (invalid_client: wrong client_id or client_secret, or the client is revoked)`,
       );
+    }
+    // A node outside this client's scope (SPEC §10 answers 401): the token is fine, the node is not its.
+    if (status === 401 && error === 'node_not_visible') {
+      return new CliError(ExitCodes.NOT_AUTHORIZED, `not allowed: ${describe(error, message)}`, { code: ErrorCodes.AUTH_FORBIDDEN });
     }
     if (status === 401) return new CliError(ExitCodes.NOT_AUTHORIZED, `not authenticated: ${describe(error, message)}`);
     if (status === 403) {

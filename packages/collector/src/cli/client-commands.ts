@@ -2,16 +2,22 @@ import { asList, asObject, jsonText, printList, str, type CommandContext } from 
 import { formatTimeCell } from './relative-time';
 import { formatFields } from './table';
 
-const COLUMNS = ['ID', 'NAME', 'ROLE', 'CREATED', 'LAST-USED', 'STATUS'] as const;
+const COLUMNS = ['ID', 'NAME', 'ROLE', 'NODES', 'CREATED', 'LAST-USED', 'STATUS'] as const;
 
-/** `ximp client create --name NAME --role ROLE`: prints the client ID and its secret once. */
+/** How a client that may see every node shows in the NODES column. */
+const ALL_NODES = 'all';
+
+/** `ximp client create --name NAME --role ROLE [--nodes GLOB]`: prints the client ID and its secret once. */
 export async function clientCreate(ctx: CommandContext): Promise<void> {
-  const created = asObject(await ctx.api.call('POST', '/api/v1/clients', { name: ctx.flags.name, role: ctx.flags.role }));
+  const request: Record<string, string> = { name: ctx.flags.name, role: ctx.flags.role };
+  if (ctx.flags.nodes !== undefined) request.nodes = ctx.flags.nodes;
+  const created = asObject(await ctx.api.call('POST', '/api/v1/clients', request));
   const result = {
     client_id: str(created, 'client_id'),
     client_secret: str(created, 'client_secret'),
     name: str(created, 'name'),
     role: str(created, 'role'),
+    nodes: str(created, 'nodes'),
   };
   if (ctx.output === 'json') {
     ctx.out(jsonText(result));
@@ -23,6 +29,7 @@ export async function clientCreate(ctx: CommandContext): Promise<void> {
       ['client_secret', result.client_secret],
       ['name', result.name],
       ['role', result.role],
+      ['nodes', result.nodes ?? ALL_NODES],
     ]) + '\nThe client secret is shown only this once: store it now.\n',
   );
 }
@@ -34,11 +41,12 @@ export async function clientList(ctx: CommandContext): Promise<void> {
     id: str(c, 'id'),
     name: str(c, 'name'),
     role: str(c, 'role'),
+    nodes: str(c, 'nodes'),
     created: str(c, 'created'),
     last_used: str(c, 'last_used'),
     status: str(c, 'status'),
   }));
-  printList(ctx, COLUMNS, rows, (r, now) => [r.id, r.name, r.role, formatTimeCell(r.created, now), formatTimeCell(r.last_used, now), r.status]);
+  printList(ctx, COLUMNS, rows, (r, now) => [r.id, r.name, r.role, r.nodes ?? ALL_NODES, formatTimeCell(r.created, now), formatTimeCell(r.last_used, now), r.status]);
 }
 
 /** `ximp client revoke ID`: exit 4 for an unknown ID, 0 (and says so) when already revoked. */

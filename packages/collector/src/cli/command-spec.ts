@@ -85,6 +85,12 @@ export const COMMANDS: readonly CommandSpec[] = [
         required: true,
         description: 'monitoring-viewer, monitoring-editor or monitoring-admin',
       },
+      {
+        name: 'nodes',
+        value: true,
+        metavar: 'GLOB',
+        description: "only these nodes' agents, series and alerts, e.g. 'web-*' or 'web-*,db-0?' (default: every node)",
+      },
     ],
   },
   { path: ['client', 'list'], summary: 'list API clients', positionals: [], flags: [] },

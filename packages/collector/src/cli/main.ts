@@ -14,6 +14,7 @@ import { parseArgs } from './parse-args';
 import { storeRetentionGet, storeRetentionSet } from './store-commands';
 import { terminalText } from './terminal-text';
 import { tlsRenew, tlsStatus } from './tls-commands';
+import { TokenCache, tokenCacheDir } from './token-cache';
 
 /** Where the CLI talks to the world; tests pass their own to capture output and set the environment. */
 export interface CliIo {
@@ -81,6 +82,8 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     ca: readCa(config.caFile),
     clientId: config.clientId,
     clientSecret: config.clientSecret,
+    tokenCache: new TokenCache(tokenCacheDir(io.env, io.homeDir), config.server, config.clientId),
+    now: io.now,
   });
   await RUNS[parsed.command.path.join(' ')]({
     api,
