@@ -93,8 +93,8 @@ export class CaRoll<Renewed> {
   private readonly dueLog: ThrottledLog;
 
   constructor(private readonly o: CaRollOptions<Renewed>) {
-    this.next = { cert: path.join(o.pki.dir, 'ca-next.pem'), key: path.join(o.pki.dir, 'ca-next-key.pem') };
-    this.oldCert = path.join(o.pki.dir, 'ca-old.pem');
+    this.next = o.pki.paths('ca-next');
+    this.oldCert = o.pki.paths('ca-old').cert;
     this.bundleFile = path.join(o.pki.dir, CA_BUNDLE_FILE);
     this.previousKey = o.pki.previousPaths('ca').key;
     this.dueLog = new ThrottledLog({ log: o.log, now: o.now, windowMs: HOUR_MS });
