@@ -16,6 +16,8 @@ import { adminApi } from './helpers/admin-api';
 import { agentList, createToken, runCli, startAgent, startCollector, tempDir, waitFor, type TestAgent } from './helpers/system';
 
 const DAY_MS = 86_400_000;
+// Some thirty CLI runs (a process each) and three agents: longer than .taprc's per-file timeout on a loaded machine.
+t.setTimeout(240_000);
 
 interface StatusRow {
   component: string;

@@ -148,11 +148,14 @@ export class CaRoll<Renewed> {
     }
     const left = info.notAfter.getTime() - now;
     if (left > caNoticeMs(renewBeforeMs)) return;
+    const roll = this.state();
     this.dueLog.report(
       'warn',
       'ca_roll_due',
-      { component: 'ca', not_after: info.notAfter.toISOString(), days_left: info.daysLeft(now), roll: this.state() },
-      'the CA expires soon and is never renewed by itself: roll it (ximp tls renew --component ca --step bundle, then switch, then drop-old)',
+      { component: 'ca', not_after: info.notAfter.toISOString(), days_left: info.daysLeft(now), roll },
+      roll === 'idle'
+        ? 'the CA expires soon and is never renewed by itself: roll it (ximp tls renew --component ca --step bundle, then switch, then drop-old)'
+        : 'the CA expires soon and its roll is under way: finish it (ximp tls renew --component ca --step switch, then drop-old)',
     );
   }
 
