@@ -154,6 +154,27 @@ t.test('a bundle that cannot write the bundle file leaves no next CA behind', as
   t.same(h.manager.metrics().renewalFailures.get('ca'), 1, 'a refusal is not a failure');
 });
 
+t.test('switch run again after a crash in the middle of one finishes it: leaves of the old CA are re-issued', async (t) => {
+  const h = await harness(t);
+  await h.manager.rollCa('bundle');
+  // What a crash right after the CA files were replaced leaves: the new CA issues, the leaves are old.
+  const dir = h.pki.dir;
+  const oldCa = fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8');
+  fs.writeFileSync(path.join(dir, 'ca-old.pem'), oldCa);
+  fs.copyFileSync(path.join(dir, 'ca-key.pem'), path.join(dir, 'ca-key.prev.pem'));
+  fs.copyFileSync(path.join(dir, 'ca-next-key.pem'), path.join(dir, 'ca-key.pem'));
+  fs.copyFileSync(path.join(dir, 'ca-next.pem'), path.join(dir, 'ca.pem'));
+  t.match(h.manager.status('collector')[0].error, /not signed by the current CA/);
+
+  const result = await h.manager.rollCa('switch');
+  t.equal(result.changed, false, 'the roll already was at switch');
+  t.same(result.renewed.map((r) => r.component).sort(), ['api', 'collector', 'store-client'], 'the leaves re-issued');
+  t.same(h.manager.status().map((r) => [r.component, r.status]), [['ca', 'ok'], ['ca-old', 'ok'], ['collector', 'ok'], ['api', 'ok'], ['store-client', 'ok']]);
+  for (const gone of ['ca-next.pem', 'ca-next-key.pem', 'ca-key.prev.pem']) t.notOk(fs.existsSync(path.join(dir, gone)), `${gone} removed`);
+  const again = await h.manager.rollCa('switch');
+  t.same(again.renewed, [], 'a third run re-issues nothing');
+});
+
 t.test('the timer never rolls the CA: within a year of its expiry it is renew-due and warned about once an hour', async (t) => {
   const h = await harness(t);
   const caFile = h.pki.paths('ca').cert;

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ErrorCodes, ThrottledLog, XimpError, certificateInfo, type Logger } from '@ximp/shared';
 import { CertificateAuthority } from './certificate-authority';
-import type { CaRollRow } from './components';
+import { LEAF_COMPONENTS, type CaRollRow } from './components';
 import type { PkiFileWriter } from './pair-replacement';
 import type { PkiPaths, PkiStore } from './pki-store';
 import { CA_BUNDLE_FILE } from './trust-bundle';
@@ -237,13 +237,33 @@ export class CaRoll<Renewed> {
     return this.result('switch', true, next.certPem, renewed);
   }
 
-  /** A switch already done: what a crash right after it may have left is tidied, nothing else. */
+  /**
+   * A switch already done changes nothing, except to finish what a crash in the middle of one left:
+   * leaves still signed by the old CA are re-issued, and leftover files removed.
+   */
   private switchAgain(): CaRollResult<Renewed> {
     const current = this.o.pki.caPem();
+    const caCert = new crypto.X509Certificate(current);
+    const stale = LEAF_COMPONENTS.some((component) => {
+      try {
+        const leaf = new crypto.X509Certificate(fs.readFileSync(this.o.pki.paths(component).cert));
+        return !(leaf.checkIssued(caCert) && leaf.verify(caCert.publicKey));
+      } catch {
+        return false; // an unreadable leaf is the status row's to report, not the roll's to replace
+      }
+    });
+    let renewed: Renewed[] = [];
+    if (stale) {
+      try {
+        renewed = this.o.renewLeaves();
+      } catch (err) {
+        throw failed('switch', err, []);
+      }
+    }
     const leftovers = [this.previousKey];
     if (fs.existsSync(this.next.cert) && samePems(fs.readFileSync(this.next.cert, 'utf8'), current)) leftovers.push(this.next.cert, this.next.key);
     this.removeAll(leftovers.filter((file) => fs.existsSync(file)));
-    return this.result('switch', false, current, []);
+    return this.result('switch', false, current, renewed);
   }
 
   private dropOld(): CaRollResult<Renewed> {
