@@ -106,9 +106,12 @@ t.test('exit statuses: usage 2, not allowed 3, failure 1', async (t) => {
   const both = await admin.run('tls', 'renew', '--all', '--component', 'api');
   t.equal(both.code, 2);
   t.match(both.stderr, /--all and --component: give one of them, not both/);
-  const ca = await admin.run('tls', 'renew', '--component', 'ca');
-  t.equal(ca.code, 2, 'the collector refuses the CA with 400');
-  t.match(ca.stderr, /component: ca is not renewed this way/);
+  const step = await admin.run('tls', 'renew', '--component', 'api', '--step', 'switch');
+  t.equal(step.code, 2, '--step is for the CA only');
+  t.match(step.stderr, /--step: only with --component ca/);
+  const badStep = await admin.run('tls', 'renew', '--component', 'ca', '--step', 'later');
+  t.equal(badStep.code, 2);
+  t.match(badStep.stderr, /--step must be one of bundle, switch, drop-old/);
   const unknown = await admin.run('tls', 'status', '--component', 'agent');
   t.equal(unknown.code, 2);
   t.match(unknown.stderr, /component: unknown component "agent"/);

@@ -3,7 +3,8 @@ import type { AuditLog } from '../audit/audit-log';
 import type { AccessTokenStore } from '../auth/access-token-store';
 import type { AgentTokenStore } from '../auth/agent-token-store';
 import type { ApiClientStore } from '../auth/api-client-store';
-import type { LeafComponent, PkiComponent } from '../pki/components';
+import type { LeafComponent, StatusComponent } from '../pki/components';
+import type { CaRollResult, CaRollStep } from '../pki/ca-roll';
 import type { AgentView } from '../registry/agent-state';
 import type { RetentionSetting } from '../store/retention-setting';
 import type { SeriesQuery } from '../store/series-query';
@@ -38,8 +39,10 @@ export interface ApiDeps {
    * is wired in; the TLS routes then answer 503.
    */
   certificates?: {
-    status(component?: PkiComponent): CertificateView[];
+    status(component?: StatusComponent): CertificateView[];
     renew(components: readonly LeafComponent[] | 'all'): Promise<RenewedCertificate[]>;
+    /** One step of the CA roll; absent: the route answers 503. */
+    rollCa?(step: CaRollStep): Promise<CaRollResult<RenewedCertificate>>;
   };
   /** The collector's own metrics (CollectorMetrics), for GET /metrics. */
   metrics: { readonly contentType: string; metrics(): Promise<string> };

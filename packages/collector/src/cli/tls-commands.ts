@@ -1,4 +1,4 @@
-import { asList, num, printList, queryString, str, type CommandContext } from './command-context';
+import { asList, asObject, jsonText, num, printList, queryString, str, type CommandContext } from './command-context';
 import { formatTimeCell } from './relative-time';
 import { terminalText } from './terminal-text';
 
@@ -38,6 +38,7 @@ export async function tlsStatus(ctx: CommandContext): Promise<void> {
 
 /** `ximp tls renew --all | --component NAME`: renews now and prints each new expiry. */
 export async function tlsRenew(ctx: CommandContext): Promise<void> {
+  if (ctx.flags.component === 'ca') return tlsRollCa(ctx);
   const body = ctx.flags.all !== undefined ? { all: true } : { component: ctx.flags.component };
   const renewed = asList(await ctx.api.call('POST', '/api/v1/tls/renew', body));
   const rows = renewed.map((r) => ({ component: str(r, 'component'), not_after: str(r, 'not_after') }));
@@ -47,11 +48,57 @@ export async function tlsRenew(ctx: CommandContext): Promise<void> {
   }
 }
 
-/** Usage problems of `tls renew`: exactly one of --all and --component. */
+/**
+ * `ximp tls renew --component ca [--step bundle|switch|drop-old]`: one step of the CA roll, and
+ * what the operator does next. A step out of order is the collector's 409 (exit 1: SPEC §6 has no
+ * status of its own for a conflict) with the step to run first.
+ */
+async function tlsRollCa(ctx: CommandContext): Promise<void> {
+  const step = ctx.flags.step ?? 'bundle';
+  const result = asObject(await ctx.api.call('POST', '/api/v1/tls/renew', { component: 'ca', step }));
+  if (ctx.output === 'json') {
+    ctx.out(jsonText(result));
+    return;
+  }
+  const bundle = terminalText(str(result, 'bundle_file') ?? 'ca-bundle.pem');
+  const ca = `${terminalText(str(result, 'subject') ?? '-')} (serial ${terminalText(str(result, 'serial') ?? '-')}, NOT-AFTER ${terminalText(str(result, 'not_after') ?? '-')})`;
+  const changed = result.changed === true;
+  const lines: string[] = [];
+  if (step === 'bundle') {
+    lines.push(
+      changed ? `Created the next CA: ${ca}.` : `The CA roll is already at step bundle; nothing changed. Next CA: ${ca}.`,
+      `Trust bundle (current CA + next CA): ${bundle}. Nothing in service changed.`,
+      'Now distribute the bundle:',
+      '  - to every agent as server.ca_file in agent.yaml, then reload the agents (SIGHUP: systemctl reload ximp-agent)',
+      '  - to every CLI config as ca_file (cli.yaml, or XIMP_CA_FILE)',
+      "  - to each remote-write store as the CA it checks the collector's client certificate with",
+      'Then run: ximp tls renew --component ca --step switch',
+      'To undo instead (before switch): delete ca-next.pem and ca-next-key.pem next to the bundle.',
+    );
+  } else if (step === 'switch') {
+    const renewed = asList(result.renewed ?? []).map((r) => `${terminalText(str(r, 'component') ?? '-')} until ${terminalText(str(r, 'not_after') ?? '-')}`);
+    lines.push(
+      changed ? `The new CA now issues: ${ca}.` : `The CA roll is already at step switch; nothing changed. Issuing CA: ${ca}.`,
+      ...(renewed.length > 0 ? [`Re-issued by it: ${renewed.join(', ')}. Live connections stay up.`] : []),
+      'Agents with the bundle connect as before; an agent holding only the old CA is refused (unknown CA).',
+      `The old CA is still trusted through ${bundle}. Once every agent, CLI and store has the bundle, run:`,
+      '  ximp tls renew --component ca --step drop-old',
+    );
+  } else {
+    lines.push(
+      changed ? `Dropped the old CA. Issuing CA: ${ca}.` : `The CA roll is already at step drop-old; nothing changed. Issuing CA: ${ca}.`,
+      `${bundle} now holds the issuing CA alone; distribute it in place of the old bundle when convenient.`,
+    );
+  }
+  ctx.out(lines.join('\n') + '\n');
+}
+
+/** Usage problems of `tls renew`: exactly one of --all and --component; --step only for the CA. */
 export function renewTargetProblem(flags: Readonly<Record<string, string>>): string | null {
   const all = flags.all !== undefined;
   const component = flags.component !== undefined;
   if (all && component) return '--all and --component: give one of them, not both';
   if (!all && !component) return 'give --all or --component NAME';
+  if (flags.step !== undefined && flags.component !== 'ca') return '--step: only with --component ca (the steps of a CA roll)';
   return null;
 }

@@ -1,6 +1,7 @@
 import * as tls from 'node:tls';
 import { ErrorCodes, ThrottledLog, XimpError, certificateInfo, serverTlsOptions, type Logger } from '@ximp/shared';
-import { LEAF_COMPONENTS, PKI_COMPONENTS, isLeafComponent, type LeafComponent, type PkiComponent } from './components';
+import { CaRoll, caNoticeMs, type CaRollResult, type CaRollRowStatus, type CaRollStep } from './ca-roll';
+import { LEAF_COMPONENTS, PKI_COMPONENTS, isLeafComponent, isPkiComponent, type LeafComponent, type PkiComponent, type StatusComponent } from './components';
 import { DEFAULT_PKI_FILE_WRITER, replacePairs, type NewPair, type PkiFileWriter } from './pair-replacement';
 import type { CertificateStatus, PkiStore } from './pki-store';
 import { RenewalTimer, type RenewalSchedule } from './renewal-timer';
@@ -10,7 +11,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** One row of `ximp tls status`. */
 export interface CertificateView {
-  component: PkiComponent;
+  /** A managed component, or `ca-next` / `ca-old` while the CA is rolled. */
+  component: StatusComponent;
   subject: string;
   issuer: string;
   serial: string;
@@ -85,6 +87,7 @@ export class CertificateManager {
   private readonly known = new Map<PkiComponent, CertificateStatus>();
   private readonly failureLog: ThrottledLog;
   private readonly timer: RenewalTimer;
+  private readonly caRoll: CaRoll<RenewedCertificate>;
   /** Renewals run one at a time: each waits for the one before. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -102,6 +105,14 @@ export class CertificateManager {
     }
     for (const component of PKI_COMPONENTS) this.failures.set(component, 0);
     this.failureLog = new ThrottledLog({ log: options.log, now: options.now });
+    this.caRoll = new CaRoll({
+      pki: options.pki,
+      files: this.files,
+      log: options.log,
+      now: options.now,
+      renewLeaves: () => this.renewNow(LEAF_COMPONENTS),
+      reloadTrust: () => this.reloadStoreClient(),
+    });
     this.timer = new RenewalTimer({
       check: () => this.renewDue(),
       schedule: options.schedule,
@@ -110,11 +121,36 @@ export class CertificateManager {
     });
   }
 
-  /** One row per component (the CA first), or only `component`'s. */
-  status(component?: PkiComponent): CertificateView[] {
+  /** One row per component (the CA first, then a CA roll's `ca-next` or `ca-old`), or only `component`'s. */
+  status(component?: StatusComponent): CertificateView[] {
     const now = this.o.now();
-    const rows = this.o.pki.status(now, this.o.renewBeforeMs);
-    return rows.filter((row) => component === undefined || row.component === component).map((row) => this.view(row, now));
+    const rows = this.o.pki.status(now, this.o.renewBeforeMs).map((row) => this.view(row, now));
+    const roll = this.caRoll.rows(now, this.o.renewBeforeMs).map((row) => rollView(row, now));
+    return [...rows.slice(0, 1), ...roll, ...rows.slice(1)].filter((row) => component === undefined || row.component === component);
+  }
+
+  /**
+   * One step of the CA roll (ca-roll.ts), in turn with renewals. Rejects with
+   * XIMP_ERR_PKI_ROLL_OUT_OF_ORDER (nothing changed) or XIMP_ERR_PKI_RENEW_FAILED (every old file
+   * and certificate kept; the `ca` row shows `error` until a step succeeds).
+   */
+  rollCa(step: CaRollStep): Promise<CaRollResult<RenewedCertificate>> {
+    const run = this.queue.then(() => {
+      try {
+        const result = this.caRoll.run(step);
+        this.errors.delete('ca');
+        return result;
+      } catch (err) {
+        if (isRollFailure(err)) {
+          this.errors.set('ca', err.message);
+          this.failures.set('ca', (this.failures.get('ca') ?? 0) + 1);
+          this.failureLog.report('error', 'tls_ca_roll_failed', { component: 'ca', step, err: err.message, code: ErrorCodes.PKI_RENEW_FAILED }, 'CA roll step failed, the old CA and certificates are kept', step);
+        }
+        throw err;
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -163,7 +199,7 @@ export class CertificateManager {
   metrics(): { expiry: Map<PkiComponent, number>; renewalFailures: Map<PkiComponent, number> } {
     const expiry = new Map<PkiComponent, number>();
     for (const row of this.status()) {
-      if (row.notAfter.getTime() > 0) expiry.set(row.component, Math.floor(row.notAfter.getTime() / 1000));
+      if (isPkiComponent(row.component) && row.notAfter.getTime() > 0) expiry.set(row.component, Math.floor(row.notAfter.getTime() / 1000));
     }
     return { expiry, renewalFailures: new Map(this.failures) };
   }
@@ -171,6 +207,8 @@ export class CertificateManager {
   /** The timer's check: renews every leaf within renew_before of expiry; false when that failed. */
   private async renewDue(): Promise<boolean> {
     const now = this.o.now();
+    // The CA is never rolled by the timer (agents must get the bundle first): it only reminds.
+    this.caRoll.warnIfDue(now, this.o.renewBeforeMs);
     const due = this.o.pki
       .status(now, this.o.renewBeforeMs)
       .filter((row): row is CertificateStatus & { component: LeafComponent } => isLeafComponent(row.component))
@@ -352,9 +390,34 @@ export class CertificateManager {
       notBefore: seen?.notBefore ?? new Date(0),
       notAfter,
       daysLeft: Math.floor((notAfter.getTime() - now) / DAY_MS),
-      status: error !== null ? 'error' : row.status,
+      status: error !== null ? 'error' : row.component === 'ca' ? caState(row, now, this.o.renewBeforeMs) : row.status,
       source: 'managed',
       error,
     };
   }
+}
+
+/** The CA is `renew-due` earlier than a leaf (caNoticeMs): rolling it takes the fleet a while. */
+function caState(row: CertificateStatus, now: number, renewBeforeMs: number): CertificateStatus['status'] {
+  if (row.status !== 'ok' || row.notAfter === null) return row.status;
+  return row.notAfter.getTime() - now <= caNoticeMs(renewBeforeMs) ? 'renew-due' : 'ok';
+}
+
+function rollView(row: CaRollRowStatus, now: number): CertificateView {
+  return {
+    component: row.component,
+    subject: row.subject,
+    issuer: row.issuer,
+    serial: row.serial,
+    notBefore: row.notBefore,
+    notAfter: row.notAfter,
+    daysLeft: Math.floor((row.notAfter.getTime() - now) / DAY_MS),
+    status: row.status,
+    source: 'managed',
+    error: row.error,
+  };
+}
+
+function isRollFailure(err: unknown): err is XimpError {
+  return err instanceof XimpError && err.code === ErrorCodes.PKI_RENEW_FAILED;
 }

@@ -6,6 +6,7 @@ import type { ForwardTarget } from '../forward-target';
 import { ForwardQueue } from './forward-queue';
 import type { RequestOutcome } from './remote-write-stats';
 import { RemoteWriter } from './remote-writer';
+import { trustBundleFor } from '../../pki/trust-bundle';
 
 export interface RemoteStoresOptions {
   configs: readonly RemoteWriteConfig[];
@@ -90,6 +91,7 @@ export class RemoteStores {
     });
     const writer = new RemoteWriter({
       config,
+      trustBundleFile: trustBundleFor(this.o.dataDir, config.caFile),
       queue,
       log: o.log,
       throttledLog: o.throttledLog,
