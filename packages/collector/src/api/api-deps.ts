@@ -3,7 +3,7 @@ import type { AuditLog } from '../audit/audit-log';
 import type { AccessTokenStore } from '../auth/access-token-store';
 import type { AgentTokenStore } from '../auth/agent-token-store';
 import type { ApiClientStore } from '../auth/api-client-store';
-import type { LeafComponent, PkiComponent } from '../pki/components';
+import type { LeafComponent } from '../pki/components';
 import type { AgentView } from '../registry/agent-state';
 import type { RetentionSetting } from '../store/retention-setting';
 import type { SeriesQuery } from '../store/series-query';
@@ -38,7 +38,7 @@ export interface ApiDeps {
    * is wired in; the TLS routes then answer 503.
    */
   certificates?: {
-    status(component?: PkiComponent): CertificateView[];
+    status(component?: CertificateView['component']): CertificateView[];
     renew(components: readonly LeafComponent[] | 'all'): Promise<RenewedCertificate[]>;
   };
   /** The collector's own metrics (CollectorMetrics), for GET /metrics. */

@@ -1,5 +1,5 @@
 import { ErrorCodes, hasCode } from '@ximp/shared';
-import { LEAF_COMPONENTS, PKI_COMPONENTS, isLeafComponent, isPkiComponent, type LeafComponent, type PkiComponent } from '../pki/components';
+import { LEAF_COMPONENTS, PKI_COMPONENTS, isLeafComponent, isPkiComponent, type LeafComponent } from '../pki/components';
 import type { ApiDeps } from './api-deps';
 import type { CertificateView, RenewedCertificate } from '../pki/certificate-manager';
 import { HttpError, invalidRequest } from './http-error';
@@ -9,7 +9,7 @@ import type { Route } from './route-table';
 
 /** A certificate as `GET /api/v1/tls/certificates` lists it (SPEC §6: ISO 8601 times, days_left a number). */
 export interface CertificateJson {
-  component: PkiComponent;
+  component: CertificateView['component'];
   subject: string;
   issuer: string;
   serial: string;
@@ -19,6 +19,8 @@ export interface CertificateJson {
   status: CertificateView['status'];
   source: CertificateView['source'];
   error: string | null;
+  /** SOURCE `file` only: the operator's certificate file. */
+  cert_file?: string;
 }
 
 export function certificateJson(view: CertificateView): CertificateJson {
@@ -33,6 +35,7 @@ export function certificateJson(view: CertificateView): CertificateJson {
     status: view.status,
     source: view.source,
     error: view.error,
+    ...(view.certFile !== undefined ? { cert_file: view.certFile } : {}),
   };
 }
 
@@ -48,6 +51,7 @@ export function renewedJson(renewed: RenewedCertificate): RenewedJson {
 
 /** Only something shaped like a component name is repeated back in a message. */
 const NAME_LIKE = /^[a-z][a-z0-9-]{0,31}$/;
+const STORE_ROW = /^store-client:[a-z0-9_-]{1,32}$/;
 
 function unknownComponent(name: string, known: readonly string[]): HttpError {
   const shown = NAME_LIKE.test(name) ? ` "${name}"` : '';
@@ -88,10 +92,11 @@ export const TLS_ROUTES: readonly Route[] = [
     handler({ deps, query }) {
       checkParams(query, ['component']);
       const name = query.get('component');
-      let component: PkiComponent | undefined;
+      let component: CertificateView['component'] | undefined;
       if (name !== null) {
-        if (!isPkiComponent(name)) throw unknownComponent(name, PKI_COMPONENTS);
-        component = name;
+        // `store-client:<store>`: a remote store's own pair from files.
+        if (!isPkiComponent(name) && !STORE_ROW.test(name)) throw unknownComponent(name, PKI_COMPONENTS);
+        component = name as CertificateView['component'];
       }
       return { status: 200, body: managerOf(deps).status(component).map(certificateJson) };
     },

@@ -1,5 +1,8 @@
 import * as tls from 'node:tls';
-import { ErrorCodes, ThrottledLog, XimpError, certificateInfo, serverTlsOptions, type Logger } from '@ximp/shared';
+import { ErrorCodes, ThrottledLog, XimpError, certificateInfo, serverTlsOptions, type CertificateInfo, type Logger } from '@ximp/shared';
+import type { CertificateFiles } from '../config';
+import { checkCertificateFiles } from './certificate-file-check';
+import { CertificateFileWatcher, type FileCertificateState, type WatchedCertificate } from './certificate-file-watcher';
 import { LEAF_COMPONENTS, PKI_COMPONENTS, isLeafComponent, type LeafComponent, type PkiComponent } from './components';
 import { DEFAULT_PKI_FILE_WRITER, replacePairs, type NewPair, type PkiFileWriter } from './pair-replacement';
 import type { CertificateStatus, PkiStore } from './pki-store';
@@ -8,9 +11,12 @@ import { subjectAltNamesFrom } from './subject-alt-names';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** A status row's component: a PKI component, or `store-client:<store>` for a remote store's own pair. */
+export type CertificateComponent = PkiComponent | `store-client:${string}`;
+
 /** One row of `ximp tls status`. */
 export interface CertificateView {
-  component: PkiComponent;
+  component: CertificateComponent;
   subject: string;
   issuer: string;
   serial: string;
@@ -22,6 +28,8 @@ export interface CertificateView {
   source: 'managed' | 'file';
   /** The last renewal failure (or why the files are unusable) while status is `error`; never key material. */
   error: string | null;
+  /** For SOURCE `file`: the operator's certificate file. */
+  certFile?: string;
 }
 
 export interface RenewedCertificate {
@@ -66,6 +74,16 @@ export interface CertificateManagerOptions {
   schedule?: Partial<RenewalSchedule>;
   /** Writes the files; tests inject one that fails. */
   files?: PkiFileWriter;
+  /**
+   * Operator-supplied pairs (SOURCE `file`): never renewed, watched and put in service when their
+   * files change. `servers`: a listener's pair instead of the managed one; `stores`: a remote
+   * store's client pair, `reload` re-reads it for its next connections (throws when that fails).
+   */
+  fromFiles?: {
+    servers: Partial<Record<ServerComponent, CertificateFiles>>;
+    stores: readonly { name: string; files: CertificateFiles; reload(): void }[];
+    intervalMs: number;
+  };
 }
 
 /**
@@ -85,16 +103,25 @@ export class CertificateManager {
   private readonly known = new Map<PkiComponent, CertificateStatus>();
   private readonly failureLog: ThrottledLog;
   private readonly timer: RenewalTimer;
+  private readonly fileWatcher: CertificateFileWatcher | null;
+  /** The listeners whose pair comes from the operator's files. */
+  private readonly fileServers: ReadonlyMap<ServerComponent, CertificateFiles>;
   /** Renewals run one at a time: each waits for the one before. */
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: CertificateManagerOptions) {
     this.o = options;
     this.files = options.files ?? DEFAULT_PKI_FILE_WRITER;
+    const fromFiles = options.fromFiles;
+    this.fileServers = new Map(SERVER_COMPONENTS.flatMap((c) => (fromFiles?.servers[c] ? [[c, fromFiles.servers[c]!] as const] : [])));
     for (const component of SERVER_COMPONENTS) {
       const given = options.serving?.[component];
+      const files = this.fileServers.get(component);
       if (given) {
         this.serving.set(component, { ...given });
+      } else if (files) {
+        const checked = checkCertificateFiles(files, 'server', options.now());
+        this.serving.set(component, { cert: checked.cert, key: checked.key });
       } else {
         const loaded = options.pki.load(component);
         this.serving.set(component, { cert: loaded.certPem, key: loaded.keyPem });
@@ -102,6 +129,7 @@ export class CertificateManager {
     }
     for (const component of PKI_COMPONENTS) this.failures.set(component, 0);
     this.failureLog = new ThrottledLog({ log: options.log, now: options.now });
+    this.fileWatcher = fromFiles ? this.watchFiles(fromFiles) : null;
     this.timer = new RenewalTimer({
       check: () => this.renewDue(),
       schedule: options.schedule,
@@ -111,10 +139,17 @@ export class CertificateManager {
   }
 
   /** One row per component (the CA first), or only `component`'s. */
-  status(component?: PkiComponent): CertificateView[] {
+  status(component?: CertificateComponent): CertificateView[] {
     const now = this.o.now();
-    const rows = this.o.pki.status(now, this.o.renewBeforeMs);
-    return rows.filter((row) => component === undefined || row.component === component).map((row) => this.view(row, now));
+    const files = new Map((this.fileWatcher?.states() ?? []).map((state) => [state.component, state]));
+    const rows: CertificateView[] = this.o.pki.status(now, this.o.renewBeforeMs).map((row) => {
+      const state = files.get(row.component);
+      return state ? this.fileView(row.component, state, now) : this.view(row, now);
+    });
+    for (const state of files.values()) {
+      if (state.component.startsWith('store-client:')) rows.push(this.fileView(state.component as CertificateComponent, state, now));
+    }
+    return rows.filter((row) => component === undefined || row.component === component);
   }
 
   /**
@@ -124,7 +159,7 @@ export class CertificateManager {
    * certificate then keeps serving and the files are the old ones.
    */
   renew(components: readonly LeafComponent[] | 'all'): Promise<RenewedCertificate[]> {
-    const run = this.queue.then(() => this.renewNow(components === 'all' ? LEAF_COMPONENTS : components));
+    const run = this.queue.then(() => this.renewNow(components));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -134,7 +169,7 @@ export class CertificateManager {
     let next: Map<ServerComponent, TlsPair>;
     try {
       next = new Map(
-        SERVER_COMPONENTS.map((component) => {
+        this.managedServers().map((component) => {
           const loaded = this.o.pki.load(component);
           return [component, { cert: loaded.certPem, key: loaded.keyPem }];
         }),
@@ -147,21 +182,24 @@ export class CertificateManager {
     }
     // The store client's pair and CA reload on their own: it logs and keeps its old ones on failure.
     this.reloadStoreClient();
+    this.fileWatcher?.check();
     this.o.log.info({}, 'certificates reloaded');
   }
 
   /** Starts the renewal timer: a check now, then hourly with a random spread. */
   start(): void {
     this.timer.start();
+    this.fileWatcher?.start();
   }
 
   stop(): void {
     this.timer.stop();
+    this.fileWatcher?.stop();
   }
 
   /** For /metrics: expiry (unix seconds) per component, renewal failures per component. */
-  metrics(): { expiry: Map<PkiComponent, number>; renewalFailures: Map<PkiComponent, number> } {
-    const expiry = new Map<PkiComponent, number>();
+  metrics(): { expiry: Map<CertificateComponent, number>; renewalFailures: Map<PkiComponent, number> } {
+    const expiry = new Map<CertificateComponent, number>();
     for (const row of this.status()) {
       if (row.notAfter.getTime() > 0) expiry.set(row.component, Math.floor(row.notAfter.getTime() / 1000));
     }
@@ -171,9 +209,11 @@ export class CertificateManager {
   /** The timer's check: renews every leaf within renew_before of expiry; false when that failed. */
   private async renewDue(): Promise<boolean> {
     const now = this.o.now();
+    this.warnFilesDue();
     const due = this.o.pki
       .status(now, this.o.renewBeforeMs)
       .filter((row): row is CertificateStatus & { component: LeafComponent } => isLeafComponent(row.component))
+      .filter((row) => !this.isFromFiles(row.component))
       .filter((row) => row.notAfter !== null && row.notAfter.getTime() - now <= this.o.renewBeforeMs)
       .map((row) => row.component);
     if (due.length === 0) return true;
@@ -186,12 +226,28 @@ export class CertificateManager {
     }
   }
 
-  private renewNow(requested: readonly LeafComponent[]): RenewedCertificate[] {
+  private renewNow(requested: readonly LeafComponent[] | 'all'): RenewedCertificate[] {
+    if (requested === 'all') {
+      const skipped = LEAF_COMPONENTS.filter((c) => this.isFromFiles(c));
+      if (skipped.length > 0) this.o.log.info({ skipped }, 'certificates from files are not renewed');
+      return this.renewNow(LEAF_COMPONENTS.filter((c) => !this.isFromFiles(c)));
+    }
     const components = [...new Set(requested)];
     const unknown = components.find((c) => !isLeafComponent(c));
     if (unknown !== undefined) {
       throw new XimpError(ErrorCodes.PKI_RENEW_FAILED, `cannot renew ${JSON.stringify(unknown)}: not a managed leaf certificate (${LEAF_COMPONENTS.join(', ')})`);
     }
+    const fromFiles = components.find((c) => this.isFromFiles(c));
+    if (fromFiles !== undefined) {
+      // Refused before anything is issued: nothing changes, no failure is counted.
+      const files = this.fileServers.get(fromFiles as ServerComponent)!;
+      throw new XimpError(
+        ErrorCodes.REQUEST_INVALID,
+        `${fromFiles}: the certificate comes from files (${files.certFile}, ${files.keyFile}) and XIMP does not renew it: ` +
+          'write a new certificate and key to those files; the collector picks them up within the file check interval',
+      );
+    }
+    if (components.length === 0) return [];
     const now = this.o.now();
     let step = components[0] ?? 'collector';
     let pairs: NewPair[] = [];
@@ -309,6 +365,91 @@ export class CertificateManager {
       throw err;
     }
     for (const [component, pair] of next) this.serving.set(component, pair);
+  }
+
+  private isFromFiles(component: PkiComponent): boolean {
+    return this.fileServers.has(component as ServerComponent);
+  }
+
+  private managedServers(): ServerComponent[] {
+    return SERVER_COMPONENTS.filter((c) => !this.fileServers.has(c));
+  }
+
+  /** The watcher of the operator's pairs; what serves now is what it starts from. */
+  private watchFiles(fromFiles: NonNullable<CertificateManagerOptions['fromFiles']>): CertificateFileWatcher | null {
+    const watched: WatchedCertificate[] = [];
+    for (const [component, files] of this.fileServers) {
+      // The same swap as every other path: proven usable, then put in; the old pair stays on failure.
+      watched.push({ component, files, usage: 'server', apply: (pair) => this.swapServers(new Map([[component, { cert: pair.cert, key: pair.key }]])) });
+    }
+    for (const store of fromFiles.stores) {
+      watched.push({ component: `store-client:${store.name}`, files: store.files, usage: 'client', apply: () => store.reload() });
+    }
+    if (watched.length === 0) return null;
+    const watcher = new CertificateFileWatcher({
+      certificates: watched,
+      intervalMs: fromFiles.intervalMs,
+      log: this.o.log,
+      refusals: this.failureLog,
+      now: this.o.now,
+    });
+    for (const [component] of this.fileServers) watcher.prime(component, certificateInfo(this.serving.get(component)!.cert));
+    for (const store of fromFiles.stores) {
+      // The store client read its files when it was built; a pair it could not use never got this far.
+      let info: CertificateInfo | null = null;
+      let refused: string | null = null;
+      try {
+        info = checkCertificateFiles(store.files, 'client', this.o.now()).info;
+      } catch (err) {
+        refused = (err as Error).message;
+      }
+      watcher.prime(`store-client:${store.name}`, info, refused);
+    }
+    return watcher;
+  }
+
+  /** The timer's reminder: a certificate from files that is due or expired is the operator's to replace. */
+  private warnFilesDue(): void {
+    const now = this.o.now();
+    for (const state of this.fileWatcher?.states() ?? []) {
+      const row = this.fileView(state.component as CertificateComponent, state, now);
+      const notAfter = state.serving?.notAfter;
+      if (notAfter === undefined || now < notAfter.getTime() - this.o.renewBeforeMs) continue;
+      this.failureLog.report(
+        'warn',
+        'tls_file_due',
+        { component: row.component, cert_file: state.files.certFile, not_after: notAfter.toISOString(), days_left: row.daysLeft },
+        'certificate from files is due: XIMP does not renew certificates from files, replace them',
+        row.component,
+      );
+    }
+  }
+
+  /** A row for an operator-supplied pair: the dates of what serves, `error` while a refused pair is on disk. */
+  private fileView(component: CertificateComponent, state: FileCertificateState, now: number): CertificateView {
+    const info = state.serving;
+    const notAfter = info?.notAfter ?? new Date(0);
+    const status: CertificateView['status'] =
+      state.refused !== null || info === null
+        ? 'error'
+        : now >= notAfter.getTime()
+          ? 'expired'
+          : notAfter.getTime() - now <= this.o.renewBeforeMs
+            ? 'renew-due'
+            : 'ok';
+    return {
+      component,
+      subject: info?.subject ?? '',
+      issuer: info?.issuer ?? '',
+      serial: info?.serialNumber ?? '',
+      notBefore: info?.notBefore ?? new Date(0),
+      notAfter,
+      daysLeft: Math.floor((notAfter.getTime() - now) / DAY_MS),
+      status,
+      source: 'file',
+      error: status === 'error' ? (state.refused ?? 'no usable certificate in the files') : null,
+      certFile: state.files.certFile,
+    };
   }
 
   private reloadStoreClient(): void {
