@@ -27,7 +27,6 @@ import {
   type TestCollectorPaths,
 } from './helpers/system';
 
-const DAY_MS = 86_400_000;
 const FAST = { periodMs: 100, spreadMs: 20, retryInitialMs: 50, retryMaxMs: 200 };
 const LOOPBACK = [
   { type: 'dns' as const, value: 'localhost' },
