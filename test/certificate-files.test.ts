@@ -78,14 +78,14 @@ function serialOfFile(file: string): string {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** An initialised collector whose listeners serve the operator's files under `<dir>/certs`. */
-function fileCollector(test: Parameters<typeof prepareCollector>[0], apiValidityDays = 200) {
+function fileCollector(test: Parameters<typeof prepareCollector>[0], apiValidityDays = 200, checkInterval = '1s') {
   const paths = prepareCollector(
     test,
     [
       'tls:',
       '  collector: { cert_file: certs/agents.pem, key_file: certs/agents-key.pem }',
       '  api: { cert_file: certs/api.pem, key_file: certs/api-key.pem }',
-      '  file_check_interval: 1s',
+      `  file_check_interval: ${checkInterval}`,
     ].join('\n'),
   );
   const dir = path.join(paths.dir, 'certs');
@@ -189,6 +189,19 @@ t.test('a corrupt, mismatched or half-written pair is refused once and the old o
   t.equal(refusals('collector').length, 2);
 });
 
+t.test('SIGHUP checks the files at once, between two periodic checks', async (t) => {
+  const { paths, files, ca } = fileCollector(t, 200, '1h');
+  const c = await startPreparedCollector(t, paths);
+  const caPem = fs.readFileSync(c.caFile);
+  const before = (await served(c.apiPort, caPem)).serialNumber;
+  replaceByRename(files.api, issue(ca, 'api'));
+  await sleep(300);
+  t.equal((await served(c.apiPort, caPem)).serialNumber, before, 'not before the next check');
+  c.collector.reloadCertificates();
+  t.equal((await served(c.apiPort, caPem)).serialNumber, serialOfFile(files.api.cert), 'the new pair serves');
+  t.ok(c.logs.some((l) => l.includes('certificates reloaded')));
+});
+
 t.test('certificates from files are never renewed: renew is refused, the timer skips them and warns when due', async (t) => {
   // The API pair expires in 20 days: due, and the timer (every 100 ms here) must leave it alone.
   const { paths, files } = fileCollector(t, 20);
@@ -273,6 +286,9 @@ t.test('a remote store client pair from files: a new pair is used for the next c
   await waitFor('writes with the first pair', () => receiver.requests.some((r) => r.client === 'client-one'), 15_000);
   const row = c.collector.certificates!.status('store-client:prom')[0];
   t.match(row, { component: 'store-client:prom', source: 'file', status: 'ok', serial: serialOfFile(pki.client.certFile) });
+  const listed = await runCli(c.cliConfig, ['tls', 'status', '--component', 'store-client:prom', '--output', 'json']);
+  t.equal(listed.code, 0, listed.stderr);
+  t.match(JSON.parse(listed.stdout), [{ component: 'store-client:prom', source: 'file', status: 'ok', not_after: row.notAfter.toISOString() }]);
 
   // A key that does not fit: refused, the store keeps writing with the first pair.
   fs.writeFileSync(pki.client.keyFile, client('stray').key);

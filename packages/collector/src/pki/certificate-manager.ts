@@ -156,7 +156,9 @@ export class CertificateManager {
    * Issues new pairs for `components` (every managed leaf for 'all'), writes them (previous pairs
    * kept as *.prev until the new ones serve), then swaps every one in: both listeners or neither.
    * Rejects with XIMP_ERR_PKI_RENEW_FAILED naming the component and the reason; every old
-   * certificate then keeps serving and the files are the old ones.
+   * certificate then keeps serving and the files are the old ones. A listener whose pair comes
+   * from the operator's files is never renewed: 'all' skips it, asking for it by name rejects with
+   * XIMP_ERR_REQUEST_INVALID saying how to replace it.
    */
   renew(components: readonly LeafComponent[] | 'all'): Promise<RenewedCertificate[]> {
     const run = this.queue.then(() => this.renewNow(components));
