@@ -230,6 +230,7 @@ t.test('certificates from files are never renewed: renew is refused, the timer s
   const all = await runCli(c.cliConfig, ['tls', 'renew', '--all', '--output', 'json']);
   t.equal(all.code, 0, all.stderr);
   t.same(JSON.parse(all.stdout).map((r: { component: string }) => r.component), ['store-client'], 'only the managed certificate');
+  t.equal(all.stderr, 'skipped collector, api: certificates from files are not renewed by XIMP; replace the files\n');
   t.ok(c.logs.some((l) => l.includes('certificates from files are not renewed') && l.includes('"skipped":["collector","api"]')));
   t.equal((await served(c.apiPort, caPem)).serialNumber, apiSerial);
 

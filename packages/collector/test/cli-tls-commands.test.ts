@@ -106,6 +106,8 @@ t.test('tls renew: the new NOT-AFTER per component, in a table or JSON', async (
   const none = await run('tls', 'renew', '--all');
   t.equal(none.code, 0);
   t.equal(none.stdout, 'COMPONENT  NOT-AFTER\nNo managed certificate to renew.\n');
+  t.equal(none.stderr, 'skipped store-client: certificates from files are not renewed by XIMP; replace the files\n', '--all says what it skipped');
+  t.equal(one.stderr, '', 'a named component skips nothing');
 });
 
 t.test('exit statuses: usage 2, not allowed 3, failure 1', async (t) => {

@@ -56,6 +56,14 @@ export async function tlsRenew(ctx: CommandContext): Promise<void> {
   if (ctx.output === 'table') {
     ctx.out(rows.length === 0 ? 'No managed certificate to renew.\n' : 'New connections get the new certificates; live ones stay up.\n');
   }
+  if (ctx.flags.all !== undefined) await tellSkipped(ctx);
+}
+
+/** `--all` leaves certificates from files alone: say which, on stderr (stdout stays the renewed list). */
+async function tellSkipped(ctx: CommandContext): Promise<void> {
+  const rows = asList(await ctx.api.call('GET', '/api/v1/tls/certificates'));
+  const skipped = rows.filter((c) => str(c, 'source') === 'file').map((c) => terminalText(str(c, 'component') ?? '-'));
+  if (skipped.length > 0) ctx.err(`skipped ${skipped.join(', ')}: certificates from files are not renewed by XIMP; replace the files\n`);
 }
 
 /** Usage problems of `tls renew`: exactly one of --all and --component. */
