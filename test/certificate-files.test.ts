@@ -224,7 +224,7 @@ t.test('certificates from files are never renewed: renew is refused, the timer s
 
   const one = await runCli(c.cliConfig, ['tls', 'renew', '--component', 'api']);
   t.equal(one.code, 2, 'refused as a request that cannot be done (400)');
-  t.match(one.stderr, /api: the certificate comes from files .*api\.pem.*XIMP does not renew it: write a new certificate and key to those files/);
+  t.match(one.stderr, /api: the certificate comes from files .*api\.pem.*XIMP does not renew it: write a new certificate and key to those files; the collector checks them every 1s and on SIGHUP/);
   t.equal(c.collector.certificates!.metrics().renewalFailures.get('api'), 0, 'not counted as a failed renewal');
 
   const all = await runCli(c.cliConfig, ['tls', 'renew', '--all', '--output', 'json']);

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as tls from 'node:tls';
 import { ErrorCodes, ThrottledLog, XimpError, certificateInfo, serverTlsOptions, type CertificateInfo, type Logger } from '@ximp/shared';
 import type { CertificateFiles } from '../config';
@@ -180,6 +181,7 @@ export class CertificateManager {
     } catch (err) {
       this.o.log.error({ err: (err as Error).message, code: (err as { code?: string }).code }, 'certificate reload failed, keeping the old ones');
       this.reloadStoreClient();
+      this.fileWatcher?.check();
       return;
     }
     // The store client's pair and CA reload on their own: it logs and keeps its old ones on failure.
@@ -243,10 +245,11 @@ export class CertificateManager {
     if (fromFiles !== undefined) {
       // Refused before anything is issued: nothing changes, no failure is counted.
       const files = this.fileServers.get(fromFiles as ServerComponent)!;
+      const seconds = Math.ceil((this.o.fromFiles?.intervalMs ?? 0) / 1000);
       throw new XimpError(
         ErrorCodes.REQUEST_INVALID,
         `${fromFiles}: the certificate comes from files (${files.certFile}, ${files.keyFile}) and XIMP does not renew it: ` +
-          'write a new certificate and key to those files; the collector picks them up within the file check interval',
+          `write a new certificate and key to those files; the collector checks them every ${seconds}s and on SIGHUP`,
       );
     }
     if (components.length === 0) return [];
@@ -404,6 +407,8 @@ export class CertificateManager {
         info = checkCertificateFiles(store.files, 'client', this.o.now()).info;
       } catch (err) {
         refused = (err as Error).message;
+        // In use all the same (e.g. expired): status keeps its dates beside the reason.
+        info = readableCertificate(store.files.certFile);
       }
       watcher.prime(`store-client:${store.name}`, info, refused);
     }
@@ -499,5 +504,14 @@ export class CertificateManager {
       source: 'managed',
       error,
     };
+  }
+}
+
+/** The certificate in a file, when it can be read and parsed at all. */
+function readableCertificate(file: string): CertificateInfo | null {
+  try {
+    return certificateInfo(fs.readFileSync(file));
+  } catch {
+    return null;
   }
 }
