@@ -1,5 +1,5 @@
 import { ErrorCodes, hasCode } from '@ximp/shared';
-import { LEAF_COMPONENTS, PKI_COMPONENTS, isLeafComponent, isStatusComponent, type LeafComponent, type StatusComponent } from '../pki/components';
+import { LEAF_COMPONENTS, PKI_COMPONENTS, isLeafComponent, isStatusComponent, type LeafComponent } from '../pki/components';
 import { CA_ROLL_STEPS, isCaRollStep, type CaRollResult, type CaRollStep } from '../pki/ca-roll';
 import type { ApiDeps } from './api-deps';
 import type { CertificateView, RenewedCertificate } from '../pki/certificate-manager';
@@ -10,7 +10,7 @@ import type { Route } from './route-table';
 
 /** A certificate as `GET /api/v1/tls/certificates` lists it (SPEC §6: ISO 8601 times, days_left a number). */
 export interface CertificateJson {
-  component: StatusComponent;
+  component: CertificateView['component'];
   subject: string;
   issuer: string;
   serial: string;
@@ -20,6 +20,8 @@ export interface CertificateJson {
   status: CertificateView['status'];
   source: CertificateView['source'];
   error: string | null;
+  /** SOURCE `file` only: the operator's certificate file. */
+  cert_file?: string;
 }
 
 export function certificateJson(view: CertificateView): CertificateJson {
@@ -34,6 +36,7 @@ export function certificateJson(view: CertificateView): CertificateJson {
     status: view.status,
     source: view.source,
     error: view.error,
+    ...(view.certFile !== undefined ? { cert_file: view.certFile } : {}),
   };
 }
 
@@ -78,6 +81,7 @@ export function caRollJson(result: CaRollResult<RenewedCertificate>): CaRollJson
 
 /** Only something shaped like a component name is repeated back in a message. */
 const NAME_LIKE = /^[a-z][a-z0-9-]{0,31}$/;
+const STORE_ROW = /^store-client:[a-z0-9_-]{1,32}$/;
 
 function unknownComponent(name: string, known: readonly string[]): HttpError {
   const shown = NAME_LIKE.test(name) ? ` "${name}"` : '';
@@ -129,11 +133,12 @@ export const TLS_ROUTES: readonly Route[] = [
     handler({ deps, query }) {
       checkParams(query, ['component']);
       const name = query.get('component');
-      let component: StatusComponent | undefined;
+      let component: CertificateView['component'] | undefined;
       if (name !== null) {
-        // ca-next and ca-old are rows of a roll under way, not named among the components.
-        if (!isStatusComponent(name)) throw unknownComponent(name, PKI_COMPONENTS);
-        component = name;
+        // ca-next and ca-old are rows of a roll under way, not named among the components;
+        // `store-client:<store>` is a remote store's own pair from files.
+        if (!isStatusComponent(name) && !STORE_ROW.test(name)) throw unknownComponent(name, PKI_COMPONENTS);
+        component = name as CertificateView['component'];
       }
       return { status: 200, body: managerOf(deps).status(component).map(certificateJson) };
     },

@@ -31,9 +31,20 @@ export async function tlsStatus(ctx: CommandContext): Promise<void> {
   printList(ctx, STATUS_COLUMNS, rows, (r, now) => [r.component, r.subject, r.issuer, formatTimeCell(r.not_after, now), r.days_left, r.status, r.source]);
   // The reason is not a column (SPEC §6 fixes them): on stderr, which leaves --output json as it is.
   for (const c of certificates) {
-    if (str(c, 'status') !== 'error') continue;
-    ctx.err(`error: ${terminalText(str(c, 'component') ?? '-')}: ${terminalText(str(c, 'error') ?? 'renewal failed (no reason given)')}\n`);
+    const status = str(c, 'status');
+    const component = terminalText(str(c, 'component') ?? '-');
+    if (status === 'error') ctx.err(`error: ${component}: ${terminalText(str(c, 'error') ?? 'renewal failed (no reason given)')}\n`);
+    // XIMP renews only its own certificates: one from files is the operator's to replace in time.
+    if (str(c, 'source') === 'file' && (status === 'renew-due' || status === 'expired')) ctx.err(`warning: ${fileDueText(component, c)}\n`);
   }
+}
+
+function fileDueText(component: string, c: Record<string, unknown>): string {
+  const from = terminalText(str(c, 'cert_file') ?? 'files');
+  const days = num(c, 'days_left');
+  const when =
+    str(c, 'status') === 'expired' ? `expired ${days === null ? '' : `${-days} days ago`}`.trimEnd() : `expires in ${days ?? '?'} days`;
+  return `${component}: the certificate from ${from} ${when}; XIMP does not renew certificates from files: replace them`;
 }
 
 /** `ximp tls renew --all | --component NAME`: renews now and prints each new expiry. */
@@ -46,6 +57,14 @@ export async function tlsRenew(ctx: CommandContext): Promise<void> {
   if (ctx.output === 'table') {
     ctx.out(rows.length === 0 ? 'No managed certificate to renew.\n' : 'New connections get the new certificates; live ones stay up.\n');
   }
+  if (ctx.flags.all !== undefined) await tellSkipped(ctx);
+}
+
+/** `--all` leaves certificates from files alone: say which, on stderr (stdout stays the renewed list). */
+async function tellSkipped(ctx: CommandContext): Promise<void> {
+  const rows = asList(await ctx.api.call('GET', '/api/v1/tls/certificates'));
+  const skipped = rows.filter((c) => str(c, 'source') === 'file').map((c) => terminalText(str(c, 'component') ?? '-'));
+  if (skipped.length > 0) ctx.err(`skipped ${skipped.join(', ')}: certificates from files are not renewed by XIMP; replace the files\n`);
 }
 
 /**
