@@ -13,7 +13,8 @@ import * as tls from 'node:tls';
 import { Writable } from 'node:stream';
 import t from 'tap';
 import { ErrorCodes, createLogger, serverTlsOptions } from '@ximp/shared';
-import { CertificateManager, type TlsPair } from '../src/pki/certificate-manager';
+import { CertificateManager, type CertificateManagerOptions, type TlsPair } from '../src/pki/certificate-manager';
+import { CertificateAuthority } from '../src/pki/certificate-authority';
 import { DEFAULT_PKI_FILE_WRITER, type PkiFileWriter } from '../src/pki/pair-replacement';
 import { PkiStore } from '../src/pki/pki-store';
 import { defaultSubjectAltNames } from '../src/pki/subject-alt-names';
@@ -69,9 +70,11 @@ interface Harness {
   clock: { now: number };
   /** Serials served on the two listeners, verified against every CA in pki/. */
   served(): Promise<{ collector: string; api: string }>;
+  /** The listeners the manager swapped a pair into, in order. */
+  swaps: string[];
 }
 
-async function harness(t: Tap, files: PkiFileWriter = DEFAULT_PKI_FILE_WRITER): Promise<Harness> {
+async function harness(t: Tap, files: PkiFileWriter = DEFAULT_PKI_FILE_WRITER, extra: Partial<CertificateManagerOptions> = {}): Promise<Harness> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-ca-roll-'));
   t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }));
   const created = Date.now();
@@ -94,20 +97,28 @@ async function harness(t: Tap, files: PkiFileWriter = DEFAULT_PKI_FILE_WRITER): 
     },
   });
   const clock = { now: created };
+  const swaps: string[] = [];
   const manager = new CertificateManager({
     pki,
     renewBeforeMs: 30 * DAY_MS,
     leafValidityMs: 365 * DAY_MS,
     hostnames: [],
     targets: {
-      collector: (p) => collector.server.setSecureContext(serverTlsOptions(p)),
-      api: (p) => api.server.setSecureContext(serverTlsOptions(p)),
+      collector: (p) => {
+        swaps.push('collector');
+        collector.server.setSecureContext(serverTlsOptions(p));
+      },
+      api: (p) => {
+        swaps.push('api');
+        api.server.setSecureContext(serverTlsOptions(p));
+      },
       storeClient: () => undefined,
     },
     log: createLogger({ name: 'test', level: 'debug', destination: sink }),
     now: () => clock.now,
     schedule: { periodMs: 20, spreadMs: 5, retryInitialMs: 20, retryMaxMs: 50 },
     files,
+    ...extra,
   });
   t.teardown(() => manager.stop());
   const trust = (): string => ['ca.pem', 'ca-next.pem', 'ca-old.pem'].map((f) => path.join(pki.dir, f)).filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f, 'utf8')).join('');
@@ -117,6 +128,7 @@ async function harness(t: Tap, files: PkiFileWriter = DEFAULT_PKI_FILE_WRITER): 
     logs,
     clock,
     served: async () => ({ collector: await servedSerial(collector.port, trust()), api: await servedSerial(api.port, trust()) }),
+    swaps,
   };
 }
 
@@ -197,4 +209,27 @@ t.test('the timer never rolls the CA: within a year of its expiry it is renew-du
   t.equal(warnings().length, 2, 'again after an hour');
   t.equal(fs.readFileSync(caFile, 'utf8'), caPem, 'the CA was not replaced');
   t.notOk(fs.existsSync(h.pki.paths('ca-next').cert), 'no roll was started');
+});
+
+t.test("a switch re-issues only the managed leaves: a listener on the operator's files keeps its pair", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-ca-roll-files-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const operator = CertificateAuthority.create({ commonName: 'Operator CA' });
+  const leaf = operator.issue({ commonName: 'api.example.net', usage: 'server', sans: [{ type: 'dns', value: 'localhost' }] });
+  const files = { certFile: path.join(dir, 'api.pem'), keyFile: path.join(dir, 'api-key.pem') };
+  fs.writeFileSync(files.certFile, leaf.certPem);
+  fs.writeFileSync(files.keyFile, leaf.keyPem, { mode: 0o600 });
+  const h = await harness(t, DEFAULT_PKI_FILE_WRITER, { fromFiles: { servers: { api: files }, stores: [], intervalMs: HOUR_MS } });
+  const apiBefore = h.manager.status('api')[0];
+  t.equal(apiBefore.source, 'file');
+  await h.manager.rollCa('bundle');
+  const result = await h.manager.rollCa('switch');
+  t.same(result.renewed.map((r) => r.component).sort(), ['collector', 'store-client'], 'api is not re-issued');
+  t.same(h.swaps, ['collector'], 'only the agent listener got a new pair');
+  const apiAfter = h.manager.status('api')[0];
+  t.equal(apiAfter.serial, apiBefore.serial, 'the operator pair still serves');
+  t.equal(apiAfter.source, 'file');
+  const newCa = new crypto.X509Certificate(fs.readFileSync(path.join(h.pki.dir, 'ca.pem')));
+  const collector = new crypto.X509Certificate(fs.readFileSync(h.pki.paths('collector').cert));
+  t.ok(collector.verify(newCa.publicKey), 'the collector certificate is signed by the new CA');
 });
