@@ -4,15 +4,13 @@
  * A renewal that cannot write `pki/` changes nothing that serves, shows `error`, and succeeds on
  * the next attempt once the folder is writable again. A reload with one bad file swaps neither listener.
  */
-import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as tls from 'node:tls';
 import t from 'tap';
 import { PkiStore } from '../packages/collector/src/pki/pki-store';
 import { metricSum } from './helpers/prometheus';
+import { mountReadOnly, skipWithoutReadOnlyBind } from './helpers/read-only-bind';
 import { collectorMetrics } from './helpers/remote-write-e2e';
 import { agentList, createToken, prepareCollector, startAgent, startPreparedCollector, waitFor, type TestCollectorPaths } from './helpers/system';
 
@@ -43,22 +41,8 @@ function agedCollector(test: { teardown(fn: () => unknown): void }): TestCollect
   return paths;
 }
 
-/** Null when this machine lets the test bind-mount a folder read-only onto itself (root, no container refusal). */
-function probeReadOnlyBind(): string | null {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-bind-probe-'));
-  try {
-    execFileSync('mount', ['--bind', dir, dir], { stdio: 'pipe' });
-  } catch (err) {
-    fs.rmdirSync(dir);
-    return `mount --bind refused: ${(err as Error).message}`;
-  }
-  execFileSync('umount', [dir]);
-  fs.rmdirSync(dir);
-  return null;
-}
-const refused = probeReadOnlyBind();
 // In CI the test always runs: a refused mount there is a failure, not a skip.
-const skip = refused !== null && process.env.CI !== 'true' ? refused : false;
+const skip = skipWithoutReadOnlyBind();
 
 t.test('the timer renews the collector certificate 20 days before expiry; a live agent keeps its socket', async (t) => {
   const paths = agedCollector(t);
@@ -104,15 +88,7 @@ t.test('a renewal that cannot write pki/ keeps the old certificates serving; the
   const paths = agedCollector(t);
   const pkiDir = new PkiStore(paths.dataDir).dir;
   // A read-only bind of pki/ onto itself: even root cannot write there (tests run as root).
-  execFileSync('mount', ['--bind', pkiDir, pkiDir], { stdio: 'pipe' });
-  let mounted = true;
-  const unmount = (): void => {
-    if (!mounted) return;
-    execFileSync('umount', [pkiDir]);
-    mounted = false;
-  };
-  t.teardown(unmount);
-  execFileSync('mount', ['-o', 'remount,ro,bind', pkiDir]);
+  const unmount = mountReadOnly(t, pkiDir);
   const filesBefore = fs.readdirSync(pkiDir).sort();
 
   const c = await startPreparedCollector(t, paths, { certificates: { schedule: FAST } });

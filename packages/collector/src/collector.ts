@@ -10,6 +10,7 @@ import { AgentServer } from './ingest/agent-server';
 import { BackPressure } from './ingest/back-pressure';
 import { CollectorMetrics } from './collector-metrics';
 import { FaultReporter } from './fault-reporter';
+import { checkCertificateFiles } from './pki/certificate-file-check';
 import { CertificateManager } from './pki/certificate-manager';
 import { PkiStore } from './pki/pki-store';
 import type { RenewalSchedule } from './pki/renewal-timer';
@@ -68,9 +69,17 @@ export class Collector {
     const log = deps.log;
     const now = this.now;
     const pki = new PkiStore(config.dataDir);
-    // Read the certificates first: without `init` there is nothing to serve, and nothing is opened.
-    const agentTls = pki.load('collector');
-    const apiTls = pki.load('api');
+    // Read the certificates first: without `init` (or usable operator files) there is nothing to
+    // serve, and nothing is opened.
+    const certNow = deps.certificates?.now ?? now;
+    const serverPair = (component: 'collector' | 'api'): { certPem: string; keyPem: string } => {
+      const files = config.tls[component];
+      if (files === null) return pki.load(component);
+      const checked = checkCertificateFiles(files, 'server', certNow());
+      return { certPem: checked.cert, keyPem: checked.key };
+    };
+    const agentTls = serverPair('collector');
+    const apiTls = serverPair('api');
 
     const db = openDatabase(config.dataDir);
     this.db = db;
@@ -153,8 +162,18 @@ export class Collector {
         storeClient: () => remote.reloadTls(),
       },
       serving: { collector: { cert: agentTls.certPem, key: agentTls.keyPem }, api: { cert: apiTls.certPem, key: apiTls.keyPem } },
+      fromFiles: {
+        servers: {
+          ...(config.tls.collector ? { collector: config.tls.collector } : {}),
+          ...(config.tls.api ? { api: config.tls.api } : {}),
+        },
+        stores: config.store.remoteWrite
+          .filter((store) => !store.managedClientCert)
+          .map((store) => ({ name: store.name, files: { certFile: store.certFile, keyFile: store.keyFile }, reload: () => remote.reloadTlsOf(store.name) })),
+        intervalMs: config.tls.fileCheckIntervalMs,
+      },
       log,
-      now: deps.certificates?.now ?? now,
+      now: certNow,
       random: deps.certificates?.random,
       schedule: deps.certificates?.schedule,
     });

@@ -31,8 +31,19 @@ export interface CollectorConfig {
   file: string | null;
   dataDir: string;
   listen: { agents: ListenAddress; api: ListenAddress };
-  /** `hostnames`: canonical DNS names and IP addresses added to the managed leaves' names at renewal. */
-  tls: { renewBeforeMs: number; leafValidityMs: number; hostnames: string[] };
+  /**
+   * `hostnames`: canonical DNS names and IP addresses added to the managed leaves' names at renewal.
+   * `collector`/`api`: the operator's pair for that listener (absolute paths), null for the managed one.
+   */
+  tls: {
+    renewBeforeMs: number;
+    leafValidityMs: number;
+    hostnames: string[];
+    collector: CertificateFiles | null;
+    api: CertificateFiles | null;
+    /** How often operator-supplied certificate files are checked for a change. */
+    fileCheckIntervalMs: number;
+  };
   limits: {
     authFailuresPerMinute: number;
     maxFrameBytes: number;
@@ -56,6 +67,12 @@ export interface CollectorConfig {
   log: { level: LogLevel };
   /** SPEC §14: how often rules are evaluated, how often a firing group is repeated, how long history is kept. */
   alerting: { evaluationIntervalMs: number; repeatIntervalMs: number; historyRetentionMs: number };
+}
+
+/** An operator-supplied certificate and key (`cert_file`, `key_file`), absolute paths. */
+export interface CertificateFiles {
+  certFile: string;
+  keyFile: string;
 }
 
 /** One `store.remote_write` entry: a Prometheus remote-write receiver with its own queue. */
@@ -127,7 +144,7 @@ function urlMayHoldSecret(value: string): boolean {
 export const DEFAULT_COLLECTOR_CONFIG: Readonly<Omit<CollectorConfig, 'file'>> = deepFreeze({
   dataDir: '/var/lib/ximp-collector',
   listen: { agents: { host: '0.0.0.0', port: 4443 }, api: { host: '0.0.0.0', port: 4494 } },
-  tls: { renewBeforeMs: 30 * DAY, leafValidityMs: 365 * DAY, hostnames: [] },
+  tls: { renewBeforeMs: 30 * DAY, leafValidityMs: 365 * DAY, hostnames: [], collector: null, api: null, fileCheckIntervalMs: 10 * SECOND },
   limits: {
     authFailuresPerMinute: 30,
     maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes,
@@ -178,7 +195,7 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
   const agents = listen.listenAddress('agents') ?? d.listen.agents;
   const api = listen.listenAddress('api') ?? d.listen.api;
 
-  const tls = root.section('tls', ['renew_before', 'leaf_validity', 'hostnames']);
+  const tls = root.section('tls', ['renew_before', 'leaf_validity', 'hostnames', 'collector', 'api', 'file_check_interval']);
   const renewBeforeMs = tls.duration('renew_before', { min: MINUTE }) ?? d.tls.renewBeforeMs;
   // At least 91 days, so that a renewal always leaves NOT-AFTER 90 days or more ahead.
   const leafValidityMs = tls.duration('leaf_validity', { min: 91 * DAY, max: 3650 * DAY }) ?? d.tls.leafValidityMs;
@@ -188,6 +205,9 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
       parse: (v) => parseSubjectAltName(v)?.value ?? null,
       unique: true,
     }) ?? [...d.tls.hostnames];
+  const collectorFiles = certificateFiles(tls.section('collector', ['cert_file', 'key_file']), file);
+  const apiFiles = certificateFiles(tls.section('api', ['cert_file', 'key_file']), file);
+  const fileCheckIntervalMs = tls.duration('file_check_interval', { min: SECOND, max: HOUR }) ?? d.tls.fileCheckIntervalMs;
 
   const limits = root.section('limits', [
     'auth_failures_per_minute',
@@ -270,7 +290,7 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     file,
     dataDir: resolvedDataDir,
     listen: { agents: { ...agents }, api: { ...api } },
-    tls: { renewBeforeMs, leafValidityMs, hostnames },
+    tls: { renewBeforeMs, leafValidityMs, hostnames, collector: collectorFiles, api: apiFiles, fileCheckIntervalMs },
     limits: l,
     store: { retentionMs, commitIntervalMs, remoteWrite },
     api: { allowCidrs, accessTokenTtlMs, maxQueryRangeMs, maxQueryPoints, maxConcurrentQueries },
@@ -292,6 +312,19 @@ function defaultsFor(file: string | null): CollectorConfig {
     log: { ...d.log },
     alerting: { ...d.alerting },
   });
+}
+
+/** A `cert_file` + `key_file` pair (both or neither); null when neither is given. */
+function certificateFiles(r: ConfigReader, file: string): CertificateFiles | null {
+  const nonEmptyPath = (v: string): string | null => (v.trim() === '' ? 'a file path' : null);
+  const certFile = r.string('cert_file', { check: nonEmptyPath });
+  const keyFile = r.string('key_file', { check: nonEmptyPath });
+  if (r.has('cert_file') !== r.has('key_file')) {
+    if (r.has('cert_file')) r.reportMissing('key_file', 'required with cert_file (both or neither)');
+    else r.reportMissing('cert_file', 'required with key_file (both or neither)');
+  }
+  if (certFile === undefined || keyFile === undefined) return null;
+  return { certFile: resolveRelativeTo(file, certFile), keyFile: resolveRelativeTo(file, keyFile) };
 }
 
 /** `store.remote_write` entries; issues go to the readers (thrown with the rest of the file's). */

@@ -9,6 +9,7 @@ import t from 'tap';
 import { createLogger, serverTlsOptions } from '@ximp/shared';
 import { CertificateManager, type CertificateManagerOptions, type TlsPair } from '../src/pki/certificate-manager';
 import { DEFAULT_PKI_FILE_WRITER, type PkiFileWriter } from '../src/pki/pair-replacement';
+import type { PkiComponent } from '../src/pki/components';
 import { PkiStore } from '../src/pki/pki-store';
 import { defaultSubjectAltNames } from '../src/pki/subject-alt-names';
 
@@ -146,7 +147,7 @@ t.test('status lists every component with the dates, serial and days left of its
   const rows = h.manager.status();
   t.same(rows.map((r) => r.component), ['ca', 'collector', 'api', 'store-client']);
   for (const row of rows) {
-    const x509 = new crypto.X509Certificate(fs.readFileSync(h.pki.paths(row.component).cert));
+    const x509 = new crypto.X509Certificate(fs.readFileSync(h.pki.paths(row.component as PkiComponent).cert));
     t.equal(row.serial, x509.serialNumber, `${row.component} serial`);
     t.equal(row.notAfter.getTime(), new Date(x509.validTo).getTime(), `${row.component} not after`);
     t.equal(row.notBefore.getTime(), new Date(x509.validFrom).getTime(), `${row.component} not before`);

@@ -38,7 +38,20 @@ t.test('tls status: the columns, relative times, the error reason under the tabl
   // Columns line up: every row's STATUS starts where the header's does.
   const statusAt = lines[0].indexOf('STATUS');
   t.same(lines.slice(1).map((l) => l.slice(statusAt).split(' ')[0]), ['ok', 'ok', 'error', 'renew-due']);
-  t.equal(table.stderr, 'error: api: cannot write pki/api.key: EACCES\n', 'the reason of the row in error, on stderr');
+  t.equal(
+    table.stderr,
+    'error: api: cannot write pki/api.key: EACCES\n' +
+      'warning: store-client: the certificate from files expires in 12 days; XIMP does not renew certificates from files: replace them\n',
+    'the reason of the row in error, and a warning for the due certificate from files, on stderr',
+  );
+
+  fake.views[3] = { ...fake.views[3], status: 'expired', daysLeft: -3, certFile: '/etc/ximp/store.pem' };
+  const expired = await run('tls', 'status', '--component', 'store-client');
+  t.equal(expired.code, 0);
+  t.equal(
+    expired.stderr,
+    'warning: store-client: the certificate from /etc/ximp/store.pem expired 3 days ago; XIMP does not renew certificates from files: replace them\n',
+  );
 
   const one = await run('tls', 'status', '--component', 'collector');
   t.equal(one.code, 0);
@@ -61,7 +74,7 @@ t.test('tls status --output json: snake_case keys of the columns', async (t) => 
     t.match(row.not_after, ISO);
   }
   t.same(rows[3], { component: 'store-client', subject: 'CN=ximp store-client', issuer: 'CN=ximp CA', not_after: fake.views[3].notAfter.toISOString(), days_left: 12, status: 'renew-due', source: 'file' });
-  t.match(res.stderr, /^error: api: cannot write pki\/api\.key: EACCES\n$/, 'the reason stays off stdout, so the JSON is unchanged');
+  t.match(res.stderr, /^error: api: cannot write pki\/api\.key: EACCES\nwarning: store-client: .* expires in 12 days;.*\n$/, 'the reason and the warning stay off stdout, so the JSON is unchanged');
 
   const none = await run('tls', 'status', '--component', 'ca', '--output', 'json');
   t.equal(none.code, 0);
@@ -93,6 +106,8 @@ t.test('tls renew: the new NOT-AFTER per component, in a table or JSON', async (
   const none = await run('tls', 'renew', '--all');
   t.equal(none.code, 0);
   t.equal(none.stdout, 'COMPONENT  NOT-AFTER\nNo managed certificate to renew.\n');
+  t.equal(none.stderr, 'skipped store-client: certificates from files are not renewed by XIMP; replace the files\n', '--all says what it skipped');
+  t.equal(one.stderr, '', 'a named component skips nothing');
 });
 
 t.test('exit statuses: usage 2, not allowed 3, failure 1', async (t) => {
@@ -106,9 +121,12 @@ t.test('exit statuses: usage 2, not allowed 3, failure 1', async (t) => {
   const both = await admin.run('tls', 'renew', '--all', '--component', 'api');
   t.equal(both.code, 2);
   t.match(both.stderr, /--all and --component: give one of them, not both/);
-  const ca = await admin.run('tls', 'renew', '--component', 'ca');
-  t.equal(ca.code, 2, 'the collector refuses the CA with 400');
-  t.match(ca.stderr, /component: ca is not renewed this way/);
+  const step = await admin.run('tls', 'renew', '--component', 'api', '--step', 'switch');
+  t.equal(step.code, 2, '--step is for the CA only');
+  t.match(step.stderr, /--step: only with --component ca/);
+  const badStep = await admin.run('tls', 'renew', '--component', 'ca', '--step', 'later');
+  t.equal(badStep.code, 2);
+  t.match(badStep.stderr, /--step must be one of bundle, switch, drop-old/);
   const unknown = await admin.run('tls', 'status', '--component', 'agent');
   t.equal(unknown.code, 2);
   t.match(unknown.stderr, /component: unknown component "agent"/);

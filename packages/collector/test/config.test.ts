@@ -30,7 +30,7 @@ function issueLines(text: string): string[] {
 const DEFAULTS = {
   dataDir: '/var/lib/ximp-collector',
   listen: { agents: { host: '0.0.0.0', port: 4443 }, api: { host: '0.0.0.0', port: 4494 } },
-  tls: { renewBeforeMs: 30 * DAY, leafValidityMs: 365 * DAY, hostnames: [] },
+  tls: { renewBeforeMs: 30 * DAY, leafValidityMs: 365 * DAY, hostnames: [], collector: null, api: null, fileCheckIntervalMs: 10_000 },
   limits: {
     authFailuresPerMinute: 30,
     maxFrameBytes: 1024 * 1024,
@@ -79,6 +79,9 @@ tls:
   renew_before: 14d
   leaf_validity: 200d
   hostnames: [mon.example.net, "2001:DB8::1", 10.0.0.5]
+  collector: { cert_file: /etc/ximp/agents.pem, key_file: /etc/ximp/agents-key.pem }
+  api: { cert_file: certs/api.pem, key_file: certs/api-key.pem }
+  file_check_interval: 2s
 limits:
   auth_failures_per_minute: 5
   max_frame_bytes: 4MiB
@@ -116,7 +119,14 @@ alerting:
     file: '/etc/ximp/collector.yaml',
     dataDir: '/srv/ximp',
     listen: { agents: { host: '::1', port: 0 }, api: { host: '127.0.0.1', port: 8443 } },
-    tls: { renewBeforeMs: 14 * DAY, leafValidityMs: 200 * DAY, hostnames: ['mon.example.net', '2001:db8::1', '10.0.0.5'] },
+    tls: {
+      renewBeforeMs: 14 * DAY,
+      leafValidityMs: 200 * DAY,
+      hostnames: ['mon.example.net', '2001:db8::1', '10.0.0.5'],
+      collector: { certFile: '/etc/ximp/agents.pem', keyFile: '/etc/ximp/agents-key.pem' },
+      api: { certFile: '/etc/ximp/certs/api.pem', keyFile: '/etc/ximp/certs/api-key.pem' },
+      fileCheckIntervalMs: 2000,
+    },
     limits: {
       authFailuresPerMinute: 5,
       maxFrameBytes: 4 * 1024 * 1024,
@@ -211,6 +221,24 @@ t.test('tls: leaf_validity leaves 90 days after a renewal; hostnames are DNS nam
     ],
   );
   t.same(parseCollectorConfig('tls:\n  leaf_validity: 91d\n', '/x/c.yaml').tls.leafValidityMs, 91 * DAY);
+});
+
+t.test('tls.collector and tls.api: cert_file and key_file both or neither; file_check_interval at least 1s', async (t) => {
+  t.same(
+    issueLines('tls:\n  collector: { cert_file: a.pem }\n  api: { key_file: "" }\n  file_check_interval: 500ms\n'),
+    [
+      'collector.yaml:2:14: tls.collector.key_file: required with cert_file (both or neither)',
+      'collector.yaml:3:8: tls.api.cert_file: required with key_file (both or neither)',
+      'collector.yaml:3:20: tls.api.key_file: expected a file path (actual: "")',
+      'collector.yaml:4:24: tls.file_check_interval: expected a duration from 1s to 1h (actual: "500ms")',
+    ],
+  );
+  t.same(issueLines('tls:\n  api: { cert_file: a.pem, key_file: b.pem, ca_file: c.pem }\n'), [
+    'collector.yaml:2:45: tls.api.ca_file: unknown key (expected one of: cert_file, key_file)',
+  ]);
+  const c = parseCollectorConfig('tls:\n  api: { cert_file: a.pem, key_file: /k/b.pem }\n', '/x/c.yaml');
+  t.same(c.tls.api, { certFile: '/x/a.pem', keyFile: '/k/b.pem' }, 'relative to the config file');
+  t.equal(c.tls.collector, null);
 });
 
 t.test('limits on sizes and durations', async (t) => {

@@ -101,7 +101,8 @@ t.test('bad bodies answer 400 naming the field; nothing is renewed', async (t) =
   const h = await startApi(t, { certificates: fake });
   const bearer = h.accessToken(h.createClient('monitoring-admin'));
   const cases: [string, RegExp][] = [
-    ['{"component":"ca"}', /^component: ca is not renewed this way/],
+    ['{"component":"ca","step":"later"}', /^step: expected one of bundle, switch, drop-old$/],
+    ['{"component":"api","step":"switch"}', /^step: only with "component": "ca"/],
     ['{"component":"agent"}', /^component: unknown component "agent" \(expected collector, api, store-client\)$/],
     ['{"component":7}', /^component: expected a string/],
     ['{"all":true,"component":"api"}', /^all, component: give one of them, not both$/],

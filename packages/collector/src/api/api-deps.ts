@@ -8,7 +8,8 @@ import type { AuditLog } from '../audit/audit-log';
 import type { AccessTokenStore } from '../auth/access-token-store';
 import type { AgentTokenStore } from '../auth/agent-token-store';
 import type { ApiClientStore } from '../auth/api-client-store';
-import type { LeafComponent, PkiComponent } from '../pki/components';
+import type { CaRollResult, CaRollStep } from '../pki/ca-roll';
+import type { LeafComponent } from '../pki/components';
 import type { AgentView } from '../registry/agent-state';
 import type { RetentionSetting } from '../store/retention-setting';
 import type { SeriesQuery } from '../store/series-query';
@@ -43,8 +44,10 @@ export interface ApiDeps {
    * is wired in; the TLS routes then answer 503.
    */
   certificates?: {
-    status(component?: PkiComponent): CertificateView[];
+    status(component?: CertificateView['component']): CertificateView[];
     renew(components: readonly LeafComponent[] | 'all'): Promise<RenewedCertificate[]>;
+    /** One step of the CA roll; absent: the route answers 503. */
+    rollCa?(step: CaRollStep): Promise<CaRollResult<RenewedCertificate>>;
   };
   /** Alert rules, channels, active alerts and history (SPEC §14); absent: those routes answer 503. */
   alerting?: {

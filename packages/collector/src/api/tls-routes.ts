@@ -1,5 +1,6 @@
 import { ErrorCodes, hasCode } from '@ximp/shared';
-import { LEAF_COMPONENTS, PKI_COMPONENTS, isLeafComponent, isPkiComponent, type LeafComponent, type PkiComponent } from '../pki/components';
+import { LEAF_COMPONENTS, PKI_COMPONENTS, isLeafComponent, isStatusComponent, type LeafComponent } from '../pki/components';
+import { CA_ROLL_STEPS, isCaRollStep, type CaRollResult, type CaRollStep } from '../pki/ca-roll';
 import type { ApiDeps } from './api-deps';
 import type { CertificateView, RenewedCertificate } from '../pki/certificate-manager';
 import { HttpError, invalidRequest } from './http-error';
@@ -9,7 +10,7 @@ import type { Route } from './route-table';
 
 /** A certificate as `GET /api/v1/tls/certificates` lists it (SPEC §6: ISO 8601 times, days_left a number). */
 export interface CertificateJson {
-  component: PkiComponent;
+  component: CertificateView['component'];
   subject: string;
   issuer: string;
   serial: string;
@@ -19,6 +20,8 @@ export interface CertificateJson {
   status: CertificateView['status'];
   source: CertificateView['source'];
   error: string | null;
+  /** SOURCE `file` only: the operator's certificate file. */
+  cert_file?: string;
 }
 
 export function certificateJson(view: CertificateView): CertificateJson {
@@ -33,6 +36,7 @@ export function certificateJson(view: CertificateView): CertificateJson {
     status: view.status,
     source: view.source,
     error: view.error,
+    ...(view.certFile !== undefined ? { cert_file: view.certFile } : {}),
   };
 }
 
@@ -46,8 +50,38 @@ export function renewedJson(renewed: RenewedCertificate): RenewedJson {
   return { component: renewed.component, serial: renewed.serial, not_after: renewed.notAfter.toISOString() };
 }
 
+/** What one step of the CA roll did (`POST /api/v1/tls/renew` with `"component": "ca"`). */
+export interface CaRollJson {
+  component: 'ca';
+  step: CaRollStep;
+  /** False when the roll already was at this step: nothing was done again. */
+  changed: boolean;
+  /** The CA the step is about: the next CA after bundle, the issuing CA after switch and drop-old. */
+  subject: string;
+  serial: string;
+  not_after: string;
+  /** The file to distribute as every agent's server.ca_file, the CLI's ca_file and the store's client CA. */
+  bundle_file: string;
+  /** The leaves switch re-issued with the new CA. */
+  renewed: RenewedJson[];
+}
+
+export function caRollJson(result: CaRollResult<RenewedCertificate>): CaRollJson {
+  return {
+    component: 'ca',
+    step: result.step,
+    changed: result.changed,
+    subject: result.ca.subject,
+    serial: result.ca.serial,
+    not_after: result.ca.notAfter.toISOString(),
+    bundle_file: result.bundleFile,
+    renewed: result.renewed.map(renewedJson),
+  };
+}
+
 /** Only something shaped like a component name is repeated back in a message. */
 const NAME_LIKE = /^[a-z][a-z0-9-]{0,31}$/;
+const STORE_ROW = /^store-client:[a-z0-9_-]{1,32}$/;
 
 function unknownComponent(name: string, known: readonly string[]): HttpError {
   const shown = NAME_LIKE.test(name) ? ` "${name}"` : '';
@@ -61,9 +95,14 @@ function managerOf(deps: ApiDeps): NonNullable<ApiDeps['certificates']> {
   return deps.certificates;
 }
 
-/** The body of `POST /api/v1/tls/renew`: `{"all": true}` or `{"component": NAME}`, exactly one. */
-function renewTarget(body: Record<string, unknown>): readonly LeafComponent[] | 'all' {
-  rejectUnknownFields(body, ['all', 'component']);
+type RenewTarget = readonly LeafComponent[] | 'all' | { ca: CaRollStep };
+
+/**
+ * The body of `POST /api/v1/tls/renew`: `{"all": true}` or `{"component": NAME}`, exactly one;
+ * `{"component": "ca", "step": STEP}` runs a step of the CA roll (default `bundle`).
+ */
+function renewTarget(body: Record<string, unknown>): RenewTarget {
+  rejectUnknownFields(body, ['all', 'component', 'step']);
   const hasAll = Object.prototype.hasOwnProperty.call(body, 'all');
   const hasComponent = Object.prototype.hasOwnProperty.call(body, 'component');
   if (hasAll && hasComponent) throw invalidRequest('all, component: give one of them, not both');
@@ -73,8 +112,14 @@ function renewTarget(body: Record<string, unknown>): readonly LeafComponent[] | 
   }
   if (!hasComponent) throw invalidRequest('component: required (or "all": true)');
   const name = stringField(body, 'component', true);
-  // Rolling the CA needs agents to trust old and new first: not a one-request renewal.
-  if (name === 'ca') throw invalidRequest('component: ca is not renewed this way (a CA roll is a separate, staged procedure)');
+  const step = stringField(body, 'step', false);
+  // Rolling the CA needs agents to trust old and new first: three steps the operator runs in turn.
+  if (name === 'ca') {
+    if (step === undefined) return { ca: 'bundle' };
+    if (!isCaRollStep(step)) throw invalidRequest(`step: expected one of ${CA_ROLL_STEPS.join(', ')}`);
+    return { ca: step };
+  }
+  if (step !== undefined) throw invalidRequest('step: only with "component": "ca" (the steps of a CA roll)');
   if (!isLeafComponent(name)) throw unknownComponent(name, LEAF_COMPONENTS);
   return [name];
 }
@@ -88,10 +133,12 @@ export const TLS_ROUTES: readonly Route[] = [
     handler({ deps, query }) {
       checkParams(query, ['component']);
       const name = query.get('component');
-      let component: PkiComponent | undefined;
+      let component: CertificateView['component'] | undefined;
       if (name !== null) {
-        if (!isPkiComponent(name)) throw unknownComponent(name, PKI_COMPONENTS);
-        component = name;
+        // ca-next and ca-old are rows of a roll under way, not named among the components;
+        // `store-client:<store>` is a remote store's own pair from files.
+        if (!isStatusComponent(name) && !STORE_ROW.test(name)) throw unknownComponent(name, PKI_COMPONENTS);
+        component = name as CertificateView['component'];
       }
       return { status: 200, body: managerOf(deps).status(component).map(certificateJson) };
     },
@@ -103,6 +150,7 @@ export const TLS_ROUTES: readonly Route[] = [
     async handler({ deps, req, principal, source }) {
       const manager = managerOf(deps);
       const target = renewTarget(await readJsonObject(req));
+      if (typeof target === 'object' && 'ca' in target) return rollCa(deps, manager, target.ca, principal!.clientId, source);
       let renewed: RenewedCertificate[];
       try {
         renewed = await manager.renew(target);
@@ -123,3 +171,27 @@ export const TLS_ROUTES: readonly Route[] = [
     },
   },
 ];
+
+/** One step of the CA roll: 409 out of order, 500 when it failed (everything old kept), audited when it changed something. */
+async function rollCa(
+  deps: ApiDeps,
+  manager: NonNullable<ApiDeps['certificates']>,
+  step: CaRollStep,
+  actor: string,
+  source: string,
+): Promise<{ status: number; body: CaRollJson }> {
+  if (manager.rollCa === undefined) throw new HttpError(503, 'unavailable', 'rolling the CA is not available in this collector');
+  let result: CaRollResult<RenewedCertificate>;
+  try {
+    result = await manager.rollCa(step);
+  } catch (err) {
+    if (hasCode(err, ErrorCodes.PKI_ROLL_OUT_OF_ORDER)) throw new HttpError(409, 'conflict', (err as Error).message);
+    if (!hasCode(err, ErrorCodes.PKI_RENEW_FAILED)) throw err;
+    deps.log.warn({ err, client: actor, remote: source, step }, 'CA roll step failed');
+    throw new HttpError(500, 'renewal_failed', (err as Error).message);
+  }
+  // A repeated step changes nothing: no entry, as for a renewal that renews nothing.
+  if (result.changed) deps.audit.record({ actor, action: 'tls.renew', target: `ca:${step}`, source }, deps.now());
+  deps.log.info({ step, changed: result.changed, serial: result.ca.serial, client: actor, remote: source }, 'CA roll step done');
+  return { status: 200, body: caRollJson(result) };
+}

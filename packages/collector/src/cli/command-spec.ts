@@ -104,11 +104,13 @@ export const COMMANDS: readonly CommandSpec[] = [
     path: ['tls', 'status'],
     summary: 'show every certificate: expiry, status and source (monitoring-admin)',
     positionals: [],
-    flags: [{ name: 'component', value: true, metavar: 'NAME', description: 'only this one: ca, collector, api or store-client' }],
+    flags: [{ name: 'component', value: true, metavar: 'NAME', description: 'only this one: ca, collector, api, store-client, or ca-next / ca-old during a CA roll' }],
     details:
-      'STATUS: ok, renew-due (within tls.renew_before of NOT-AFTER), expired, or error (the last\n' +
+      'STATUS: ok, renew-due (within tls.renew_before of NOT-AFTER; for the CA a year, or\n' +
+      'tls.renew_before if longer: roll it), expired, or error (the last\n' +
       'renewal failed; its reason is printed on stderr under the table). SOURCE: managed (issued\n' +
-      'and renewed by the collector) or file (cert_file/key_file, never renewed by XIMP).\n',
+      'and renewed by the collector) or file (cert_file/key_file, never renewed by XIMP).\n' +
+      'During a CA roll a row ca-next (after bundle) or ca-old (after switch) follows ca.\n',
   },
   {
     path: ['tls', 'renew'],
@@ -116,11 +118,22 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [],
     flags: [
       { name: 'all', value: false, description: 'every managed certificate' },
-      { name: 'component', value: true, metavar: 'NAME', description: 'one certificate: collector, api or store-client' },
+      { name: 'component', value: true, metavar: 'NAME', description: 'one certificate: collector, api or store-client; ca rolls the CA' },
+      {
+        name: 'step',
+        value: true,
+        metavar: 'STEP',
+        choices: ['bundle', 'switch', 'drop-old'],
+        description: 'with --component ca: the step of the CA roll (default bundle)',
+      },
     ],
     details:
       'Give --all or --component. Audited as tls.renew. Prints each renewed component and its new\n' +
-      'NOT-AFTER; new TLS handshakes get the new certificate. The CA is not renewed this way.\n',
+      'NOT-AFTER; new TLS handshakes get the new certificate.\n' +
+      'The CA is rolled in three steps, each run once (a repeat changes nothing): bundle (a next CA\n' +
+      'and ca-bundle.pem with both; distribute it to agents, CLIs and stores), switch (the next CA\n' +
+      'issues; every leaf is re-issued), drop-old (the bundle holds the new CA alone). A step out of\n' +
+      'order is refused (exit 1) naming the step to run first.\n',
     check: (flags) => [renewTargetProblem(flags)],
   },
   { path: ['store', 'retention'], summary: 'show the metric retention (same as "store retention get")', positionals: [], flags: [] },

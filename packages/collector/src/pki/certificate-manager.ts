@@ -1,6 +1,11 @@
+import * as fs from 'node:fs';
 import * as tls from 'node:tls';
-import { ErrorCodes, ThrottledLog, XimpError, certificateInfo, serverTlsOptions, type Logger } from '@ximp/shared';
-import { LEAF_COMPONENTS, PKI_COMPONENTS, isLeafComponent, type LeafComponent, type PkiComponent } from './components';
+import { ErrorCodes, ThrottledLog, XimpError, certificateInfo, serverTlsOptions, type CertificateInfo, type Logger } from '@ximp/shared';
+import type { CertificateFiles } from '../config';
+import { CaRoll, caNoticeMs, type CaRollResult, type CaRollRowStatus, type CaRollStep } from './ca-roll';
+import { checkCertificateFiles } from './certificate-file-check';
+import { CertificateFileWatcher, type FileCertificateState, type WatchedCertificate } from './certificate-file-watcher';
+import { LEAF_COMPONENTS, PKI_COMPONENTS, isLeafComponent, isPkiComponent, type LeafComponent, type PkiComponent, type StatusComponent } from './components';
 import { DEFAULT_PKI_FILE_WRITER, replacePairs, type NewPair, type PkiFileWriter } from './pair-replacement';
 import type { CertificateStatus, PkiStore } from './pki-store';
 import { RenewalTimer, type RenewalSchedule } from './renewal-timer';
@@ -8,9 +13,13 @@ import { subjectAltNamesFrom } from './subject-alt-names';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** A status row's component: a PKI component, a CA roll's extra CA, or `store-client:<store>` for a remote store's own pair. */
+export type CertificateComponent = StatusComponent | `store-client:${string}`;
+
 /** One row of `ximp tls status`. */
 export interface CertificateView {
-  component: PkiComponent;
+  /** A component, `ca-next` / `ca-old` while the CA is rolled, or `store-client:<store>` for a store's own pair. */
+  component: CertificateComponent;
   subject: string;
   issuer: string;
   serial: string;
@@ -22,6 +31,8 @@ export interface CertificateView {
   source: 'managed' | 'file';
   /** The last renewal failure (or why the files are unusable) while status is `error`; never key material. */
   error: string | null;
+  /** For SOURCE `file`: the operator's certificate file. */
+  certFile?: string;
 }
 
 export interface RenewedCertificate {
@@ -66,6 +77,16 @@ export interface CertificateManagerOptions {
   schedule?: Partial<RenewalSchedule>;
   /** Writes the files; tests inject one that fails. */
   files?: PkiFileWriter;
+  /**
+   * Operator-supplied pairs (SOURCE `file`): never renewed, watched and put in service when their
+   * files change. `servers`: a listener's pair instead of the managed one; `stores`: a remote
+   * store's client pair, `reload` re-reads it for its next connections (throws when that fails).
+   */
+  fromFiles?: {
+    servers: Partial<Record<ServerComponent, CertificateFiles>>;
+    stores: readonly { name: string; files: CertificateFiles; reload(): void }[];
+    intervalMs: number;
+  };
 }
 
 /**
@@ -85,16 +106,26 @@ export class CertificateManager {
   private readonly known = new Map<PkiComponent, CertificateStatus>();
   private readonly failureLog: ThrottledLog;
   private readonly timer: RenewalTimer;
+  private readonly caRoll: CaRoll<RenewedCertificate>;
+  private readonly fileWatcher: CertificateFileWatcher | null;
+  /** The listeners whose pair comes from the operator's files. */
+  private readonly fileServers: ReadonlyMap<ServerComponent, CertificateFiles>;
   /** Renewals run one at a time: each waits for the one before. */
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: CertificateManagerOptions) {
     this.o = options;
     this.files = options.files ?? DEFAULT_PKI_FILE_WRITER;
+    const fromFiles = options.fromFiles;
+    this.fileServers = new Map(SERVER_COMPONENTS.flatMap((c) => (fromFiles?.servers[c] ? [[c, fromFiles.servers[c]!] as const] : [])));
     for (const component of SERVER_COMPONENTS) {
       const given = options.serving?.[component];
+      const files = this.fileServers.get(component);
       if (given) {
         this.serving.set(component, { ...given });
+      } else if (files) {
+        const checked = checkCertificateFiles(files, 'server', options.now());
+        this.serving.set(component, { cert: checked.cert, key: checked.key });
       } else {
         const loaded = options.pki.load(component);
         this.serving.set(component, { cert: loaded.certPem, key: loaded.keyPem });
@@ -102,6 +133,16 @@ export class CertificateManager {
     }
     for (const component of PKI_COMPONENTS) this.failures.set(component, 0);
     this.failureLog = new ThrottledLog({ log: options.log, now: options.now });
+    this.caRoll = new CaRoll({
+      pki: options.pki,
+      files: this.files,
+      log: options.log,
+      now: options.now,
+      // A new CA re-issues what XIMP manages; certificates from the operator's files stay theirs.
+      renewLeaves: () => this.renewNow('all'),
+      reloadTrust: () => this.reloadStoreClient(),
+    });
+    this.fileWatcher = fromFiles ? this.watchFiles(fromFiles) : null;
     this.timer = new RenewalTimer({
       check: () => this.renewDue(),
       schedule: options.schedule,
@@ -110,21 +151,56 @@ export class CertificateManager {
     });
   }
 
-  /** One row per component (the CA first), or only `component`'s. */
-  status(component?: PkiComponent): CertificateView[] {
+  /** One row per component (the CA first, then a CA roll's `ca-next` or `ca-old`), or only `component`'s. */
+  status(component?: CertificateComponent): CertificateView[] {
     const now = this.o.now();
-    const rows = this.o.pki.status(now, this.o.renewBeforeMs);
-    return rows.filter((row) => component === undefined || row.component === component).map((row) => this.view(row, now));
+    const files = new Map((this.fileWatcher?.states() ?? []).map((state) => [state.component, state]));
+    const rows: CertificateView[] = this.o.pki.status(now, this.o.renewBeforeMs).map((row) => {
+      const state = files.get(row.component);
+      return state ? this.fileView(row.component, state, now) : this.view(row, now);
+    });
+    const roll = this.caRoll.rows(now, this.o.renewBeforeMs).map((row) => rollView(row, now));
+    const all = [...rows.slice(0, 1), ...roll, ...rows.slice(1)];
+    for (const state of files.values()) {
+      if (state.component.startsWith('store-client:')) all.push(this.fileView(state.component as CertificateComponent, state, now));
+    }
+    return all.filter((row) => component === undefined || row.component === component);
+  }
+
+  /**
+   * One step of the CA roll (ca-roll.ts), in turn with renewals. Rejects with
+   * XIMP_ERR_PKI_ROLL_OUT_OF_ORDER (nothing changed) or XIMP_ERR_PKI_RENEW_FAILED (every old file
+   * and certificate kept; the `ca` row shows `error` until a step succeeds).
+   */
+  rollCa(step: CaRollStep): Promise<CaRollResult<RenewedCertificate>> {
+    const run = this.queue.then(() => {
+      try {
+        const result = this.caRoll.run(step);
+        this.errors.delete('ca');
+        return result;
+      } catch (err) {
+        if (isRollFailure(err)) {
+          this.errors.set('ca', err.message);
+          this.failures.set('ca', (this.failures.get('ca') ?? 0) + 1);
+          this.failureLog.report('error', 'tls_ca_roll_failed', { component: 'ca', step, err: err.message, code: ErrorCodes.PKI_RENEW_FAILED }, 'CA roll step failed, the old CA and certificates are kept', step);
+        }
+        throw err;
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /**
    * Issues new pairs for `components` (every managed leaf for 'all'), writes them (previous pairs
    * kept as *.prev until the new ones serve), then swaps every one in: both listeners or neither.
    * Rejects with XIMP_ERR_PKI_RENEW_FAILED naming the component and the reason; every old
-   * certificate then keeps serving and the files are the old ones.
+   * certificate then keeps serving and the files are the old ones. A listener whose pair comes
+   * from the operator's files is never renewed: 'all' skips it, asking for it by name rejects with
+   * XIMP_ERR_REQUEST_INVALID saying how to replace it.
    */
   renew(components: readonly LeafComponent[] | 'all'): Promise<RenewedCertificate[]> {
-    const run = this.queue.then(() => this.renewNow(components === 'all' ? LEAF_COMPONENTS : components));
+    const run = this.queue.then(() => this.renewNow(components));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -134,7 +210,7 @@ export class CertificateManager {
     let next: Map<ServerComponent, TlsPair>;
     try {
       next = new Map(
-        SERVER_COMPONENTS.map((component) => {
+        this.managedServers().map((component) => {
           const loaded = this.o.pki.load(component);
           return [component, { cert: loaded.certPem, key: loaded.keyPem }];
         }),
@@ -143,27 +219,33 @@ export class CertificateManager {
     } catch (err) {
       this.o.log.error({ err: (err as Error).message, code: (err as { code?: string }).code }, 'certificate reload failed, keeping the old ones');
       this.reloadStoreClient();
+      this.fileWatcher?.check();
       return;
     }
     // The store client's pair and CA reload on their own: it logs and keeps its old ones on failure.
     this.reloadStoreClient();
+    this.fileWatcher?.check();
     this.o.log.info({}, 'certificates reloaded');
   }
 
   /** Starts the renewal timer: a check now, then hourly with a random spread. */
   start(): void {
     this.timer.start();
+    this.fileWatcher?.start();
   }
 
   stop(): void {
     this.timer.stop();
+    this.fileWatcher?.stop();
   }
 
   /** For /metrics: expiry (unix seconds) per component, renewal failures per component. */
-  metrics(): { expiry: Map<PkiComponent, number>; renewalFailures: Map<PkiComponent, number> } {
-    const expiry = new Map<PkiComponent, number>();
+  metrics(): { expiry: Map<CertificateComponent, number>; renewalFailures: Map<PkiComponent, number> } {
+    const expiry = new Map<CertificateComponent, number>();
     for (const row of this.status()) {
-      if (row.notAfter.getTime() > 0) expiry.set(row.component, Math.floor(row.notAfter.getTime() / 1000));
+      // A CA roll's ca-next / ca-old rows are not certificates in service.
+      const inService = isPkiComponent(row.component) || row.component.startsWith('store-client:');
+      if (inService && row.notAfter.getTime() > 0) expiry.set(row.component, Math.floor(row.notAfter.getTime() / 1000));
     }
     return { expiry, renewalFailures: new Map(this.failures) };
   }
@@ -171,9 +253,13 @@ export class CertificateManager {
   /** The timer's check: renews every leaf within renew_before of expiry; false when that failed. */
   private async renewDue(): Promise<boolean> {
     const now = this.o.now();
+    // The CA is never rolled by the timer (agents must get the bundle first): it only reminds.
+    this.caRoll.warnIfDue(now, this.o.renewBeforeMs);
+    this.warnFilesDue();
     const due = this.o.pki
       .status(now, this.o.renewBeforeMs)
       .filter((row): row is CertificateStatus & { component: LeafComponent } => isLeafComponent(row.component))
+      .filter((row) => !this.isFromFiles(row.component))
       .filter((row) => row.notAfter !== null && row.notAfter.getTime() - now <= this.o.renewBeforeMs)
       .map((row) => row.component);
     if (due.length === 0) return true;
@@ -186,12 +272,29 @@ export class CertificateManager {
     }
   }
 
-  private renewNow(requested: readonly LeafComponent[]): RenewedCertificate[] {
+  private renewNow(requested: readonly LeafComponent[] | 'all'): RenewedCertificate[] {
+    if (requested === 'all') {
+      const skipped = LEAF_COMPONENTS.filter((c) => this.isFromFiles(c));
+      if (skipped.length > 0) this.o.log.info({ skipped }, 'certificates from files are not renewed');
+      return this.renewNow(LEAF_COMPONENTS.filter((c) => !this.isFromFiles(c)));
+    }
     const components = [...new Set(requested)];
     const unknown = components.find((c) => !isLeafComponent(c));
     if (unknown !== undefined) {
       throw new XimpError(ErrorCodes.PKI_RENEW_FAILED, `cannot renew ${JSON.stringify(unknown)}: not a managed leaf certificate (${LEAF_COMPONENTS.join(', ')})`);
     }
+    const fromFiles = components.find((c) => this.isFromFiles(c));
+    if (fromFiles !== undefined) {
+      // Refused before anything is issued: nothing changes, no failure is counted.
+      const files = this.fileServers.get(fromFiles as ServerComponent)!;
+      const seconds = Math.ceil((this.o.fromFiles?.intervalMs ?? 0) / 1000);
+      throw new XimpError(
+        ErrorCodes.REQUEST_INVALID,
+        `${fromFiles}: the certificate comes from files (${files.certFile}, ${files.keyFile}) and XIMP does not renew it: ` +
+          `write a new certificate and key to those files; the collector checks them every ${seconds}s and on SIGHUP`,
+      );
+    }
+    if (components.length === 0) return [];
     const now = this.o.now();
     let step = components[0] ?? 'collector';
     let pairs: NewPair[] = [];
@@ -311,6 +414,93 @@ export class CertificateManager {
     for (const [component, pair] of next) this.serving.set(component, pair);
   }
 
+  private isFromFiles(component: PkiComponent): boolean {
+    return this.fileServers.has(component as ServerComponent);
+  }
+
+  private managedServers(): ServerComponent[] {
+    return SERVER_COMPONENTS.filter((c) => !this.fileServers.has(c));
+  }
+
+  /** The watcher of the operator's pairs; what serves now is what it starts from. */
+  private watchFiles(fromFiles: NonNullable<CertificateManagerOptions['fromFiles']>): CertificateFileWatcher | null {
+    const watched: WatchedCertificate[] = [];
+    for (const [component, files] of this.fileServers) {
+      // The same swap as every other path: proven usable, then put in; the old pair stays on failure.
+      watched.push({ component, files, usage: 'server', apply: (pair) => this.swapServers(new Map([[component, { cert: pair.cert, key: pair.key }]])) });
+    }
+    for (const store of fromFiles.stores) {
+      watched.push({ component: `store-client:${store.name}`, files: store.files, usage: 'client', apply: () => store.reload() });
+    }
+    if (watched.length === 0) return null;
+    const watcher = new CertificateFileWatcher({
+      certificates: watched,
+      intervalMs: fromFiles.intervalMs,
+      log: this.o.log,
+      refusals: this.failureLog,
+      now: this.o.now,
+    });
+    for (const [component] of this.fileServers) watcher.prime(component, certificateInfo(this.serving.get(component)!.cert));
+    for (const store of fromFiles.stores) {
+      // The store client read its files when it was built; a pair it could not use never got this far.
+      let info: CertificateInfo | null = null;
+      let refused: string | null = null;
+      try {
+        info = checkCertificateFiles(store.files, 'client', this.o.now()).info;
+      } catch (err) {
+        refused = (err as Error).message;
+        // In use all the same (e.g. expired): status keeps its dates beside the reason.
+        info = readableCertificate(store.files.certFile);
+      }
+      watcher.prime(`store-client:${store.name}`, info, refused);
+    }
+    return watcher;
+  }
+
+  /** The timer's reminder: a certificate from files that is due or expired is the operator's to replace. */
+  private warnFilesDue(): void {
+    const now = this.o.now();
+    for (const state of this.fileWatcher?.states() ?? []) {
+      const row = this.fileView(state.component as CertificateComponent, state, now);
+      const notAfter = state.serving?.notAfter;
+      if (notAfter === undefined || now < notAfter.getTime() - this.o.renewBeforeMs) continue;
+      this.failureLog.report(
+        'warn',
+        'tls_file_due',
+        { component: row.component, cert_file: state.files.certFile, not_after: notAfter.toISOString(), days_left: row.daysLeft },
+        'certificate from files is due: XIMP does not renew certificates from files, replace them',
+        row.component,
+      );
+    }
+  }
+
+  /** A row for an operator-supplied pair: the dates of what serves, `error` while a refused pair is on disk. */
+  private fileView(component: CertificateComponent, state: FileCertificateState, now: number): CertificateView {
+    const info = state.serving;
+    const notAfter = info?.notAfter ?? new Date(0);
+    const status: CertificateView['status'] =
+      state.refused !== null || info === null
+        ? 'error'
+        : now >= notAfter.getTime()
+          ? 'expired'
+          : notAfter.getTime() - now <= this.o.renewBeforeMs
+            ? 'renew-due'
+            : 'ok';
+    return {
+      component,
+      subject: info?.subject ?? '',
+      issuer: info?.issuer ?? '',
+      serial: info?.serialNumber ?? '',
+      notBefore: info?.notBefore ?? new Date(0),
+      notAfter,
+      daysLeft: Math.floor((notAfter.getTime() - now) / DAY_MS),
+      status,
+      source: 'file',
+      error: status === 'error' ? (state.refused ?? 'no usable certificate in the files') : null,
+      certFile: state.files.certFile,
+    };
+  }
+
   private reloadStoreClient(): void {
     try {
       this.o.targets.storeClient();
@@ -352,9 +542,43 @@ export class CertificateManager {
       notBefore: seen?.notBefore ?? new Date(0),
       notAfter,
       daysLeft: Math.floor((notAfter.getTime() - now) / DAY_MS),
-      status: error !== null ? 'error' : row.status,
+      status: error !== null ? 'error' : row.component === 'ca' ? caState(row, now, this.o.renewBeforeMs) : row.status,
       source: 'managed',
       error,
     };
+  }
+}
+
+/** The CA is `renew-due` earlier than a leaf (caNoticeMs): rolling it takes the fleet a while. */
+function caState(row: CertificateStatus, now: number, renewBeforeMs: number): CertificateStatus['status'] {
+  if (row.status !== 'ok' || row.notAfter === null) return row.status;
+  return row.notAfter.getTime() - now <= caNoticeMs(renewBeforeMs) ? 'renew-due' : 'ok';
+}
+
+function rollView(row: CaRollRowStatus, now: number): CertificateView {
+  return {
+    component: row.component,
+    subject: row.subject,
+    issuer: row.issuer,
+    serial: row.serial,
+    notBefore: row.notBefore,
+    notAfter: row.notAfter,
+    daysLeft: Math.floor((row.notAfter.getTime() - now) / DAY_MS),
+    status: row.status,
+    source: 'managed',
+    error: row.error,
+  };
+}
+
+function isRollFailure(err: unknown): err is XimpError {
+  return err instanceof XimpError && err.code === ErrorCodes.PKI_RENEW_FAILED;
+}
+
+/** The certificate in a file, when it can be read and parsed at all. */
+function readableCertificate(file: string): CertificateInfo | null {
+  try {
+    return certificateInfo(fs.readFileSync(file));
+  } catch {
+    return null;
   }
 }

@@ -17,6 +17,7 @@ import {
   PKI_COMPONENTS,
   type LeafComponent,
   type PkiComponent,
+  type StatusComponent,
 } from './components';
 import { parseSubjectAltName, subjectAltNamesFrom, type SubjectAltName } from './subject-alt-names';
 
@@ -71,8 +72,8 @@ export class PkiStore {
     return fs.existsSync(this.paths('ca').cert);
   }
 
-  /** Absolute paths of a component's certificate and key. */
-  paths(component: PkiComponent): PkiPaths {
+  /** Absolute paths of a component's certificate and key (`ca-next` and `ca-old` while the CA is rolled). */
+  paths(component: StatusComponent): PkiPaths {
     return {
       cert: path.join(this.dir, `${component}.pem`),
       key: path.join(this.dir, `${component}-key.pem`),

@@ -81,7 +81,7 @@ export function describeTrustFailure(err: unknown, ctx: TrustFailureContext): Tr
   const { peer } = ctx;
   switch (kind) {
     case 'unknown_ca':
-      return { kind, message: `${peer}'s certificate is not signed by a CA this side trusts (${code}): check ${ctx.caSetting} holds the collector's CA (<data_dir>/pki/ca.pem)` };
+      return { kind, message: `${peer}'s certificate is not signed by a CA this side trusts (${code}): check ${ctx.caSetting} holds the collector's CA (<data_dir>/pki/ca.pem, or ca-bundle.pem while the CA is rolled)` };
     case 'wrong_host': {
       const e = err as { host?: string; cert?: tls.PeerCertificate };
       const sans = e.cert?.subjectaltname ?? 'none';

@@ -6,6 +6,7 @@ import type { ForwardTarget } from '../forward-target';
 import { ForwardQueue } from './forward-queue';
 import type { RequestOutcome } from './remote-write-stats';
 import { RemoteWriter } from './remote-writer';
+import { trustBundleFor } from '../../pki/trust-bundle';
 
 export interface RemoteStoresOptions {
   configs: readonly RemoteWriteConfig[];
@@ -63,6 +64,17 @@ export class RemoteStores {
     for (const s of this.stores) s.writer.reloadTls();
   }
 
+  /**
+   * One store re-reads its CA and client pair for its next connections (its cert_file or key_file
+   * changed). Throws the reason when the files do not load; the store then keeps its old ones.
+   */
+  reloadTlsOf(name: string): void {
+    const store = this.stores.find((s) => s.target.name === name);
+    if (!store) throw new Error(`no remote store named ${JSON.stringify(name)}`);
+    const result = store.writer.reloadTls();
+    if (!result.ok) throw result.error;
+  }
+
   /** Each store's figures, for /metrics. */
   stats(): RemoteStoreStats[] {
     return this.stores.map(({ writer }) => {
@@ -90,6 +102,7 @@ export class RemoteStores {
     });
     const writer = new RemoteWriter({
       config,
+      trustBundleFile: trustBundleFor(this.o.dataDir, config.caFile),
       queue,
       log: o.log,
       throttledLog: o.throttledLog,

@@ -8,6 +8,11 @@ import { REMOTE_WRITE_HEADERS } from './write-request';
 export interface RemoteWriteClientOptions {
   url: string;
   caFile: string;
+  /**
+   * Also trusted, while it exists: the CA roll's `ca-bundle.pem` when `caFile` is the XIMP CA, so a
+   * store whose certificate the next CA signed is trusted from the roll's first step on.
+   */
+  trustBundleFile?: string;
   certFile: string;
   keyFile: string;
   /** One request, connection included. */
@@ -184,10 +189,12 @@ export class RemoteWriteClient {
   }
 
   private loadTls(): ClientTlsOptions {
-    const { caFile, certFile, keyFile } = this.options;
+    const { caFile, certFile, keyFile, trustBundleFile } = this.options;
     let material: { ca: Buffer; cert: Buffer; key: Buffer };
     try {
       material = { ca: fs.readFileSync(caFile), cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) };
+      const bundle = trustBundleFile === undefined ? null : readIfPresent(trustBundleFile);
+      if (bundle !== null) material.ca = Buffer.concat([material.ca, Buffer.from('\n'), bundle]);
     } catch (err) {
       throw new XimpError(ErrorCodes.PKI_INVALID, `cannot read remote-write TLS files: ${(err as Error).message}`, { cause: err });
     }
@@ -209,6 +216,16 @@ export class RemoteWriteClient {
   private retire(slot: AgentSlot): void {
     slot.retired = true;
     if (slot.inFlight === 0) slot.agent.destroy();
+  }
+}
+
+/** A file's bytes, or null when it does not exist (a bundle exists only once a CA roll began). */
+function readIfPresent(file: string): Buffer | null {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
   }
 }
 

@@ -24,6 +24,8 @@ export interface RemoteWriterQueue {
 
 export interface RemoteWriterOptions {
   config: RemoteWriteConfig;
+  /** Trusted besides config.caFile while it exists: the CA roll's bundle when caFile is the XIMP CA. */
+  trustBundleFile?: string;
   /** The store's forward queue, opened (and later closed) by the caller, which also appends to it. */
   queue: RemoteWriterQueue;
   log: Logger;
@@ -91,6 +93,7 @@ export class RemoteWriter {
       this.client = new RemoteWriteClient({
         url: config.url,
         caFile: config.caFile,
+        trustBundleFile: this.o.trustBundleFile,
         certFile: config.certFile,
         keyFile: config.keyFile,
         timeoutMs: config.timeoutMs,
