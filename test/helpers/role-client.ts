@@ -24,6 +24,8 @@ export function runCliWithInput(cliConfig: string, args: string[], input: string
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
+    // A CLI that exits before reading (a usage error) closes the pipe: not a test failure.
+    child.stdin!.on('error', () => undefined);
     child.stdin!.end(input);
   });
 }
