@@ -1,4 +1,3 @@
-import { parseDuration } from '@ximp/shared';
 import { OBJECT_NAME } from '../alerting/alert-rule';
 import type { HistoryEntry } from '../alerting/alert-history';
 import type { StoredAlert } from '../alerting/alert-instances';
@@ -8,6 +7,7 @@ import { invalidRequest } from './http-error';
 import { isoOrNull } from './iso-time';
 import { checkNodeName, checkParams } from './request-fields';
 import type { Route } from './route-table';
+import { parseSince } from './since-param';
 
 const DEFAULT_SINCE_MS = 24 * 3_600_000;
 const DEFAULT_LIMIT = 1000;
@@ -40,14 +40,9 @@ export function historyJson(e: HistoryEntry): Record<string, unknown> {
   };
 }
 
-/** `since`: a duration back from now (`24h`) or an ISO 8601 time. */
+/** `since`: a duration back from now (`24h`) or an ISO 8601 time; 24h when absent. */
 function sinceMs(text: string | null, now: number): number {
-  if (text === null) return now - DEFAULT_SINCE_MS;
-  const back = parseDuration(text);
-  if (back !== null) return now - back;
-  const at = /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : NaN;
-  if (Number.isNaN(at)) throw invalidRequest('since: expected a duration like "24h" or an ISO 8601 time');
-  return at;
+  return text === null ? now - DEFAULT_SINCE_MS : parseSince(text, now);
 }
 
 function limitOf(text: string | null): number {

@@ -7,6 +7,7 @@ import { CLIENT_ROUTES } from './client-routes';
 import { requireAllNodes } from './bearer-auth';
 import { REVOKE_ROUTE } from './revoke-endpoint';
 import type { Route } from './route-table';
+import { parseSince } from './since-param';
 import { STORE_ROUTES } from './store-routes';
 import { TLS_ROUTES } from './tls-routes';
 import { NO_STORE_HEADERS, handleTokenRequest } from './token-endpoint';
@@ -55,12 +56,14 @@ export const API_ROUTES: readonly Route[] = [
     pattern: '/api/v1/audit',
     permission: 'audit:read',
     handler({ deps, query }) {
+      const sinceText = query.get('since');
+      const sinceMs = sinceText === null ? undefined : parseSince(sinceText, deps.now());
       const limitText = query.get('limit');
       const limit = limitText === null ? DEFAULT_AUDIT_LIMIT : Number(limitText);
       if (!Number.isSafeInteger(limit) || limit < 1) {
         return { status: 400, body: { error: 'invalid_request', message: 'limit: expected a positive whole number' } };
       }
-      return { status: 200, body: deps.audit.list({ limit }) };
+      return { status: 200, body: deps.audit.list({ limit, sinceMs }) };
     },
   },
 ];

@@ -70,6 +70,7 @@ export class AuditLog {
     this.stmts = {
       insert: db.prepare('INSERT INTO audit_log (time_ms, actor, action, target, source) VALUES (?, ?, ?, ?, ?)'),
       list: db.prepare('SELECT time_ms, actor, action, target, source FROM audit_log ORDER BY id DESC LIMIT ?'),
+      listSince: db.prepare('SELECT time_ms, actor, action, target, source FROM audit_log WHERE time_ms >= ? ORDER BY id DESC LIMIT ?'),
     };
   }
 
@@ -88,11 +89,12 @@ export class AuditLog {
     return toEntry(row);
   }
 
-  /** The newest entries first, at most `limit` (default 100, at most 10 000). */
-  list(options: { limit?: number } = {}): AuditEntry[] {
+  /** The newest entries first, at most `limit` (default 100, at most 10 000), from `sinceMs` on when given. */
+  list(options: { limit?: number; sinceMs?: number } = {}): AuditEntry[] {
     const requested = Number.isFinite(options.limit) ? (options.limit as number) : DEFAULT_AUDIT_LIST_LIMIT;
     const limit = Math.max(0, Math.min(MAX_AUDIT_LIST_LIMIT, Math.floor(requested)));
-    return (this.stmts.list.all(limit) as Row[]).map(toEntry);
+    const rows = options.sinceMs === undefined ? this.stmts.list.all(limit) : this.stmts.listSince.all(options.sinceMs, limit);
+    return (rows as Row[]).map(toEntry);
   }
 }
 

@@ -1,3 +1,4 @@
+import { sinceProblem } from './alert-commands';
 import { durationProblem } from './duration-argument';
 import { renewTargetProblem } from './tls-commands';
 
@@ -41,6 +42,124 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { name: 'config', value: true, metavar: 'FILE', description: 'CLI config file (default ~/.config/ximp/cli.yaml)' },
   { name: 'help', value: false, description: 'show this help' },
   { name: 'version', value: false, description: 'show the version' },
+];
+
+/** `--file` of the rule and channel commands. */
+const OBJECT_FILE: FlagSpec = {
+  name: 'file',
+  value: true,
+  metavar: 'FILE',
+  required: true,
+  description: 'the YAML (or JSON) file, or - for stdin; checked here first, problems as FILE:LINE:COL',
+};
+const SINCE: FlagSpec = {
+  name: 'since',
+  value: true,
+  metavar: 'DURATION',
+  description: 'how far back from now, e.g. 1h or 7d, or an ISO 8601 time (default 24h)',
+};
+const RULE_NAME = { name: 'NAME', description: 'the rule name' };
+const CHANNEL_NAME = { name: 'NAME', description: 'the channel name' };
+const FILE_DETAILS =
+  'The file is read with the collector\'s own reader: every problem is printed as\n' +
+  'FILE:LINE:COL: key.path: message and the command exits 2 without sending anything.\n';
+
+/** The alerting commands (SPEC §14) and the audit log. */
+const ALERT_COMMANDS: readonly CommandSpec[] = [
+  {
+    path: ['alert', 'rule', 'create'],
+    summary: 'create an alert rule from a YAML file (monitoring-editor)',
+    positionals: [],
+    flags: [OBJECT_FILE],
+    details: FILE_DETAILS + 'A rule of that name already there: exit 1 (use "ximp alert rule update"). Audited.\n',
+  },
+  {
+    path: ['alert', 'rule', 'list'],
+    summary: 'list alert rules',
+    positionals: [],
+    flags: [],
+    details: 'Columns: NAME KIND FOR NODES CHANNELS ENABLED BUILT-IN.\n',
+  },
+  { path: ['alert', 'rule', 'show'], summary: 'show every setting of one alert rule', positionals: [RULE_NAME], flags: [] },
+  {
+    path: ['alert', 'rule', 'update'],
+    summary: 'replace an alert rule with the one in a YAML file (monitoring-editor)',
+    positionals: [RULE_NAME],
+    flags: [OBJECT_FILE],
+    details: FILE_DETAILS + 'The file\'s name must be NAME (rules are not renamed). Audited.\n',
+  },
+  {
+    path: ['alert', 'rule', 'delete'],
+    summary: 'delete an alert rule (monitoring-editor); the built-in agent-down can only be disabled',
+    positionals: [RULE_NAME],
+    flags: [],
+  },
+  {
+    path: ['alert', 'channel', 'create'],
+    summary: 'create an alert channel from a YAML file (monitoring-editor)',
+    positionals: [],
+    flags: [OBJECT_FILE],
+    details:
+      FILE_DETAILS +
+      'Secrets (secret, password, bearer_token) are sent once and never shown again ("set");\n' +
+      'a file holding one that other users may read gets a warning on stderr. Audited.\n',
+  },
+  {
+    path: ['alert', 'channel', 'list'],
+    summary: 'list alert channels',
+    positionals: [],
+    flags: [],
+    details: 'Columns: NAME TYPE; for monitoring-editor and -admin also SETTINGS (secrets shown as "set").\n',
+  },
+  {
+    path: ['alert', 'channel', 'test'],
+    summary: 'send a test notification through a channel now (monitoring-editor)',
+    positionals: [CHANNEL_NAME],
+    flags: [],
+    details: 'Exit 0 when the channel took it; 1 with what the channel answered when not.\n',
+  },
+  {
+    path: ['alert', 'channel', 'update'],
+    summary: 'replace an alert channel with the one in a YAML file (monitoring-editor)',
+    positionals: [CHANNEL_NAME],
+    flags: [OBJECT_FILE],
+    details: FILE_DETAILS + 'A secret left out of the file, or given as "set", keeps its stored value. Audited.\n',
+  },
+  {
+    path: ['alert', 'channel', 'delete'],
+    summary: 'delete an alert channel no rule uses (monitoring-editor)',
+    positionals: [CHANNEL_NAME],
+    flags: [],
+  },
+  {
+    path: ['alert', 'list'],
+    summary: 'list the alerts pending or firing now',
+    positionals: [],
+    flags: [],
+    details: 'Columns: RULE INSTANCE STATUS (pending or firing) SINCE VALUE.\n',
+  },
+  {
+    path: ['alert', 'history'],
+    summary: 'list alert transitions and notification attempts, oldest first',
+    positionals: [],
+    flags: [
+      SINCE,
+      { name: 'node', value: true, metavar: 'NODE', description: 'only this node' },
+      { name: 'rule', value: true, metavar: 'NAME', description: 'only this rule' },
+    ],
+    details:
+      'Columns: TIME RULE INSTANCE EVENT (pending, firing, resolved, cleared, delivery) VALUE\n' +
+      'CHANNEL OUTCOME (ok, or failed with what the channel answered; JSON adds it as detail).\n',
+    check: (flags) => [sinceProblem(flags.since)],
+  },
+  {
+    path: ['audit', 'list'],
+    summary: 'list audited changes, newest first (monitoring-admin)',
+    positionals: [],
+    flags: [SINCE],
+    details: 'Columns: TIME ACTOR (the API client ID) ACTION TARGET SOURCE (the caller\'s address).\n',
+    check: (flags) => [sinceProblem(flags.since)],
+  },
 ];
 
 /** The commands of this build, in the order `ximp --help` lists them. */
@@ -178,4 +297,5 @@ export const COMMANDS: readonly CommandSpec[] = [
       'prints an empty table (JSON []).\n',
     check: (flags) => [durationProblem(flags.since, '--since')],
   },
+  ...ALERT_COMMANDS,
 ];

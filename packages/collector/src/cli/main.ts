@@ -3,7 +3,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { agentList } from './agent-commands';
 import { agentTokenCreate, agentTokenList, agentTokenRevoke } from './agent-token-commands';
+import { alertChannelCreate, alertChannelDelete, alertChannelList, alertChannelTest, alertChannelUpdate } from './alert-channel-commands';
+import { alertHistory, alertList } from './alert-commands';
+import { alertRuleCreate, alertRuleDelete, alertRuleList, alertRuleShow, alertRuleUpdate } from './alert-rule-commands';
 import { ApiConnection } from './api-connection';
+import { auditList } from './audit-commands';
 import { loadCliConfig } from './cli-config';
 import { CliError } from './cli-error';
 import { clientCreate, clientList, clientRevoke } from './client-commands';
@@ -39,6 +43,19 @@ const RUNS: Readonly<Record<string, CommandRun>> = {
   'store retention get': storeRetentionGet,
   'store retention set': storeRetentionSet,
   'metrics query': metricsQuery,
+  'alert rule create': alertRuleCreate,
+  'alert rule list': alertRuleList,
+  'alert rule show': alertRuleShow,
+  'alert rule update': alertRuleUpdate,
+  'alert rule delete': alertRuleDelete,
+  'alert channel create': alertChannelCreate,
+  'alert channel list': alertChannelList,
+  'alert channel test': alertChannelTest,
+  'alert channel update': alertChannelUpdate,
+  'alert channel delete': alertChannelDelete,
+  'alert list': alertList,
+  'alert history': alertHistory,
+  'audit list': auditList,
 };
 
 function version(): string {
