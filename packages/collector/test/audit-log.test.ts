@@ -52,6 +52,12 @@ t.test('every SPEC action is accepted, others refused', async (t) => {
     'client.rotate_secret',
     'tls.renew',
     'store.retention.update',
+    'alert_rule.create',
+    'alert_rule.update',
+    'alert_rule.delete',
+    'alert_channel.create',
+    'alert_channel.update',
+    'alert_channel.delete',
   ]);
   for (const action of AUDIT_ACTIONS) log.record({ actor: 'a', action, target: 't', source: 's' }, T0);
   t.equal(log.list().length, AUDIT_ACTIONS.length);
