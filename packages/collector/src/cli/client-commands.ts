@@ -64,3 +64,20 @@ export async function clientRevoke(ctx: CommandContext): Promise<void> {
       : `revoked API client ${id}; its access tokens no longer work\n`,
   );
 }
+
+/** `ximp client rotate-secret ID`: prints the new secret once; exit 4 for an unknown ID, 1 for a revoked client. */
+export async function clientRotateSecret(ctx: CommandContext): Promise<void> {
+  const id = ctx.positionals[0];
+  const rotated = asObject(await ctx.api.call('POST', `/api/v1/clients/${encodeURIComponent(id)}/rotate-secret`));
+  const result = { client_id: str(rotated, 'client_id') ?? id, client_secret: str(rotated, 'client_secret') };
+  if (ctx.output === 'json') {
+    ctx.out(jsonText(result));
+    return;
+  }
+  ctx.out(
+    formatFields([
+      ['client_id', result.client_id],
+      ['client_secret', result.client_secret],
+    ]) + '\nThe new client secret is shown only this once: store it now. The old one no longer works.\n',
+  );
+}

@@ -220,6 +220,12 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: [],
   },
   {
+    path: ['client', 'rotate-secret'],
+    summary: 'give an API client a new secret, shown once; the old one stops working at once',
+    positionals: [{ name: 'ID', description: 'the client ID' }],
+    flags: [],
+  },
+  {
     path: ['tls', 'status'],
     summary: 'show every certificate: expiry, status and source (monitoring-admin)',
     positionals: [],

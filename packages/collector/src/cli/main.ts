@@ -10,7 +10,7 @@ import { ApiConnection } from './api-connection';
 import { auditList } from './audit-commands';
 import { loadCliConfig } from './cli-config';
 import { CliError } from './cli-error';
-import { clientCreate, clientList, clientRevoke } from './client-commands';
+import { clientCreate, clientList, clientRevoke, clientRotateSecret } from './client-commands';
 import type { CommandRun, OutputFormat } from './command-context';
 import { ExitCodes } from './exit-codes';
 import { metricsQuery } from './metrics-commands';
@@ -37,6 +37,7 @@ const RUNS: Readonly<Record<string, CommandRun>> = {
   'client create': clientCreate,
   'client list': clientList,
   'client revoke': clientRevoke,
+  'client rotate-secret': clientRotateSecret,
   'tls status': tlsStatus,
   'tls renew': tlsRenew,
   'store retention': storeRetentionGet,
