@@ -16,3 +16,4 @@ export * from './token-format';
 export * from './config/index';
 export * from './segment-log/index';
 export * from './backoff';
+export * from './runtime';
