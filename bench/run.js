@@ -325,7 +325,14 @@ function agentCycleInFreshProcess(cycles) {
   });
 }
 
+/** What the figures were taken on: they differ between Node.js versions (the agent and collector run on this one too). */
+function runtimeLine() {
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown cpu';
+  return `runtime: node ${process.version} (v8 ${process.versions.v8}), ${process.platform} ${process.arch}, ${os.availableParallelism()} cores (${cpu})`;
+}
+
 async function main() {
+  process.stdout.write(`${runtimeLine()}\n`);
   const collector = await benchCollector();
   process.stdout.write(
     [
