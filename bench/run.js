@@ -128,6 +128,7 @@ function simulatedAgent(i, url, ca, token, stats) {
       sequence = frame.lastAckedSequence;
       stats.connected++;
       const send = () => {
+        if (ws.readyState !== WebSocket.OPEN) return clearInterval(timer);
         sequence++;
         const values = ids.map(() => Math.random() * 1000);
         sentAt.set(sequence, performance.now());
@@ -145,7 +146,10 @@ function simulatedAgent(i, url, ca, token, stats) {
         defined = true;
       };
       // Spread the agents over the interval, as real agents started at different times are.
+      // A Welcome that arrives late on a loaded machine may come after the agent was stopped:
+      // start nothing then, or an interval outlives the run and the bench never exits.
       setTimeout(() => {
+        if (ws.readyState !== WebSocket.OPEN) return;
         send();
         timer = setInterval(send, INTERVAL_MS);
       }, Math.random() * INTERVAL_MS);
