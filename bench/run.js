@@ -128,6 +128,7 @@ function simulatedAgent(i, url, ca, token, stats) {
       sequence = frame.lastAckedSequence;
       stats.connected++;
       const send = () => {
+        if (ws.readyState !== WebSocket.OPEN) return clearInterval(timer);
         sequence++;
         const values = ids.map(() => Math.random() * 1000);
         sentAt.set(sequence, performance.now());
@@ -145,7 +146,10 @@ function simulatedAgent(i, url, ca, token, stats) {
         defined = true;
       };
       // Spread the agents over the interval, as real agents started at different times are.
+      // A Welcome that arrives late on a loaded machine may come after the agent was stopped:
+      // start nothing then, or an interval outlives the run and the bench never exits.
       setTimeout(() => {
+        if (ws.readyState !== WebSocket.OPEN) return;
         send();
         timer = setInterval(send, INTERVAL_MS);
       }, Math.random() * INTERVAL_MS);
@@ -325,7 +329,14 @@ function agentCycleInFreshProcess(cycles) {
   });
 }
 
+/** What the figures were taken on: they differ between Node.js versions (the agent and collector run on this one too). */
+function runtimeLine() {
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown cpu';
+  return `runtime: node ${process.version} (v8 ${process.versions.v8}), ${process.platform} ${process.arch}, ${os.availableParallelism()} cores (${cpu})`;
+}
+
 async function main() {
+  process.stdout.write(`${runtimeLine()}\n`);
   const collector = await benchCollector();
   process.stdout.write(
     [

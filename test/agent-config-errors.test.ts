@@ -93,7 +93,9 @@ t.test('an unreadable ca_file is a config error: FILE:LINE:COL, exit 78, before 
 
 t.test('--help and --version exit 0; an unknown flag is a usage error', async (t) => {
   t.equal((await runAgent(['--help'])).code, 0);
-  t.match((await runAgent(['--version'])).stdout, /^ximp-agent \d+\.\d+\.\d+/);
+  const version = (await runAgent(['--version'])).stdout;
+  t.match(version, /^ximp-agent \d+\.\d+\.\d+ \(/);
+  t.equal(version.replace(/^ximp-agent \d+\.\d+\.\d+ /, ''), `(node ${process.version})\n`, 'the version, then the runtime');
   t.equal((await runAgent(['--frobnicate'])).code, 2);
 });
 

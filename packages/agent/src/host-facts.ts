@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
-import type { HostFacts } from '@ximp/shared';
+import { runtimeVersion, type HostFacts } from '@ximp/shared';
 
 /** systeminformation may spawn helpers (dmidecode, lscpu): never wait longer than this for them. */
 export const HOST_FACTS_TIMEOUT_MS = 5000;
@@ -25,6 +25,7 @@ export function osHostFacts(): HostFacts {
     cpuCount: typeof os.availableParallelism === 'function' ? os.availableParallelism() : cpus.length,
     memoryBytes: os.totalmem(),
     virtualization: '',
+    runtime: runtimeVersion(),
   };
 }
 

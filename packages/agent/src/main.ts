@@ -1,4 +1,4 @@
-import { ConfigError, createLogger, serveUntilSignalled, XimpError } from '@ximp/shared';
+import { ConfigError, createLogger, runtimeVersion, serveUntilSignalled, XimpError } from '@ximp/shared';
 import { Agent } from './agent';
 import { DEFAULT_AGENT_CONFIG_PATH, loadAgentConfig, type AgentConfig } from './config';
 import { AGENT_VERSION } from './version';
@@ -60,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.command === 'version') {
-    process.stdout.write(`ximp-agent ${AGENT_VERSION}\n`);
+    process.stdout.write(`ximp-agent ${AGENT_VERSION} (${runtimeVersion()})\n`);
     return 0;
   }
   const config = load(args.config);

@@ -51,6 +51,7 @@ t.test('host facts from systeminformation, with the os module behind every field
   t.ok(facts.cpuCount >= 1);
   t.ok(facts.os.length > 0 && facts.kernel.length > 0 && facts.arch.length > 0 && facts.cpuModel.length > 0);
   t.type(facts.virtualization, 'string');
+  t.equal(facts.runtime, `node ${process.version}`, 'the runtime that runs the agent');
 
   const failing: HostFactsReader = {
     osInfo: async () => {

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { ConfigError, createLogger, ErrorCodes, serveUntilSignalled, XimpError } from '@ximp/shared';
+import { ConfigError, createLogger, ErrorCodes, runtimeVersion, serveUntilSignalled, XimpError } from '@ximp/shared';
 import { Collector } from './collector';
 import { DEFAULT_COLLECTOR_CONFIG_PATH, loadCollectorConfig, type CollectorConfig } from './config';
 import { defaultCliConfigPath, runInit } from './pki/init-command';
@@ -104,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.command === 'version') {
-    process.stdout.write(`ximp-collector ${COLLECTOR_VERSION}\n`);
+    process.stdout.write(`ximp-collector ${COLLECTOR_VERSION} (${runtimeVersion()})\n`);
     return 0;
   }
   const config = load(args.config);

@@ -4,14 +4,14 @@ import { AgentRegistry, type LiveSession } from '../src/registry/agent-registry'
 import { connectedState } from '../src/registry/agent-state';
 
 function fakeRecords() {
-  const rows = new Map<string, { node: string; lastSeenMs: number | null; address: string | null; version: string | null; tokenId: string | null }>();
+  const rows = new Map<string, { node: string; lastSeenMs: number | null; address: string | null; version: string | null; tokenId: string | null; host: unknown }>();
   const writes: string[] = [];
   return {
     rows,
     writes,
-    upsertConnected(rec: { node: string; address: string; version: string; tokenId: string }, now: number) {
+    upsertConnected(rec: { node: string; address: string; version: string; tokenId: string; host: unknown }, now: number) {
       writes.push(`upsert ${rec.node}`);
-      rows.set(rec.node, { node: rec.node, lastSeenMs: now, address: rec.address, version: rec.version, tokenId: rec.tokenId });
+      rows.set(rec.node, { node: rec.node, lastSeenMs: now, address: rec.address, version: rec.version, tokenId: rec.tokenId, host: rec.host });
     },
     touch(node: string, now: number) {
       writes.push(`touch ${node}`);
@@ -81,4 +81,28 @@ t.test('states, replacement, last-seen batching', async (t) => {
   t.same(registry.upValues().find((u) => u.node === 'a'), { node: 'a', up: 0 }, 'up is 0 unless ACTIVE');
   registry.detach(s2);
   t.equal(registry.get('a')?.state, 'DISCONNECTED');
+});
+
+t.test('the runtime an agent sent: live, after it left, and "" from agents older than the field', async (t) => {
+  const records = fakeRecords();
+  const registry = new AgentRegistry({
+    records,
+    tokens: { list: () => [{ node: 'never', expiresMs: 1e15, revokedMs: null }] },
+    transaction: (fn) => fn(),
+    log: silentLogger(),
+    now: () => 10_000,
+  });
+  const s = session('new');
+  registry.attach(s, { ...info, host: { ...info.host, runtime: 'node v24.22.3' } });
+  registry.attach(session('old'), info);
+  t.equal(registry.get('new')?.runtime, 'node v24.22.3', 'live: from Hello');
+  t.equal(registry.get('old')?.runtime, '', 'an older agent sent none');
+  t.equal(registry.get('never')?.runtime, null, 'PENDING: no Hello yet');
+  registry.detach(s);
+  t.equal(registry.get('new')?.state, 'DISCONNECTED');
+  t.equal(registry.get('new')?.runtime, 'node v24.22.3', 'kept with the stored host facts');
+  records.rows.set('odd', { node: 'odd', lastSeenMs: 1, address: null, version: null, tokenId: null, host: { runtime: 5 } });
+  records.rows.set('none', { node: 'none', lastSeenMs: 1, address: null, version: null, tokenId: null, host: null });
+  t.equal(registry.get('odd')?.runtime, '', 'stored facts with a runtime that is not text');
+  t.equal(registry.get('none')?.runtime, '', 'no stored facts');
 });

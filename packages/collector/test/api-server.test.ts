@@ -422,8 +422,8 @@ t.test('agents and series', async (t) => {
   const { h, admin } = await adminSetup(t);
   const viewer = h.accessToken(h.createClient('monitoring-viewer'));
   h.agents.push(
-    { node: 'web-1', state: 'ACTIVE', lastSeenMs: Date.UTC(2026, 10, 23, 19, 31, 5), address: '192.0.2.1:4000', version: '0.1.0', tokenId: 'aaaaaaaaaaaa' },
-    { node: 'web-2', state: 'PENDING', lastSeenMs: null, address: null, version: null, tokenId: 'bbbbbbbbbbbb' },
+    { node: 'web-1', state: 'ACTIVE', lastSeenMs: Date.UTC(2026, 10, 23, 19, 31, 5), address: '192.0.2.1:4000', version: '0.1.0', tokenId: 'aaaaaaaaaaaa', runtime: 'node v24.22.3' },
+    { node: 'web-2', state: 'PENDING', lastSeenMs: null, address: null, version: null, tokenId: 'bbbbbbbbbbbb', runtime: null },
   );
   const list = await request(h, 'GET', '/api/v1/agents', { bearer: viewer });
   t.same(list.json[0], {
@@ -433,9 +433,11 @@ t.test('agents and series', async (t) => {
     address: '192.0.2.1:4000',
     version: '0.1.0',
     token_id: 'aaaaaaaaaaaa',
+    runtime: 'node v24.22.3',
     store: 'ok',
   });
   t.equal(list.json[1].last_seen, null);
+  t.equal(list.json[1].runtime, null, 'no Hello yet: no runtime');
   t.same((await request(h, 'GET', '/api/v1/agents?node=web-2', { bearer: viewer })).json.map((a: { node: string }) => a.node), ['web-2']);
   t.same((await request(h, 'GET', '/api/v1/agents?node=none', { bearer: viewer })).json, []);
   t.equal((await request(h, 'GET', '/api/v1/agents/web-2', { bearer: viewer })).json.state, 'PENDING');

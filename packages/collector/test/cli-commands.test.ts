@@ -92,8 +92,8 @@ t.test('agents and clients through the CLI', async (t) => {
   const admin = h.createClient('monitoring-admin', 'first admin');
   const { run } = cli(t, h, admin);
   h.agents.push(
-    { node: 'web-1', state: 'ACTIVE', lastSeenMs: Date.now() - 12_000, address: '192.0.2.1:4000', version: '0.1.0', tokenId: 'aaaaaaaaaaaa' },
-    { node: 'web-2', state: 'PENDING', lastSeenMs: null, address: null, version: null, tokenId: 'bbbbbbbbbbbb' },
+    { node: 'web-1', state: 'ACTIVE', lastSeenMs: Date.now() - 12_000, address: '192.0.2.1:4000', version: '0.1.0', tokenId: 'aaaaaaaaaaaa', runtime: 'node v24.22.3' },
+    { node: 'web-2', state: 'PENDING', lastSeenMs: null, address: null, version: null, tokenId: 'bbbbbbbbbbbb', runtime: null },
   );
   const agents = await run('agent', 'list');
   t.equal(agents.code, 0);
@@ -104,6 +104,16 @@ t.test('agents and clients through the CLI', async (t) => {
   const agentsJson = JSON.parse((await run('agent', 'list', '--node', 'web-2', '--output=json')).stdout);
   t.same(agentsJson, [{ node: 'web-2', state: 'PENDING', last_seen: null, address: null, version: null, token: 'bbbbbbbbbbbb' }]);
   t.same(JSON.parse((await run('agent', 'list', '--node', 'web-9', '--output', 'json')).stdout), []);
+
+  // --wide: SPEC's columns as they are, RUNTIME added at the end.
+  const wideLines = (await run('agent', 'list', '--wide')).stdout.trimEnd().split('\n');
+  t.match(wideLines[0], /^NODE\s+STATE\s+LAST-SEEN\s+ADDRESS\s+VERSION\s+TOKEN\s+RUNTIME$/);
+  t.match(wideLines[1], /^web-1\s+ACTIVE\s+\S+Z \(1[23]s ago\)\s+192\.0\.2\.1:4000\s+0\.1\.0\s+aaaaaaaaaaaa\s+node v24\.22\.3$/);
+  t.match(wideLines[2], /^web-2\s+PENDING\s+-\s+-\s+-\s+bbbbbbbbbbbb\s+-$/);
+  t.same(JSON.parse((await run('agent', 'list', '--node', 'web-1', '--wide', '--output', 'json')).stdout)[0].runtime, 'node v24.22.3');
+  t.same(JSON.parse((await run('agent', 'list', '--node', 'web-2', '--wide', '--output', 'json')).stdout), [
+    { node: 'web-2', state: 'PENDING', last_seen: null, address: null, version: null, token: 'bbbbbbbbbbbb', runtime: null },
+  ]);
 
   const created = await run('client', 'create', '--name', 'grafana', '--role', 'monitoring-viewer', '--output', 'json');
   t.equal(created.code, 0);
@@ -167,7 +177,8 @@ t.test('exit statuses for failures', async (t) => {
   t.match(help.stdout, /^Usage: ximp agent token revoke TOKEN_ID/);
   const version = await run('--version');
   t.equal(version.code, 0);
-  t.match(version.stdout, /^ximp \d+\.\d+\.\d+\n$/);
+  t.match(version.stdout, /^ximp \d+\.\d+\.\d+ \(/);
+  t.equal(version.stdout.replace(/^ximp \d+\.\d+\.\d+ /, ''), `(node ${process.version})\n`, 'the version, then the runtime');
 
   // A missing named config: 78, without the secret of any other source.
   const missing = await main(['agent', 'list'], {

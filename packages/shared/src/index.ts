@@ -18,3 +18,4 @@ export * from './segment-log/index';
 export * from './backoff';
 export * from './node-glob';
 export * from './periodic-task';
+export * from './runtime';

@@ -135,6 +135,16 @@ t.test('hello with host facts and labels round-trips', async (tt) => {
   tt.strictSame(decodeAgentFrame(encodeAgentFrame(frame)), frame);
 });
 
+t.test('hello carries the runtime in the host facts; an older agent sends none', async (tt) => {
+  const frame = hello({ host: { ...hello().host, runtime: 'node v24.22.3' } });
+  const decoded = decodeAgentFrame(encodeAgentFrame(frame));
+  tt.strictSame(decoded, frame);
+  tt.equal(decoded.type === 'hello' && decoded.host.runtime, 'node v24.22.3');
+  const older = decodeAgentFrame(encodeAgentFrame(hello()));
+  tt.notOk(older.type === 'hello' && 'runtime' in older.host, 'absent, not "", so older frames decode as they were');
+  malformedAgent(tt, hello({ host: { ...hello().host, runtime: 'n'.repeat(65) } }), 'runtime of 65 characters');
+});
+
 t.test('welcome round-trips, including a 2^53-1 last acked sequence', async (tt) => {
   const frame = {
     type: 'welcome' as const,

@@ -15,6 +15,8 @@ export interface AgentJson {
   address: string | null;
   version: string | null;
   token_id: string | null;
+  /** What runs the agent, from its Hello (e.g. "node v24.22.3"); "" from older agents, null before any Hello. */
+  runtime: string | null;
   /** `held` while the agent's session is not acknowledged because a remote store's queue is full. */
   store: 'ok' | 'held';
 }
@@ -27,6 +29,7 @@ export function agentJson(view: AgentView, held: ReadonlySet<string> = new Set()
     address: view.address,
     version: view.version,
     token_id: view.tokenId,
+    runtime: view.runtime,
     store: held.has(view.node) ? 'held' : 'ok',
   };
 }

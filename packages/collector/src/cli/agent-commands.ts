@@ -2,8 +2,10 @@ import { asList, printList, queryString, str, type CommandContext } from './comm
 import { formatTimeCell } from './relative-time';
 
 const COLUMNS = ['NODE', 'STATE', 'LAST-SEEN', 'ADDRESS', 'VERSION', 'TOKEN'] as const;
+/** `--wide`: SPEC §6's columns first, as they are, and the added ones after them. */
+const WIDE_COLUMNS = [...COLUMNS, 'RUNTIME'] as const;
 
-/** `ximp agent list [--node NODE]`. */
+/** `ximp agent list [--node NODE] [--wide]`. */
 export async function agentList(ctx: CommandContext): Promise<void> {
   const agents = asList(await ctx.api.call('GET', `/api/v1/agents${queryString({ node: ctx.flags.node })}`));
   const rows = agents.map((a) => ({
@@ -14,7 +16,12 @@ export async function agentList(ctx: CommandContext): Promise<void> {
     version: str(a, 'version'),
     token: str(a, 'token_id'),
   }));
-  printList(ctx, COLUMNS, rows, (r, now) => [r.node, r.state, formatTimeCell(r.last_seen, now), r.address, r.version, r.token]);
+  if (ctx.flags.wide !== undefined) {
+    const wide = rows.map((r, i) => ({ ...r, runtime: str(agents[i], 'runtime') }));
+    printList(ctx, WIDE_COLUMNS, wide, (r, now) => [r.node, r.state, formatTimeCell(r.last_seen, now), r.address, r.version, r.token, r.runtime]);
+  } else {
+    printList(ctx, COLUMNS, rows, (r, now) => [r.node, r.state, formatTimeCell(r.last_seen, now), r.address, r.version, r.token]);
+  }
   // Not a column (SPEC §6 fixes them): a warning on stderr, which leaves --output json as it is.
   const held = agents.filter((a) => a.store === 'held').map((a) => str(a, 'node'));
   if (held.length > 0) {

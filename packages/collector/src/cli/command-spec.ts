@@ -189,7 +189,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     path: ['agent', 'list'],
     summary: 'list agents and their state',
     positionals: [],
-    flags: [{ name: 'node', value: true, metavar: 'NODE', description: 'only this node' }],
+    flags: [
+      { name: 'node', value: true, metavar: 'NODE', description: 'only this node' },
+      { name: 'wide', value: false, description: 'more columns: RUNTIME, what runs the agent (e.g. node v24.22.3)' },
+    ],
+    details:
+      'Columns: NODE STATE LAST-SEEN ADDRESS VERSION TOKEN; --wide adds RUNTIME at the end (empty\n' +
+      'for agents too old to send it). With --output json the keys are the columns (runtime too\n' +
+      'with --wide).\n',
   },
   {
     path: ['client', 'create'],

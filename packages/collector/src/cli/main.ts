@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { runtimeVersion } from '@ximp/shared';
 import { agentList } from './agent-commands';
 import { agentTokenCreate, agentTokenList, agentTokenRevoke } from './agent-token-commands';
 import { alertChannelCreate, alertChannelDelete, alertChannelList, alertChannelTest, alertChannelUpdate } from './alert-channel-commands';
@@ -85,7 +86,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
     return ExitCodes.OK;
   }
   if (parsed.kind === 'version') {
-    io.stdout(`ximp ${version()}\n`);
+    io.stdout(`ximp ${version()} (${runtimeVersion()})\n`);
     return ExitCodes.OK;
   }
   const config = loadCliConfig({

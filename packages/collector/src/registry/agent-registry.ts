@@ -35,7 +35,7 @@ export interface AgentRegistryDeps {
     ): void;
     touch(node: string, now: number): void;
     markDisconnected(node: string, now: number): void;
-    list(): { node: string; lastSeenMs: number | null; address: string | null; version: string | null; tokenId: string | null }[];
+    list(): { node: string; lastSeenMs: number | null; address: string | null; version: string | null; tokenId: string | null; host: unknown }[];
   };
   tokens: { list(node?: string): { node: string; expiresMs: number; revokedMs: number | null }[] };
   /** Runs `fn` in one database transaction, so a second of last-seen updates is one commit. */
@@ -157,6 +157,7 @@ export class AgentRegistry {
         address: rec.address,
         version: rec.version,
         tokenId: rec.tokenId,
+        runtime: storedRuntime(rec.host),
       });
     }
     for (const [node, agent] of this.live) {
@@ -167,11 +168,12 @@ export class AgentRegistry {
         address: agent.session.address,
         version: agent.info.version,
         tokenId: agent.session.tokenId,
+        runtime: agent.info.host.runtime ?? '',
       });
     }
     for (const token of this.deps.tokens.list()) {
       if (views.has(token.node) || token.revokedMs !== null || token.expiresMs <= now) continue;
-      views.set(token.node, { node: token.node, state: 'PENDING', lastSeenMs: null, address: null, version: null, tokenId: null });
+      views.set(token.node, { node: token.node, state: 'PENDING', lastSeenMs: null, address: null, version: null, tokenId: null, runtime: null });
     }
     return [...views.values()].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   }
@@ -208,4 +210,10 @@ export class AgentRegistry {
       this.deps.log.error({ err, context }, 'agent registry write failed');
     }
   }
+}
+
+/** The runtime in stored host facts; "" when they predate the field or are unreadable. */
+function storedRuntime(host: unknown): string {
+  const runtime = host !== null && typeof host === 'object' ? (host as { runtime?: unknown }).runtime : undefined;
+  return typeof runtime === 'string' ? runtime : '';
 }

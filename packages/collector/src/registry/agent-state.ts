@@ -8,6 +8,8 @@ export interface AgentView {
   address: string | null;
   version: string | null;
   tokenId: string | null;
+  /** What runs the agent (host facts, e.g. "node v24.22.3"): "" from agents older than the field, null before any Hello. */
+  runtime: string | null;
 }
 
 /** ACTIVE while a batch arrived within this many intervals; STALE after. */

@@ -114,6 +114,7 @@ function labels(list: unknown, field: string): Label[] {
 
 function hostFacts(value: unknown): HostFacts {
   const h = (value ?? {}) as Record<string, unknown>;
+  const runtime = text(h.runtime, 'hello.host.runtime', 64);
   return {
     hostname: text(h.hostname, 'hello.host.hostname'),
     os: text(h.os, 'hello.host.os'),
@@ -123,6 +124,8 @@ function hostFacts(value: unknown): HostFacts {
     cpuCount: count(h.cpuCount),
     memoryBytes: count(h.memoryBytes),
     virtualization: text(h.virtualization, 'hello.host.virtualization'),
+    // Absent (not "") when the agent told none, so older agents' frames decode as they were.
+    ...(runtime !== '' ? { runtime } : {}),
   };
 }
 

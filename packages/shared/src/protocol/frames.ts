@@ -16,6 +16,8 @@ export interface HostFacts {
   cpuCount: number;
   memoryBytes: number;
   virtualization: string;
+  /** What runs the agent, e.g. "node v24.22.3"; absent from agents older than the field. */
+  runtime?: string;
 }
 
 export interface Hello {

@@ -37,7 +37,7 @@ export function certificateInfo(pem: Pem): CertificateInfo {
     issuer: oneLine(cert.issuer),
     notBefore,
     notAfter,
-    sans: parseSubjectAltName(cert.subjectAltName ?? ''),
+    sans: subjectAltNames(cert),
     fingerprint256: cert.fingerprint256,
     serialNumber: cert.serialNumber,
     isCa: cert.ca,
@@ -45,6 +45,21 @@ export function certificateInfo(pem: Pem): CertificateInfo {
       return Math.floor((notAfter.getTime() - now) / DAY_MS);
     },
   };
+}
+
+/**
+ * The certificate's DNS names and IP addresses. Node 24 throws "Failed to format subject
+ * alternative name" for an extension it cannot render (an empty one, as some issuers write);
+ * Node 20 gave "". Either way the certificate names nothing usable.
+ */
+function subjectAltNames(cert: crypto.X509Certificate): string[] {
+  let text: string | undefined;
+  try {
+    text = cert.subjectAltName;
+  } catch {
+    return [];
+  }
+  return parseSubjectAltName(text ?? '');
 }
 
 function oneLine(dn: string): string {
