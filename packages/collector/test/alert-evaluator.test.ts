@@ -39,7 +39,7 @@ function harness(tt: { teardown(fn: () => void): void }) {
       instances: new AlertInstanceStore(db),
       history: new AlertHistory(db),
       sources: {
-        agents: () => [...world.agents].map(([node, state]): AgentView => ({ node, state, lastSeenMs: null, address: null, version: null, tokenId: null })),
+        agents: () => [...world.agents].map(([node, state]): AgentView => ({ node, state, lastSeenMs: null, address: null, version: null, tokenId: null, runtime: null })),
         tokens: () => world.tokens,
         certificates: () => world.certificates,
         readSeries: async (node) => (world.series.has(node) ? (world.series.get(node) as ScannedSeries[] | null) : []),

@@ -24,9 +24,9 @@ function alert(node: string | null, instance = node ?? 'api'): StoredAlert {
 async function setup(t: Test): Promise<{ h: Harness; admin: string }> {
   const h = await startApi(t);
   h.agents.push(
-    { node: 'web-1', state: 'ACTIVE', lastSeenMs: NOW, address: '192.0.2.1:4000', version: '0.1.0', tokenId: 'aaaaaaaaaaaa' },
-    { node: 'web-2', state: 'PENDING', lastSeenMs: null, address: null, version: null, tokenId: 'bbbbbbbbbbbb' },
-    { node: 'db-1', state: 'ACTIVE', lastSeenMs: NOW, address: '192.0.2.2:4000', version: '0.1.0', tokenId: 'cccccccccccc' },
+    { node: 'web-1', state: 'ACTIVE', lastSeenMs: NOW, address: '192.0.2.1:4000', version: '0.1.0', tokenId: 'aaaaaaaaaaaa', runtime: 'node v20.20.2' },
+    { node: 'web-2', state: 'PENDING', lastSeenMs: null, address: null, version: null, tokenId: 'bbbbbbbbbbbb', runtime: null },
+    { node: 'db-1', state: 'ACTIVE', lastSeenMs: NOW, address: '192.0.2.2:4000', version: '0.1.0', tokenId: 'cccccccccccc', runtime: 'node v24.22.3' },
   );
   const history = new AlertHistory(h.db);
   for (const [i, node] of (['web-1', 'db-1', null] as const).entries()) {
