@@ -155,3 +155,11 @@ t.test('an RSA CA written by an earlier version still loads and issues ECDSA lea
   });
   t.equal(answer, 'ok', 'a TLS 1.3 client trusting the old CA accepts the new leaf');
 });
+
+t.test('a leaf without names carries no subjectAltName extension at all (an empty one is invalid)', async (t) => {
+  const ca = CertificateAuthority.create({ commonName: 'XIMP CA (no names)' });
+  const leaf = ca.issue({ commonName: 'store-client (x)', sans: [], usage: 'client' });
+  const x = new crypto.X509Certificate(leaf.certPem);
+  t.equal(x.subjectAltName, undefined);
+  t.ok(x.verify(new crypto.X509Certificate(ca.certPem).publicKey));
+});

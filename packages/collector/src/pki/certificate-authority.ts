@@ -126,7 +126,8 @@ export class CertificateAuthority {
       // ECDSA keys sign; keyEncipherment is for RSA key transport only.
       { name: 'keyUsage', digitalSignature: true, critical: true },
       { name: 'extKeyUsage', serverAuth: server, clientAuth: !server },
-      { name: 'subjectAltName', altNames: options.sans.map(toForgeAltName) },
+      // An empty SAN extension is invalid (RFC 5280 §4.2.1.6): a leaf without names has none.
+      ...(options.sans.length > 0 ? [{ name: 'subjectAltName', altNames: options.sans.map(toForgeAltName) }] : []),
       subjectKeyIdentifierExtension(subjectKeyIdentifier(publicKey)),
       authorityKeyIdentifierExtension(this.keyIdentifier),
     ]);
