@@ -4,19 +4,11 @@
  * see SETTINGS, viewers names and types; `test` against real HTTPS receivers: exit 0 when one
  * took the notification, 1 with its answer when not; 409 for a duplicate or a channel in use.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import t from 'tap';
 import { httpsReceiver, receiverCa } from './helpers/https-receiver';
+import { writeFileWithMode as write } from './helpers/files';
 import { roleCliConfig, runCliWithInput } from './helpers/role-client';
 import { freePort, runCli, startCollector, tempDir } from './helpers/system';
-
-function write(dir: string, name: string, text: string, mode = 0o600): string {
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, text, { mode });
-  fs.chmodSync(file, mode);
-  return file;
-}
 
 const HOOK_SECRET = 'whsec-3f9a1c-never-printed';
 

@@ -4,19 +4,11 @@
  * dead one; the active alerts, their transitions and delivery attempts (a failure with what the
  * channel answered) filtered by node, rule and --since; the audit log newest first with --since.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import t from 'tap';
 import { httpsReceiver, receiverCa } from './helpers/https-receiver';
+import { writeFileWithMode as write } from './helpers/files';
 import { runCliWithInput } from './helpers/role-client';
 import { createToken, freePort, runCli, startCollector, tempDir, waitFor } from './helpers/system';
-
-function write(dir: string, name: string, text: string, mode = 0o600): string {
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, text, { mode });
-  fs.chmodSync(file, mode);
-  return file;
-}
 
 const HOOK_SECRET = 'whsec-3f9a1c-never-printed';
 

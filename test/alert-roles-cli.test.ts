@@ -3,29 +3,11 @@
  * (made with `ximp client create`) reads rules, channels, alerts and history and is refused every
  * change with 403 (exit 3); an editor changes rules but may not read the audit log.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import t from 'tap';
+import { WEB_LOAD_RULE as RULE, writeFileWithMode as write } from './helpers/files';
 import { roleCliConfig } from './helpers/role-client';
 import { runCli, startCollector, tempDir } from './helpers/system';
 
-function write(dir: string, name: string, text: string, mode = 0o600): string {
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, text, { mode });
-  fs.chmodSync(file, mode);
-  return file;
-}
-
-const RULE = `name: web-load
-kind: threshold
-metric: node_load1
-matchers: { mountpoint: "/" }
-aggregate: max
-op: ">"
-value: 4
-for: 5m
-nodes: "web-*"
-`;
 
 t.test('a viewer reads rules, channels, alerts and history but may not change them (exit 3)', async (t) => {
   const c = await startCollector(t);

@@ -4,29 +4,12 @@
  * FILE:LINE:COL: key.path (exit 2); table and JSON; a duplicate (409, exit 1), an unknown name
  * (404, exit 4).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
+import { WEB_LOAD_RULE as RULE, writeFileWithMode as write } from './helpers/files';
 import { runCliWithInput } from './helpers/role-client';
 import { runCli, startCollector, tempDir } from './helpers/system';
 
-function write(dir: string, name: string, text: string, mode = 0o600): string {
-  const file = path.join(dir, name);
-  fs.writeFileSync(file, text, { mode });
-  fs.chmodSync(file, mode);
-  return file;
-}
-
-const RULE = `name: web-load
-kind: threshold
-metric: node_load1
-matchers: { mountpoint: "/" }
-aggregate: max
-op: ">"
-value: 4
-for: 5m
-nodes: "web-*"
-`;
 
 t.test('rules: create (file and stdin), list, show, update, delete; table and JSON; 409 and 404', async (t) => {
   const c = await startCollector(t);

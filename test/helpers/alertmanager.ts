@@ -8,26 +8,18 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PEER_LOG_KEEP, binaryOnPath, killOnExit, skipWithoutPackage, type SkipOrFail, type Teardown } from './debian-peer';
 import { CertificateAuthority } from '../../packages/collector/src/pki/certificate-authority';
 import { httpsRequest, metricSum } from './prometheus';
 import { freePort } from './system';
 
-interface Teardown {
-  teardown(fn: () => unknown): void;
-}
-
-interface SkipOrFail {
-  fail(message: string): void;
-}
 
 /** Debian installs Alertmanager as /usr/bin/prometheus-alertmanager. */
 const BINARY = 'prometheus-alertmanager';
 
 export function alertmanagerBinary(): string | null {
-  const found = spawnSync('sh', ['-c', `command -v ${BINARY}`], { encoding: 'utf8' });
-  const bin = found.status === 0 ? found.stdout.trim() : '';
-  return bin.length > 0 ? bin : null;
+  return binaryOnPath(BINARY);
 }
 
 /**
@@ -35,10 +27,7 @@ export function alertmanagerBinary(): string | null {
  * the Debian package. Under CI=true a missing binary is also a failure, so CI never skips silently.
  */
 export function skipWithoutAlertmanager(t: SkipOrFail): string | false {
-  if (alertmanagerBinary() !== null) return false;
-  const message = "prometheus-alertmanager is not installed: install Debian's package `prometheus-alertmanager` (apt-get install --no-install-recommends prometheus-alertmanager)";
-  if (process.env.CI === 'true') t.fail(`${message}; CI=true requires it`);
-  return message;
+  return skipWithoutPackage(t, BINARY, 'prometheus-alertmanager');
 }
 
 /** One alert as GET /api/v2/alerts answers it (the fields the tests read). */
@@ -51,21 +40,7 @@ export interface AlertmanagerAlert {
   status: { state: 'active' | 'suppressed' | 'unprocessed'; silencedBy: string[]; inhibitedBy: string[] };
 }
 
-const LOG_KEEP = 64 * 1024;
 
-/** Every Alertmanager this process started that is still running: killed if the process exits. */
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
-  }
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-}
 
 /** A real Alertmanager for one test; stopped (and its directory removed) by the test's teardown. */
 export class TestAlertmanager {
@@ -137,9 +112,9 @@ export class TestAlertmanager {
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.dir },
     );
-    track(child);
+    killOnExit(child);
     const append = (c: Buffer): void => {
-      this.output = (this.output + c.toString('utf8')).slice(-LOG_KEEP);
+      this.output = (this.output + c.toString('utf8')).slice(-PEER_LOG_KEEP);
     };
     child.stdout?.on('data', append);
     child.stderr?.on('data', append);

@@ -9,23 +9,15 @@ import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PEER_LOG_KEEP, binaryOnPath, killOnExit, skipWithoutPackage, type SkipOrFail, type Teardown } from './debian-peer';
 import { freePort } from './system';
 import { CertificateAuthority, type CertificateAndKey } from '../../packages/collector/src/pki/certificate-authority';
 
-interface Teardown {
-  teardown(fn: () => unknown): void;
-}
-
-interface SkipOrFail {
-  fail(message: string): void;
-}
 
 /** The Prometheus binary on PATH (Debian's package `prometheus` puts it in /usr/bin), or null. */
 export function prometheusBinary(): string | null {
-  const found = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' });
-  const bin = found.status === 0 ? found.stdout.trim() : '';
-  return bin.length > 0 ? bin : null;
+  return binaryOnPath('prometheus');
 }
 
 /**
@@ -33,10 +25,7 @@ export function prometheusBinary(): string | null {
  * Debian package. Under CI=true a missing binary is also a failure, so CI never skips silently.
  */
 export function skipWithoutPrometheus(t: SkipOrFail): string | false {
-  if (prometheusBinary() !== null) return false;
-  const message = "prometheus is not installed: install Debian's package `prometheus` (apt-get install --no-install-recommends prometheus)";
-  if (process.env.CI === 'true') t.fail(`${message}; CI=true requires it`);
-  return message;
+  return skipWithoutPackage(t, 'prometheus', 'prometheus');
 }
 
 /** Certificate, key and CA file paths of one TLS identity. */
@@ -151,19 +140,6 @@ export interface MatrixSeries {
   values: [number, string][];
 }
 
-/** Every Prometheus this process started that is still running: killed if the process exits. */
-const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function track(child: ChildProcess): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const c of live) c.kill('SIGKILL');
-    });
-  }
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-}
 
 /** The sum of every line of metric `name` whose labels include `labels` in a Prometheus text exposition. */
 export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -177,7 +153,6 @@ export function metricSum(text: string, name: string, labels: Record<string, str
   return total;
 }
 
-const LOG_KEEP = 64 * 1024;
 
 export interface StartPrometheusOptions {
   /** The collector's data_dir after init: its `pki/ca.pem` issues the server and client certificates. */
@@ -287,9 +262,9 @@ export class TestPrometheus {
       ],
       { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.dir },
     );
-    track(child);
+    killOnExit(child);
     const append = (c: Buffer): void => {
-      this.output = (this.output + c.toString('utf8')).slice(-LOG_KEEP);
+      this.output = (this.output + c.toString('utf8')).slice(-PEER_LOG_KEEP);
     };
     child.stdout?.on('data', append);
     child.stderr?.on('data', append);

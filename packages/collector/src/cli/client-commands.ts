@@ -19,19 +19,22 @@ export async function clientCreate(ctx: CommandContext): Promise<void> {
     role: str(created, 'role'),
     nodes: str(created, 'nodes'),
   };
+  printOnce(ctx, result, [
+    ['client_id', result.client_id],
+    ['client_secret', result.client_secret],
+    ['name', result.name],
+    ['role', result.role],
+    ['nodes', result.nodes ?? ALL_NODES],
+  ], 'The client secret is shown only this once: store it now.');
+}
+
+/** A new secret: JSON as it came, or the fields and a reminder that it is shown this once. */
+function printOnce(ctx: CommandContext, result: object, fields: [string, string | null][], note: string): void {
   if (ctx.output === 'json') {
     ctx.out(jsonText(result));
     return;
   }
-  ctx.out(
-    formatFields([
-      ['client_id', result.client_id],
-      ['client_secret', result.client_secret],
-      ['name', result.name],
-      ['role', result.role],
-      ['nodes', result.nodes ?? ALL_NODES],
-    ]) + '\nThe client secret is shown only this once: store it now.\n',
-  );
+  ctx.out(`${formatFields(fields)}\n${note}\n`);
 }
 
 /** `ximp client list`. */
@@ -70,14 +73,8 @@ export async function clientRotateSecret(ctx: CommandContext): Promise<void> {
   const id = ctx.positionals[0];
   const rotated = asObject(await ctx.api.call('POST', `/api/v1/clients/${encodeURIComponent(id)}/rotate-secret`));
   const result = { client_id: str(rotated, 'client_id') ?? id, client_secret: str(rotated, 'client_secret') };
-  if (ctx.output === 'json') {
-    ctx.out(jsonText(result));
-    return;
-  }
-  ctx.out(
-    formatFields([
-      ['client_id', result.client_id],
-      ['client_secret', result.client_secret],
-    ]) + '\nThe new client secret is shown only this once: store it now. The old one no longer works.\n',
-  );
+  printOnce(ctx, result, [
+    ['client_id', result.client_id],
+    ['client_secret', result.client_secret],
+  ], 'The new client secret is shown only this once: store it now. The old one no longer works.');
 }
