@@ -4,25 +4,11 @@
  * usage error (exit 2) before anything is sent, one outside the collector's bounds is refused by
  * it with exit 2 as well, table and JSON agree, and the change is audited.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { adminApi } from './helpers/admin-api';
-import { runCli, startCollector, type TestCollector } from './helpers/system';
-
-/** A CLI config for a new API client of `role`, beside the admin's. */
-async function clientConfig(c: TestCollector, role: string): Promise<string> {
-  const res = await runCli(c.cliConfig, ['client', 'create', '--name', role, '--role', role, '--output', 'json']);
-  if (res.code !== 0) throw new Error(`client create failed: ${res.stderr}`);
-  const { client_id: id, client_secret: secret } = JSON.parse(res.stdout) as { client_id: string; client_secret: string };
-  const file = path.join(c.dir, `cli-${role}.yaml`);
-  const text = fs
-    .readFileSync(c.cliConfig, 'utf8')
-    .replace(/^client_id: .*$/m, `client_id: ${id}`)
-    .replace(/^client_secret: .*$/m, `client_secret: ${secret}`);
-  fs.writeFileSync(file, text, { mode: 0o600 });
-  return file;
-}
+import { roleCliConfig as clientConfig } from './helpers/role-client';
+import { runCli, startCollector } from './helpers/system';
 
 t.test('get, set and get again as an admin; table and JSON; audited', async (t) => {
   const c = await startCollector(t, 'store:\n  retention: 15d');

@@ -5,11 +5,13 @@ import {
   DEFAULT_LIMITS,
   deepFreeze,
   formatCidr,
+  httpsUrlProblem,
   LOG_LEVELS,
   parseCidr,
   parseConfigYaml,
   readConfigFile,
   resolveRelativeTo,
+  urlMayHoldSecret,
   type ListenAddress,
   type LogLevel,
 } from '@ximp/shared';
@@ -121,23 +123,9 @@ const REMOTE_WRITE_KEYS = [
 
 const STORE_NAME = /^[a-z0-9_-]{1,32}$/;
 
-/** Null for an https:// URL a request can go to; else what was expected. */
+/** Null for an https:// URL a remote-write request can go to; else what was expected. */
 function checkRemoteWriteUrl(value: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'an https:// URL';
-  }
-  if (url.protocol !== 'https:') return 'an https:// URL (remote write goes over TLS 1.3 only)';
-  if (url.username !== '' || url.password !== '') return 'an https:// URL without user:password (the store authenticates the client certificate)';
-  if (url.hash !== '') return 'an https:// URL without a #fragment';
-  return null;
-}
-
-/** A URL may carry a password: never echo one that has userinfo. */
-function urlMayHoldSecret(value: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value);
+  return httpsUrlProblem(value, { http: 'remote write goes over TLS 1.3 only', userinfo: 'the store authenticates the client certificate' });
 }
 
 /** Defaults (SPEC §2, §7, §9, §10, §11); a config file overrides single keys. */

@@ -94,7 +94,7 @@ export function readChannelDefinition(r: ConfigReader): ChannelDefinition | unde
   const caFile = r.string('ca_file', { check: (v) => (v.startsWith('/') ? null : 'an absolute file path') }) ?? null;
   let settings: ChannelSettings | undefined;
   if (type === 'webhook' || type === 'alertmanager') {
-    const url = r.string('url', { required: true, check: (v) => httpsUrlProblem(v, 'notifications go over TLS 1.3 only'), secret: urlMayHoldSecret });
+    const url = r.string('url', { required: true, check: (v) => httpsUrlProblem(v, { http: 'notifications go over TLS 1.3 only', userinfo: 'credentials go in their own write-only settings' }), secret: urlMayHoldSecret });
     if (url !== undefined) settings = { url, ca_file: caFile };
   } else {
     const host = r.string('smtp_host', { required: true, check: (v) => (/^[a-zA-Z0-9.:[\]-]{1,253}$/.test(v) ? null : 'a host name or address') });
