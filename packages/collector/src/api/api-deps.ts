@@ -68,6 +68,8 @@ export interface ApiDeps {
     defaultTokenExpiryMs: number;
   };
   tls: { cert: string; key: string };
+  /** The built dashboard served at `/` (web/static-site.ts); default packages/web/dist. */
+  webRoot?: string;
   log: Logger;
   now(): number;
 }

@@ -13,11 +13,11 @@ import { AddressAllowlist } from './address-allowlist';
 import type { ApiDeps } from './api-deps';
 import { authenticateBearer, insufficientScope, type Principal } from './bearer-auth';
 import { HttpError, InvalidObjectError } from './http-error';
-import { HSTS_VALUE, sendJson, sendText, setSecurityHeaders } from './json-response';
+import { HSTS_VALUE, sendBytes, sendJson, sendText, setSecurityHeaders } from './json-response';
 import { hasBody } from './request-body';
 import { sendStream } from './stream-response';
 import { matchRoute, type Route, type RouteResult } from './route-table';
-import { API_ROUTES } from './routes';
+import { LISTENER_ROUTES } from './routes';
 
 export interface ListenOptions {
   host: string;
@@ -68,7 +68,7 @@ export class ApiServer {
   constructor(
     private readonly deps: ApiDeps,
     private readonly listen: ListenOptions,
-    private readonly routes: readonly Route[] = API_ROUTES,
+    private readonly routes: readonly Route[] = LISTENER_ROUTES,
     private readonly options: ApiServerOptions = {},
   ) {
     const allowlist = new AddressAllowlist(deps.config.allowCidrs);
@@ -203,7 +203,8 @@ export class ApiServer {
     try {
       const url = new URL(req.url ?? '/', 'https://api.invalid');
       pathname = url.pathname;
-      const match = matchRoute(this.routes, method, pathname);
+      // HEAD is GET without the body (Node drops it): the dashboard's files answer both.
+      const match = matchRoute(this.routes, method === 'HEAD' ? 'GET' : method, pathname);
       if (match.kind === 'not_found') throw new HttpError(404, 'not_found', 'no such route');
       if (match.kind === 'method_not_allowed') {
         throw new HttpError(405, 'method_not_allowed', `use ${match.allow.join(', ')}`, { Allow: match.allow.join(', ') });
@@ -241,6 +242,7 @@ export class ApiServer {
     for (const [name, value] of Object.entries(route.headers ?? {})) res.setHeader(name, value);
     if ('stream' in result) await sendStream(res, result.status, result.stream, result.contentType);
     else if ('text' in result) sendText(res, result.status, result.text, result.contentType);
+    else if ('bytes' in result) sendBytes(res, result.status, result.bytes, result.headers);
     else sendJson(res, result.status, result.body, result.headers);
   }
 

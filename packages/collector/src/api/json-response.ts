@@ -37,3 +37,11 @@ export function sendText(res: http.ServerResponse, status: number, text: string,
   res.statusCode = status;
   res.end(text);
 }
+
+/** Sends bytes as they are (static files, redirects); a HEAD or 304 answer drops the body itself. */
+export function sendBytes(res: http.ServerResponse, status: number, bytes: Buffer, headers: Readonly<Record<string, string>>): void {
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.setHeader('Content-Length', bytes.length);
+  res.statusCode = status;
+  res.end(bytes);
+}

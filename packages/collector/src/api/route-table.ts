@@ -30,7 +30,9 @@ export type RouteResult =
   | { status: number; body: unknown; headers?: Record<string, string> }
   | { status: number; text: string; contentType: string }
   /** A large answer written a chunk at a time (stream-response.ts). */
-  | { status: number; stream: ChunkStream; contentType: string };
+  | { status: number; stream: ChunkStream; contentType: string }
+  /** Bytes as they are (a static file, a redirect): the headers say what they are. */
+  | { status: number; bytes: Buffer; headers: Record<string, string> };
 
 export interface Route {
   method: HttpMethod;

@@ -11,6 +11,7 @@ import { parseSince } from './since-param';
 import { STORE_ROUTES } from './store-routes';
 import { TLS_ROUTES } from './tls-routes';
 import { NO_STORE_HEADERS, handleTokenRequest } from './token-endpoint';
+import { STATIC_SITE_ROUTES } from '../web/static-site';
 
 const DEFAULT_AUDIT_LIMIT = 100;
 
@@ -67,3 +68,9 @@ export const API_ROUTES: readonly Route[] = [
     },
   },
 ];
+
+/**
+ * What the API listener answers: the API, then the dashboard's files (public by design: they hold
+ * no data, and the sign-in page must load before anyone is signed in).
+ */
+export const LISTENER_ROUTES: readonly Route[] = [...API_ROUTES, ...STATIC_SITE_ROUTES];

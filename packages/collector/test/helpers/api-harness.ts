@@ -50,6 +50,8 @@ export interface HarnessOptions {
   retentionMs?: number;
   /** The certificate manager the TLS routes use (a fake at this level); absent when not given. */
   certificates?: ApiDeps['certificates'];
+  /** The built dashboard the listener serves at `/` (default: packages/web/dist). */
+  webRoot?: string;
 }
 
 interface TapLike {
@@ -93,6 +95,7 @@ export async function startApi(t: TapLike, options: HarnessOptions = {}): Promis
       defaultTokenExpiryMs: 365 * 86_400_000,
     },
     tls: { ...pki.server },
+    webRoot: options.webRoot,
     log,
     now: () => Date.now(),
   };
