@@ -177,7 +177,7 @@ t.test('sign-out ends the session and clears the cookie', async (t) => {
   t.equal((await withSession(h, 'GET', '/auth/session', s)).status, 401);
   t.equal((await withSession(h, 'GET', '/api/v1/agents', s)).status, 401);
   t.equal((await withSession(h, 'POST', '/auth/logout', s)).status, 401);
-  t.equal(h.db.prepare('SELECT COUNT(*) AS n FROM web_sessions').get().n, 0);
+  t.equal((h.db.prepare('SELECT COUNT(*) AS n FROM web_sessions').get() as { n: number }).n, 0);
 });
 
 t.test('/auth/methods: local always; OIDC only when configured', async (t) => {
