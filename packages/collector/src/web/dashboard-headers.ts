@@ -1,18 +1,19 @@
-/**
- * The Content-Security-Policy of every dashboard response (static files and /auth/*): nothing but
- * this origin, no inline script or style, no framing. The other headers of the dashboard contract
- * (Referrer-Policy, X-Content-Type-Options, X-Frame-Options, HSTS) are on every API response already.
- */
+import type * as http from 'node:http';
+
+/** SPEC §15: no inline script or style, nothing from elsewhere, never framed. */
 export const DASHBOARD_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/** The dashboard's security headers, for a route's `headers` (set on its errors too). */
-export function dashboardHeaders(): Record<string, string> {
-  return {
-    'Content-Security-Policy': DASHBOARD_CSP,
-    'Referrer-Policy': 'no-referrer',
-    'X-Content-Type-Options': 'nosniff',
-    'X-Frame-Options': 'DENY',
-  };
+/** The headers of every dashboard response (static files and /auth/*); HSTS is set for every response already. */
+export const DASHBOARD_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'Content-Security-Policy': DASHBOARD_CSP,
+  'Referrer-Policy': 'no-referrer',
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+});
+
+/** Sets the dashboard's security headers on a response. */
+export function setDashboardHeaders(res: Pick<http.ServerResponse, 'setHeader'>): void {
+  for (const [name, value] of Object.entries(DASHBOARD_HEADERS)) res.setHeader(name, value);
 }

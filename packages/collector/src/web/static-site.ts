@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Route, RouteContext, RouteResult } from '../api/route-table';
-import { dashboardHeaders } from './dashboard-headers';
+import { DASHBOARD_HEADERS } from './dashboard-headers';
 
 /**
  * The built dashboard (packages/web/dist), found from the collector's own location: this file is
@@ -113,7 +113,7 @@ async function serveAsset(ctx: RouteContext, folder: string, name: string): Prom
   return serveFile(ctx, file, HASHED_NAME.test(name) ? IMMUTABLE : REVALIDATE);
 }
 
-const HEADERS = dashboardHeaders();
+const HEADERS = DASHBOARD_HEADERS;
 
 /**
  * The dashboard on the API listener: `/` sends the browser to /fleet, client routes answer
