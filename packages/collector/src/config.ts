@@ -17,6 +17,7 @@ import {
 } from '@ximp/shared';
 import { parseSubjectAltName } from './pki/subject-alt-names';
 import { MIN_RETENTION_MS } from './store/retention-setting';
+import { parseOidcConfig, type OidcConfig } from './web/oidc-config';
 
 export const DEFAULT_COLLECTOR_CONFIG_PATH = '/etc/ximp/collector.yaml';
 
@@ -69,6 +70,8 @@ export interface CollectorConfig {
   log: { level: LogLevel };
   /** SPEC §14: how often rules are evaluated, how often a firing group is repeated, how long history is kept. */
   alerting: { evaluationIntervalMs: number; repeatIntervalMs: number; historyRetentionMs: number };
+  /** SPEC §15: the web dashboard. `oidc`: sign-in through an OpenID provider, null = none. */
+  dashboard: { oidc: OidcConfig | null };
 }
 
 /** An operator-supplied certificate and key (`cert_file`, `key_file`), absolute paths. */
@@ -157,6 +160,7 @@ export const DEFAULT_COLLECTOR_CONFIG: Readonly<Omit<CollectorConfig, 'file'>> =
   api: { allowCidrs: [], accessTokenTtlMs: 1 * HOUR, maxQueryRangeMs: 31 * DAY, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
   log: { level: 'info' },
   alerting: { evaluationIntervalMs: 15 * SECOND, repeatIntervalMs: 4 * HOUR, historyRetentionMs: 90 * DAY },
+  dashboard: { oidc: null },
 });
 
 /**
@@ -175,7 +179,7 @@ export function loadCollectorConfig(file: string | null): CollectorConfig {
 export function parseCollectorConfig(text: string, fileName: string): CollectorConfig {
   const d = DEFAULT_COLLECTOR_CONFIG;
   const file = path.resolve(fileName);
-  const root = ConfigReader.root(parseConfigYaml(text, fileName), ['data_dir', 'listen', 'tls', 'limits', 'store', 'api', 'log', 'alerting']);
+  const root = ConfigReader.root(parseConfigYaml(text, fileName), ['data_dir', 'listen', 'tls', 'limits', 'store', 'api', 'log', 'alerting', 'dashboard']);
 
   const dataDir = root.string('data_dir', { check: (v) => (v.trim() === '' ? 'a folder path' : null) });
 
@@ -269,6 +273,9 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     historyRetentionMs: alertingSection.duration('history_retention', { min: DAY, max: 3650 * DAY }) ?? d.alerting.historyRetentionMs,
   };
 
+  const dashboardSection = root.section('dashboard', ['oidc']);
+  const oidc = parseOidcConfig(dashboardSection, file, api, hostnames);
+
   const resolvedDataDir = dataDir === undefined ? d.dataDir : resolveRelativeTo(file, dataDir);
   const remoteWrite = parseRemoteWrite(remoteWriteReaders, file, resolvedDataDir);
 
@@ -284,6 +291,7 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     api: { allowCidrs, accessTokenTtlMs, maxQueryRangeMs, maxQueryPoints, maxConcurrentQueries },
     log: { level },
     alerting,
+    dashboard: { oidc },
   });
 }
 
@@ -299,6 +307,7 @@ function defaultsFor(file: string | null): CollectorConfig {
     api: { ...d.api, allowCidrs: [...d.api.allowCidrs] },
     log: { ...d.log },
     alerting: { ...d.alerting },
+    dashboard: { oidc: null },
   });
 }
 

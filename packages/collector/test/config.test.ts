@@ -52,6 +52,7 @@ const DEFAULTS = {
   api: { allowCidrs: [], accessTokenTtlMs: 3_600_000, maxQueryRangeMs: 31 * 86_400_000, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
   log: { level: 'info' },
   alerting: { evaluationIntervalMs: 15_000, repeatIntervalMs: 4 * 3_600_000, historyRetentionMs: 90 * DAY },
+  dashboard: { oidc: null },
 };
 
 t.test('loadCollectorConfig(null) is every default, frozen', async (t) => {
@@ -154,6 +155,7 @@ alerting:
     },
     log: { level: 'warn' },
     alerting: { evaluationIntervalMs: 1000, repeatIntervalMs: 30 * 60_000, historyRetentionMs: 7 * DAY },
+    dashboard: { oidc: null },
   });
   t.ok(Object.isFrozen(c.listen.agents));
 });
