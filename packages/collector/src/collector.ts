@@ -24,6 +24,9 @@ import { RetentionSetting } from './store/retention-setting';
 import { RetentionTimer } from './store/retention-timer';
 import { SettingsStore } from './store/settings-store';
 import { UpSeriesWriter } from './store/up-series-writer';
+import { LocalUserStore } from './web/local-user-store';
+import { SignInLimiter } from './web/sign-in-limiter';
+import { WebSessionStore } from './web/web-session-store';
 
 export interface CollectorDeps {
   log: Logger;
@@ -87,6 +90,11 @@ export class Collector {
     const clients = new ApiClientStore(db);
     const accessTokens = new AccessTokenStore(db);
     const audit = new AuditLog(db);
+    const users = new LocalUserStore(db);
+    const webSessions = new WebSessionStore(db, {
+      idleTimeoutMs: config.dashboard.sessionIdleTimeoutMs,
+      maxAgeMs: config.dashboard.sessionMaxAgeMs,
+    });
     const records = new AgentRecordStore(db);
     const settings = new SettingsStore(db);
     const retention = new RetentionSetting(settings, config.store.retentionMs);
@@ -225,6 +233,9 @@ export class Collector {
         metrics,
         heldBackNodes: () => backPressure.heldNodes(),
         certificates,
+        users,
+        webSessions,
+        signInLimiter: new SignInLimiter(),
         config: {
           accessTokenTtlMs: config.api.accessTokenTtlMs,
           allowCidrs: config.api.allowCidrs,

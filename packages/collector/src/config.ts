@@ -18,6 +18,12 @@ import {
 import { parseSubjectAltName } from './pki/subject-alt-names';
 import { MIN_RETENTION_MS } from './store/retention-setting';
 import { parseOidcConfig, type OidcConfig } from './web/oidc-config';
+import {
+  DASHBOARD_SESSION_DEFAULTS,
+  DASHBOARD_SESSION_KEYS,
+  parseDashboardSessionConfig,
+  type DashboardSessionConfig,
+} from './web/dashboard-session-config';
 
 export const DEFAULT_COLLECTOR_CONFIG_PATH = '/etc/ximp/collector.yaml';
 
@@ -70,9 +76,12 @@ export interface CollectorConfig {
   log: { level: LogLevel };
   /** SPEC §14: how often rules are evaluated, how often a firing group is repeated, how long history is kept. */
   alerting: { evaluationIntervalMs: number; repeatIntervalMs: number; historyRetentionMs: number };
-  /** SPEC §15: the web dashboard. `oidc`: sign-in through an OpenID provider, null = none. */
-  dashboard: { oidc: OidcConfig | null };
+  /** SPEC §15: the web dashboard (sessions; sign-in). */
+  dashboard: DashboardConfig;
 }
+
+/** `dashboard:`: session timeouts (web/dashboard-session-config.ts) and OIDC sign-in (web/oidc-config.ts, null = none). */
+export type DashboardConfig = DashboardSessionConfig & { oidc: OidcConfig | null };
 
 /** An operator-supplied certificate and key (`cert_file`, `key_file`), absolute paths. */
 export interface CertificateFiles {
@@ -160,7 +169,7 @@ export const DEFAULT_COLLECTOR_CONFIG: Readonly<Omit<CollectorConfig, 'file'>> =
   api: { allowCidrs: [], accessTokenTtlMs: 1 * HOUR, maxQueryRangeMs: 31 * DAY, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
   log: { level: 'info' },
   alerting: { evaluationIntervalMs: 15 * SECOND, repeatIntervalMs: 4 * HOUR, historyRetentionMs: 90 * DAY },
-  dashboard: { oidc: null },
+  dashboard: { ...DASHBOARD_SESSION_DEFAULTS, oidc: null },
 });
 
 /**
@@ -273,8 +282,8 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     historyRetentionMs: alertingSection.duration('history_retention', { min: DAY, max: 3650 * DAY }) ?? d.alerting.historyRetentionMs,
   };
 
-  const dashboardSection = root.section('dashboard', ['oidc']);
-  const oidc = parseOidcConfig(dashboardSection, file, api, hostnames);
+  const dashboardSection = root.section('dashboard', [...DASHBOARD_SESSION_KEYS, 'oidc']);
+  const dashboard: DashboardConfig = { ...parseDashboardSessionConfig(dashboardSection), oidc: parseOidcConfig(dashboardSection, file, api, hostnames) };
 
   const resolvedDataDir = dataDir === undefined ? d.dataDir : resolveRelativeTo(file, dataDir);
   const remoteWrite = parseRemoteWrite(remoteWriteReaders, file, resolvedDataDir);
@@ -291,7 +300,7 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     api: { allowCidrs, accessTokenTtlMs, maxQueryRangeMs, maxQueryPoints, maxConcurrentQueries },
     log: { level },
     alerting,
-    dashboard: { oidc },
+    dashboard,
   });
 }
 
@@ -307,7 +316,7 @@ function defaultsFor(file: string | null): CollectorConfig {
     api: { ...d.api, allowCidrs: [...d.api.allowCidrs] },
     log: { ...d.log },
     alerting: { ...d.alerting },
-    dashboard: { oidc: null },
+    dashboard: { ...d.dashboard, oidc: null },
   });
 }
 

@@ -52,7 +52,7 @@ const DEFAULTS = {
   api: { allowCidrs: [], accessTokenTtlMs: 3_600_000, maxQueryRangeMs: 31 * 86_400_000, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
   log: { level: 'info' },
   alerting: { evaluationIntervalMs: 15_000, repeatIntervalMs: 4 * 3_600_000, historyRetentionMs: 90 * DAY },
-  dashboard: { oidc: null },
+  dashboard: { sessionIdleTimeoutMs: 30 * 60_000, sessionMaxAgeMs: 12 * 3_600_000, oidc: null },
 };
 
 t.test('loadCollectorConfig(null) is every default, frozen', async (t) => {
@@ -114,6 +114,9 @@ alerting:
   evaluation_interval: 1s
   repeat_interval: 30m
   history_retention: 7d
+dashboard:
+  session_idle_timeout: 15m
+  session_max_age: 8h
 `;
   const c = parseCollectorConfig(text, '/etc/ximp/collector.yaml');
   t.same(c, {
@@ -155,7 +158,7 @@ alerting:
     },
     log: { level: 'warn' },
     alerting: { evaluationIntervalMs: 1000, repeatIntervalMs: 30 * 60_000, historyRetentionMs: 7 * DAY },
-    dashboard: { oidc: null },
+    dashboard: { sessionIdleTimeoutMs: 15 * 60_000, sessionMaxAgeMs: 8 * 3_600_000, oidc: null },
   });
   t.ok(Object.isFrozen(c.listen.agents));
 });
@@ -403,5 +406,14 @@ t.test('alerting: intervals and history retention are bounded, with the key path
   const text = 'alerting:\n  evaluation_interval: 500ms\n  repeat_interval: 10s\n  history_retention: 1h\n  rules: []\n';
   t.throws(() => parseCollectorConfig(text, 'collector.yaml'), {
     message: /collector\.yaml:2:24: alerting\.evaluation_interval: expected a duration from 1s to 1h[\s\S]*alerting\.repeat_interval: expected a duration from 1m to 30d[\s\S]*alerting\.history_retention: expected a duration from 1d to 3650d[\s\S]*alerting\.rules: unknown key/,
+  });
+});
+
+t.test('dashboard: session timeouts are bounded, with the key path in each message', async (t) => {
+  t.throws(() => parseCollectorConfig('dashboard:\n  session_idle_timeout: 10s\n  session_max_age: 40d\n  cookie: x\n', '/etc/ximp/collector.yaml'), {
+    message: /collector\.yaml:2:25: dashboard\.session_idle_timeout: expected a duration from 1m to 1d[\s\S]*dashboard\.session_max_age: expected a duration from 5m to 30d[\s\S]*dashboard\.cookie: unknown key/,
+  });
+  t.throws(() => parseCollectorConfig('dashboard:\n  session_idle_timeout: 2h\n  session_max_age: 1h\n', '/etc/ximp/collector.yaml'), {
+    message: /dashboard\.session_max_age: must be at least dashboard\.session_idle_timeout/,
   });
 });

@@ -14,6 +14,9 @@ import type { AgentView } from '../registry/agent-state';
 import type { RetentionSetting } from '../store/retention-setting';
 import type { SeriesQuery } from '../store/series-query';
 import type { CertificateView, RenewedCertificate } from '../pki/certificate-manager';
+import type { LocalUserStore } from '../web/local-user-store';
+import type { SignInLimiter } from '../web/sign-in-limiter';
+import type { WebSessionStore } from '../web/web-session-store';
 
 export type { AgentState, AgentView } from '../registry/agent-state';
 
@@ -58,6 +61,17 @@ export interface ApiDeps {
     /** Sends a test notification through the channel now; the attempt is in the history. */
     testChannel(name: string): Promise<DeliveryResult>;
   };
+  /**
+   * Dashboard sessions (SPEC §15): a route with a permission takes the session cookie when no
+   * Authorization header is sent. Absent: bearer tokens only, and /auth/* answers 503.
+   */
+  webSessions?: WebSessionStore;
+  /** Local dashboard users; absent: /auth/login and /api/v1/users answer 503. */
+  users?: LocalUserStore;
+  /** Failed sign-ins per name and address; absent: /auth/login answers 503. */
+  signInLimiter?: SignInLimiter;
+  /** OIDC sign-in when configured: /auth/methods offers "Sign in with <displayName>". */
+  oidc?: { readonly displayName: string };
   /** The collector's own metrics (CollectorMetrics), for GET /metrics. */
   metrics: { readonly contentType: string; metrics(): Promise<string> };
   config: {

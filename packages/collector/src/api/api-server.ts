@@ -11,10 +11,11 @@ import { closeSilentConnections, listenerTimeouts } from '../net/listener-timeou
 import { isStorageFault } from '../storage-fault';
 import { AddressAllowlist } from './address-allowlist';
 import type { ApiDeps } from './api-deps';
-import { authenticateBearer, insufficientScope, type Principal } from './bearer-auth';
+import { insufficientScope, type Principal } from './bearer-auth';
 import { HttpError, InvalidObjectError } from './http-error';
 import { HSTS_VALUE, sendJson, sendText, setSecurityHeaders } from './json-response';
 import { hasBody } from './request-body';
+import { authenticateRequest } from './session-auth';
 import { sendStream } from './stream-response';
 import { matchRoute, type Route, type RouteResult } from './route-table';
 import { API_ROUTES } from './routes';
@@ -211,13 +212,14 @@ export class ApiServer {
       route = match.route;
       // The one role check: every route names its permission; none is read before this passes.
       if (route.permission !== null) {
-        principal = authenticateBearer(req.headers.authorization, this.deps.accessTokens, this.deps.now());
+        principal = authenticateRequest(req, this.deps);
         this.guard.authenticated(req.socket);
         if (!can(principal.role, route.permission)) throw insufficientScope();
       }
       const result = await route.handler({
         deps: this.deps,
         req,
+        res,
         principal,
         params: match.params,
         query: url.searchParams,

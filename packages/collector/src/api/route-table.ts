@@ -12,6 +12,8 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 export interface RouteContext {
   deps: ApiDeps;
   req: http.IncomingMessage;
+  /** For headers a handler sets beside its answer (a sign-in's Set-Cookie); the server sends the answer. */
+  res?: http.ServerResponse;
   /** Null only on routes without a permission (health, token endpoint). */
   principal: Principal | null;
   params: Readonly<Record<string, string>>;

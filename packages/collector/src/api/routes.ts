@@ -3,6 +3,7 @@ import { ALERT_CHANNEL_ROUTES } from './alert-channel-routes';
 import { ALERT_ROUTES } from './alert-routes';
 import { ALERT_RULE_ROUTES } from './alert-rule-routes';
 import { AGENT_TOKEN_ROUTES } from './agent-token-routes';
+import { AUTH_ROUTES } from './auth-routes';
 import { CLIENT_ROUTES } from './client-routes';
 import { requireAllNodes } from './bearer-auth';
 import { REVOKE_ROUTE } from './revoke-endpoint';
@@ -10,6 +11,7 @@ import type { Route } from './route-table';
 import { parseSince } from './since-param';
 import { STORE_ROUTES } from './store-routes';
 import { TLS_ROUTES } from './tls-routes';
+import { USER_ROUTES } from './user-routes';
 import { NO_STORE_HEADERS, handleTokenRequest } from './token-endpoint';
 
 const DEFAULT_AUDIT_LIMIT = 100;
@@ -51,6 +53,8 @@ export const API_ROUTES: readonly Route[] = [
   ...ALERT_ROUTES,
   ...ALERT_RULE_ROUTES,
   ...ALERT_CHANNEL_ROUTES,
+  ...AUTH_ROUTES,
+  ...USER_ROUTES,
   {
     method: 'GET',
     pattern: '/api/v1/audit',

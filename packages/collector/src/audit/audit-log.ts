@@ -16,6 +16,12 @@ export const AUDIT_ACTIONS = [
   'alert_channel.create',
   'alert_channel.update',
   'alert_channel.delete',
+  // SPEC §15: local dashboard users and sign-ins.
+  'user.create',
+  'user.disable',
+  'user.reset_password',
+  'session.login',
+  'session.login_failed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -31,6 +37,8 @@ export interface AuditInput {
   target: string;
   /** The caller's address. */
   source: string;
+  /** Why it was refused (a failed sign-in: unknown_user, bad_password, disabled, rate_limited). */
+  reason?: string;
 }
 
 export interface AuditEntry {
@@ -40,6 +48,8 @@ export interface AuditEntry {
   action: AuditAction;
   target: string;
   source: string;
+  /** Only on entries that have one. */
+  reason?: string;
 }
 
 export const DEFAULT_AUDIT_LIST_LIMIT = 100;
@@ -60,6 +70,7 @@ interface Row {
   action: AuditAction;
   target: string;
   source: string;
+  reason: string | null;
 }
 
 /** The append-only record of every change (SPEC §10). Entries never hold a secret. */
@@ -68,9 +79,9 @@ export class AuditLog {
 
   constructor(db: Database) {
     this.stmts = {
-      insert: db.prepare('INSERT INTO audit_log (time_ms, actor, action, target, source) VALUES (?, ?, ?, ?, ?)'),
-      list: db.prepare('SELECT time_ms, actor, action, target, source FROM audit_log ORDER BY id DESC LIMIT ?'),
-      listSince: db.prepare('SELECT time_ms, actor, action, target, source FROM audit_log WHERE time_ms >= ? ORDER BY id DESC LIMIT ?'),
+      insert: db.prepare('INSERT INTO audit_log (time_ms, actor, action, target, source, reason) VALUES (?, ?, ?, ?, ?, ?)'),
+      list: db.prepare('SELECT time_ms, actor, action, target, source, reason FROM audit_log ORDER BY id DESC LIMIT ?'),
+      listSince: db.prepare('SELECT time_ms, actor, action, target, source, reason FROM audit_log WHERE time_ms >= ? ORDER BY id DESC LIMIT ?'),
     };
   }
 
@@ -84,8 +95,9 @@ export class AuditLog {
       action: input.action,
       target: clean(input.target),
       source: clean(input.source),
+      reason: input.reason === undefined ? null : clean(input.reason),
     };
-    this.stmts.insert.run(row.time_ms, row.actor, row.action, row.target, row.source);
+    this.stmts.insert.run(row.time_ms, row.actor, row.action, row.target, row.source, row.reason);
     return toEntry(row);
   }
 
@@ -99,11 +111,13 @@ export class AuditLog {
 }
 
 function toEntry(row: Row): AuditEntry {
-  return {
+  const entry: AuditEntry = {
     time: new Date(row.time_ms).toISOString(),
     actor: row.actor,
     action: row.action,
     target: row.target,
     source: row.source,
   };
+  if (row.reason !== null) entry.reason = row.reason;
+  return entry;
 }

@@ -26,6 +26,7 @@ export const PERMISSIONS = [
   'retention:write',
   'security:manage',
   'audit:read',
+  'users:manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

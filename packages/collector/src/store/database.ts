@@ -167,6 +167,40 @@ const MIGRATIONS: readonly string[] = [
 
   ALTER TABLE api_clients ADD COLUMN nodes TEXT;
   `,
+  // 4: local dashboard users and web sessions (SPEC §15). A session is stored by the SHA-256 of
+  // its cookie only; `method` is local or oidc. Audit entries gain an optional reason (why a
+  // sign-in failed).
+  `
+  CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    nodes TEXT,
+    password_hash TEXT NOT NULL,
+    must_change_password INTEGER NOT NULL DEFAULT 1,
+    disabled_ms INTEGER,
+    created_ms INTEGER NOT NULL,
+    last_login_ms INTEGER
+  );
+
+  CREATE TABLE web_sessions (
+    cookie_hash BLOB PRIMARY KEY,
+    method TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    nodes TEXT,
+    csrf_token TEXT NOT NULL,
+    must_change_password INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL,
+    last_seen_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL
+  );
+  CREATE INDEX web_sessions_by_user ON web_sessions (method, user_name, created_ms);
+  CREATE INDEX web_sessions_by_last_seen ON web_sessions (last_seen_ms);
+  CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_ms);
+
+  ALTER TABLE audit_log ADD COLUMN reason TEXT;
+  `,
 ];
 
 /** The schema version this build writes. */

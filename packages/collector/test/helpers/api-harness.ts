@@ -15,6 +15,9 @@ import { openDatabase, type Database } from '../../dist/store/database';
 import { RetentionSetting } from '../../dist/store/retention-setting';
 import { SeriesQuery, type SeriesQueryOptions } from '../../dist/store/series-query';
 import { SettingsStore } from '../../dist/store/settings-store';
+import { LocalUserStore } from '../../dist/web/local-user-store';
+import { SignInLimiter } from '../../dist/web/sign-in-limiter';
+import { WebSessionStore, type WebSessionOptions } from '../../dist/web/web-session-store';
 import { testPki } from './test-pki';
 
 export interface Credentials {
@@ -50,6 +53,8 @@ export interface HarnessOptions {
   retentionMs?: number;
   /** The certificate manager the TLS routes use (a fake at this level); absent when not given. */
   certificates?: ApiDeps['certificates'];
+  /** Dashboard session timeouts (default: collector.yaml's, 30m idle and 12h). */
+  sessions?: Partial<WebSessionOptions>;
 }
 
 interface TapLike {
@@ -86,6 +91,9 @@ export async function startApi(t: TapLike, options: HarnessOptions = {}): Promis
     series: new SeriesQuery(db, { maxRangeMs: 31 * 86_400_000, maxPoints: 250_000, maxConcurrent: 4, ...options.series }),
     retention: new RetentionSetting(new SettingsStore(db), options.retentionMs ?? 15 * 86_400_000),
     certificates: options.certificates,
+    users: new LocalUserStore(db),
+    webSessions: new WebSessionStore(db, { idleTimeoutMs: 30 * 60_000, maxAgeMs: 12 * 3_600_000, ...options.sessions }),
+    signInLimiter: new SignInLimiter(),
     metrics: { contentType: 'text/plain; version=0.0.4; charset=utf-8', metrics: async () => '# TYPE ximp_collector_agents gauge\nximp_collector_agents 0\n' },
     config: {
       accessTokenTtlMs: options.accessTokenTtlMs ?? 3_600_000,
@@ -138,7 +146,7 @@ export function request(
   harness: Pick<Harness, 'url' | 'caPem'>,
   method: string,
   pathname: string,
-  options: { headers?: Record<string, string>; body?: string | Buffer; bearer?: string } = {},
+  options: { headers?: Record<string, string>; body?: string | Buffer; bearer?: string; localAddress?: string } = {},
 ): Promise<TestResponse> {
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   if (options.bearer !== undefined) headers.Authorization = `Bearer ${options.bearer}`;
@@ -149,6 +157,7 @@ export function request(
       ca: harness.caPem,
       minVersion: 'TLSv1.3',
       agent: false,
+      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
     });
     req.on('error', reject);
     req.on('response', (res) => {
