@@ -13,6 +13,7 @@ import { STORE_ROUTES } from './store-routes';
 import { TLS_ROUTES } from './tls-routes';
 import { USER_ROUTES } from './user-routes';
 import { NO_STORE_HEADERS, handleTokenRequest } from './token-endpoint';
+import { OIDC_ROUTES } from './oidc-routes';
 
 const DEFAULT_AUDIT_LIMIT = 100;
 
@@ -55,6 +56,7 @@ export const API_ROUTES: readonly Route[] = [
   ...ALERT_CHANNEL_ROUTES,
   ...AUTH_ROUTES,
   ...USER_ROUTES,
+  ...OIDC_ROUTES,
   {
     method: 'GET',
     pattern: '/api/v1/audit',
