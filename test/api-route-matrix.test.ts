@@ -168,6 +168,9 @@ const TABLE: Record<string, Entry> = {
   },
   'POST /api/v1/alert-channels/:name/test': { least: 'editor', ok: 200, request: () => ({ path: '/api/v1/alert-channels/hook/test' }) },
   'GET /api/v1/audit': { least: 'admin', ok: 200, request: () => ({ path: '/api/v1/audit' }) },
+  // No dashboard.oidc in this collector: both answer 404 to everyone (test/oidc-sign-in.test.ts has the flow).
+  'GET /auth/oidc/start': { least: 'public', ok: 404, request: () => ({ path: '/auth/oidc/start' }) },
+  'GET /auth/oidc/callback': { least: 'public', ok: 404, request: () => ({ path: '/auth/oidc/callback?code=x&state=y' }) },
 };
 
 const RANK: Record<Least, number> = { public: 0, viewer: 1, editor: 2, admin: 3 };

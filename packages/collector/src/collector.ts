@@ -25,6 +25,7 @@ import { RetentionTimer } from './store/retention-timer';
 import { SettingsStore } from './store/settings-store';
 import { UpSeriesWriter } from './store/up-series-writer';
 import { LocalUserStore } from './web/local-user-store';
+import { OidcSignIn } from './web/oidc-sign-in';
 import { SignInLimiter } from './web/sign-in-limiter';
 import { WebSessionStore } from './web/web-session-store';
 
@@ -57,6 +58,7 @@ export class Collector {
   private backPressure: BackPressure | undefined;
   private manager: CertificateManager | undefined;
   private alerting: Alerting | undefined;
+  private oidc: OidcSignIn | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -83,6 +85,12 @@ export class Collector {
     };
     const agentTls = serverPair('collector');
     const apiTls = serverPair('api');
+    // The client secret and CA files are read now, before anything opens; the provider itself may
+    // be down: discovery retries in the background and OIDC is offered once it succeeds.
+    if (config.dashboard.oidc !== null) {
+      this.oidc = new OidcSignIn({ config: config.dashboard.oidc, log, now });
+      await this.oidc.start();
+    }
 
     const db = openDatabase(config.dataDir);
     this.db = db;
@@ -236,6 +244,7 @@ export class Collector {
         users,
         webSessions,
         signInLimiter: new SignInLimiter(),
+        oidc: this.oidc,
         config: {
           accessTokenTtlMs: config.api.accessTokenTtlMs,
           allowCidrs: config.api.allowCidrs,
@@ -302,6 +311,8 @@ export class Collector {
   }
 
   async stop(): Promise<void> {
+    this.oidc?.stop();
+    this.oidc = undefined;
     await this.alerting?.stop();
     this.manager?.stop();
     this.retention?.stop();

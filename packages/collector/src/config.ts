@@ -17,6 +17,7 @@ import {
 } from '@ximp/shared';
 import { parseSubjectAltName } from './pki/subject-alt-names';
 import { MIN_RETENTION_MS } from './store/retention-setting';
+import { parseOidcConfig, type OidcConfig } from './web/oidc-config';
 import {
   DASHBOARD_SESSION_DEFAULTS,
   DASHBOARD_SESSION_KEYS,
@@ -79,8 +80,8 @@ export interface CollectorConfig {
   dashboard: DashboardConfig;
 }
 
-/** `dashboard:`: session timeouts (web/dashboard-session-config.ts); OIDC sign-in goes beside them. */
-export type DashboardConfig = DashboardSessionConfig;
+/** `dashboard:`: session timeouts (web/dashboard-session-config.ts) and OIDC sign-in (web/oidc-config.ts, null = none). */
+export type DashboardConfig = DashboardSessionConfig & { oidc: OidcConfig | null };
 
 /** An operator-supplied certificate and key (`cert_file`, `key_file`), absolute paths. */
 export interface CertificateFiles {
@@ -168,7 +169,7 @@ export const DEFAULT_COLLECTOR_CONFIG: Readonly<Omit<CollectorConfig, 'file'>> =
   api: { allowCidrs: [], accessTokenTtlMs: 1 * HOUR, maxQueryRangeMs: 31 * DAY, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
   log: { level: 'info' },
   alerting: { evaluationIntervalMs: 15 * SECOND, repeatIntervalMs: 4 * HOUR, historyRetentionMs: 90 * DAY },
-  dashboard: { ...DASHBOARD_SESSION_DEFAULTS },
+  dashboard: { ...DASHBOARD_SESSION_DEFAULTS, oidc: null },
 });
 
 /**
@@ -281,8 +282,8 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     historyRetentionMs: alertingSection.duration('history_retention', { min: DAY, max: 3650 * DAY }) ?? d.alerting.historyRetentionMs,
   };
 
-  const dashboardSection = root.section('dashboard', [...DASHBOARD_SESSION_KEYS]);
-  const dashboard: DashboardConfig = { ...parseDashboardSessionConfig(dashboardSection) };
+  const dashboardSection = root.section('dashboard', [...DASHBOARD_SESSION_KEYS, 'oidc']);
+  const dashboard: DashboardConfig = { ...parseDashboardSessionConfig(dashboardSection), oidc: parseOidcConfig(dashboardSection, file, api, hostnames) };
 
   const resolvedDataDir = dataDir === undefined ? d.dataDir : resolveRelativeTo(file, dataDir);
   const remoteWrite = parseRemoteWrite(remoteWriteReaders, file, resolvedDataDir);
@@ -315,7 +316,7 @@ function defaultsFor(file: string | null): CollectorConfig {
     api: { ...d.api, allowCidrs: [...d.api.allowCidrs] },
     log: { ...d.log },
     alerting: { ...d.alerting },
-    dashboard: { ...d.dashboard },
+    dashboard: { ...d.dashboard, oidc: null },
   });
 }
 

@@ -52,7 +52,7 @@ const DEFAULTS = {
   api: { allowCidrs: [], accessTokenTtlMs: 3_600_000, maxQueryRangeMs: 31 * 86_400_000, maxQueryPoints: 250_000, maxConcurrentQueries: 4 },
   log: { level: 'info' },
   alerting: { evaluationIntervalMs: 15_000, repeatIntervalMs: 4 * 3_600_000, historyRetentionMs: 90 * DAY },
-  dashboard: { sessionIdleTimeoutMs: 30 * 60_000, sessionMaxAgeMs: 12 * 3_600_000 },
+  dashboard: { sessionIdleTimeoutMs: 30 * 60_000, sessionMaxAgeMs: 12 * 3_600_000, oidc: null },
 };
 
 t.test('loadCollectorConfig(null) is every default, frozen', async (t) => {
@@ -158,7 +158,7 @@ dashboard:
     },
     log: { level: 'warn' },
     alerting: { evaluationIntervalMs: 1000, repeatIntervalMs: 30 * 60_000, historyRetentionMs: 7 * DAY },
-    dashboard: { sessionIdleTimeoutMs: 15 * 60_000, sessionMaxAgeMs: 8 * 3_600_000 },
+    dashboard: { sessionIdleTimeoutMs: 15 * 60_000, sessionMaxAgeMs: 8 * 3_600_000, oidc: null },
   });
   t.ok(Object.isFrozen(c.listen.agents));
 });

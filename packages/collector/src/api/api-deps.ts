@@ -17,6 +17,7 @@ import type { CertificateView, RenewedCertificate } from '../pki/certificate-man
 import type { LocalUserStore } from '../web/local-user-store';
 import type { SignInLimiter } from '../web/sign-in-limiter';
 import type { WebSessionStore } from '../web/web-session-store';
+import type { OidcSignInDep } from './oidc-routes';
 
 export type { AgentState, AgentView } from '../registry/agent-state';
 
@@ -70,8 +71,11 @@ export interface ApiDeps {
   users?: LocalUserStore;
   /** Failed sign-ins per name and address; absent: /auth/login answers 503. */
   signInLimiter?: SignInLimiter;
-  /** OIDC sign-in when configured: /auth/methods offers "Sign in with <displayName>". */
-  oidc?: { readonly displayName: string };
+  /**
+   * OIDC sign-in when configured (web/oidc-sign-in.ts): /auth/methods offers "Sign in with
+   * <displayName>" once the provider is discovered; /auth/oidc/* answer 404 without it.
+   */
+  oidc?: OidcSignInDep;
   /** The collector's own metrics (CollectorMetrics), for GET /metrics. */
   metrics: { readonly contentType: string; metrics(): Promise<string> };
   config: {

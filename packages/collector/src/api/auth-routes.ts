@@ -64,7 +64,7 @@ export const AUTH_ROUTES: readonly Route[] = [
     headers: AUTH_HEADERS,
     handler: ({ deps }) => ({
       status: 200,
-      body: { local: deps.users !== undefined, oidc: deps.oidc === undefined ? null : { label: `Sign in with ${deps.oidc.displayName}` } },
+      body: { local: deps.users !== undefined, oidc: deps.oidc?.ready === true ? { label: `Sign in with ${deps.oidc.displayName}` } : null },
     }),
   },
   {

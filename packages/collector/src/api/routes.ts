@@ -14,6 +14,7 @@ import { TLS_ROUTES } from './tls-routes';
 import { USER_ROUTES } from './user-routes';
 import { NO_STORE_HEADERS, handleTokenRequest } from './token-endpoint';
 import { STATIC_SITE_ROUTES } from '../web/static-site';
+import { OIDC_ROUTES } from './oidc-routes';
 
 const DEFAULT_AUDIT_LIMIT = 100;
 
@@ -56,6 +57,7 @@ export const API_ROUTES: readonly Route[] = [
   ...ALERT_CHANNEL_ROUTES,
   ...AUTH_ROUTES,
   ...USER_ROUTES,
+  ...OIDC_ROUTES,
   {
     method: 'GET',
     pattern: '/api/v1/audit',
