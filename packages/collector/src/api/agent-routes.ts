@@ -6,6 +6,7 @@ import { isoOrNull } from './iso-time';
 import { checkNodeName, checkParams } from './request-fields';
 import type { Route } from './route-table';
 import { seriesJsonChunks } from './series-json-chunks';
+import { MAX_STEPS, MIN_STEP_MS } from '../store/series-query';
 
 /** An agent as the API shows it (SPEC §5). */
 export interface AgentJson {
@@ -36,7 +37,7 @@ export function agentJson(view: AgentView, held: ReadonlySet<string> = new Set()
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]{0,255}$/;
 const DEFAULT_RANGE_MS = 3_600_000;
-const SERIES_PARAMS = ['metric', 'from', 'to'];
+const SERIES_PARAMS = ['metric', 'from', 'to', 'step'];
 /** Seconds a caller refused for want of a query slot is told to wait. */
 const BUSY_RETRY_AFTER_S = 1;
 
@@ -46,6 +47,15 @@ function timeParam(query: URLSearchParams, name: string, fallback: number): numb
   if (text === null || text === '') return fallback;
   const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
   if (!Number.isFinite(ms)) throw invalidRequest(`${name}: expected unix milliseconds or an ISO 8601 time`);
+  return ms;
+}
+
+/** `step`: whole milliseconds, at least MIN_STEP_MS; undefined when absent. */
+function stepParam(query: URLSearchParams): number | undefined {
+  const text = query.get('step');
+  if (text === null) return undefined;
+  const ms = /^\d{1,15}$/.test(text) ? Number(text) : NaN;
+  if (!(ms >= MIN_STEP_MS)) throw invalidRequest(`step: expected whole milliseconds, at least ${MIN_STEP_MS}`);
   return ms;
 }
 
@@ -94,11 +104,16 @@ export const AGENT_ROUTES: readonly Route[] = [
       const to = timeParam(query, 'to', deps.now());
       const from = timeParam(query, 'from', to - DEFAULT_RANGE_MS);
       if (from > to) throw invalidRequest('from: must not be after to');
+      const step = stepParam(query);
       const { maxRangeMs, maxPoints, maxConcurrent } = deps.series.limits;
-      if (to - from > maxRangeMs) {
+      // With a step the points are bounded by the steps, so the range limit does not apply.
+      if (step !== undefined && (to - from) / step > MAX_STEPS) {
+        throw tooLarge(`the query covers ${Math.ceil((to - from) / step)} steps; at most ${MAX_STEPS} are allowed: raise step or narrow from and to`);
+      }
+      if (step === undefined && to - from > maxRangeMs) {
         throw tooLarge(`the time range is ${formatDuration(to - from)}; at most ${formatDuration(maxRangeMs)} is allowed (api.max_query_range): narrow from and to`);
       }
-      const result = await deps.series.read(node, metric, from, to);
+      const result = await deps.series.read(node, metric, from, to, step);
       if (result.kind === 'busy') {
         throw new HttpError(503, 'busy', `at most ${maxConcurrent} series queries run at once (api.max_concurrent_queries): retry later`, {
           'Retry-After': String(BUSY_RETRY_AFTER_S),
