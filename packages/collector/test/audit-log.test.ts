@@ -58,6 +58,9 @@ t.test('every SPEC action is accepted, others refused', async (t) => {
     'alert_channel.create',
     'alert_channel.update',
     'alert_channel.delete',
+    'dashboard.create',
+    'dashboard.update',
+    'dashboard.delete',
   ]);
   for (const action of AUDIT_ACTIONS) log.record({ actor: 'a', action, target: 't', source: 's' }, T0);
   t.equal(log.list().length, AUDIT_ACTIONS.length);

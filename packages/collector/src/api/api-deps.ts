@@ -14,6 +14,7 @@ import type { AgentView } from '../registry/agent-state';
 import type { RetentionSetting } from '../store/retention-setting';
 import type { SeriesQuery } from '../store/series-query';
 import type { CertificateView, RenewedCertificate } from '../pki/certificate-manager';
+import type { DashboardStore } from '../dashboards/dashboard-store';
 
 export type { AgentState, AgentView } from '../registry/agent-state';
 
@@ -58,6 +59,8 @@ export interface ApiDeps {
     /** Sends a test notification through the channel now; the attempt is in the history. */
     testChannel(name: string): Promise<DeliveryResult>;
   };
+  /** Saved dashboards (dashboard contract); absent: those routes answer 503. */
+  dashboards?: Pick<DashboardStore, 'list' | 'get' | 'create' | 'update' | 'delete'>;
   /** The collector's own metrics (CollectorMetrics), for GET /metrics. */
   metrics: { readonly contentType: string; metrics(): Promise<string> };
   config: {

@@ -4,6 +4,7 @@ import { ALERT_ROUTES } from './alert-routes';
 import { ALERT_RULE_ROUTES } from './alert-rule-routes';
 import { AGENT_TOKEN_ROUTES } from './agent-token-routes';
 import { CLIENT_ROUTES } from './client-routes';
+import { DASHBOARD_ROUTES } from './dashboard-routes';
 import { requireAllNodes } from './bearer-auth';
 import { REVOKE_ROUTE } from './revoke-endpoint';
 import type { Route } from './route-table';
@@ -51,6 +52,7 @@ export const API_ROUTES: readonly Route[] = [
   ...ALERT_ROUTES,
   ...ALERT_RULE_ROUTES,
   ...ALERT_CHANNEL_ROUTES,
+  ...DASHBOARD_ROUTES,
   {
     method: 'GET',
     pattern: '/api/v1/audit',

@@ -16,6 +16,9 @@ export const AUDIT_ACTIONS = [
   'alert_channel.create',
   'alert_channel.update',
   'alert_channel.delete',
+  'dashboard.create',
+  'dashboard.update',
+  'dashboard.delete',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

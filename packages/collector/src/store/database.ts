@@ -167,6 +167,21 @@ const MIGRATIONS: readonly string[] = [
 
   ALTER TABLE api_clients ADD COLUMN nodes TEXT;
   `,
+  // 4: local users and dashboard sessions (auth). Empty on this line of work; the merge puts the
+  // auth migration here, so the dashboards stay migration 5 everywhere.
+  '',
+  // 5: saved dashboards (the dashboard contract); panels as the JSON array the API answers with.
+  `
+  CREATE TABLE dashboards (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    panels_json TEXT NOT NULL,
+    builtin INTEGER NOT NULL DEFAULT 0,
+    created_by TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this build writes. */
