@@ -20,6 +20,46 @@ export interface AgentJson {
   runtime: string | null;
   /** `held` while the agent's session is not acknowledged because a remote store's queue is full. */
   store: 'ok' | 'held';
+  /** When the agent's token expires (ISO), null when unknown. */
+  token_expires_at: string | null;
+  /** The agent's clock minus the collector's, ms (positive: the agent is ahead); null when unknown. */
+  clock_skew_ms: number | null;
+  /** Batches waiting in the agent's spool (estimated from its latest batch); null when unknown. */
+  spool_backlog: number | null;
+}
+
+/** Host facts from the agent's Hello, snake_case (GET /api/v1/agents/{node} only). */
+export interface HostJson {
+  hostname: string | null;
+  os: string | null;
+  kernel: string | null;
+  arch: string | null;
+  cpu_model: string | null;
+  cpu_count: number | null;
+  memory_bytes: number | null;
+  virtualization: string | null;
+  runtime: string | null;
+}
+
+const HOST_FIELDS: readonly [keyof HostJson, string, 'string' | 'number'][] = [
+  ['hostname', 'hostname', 'string'],
+  ['os', 'os', 'string'],
+  ['kernel', 'kernel', 'string'],
+  ['arch', 'arch', 'string'],
+  ['cpu_model', 'cpuModel', 'string'],
+  ['cpu_count', 'cpuCount', 'number'],
+  ['memory_bytes', 'memoryBytes', 'number'],
+  ['virtualization', 'virtualization', 'string'],
+  ['runtime', 'runtime', 'string'],
+];
+
+/** Host facts as stored (HostFacts, maybe from an older agent) in snake_case; a field of the wrong type is null. */
+export function hostJson(host: unknown): HostJson | null {
+  if (host === null || typeof host !== 'object') return null;
+  const facts = host as Record<string, unknown>;
+  const out = {} as Record<keyof HostJson, string | number | null>;
+  for (const [name, key, type] of HOST_FIELDS) out[name] = typeof facts[key] === type ? (facts[key] as string | number) : null;
+  return out as unknown as HostJson;
 }
 
 export function agentJson(view: AgentView, held: ReadonlySet<string> = new Set()): AgentJson {
@@ -32,6 +72,9 @@ export function agentJson(view: AgentView, held: ReadonlySet<string> = new Set()
     token_id: view.tokenId,
     runtime: view.runtime,
     store: held.has(view.node) ? 'held' : 'ok',
+    token_expires_at: isoOrNull(view.tokenExpiresMs),
+    clock_skew_ms: view.clockSkewMs ?? null,
+    spool_backlog: view.spoolBacklog ?? null,
   };
 }
 
@@ -87,7 +130,7 @@ export const AGENT_ROUTES: readonly Route[] = [
       requireNode(principal, node);
       const view = deps.agents.get(node);
       if (view === undefined) throw new HttpError(404, 'not_found', `no agent "${node}"`);
-      return { status: 200, body: agentJson(view, deps.heldBackNodes?.()) };
+      return { status: 200, body: { ...agentJson(view, deps.heldBackNodes?.()), host: hostJson(view.host) } };
     },
   },
   {
