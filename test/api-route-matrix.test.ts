@@ -42,6 +42,8 @@ interface Entry {
   scoped?: number;
   /** The answer is Prometheus text, not JSON. */
   text?: boolean;
+  /** A success has no body (204). */
+  empty?: boolean;
   /** The caller authenticates with its client credentials (HTTP Basic), not a bearer token. */
   credentials?: boolean;
   /** Statuses that do not follow from `least` (the token endpoint). */
@@ -167,6 +169,32 @@ const TABLE: Record<string, Entry> = {
     },
   },
   'POST /api/v1/alert-channels/:name/test': { least: 'editor', ok: 200, request: () => ({ path: '/api/v1/alert-channels/hook/test' }) },
+  'GET /api/v1/dashboards': { least: 'viewer', ok: 200, request: () => ({ path: '/api/v1/dashboards' }) },
+  'GET /api/v1/dashboards/:id': { least: 'viewer', ok: 200, request: () => ({ path: '/api/v1/dashboards/node-overview' }) },
+  'POST /api/v1/dashboards': {
+    least: 'editor',
+    ok: 201,
+    request: ({ unique }) => ({ path: '/api/v1/dashboards', json: { name: unique('dash'), panels: [] } }),
+  },
+  'PUT /api/v1/dashboards/:id': {
+    least: 'editor',
+    ok: 200,
+    async request({ admin, unique }) {
+      const name = unique('dash');
+      await created(admin, 'POST', '/api/v1/dashboards', { name, panels: [] });
+      return { path: `/api/v1/dashboards/${name}`, json: { name, panels: [{ title: 'Load', metric: 'node_load1' }] } };
+    },
+  },
+  'DELETE /api/v1/dashboards/:id': {
+    least: 'editor',
+    ok: 204,
+    empty: true,
+    async request({ admin, unique }) {
+      const name = unique('dash');
+      await created(admin, 'POST', '/api/v1/dashboards', { name, panels: [] });
+      return { path: `/api/v1/dashboards/${name}` };
+    },
+  },
   'GET /api/v1/audit': { least: 'admin', ok: 200, request: () => ({ path: '/api/v1/audit' }) },
   // No dashboard.oidc in this collector: both answer 404 to everyone (test/oidc-sign-in.test.ts has the flow).
   'GET /auth/oidc/start': { least: 'public', ok: 404, request: () => ({ path: '/auth/oidc/start' }) },
@@ -298,6 +326,8 @@ t.test('every route × every kind of caller', async (t) => {
         t.match(parsed, { error: String }, `${label}: {error}`);
         if (res.status === 401 && !entry.credentials) t.match(res.challenge, /^Bearer realm="ximp"/, `${label}: a Bearer challenge`);
         if (res.status === 401 && entry.credentials && auth !== null) t.match(res.challenge, /^Basic realm="ximp"/, `${label}: a Basic challenge`);
+      } else if (entry.empty) {
+        t.equal(res.body, '', `${label}: no body`);
       } else if (entry.text) {
         t.match(res.type, /^text\/plain/, `${label}: Prometheus text`);
       } else {

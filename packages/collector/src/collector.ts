@@ -15,6 +15,7 @@ import { CertificateManager } from './pki/certificate-manager';
 import { PkiStore } from './pki/pki-store';
 import type { RenewalSchedule } from './pki/renewal-timer';
 import { AgentRegistry } from './registry/agent-registry';
+import { DashboardStore } from './dashboards/dashboard-store';
 import { AgentRecordStore } from './registry/agent-record-store';
 import { openDatabase, type Database } from './store/database';
 import { MetricStore, type MetricStoreOptions } from './store/metric-store';
@@ -227,6 +228,8 @@ export class Collector {
     });
     this.alerting = alerting;
 
+    const dashboards = new DashboardStore(db);
+    dashboards.ensureBuiltIns(now());
     const apiServer: ApiServer = new ApiServer(
       {
         tokens,
@@ -238,6 +241,7 @@ export class Collector {
         retention,
         series: querySeries,
         alerting: alerting.api(),
+        dashboards,
         metrics,
         heldBackNodes: () => backPressure.heldNodes(),
         certificates,

@@ -106,3 +106,34 @@ t.test('the runtime an agent sent: live, after it left, and "" from agents older
   t.equal(registry.get('odd')?.runtime, '', 'stored facts with a runtime that is not text');
   t.equal(registry.get('none')?.runtime, '', 'no stored facts');
 });
+
+t.test('token expiry, clock skew, spool backlog and host facts; a change listener hears connect, first batch and disconnect', async (t) => {
+  let now = 10_000;
+  const records = fakeRecords();
+  const tokens = [
+    { id: 't1', node: 'a', expiresMs: 5e12, revokedMs: null },
+    { id: 't2', node: 'waiting', expiresMs: 6e12, revokedMs: null },
+  ];
+  const registry = new AgentRegistry({ records, tokens: { list: () => tokens }, transaction: (fn) => fn(), log: silentLogger(), now: () => now });
+  const heard: string[] = [];
+  const off = registry.onChange((node) => heard.push(`${node}:${registry.get(node)?.state}`));
+  registry.onChange(() => {
+    throw new Error('a failing listener does not stop the others');
+  });
+
+  t.match(registry.get('waiting'), { state: 'PENDING', tokenExpiresMs: 6e12, clockSkewMs: null, spoolBacklog: null, host: null });
+  const s = session('a', 't1');
+  registry.attach(s, { ...info, host: { ...info.host, hostname: 'host-a' } });
+  t.match(registry.get('a'), { state: 'STALE', tokenExpiresMs: 5e12, clockSkewMs: null, spoolBacklog: null, host: { hostname: 'host-a' } });
+  registry.batchReceived(s, now, { clockSkewMs: -250, spoolBacklog: 7 });
+  t.match(registry.get('a'), { state: 'ACTIVE', clockSkewMs: -250, spoolBacklog: 7 });
+  now += 500;
+  registry.batchReceived(s, now, { clockSkewMs: 40, spoolBacklog: 0 });
+  t.match(registry.get('a'), { clockSkewMs: 40, spoolBacklog: 0 }, 'the latest batch counts');
+  registry.detach(s);
+  t.match(registry.get('a'), { state: 'DISCONNECTED', tokenExpiresMs: 5e12, clockSkewMs: null, spoolBacklog: null, host: { hostname: 'host-a' } }, 'stored host facts stay');
+  t.same(heard, ['a:STALE', 'a:ACTIVE', 'a:DISCONNECTED'], 'connect, the first batch (to ACTIVE), disconnect; not every batch');
+  off();
+  registry.attach(session('a', 't1'), info);
+  t.equal(heard.length, 3, 'unsubscribed');
+});

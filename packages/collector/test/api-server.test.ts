@@ -422,7 +422,19 @@ t.test('agents and series', async (t) => {
   const { h, admin } = await adminSetup(t);
   const viewer = h.accessToken(h.createClient('monitoring-viewer'));
   h.agents.push(
-    { node: 'web-1', state: 'ACTIVE', lastSeenMs: Date.UTC(2026, 10, 23, 19, 31, 5), address: '192.0.2.1:4000', version: '0.1.0', tokenId: 'aaaaaaaaaaaa', runtime: 'node v24.22.3' },
+    {
+      node: 'web-1',
+      state: 'ACTIVE',
+      lastSeenMs: Date.UTC(2026, 10, 23, 19, 31, 5),
+      address: '192.0.2.1:4000',
+      version: '0.1.0',
+      tokenId: 'aaaaaaaaaaaa',
+      runtime: 'node v24.22.3',
+      tokenExpiresMs: Date.UTC(2027, 10, 23),
+      clockSkewMs: -120,
+      spoolBacklog: 3,
+      host: { hostname: 'web-1', os: 'Debian 12', kernel: '6.1.0', arch: 'x64', cpuModel: 'EPYC', cpuCount: 4, memoryBytes: 8e9, virtualization: 'kvm', runtime: 'node v24.22.3' },
+    },
     { node: 'web-2', state: 'PENDING', lastSeenMs: null, address: null, version: null, tokenId: 'bbbbbbbbbbbb', runtime: null },
   );
   const list = await request(h, 'GET', '/api/v1/agents', { bearer: viewer });
@@ -435,7 +447,25 @@ t.test('agents and series', async (t) => {
     token_id: 'aaaaaaaaaaaa',
     runtime: 'node v24.22.3',
     store: 'ok',
+    token_expires_at: '2027-11-23T00:00:00.000Z',
+    clock_skew_ms: -120,
+    spool_backlog: 3,
   });
+  t.match(list.json[1], { token_expires_at: null, clock_skew_ms: null, spool_backlog: null }, 'null where the registry does not know them');
+  t.notOk('host' in list.json[0], 'host facts only on the single-agent route');
+  const one = await request(h, 'GET', '/api/v1/agents/web-1', { bearer: viewer });
+  t.same(one.json.host, {
+    hostname: 'web-1',
+    os: 'Debian 12',
+    kernel: '6.1.0',
+    arch: 'x64',
+    cpu_model: 'EPYC',
+    cpu_count: 4,
+    memory_bytes: 8e9,
+    virtualization: 'kvm',
+    runtime: 'node v24.22.3',
+  }, 'the host facts of the Hello, snake_case');
+  t.equal((await request(h, 'GET', '/api/v1/agents/web-2', { bearer: viewer })).json.host, null, 'before any Hello: null');
   t.equal(list.json[1].last_seen, null);
   t.equal(list.json[1].runtime, null, 'no Hello yet: no runtime');
   t.same((await request(h, 'GET', '/api/v1/agents?node=web-2', { bearer: viewer })).json.map((a: { node: string }) => a.node), ['web-2']);

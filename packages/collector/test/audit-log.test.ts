@@ -63,6 +63,9 @@ t.test('every SPEC action is accepted, others refused', async (t) => {
     'user.reset_password',
     'session.login',
     'session.login_failed',
+    'dashboard.create',
+    'dashboard.update',
+    'dashboard.delete',
   ]);
   for (const action of AUDIT_ACTIONS) log.record({ actor: 'a', action, target: 't', source: 's' }, T0);
   t.equal(log.list().length, AUDIT_ACTIONS.length);

@@ -186,6 +186,7 @@ t.test('/auth/methods: local always; OIDC only when configured', async (t) => {
   t.same([res.status, res.json], [200, { local: true, oidc: null }]);
   t.equal(res.headers['content-security-policy'], CSP);
   t.equal(res.headers['cache-control'], 'no-store');
-  h.deps.oidc = { displayName: 'Example SSO' };
+  // Only what /auth/methods reads of the OIDC sign-in (web/oidc-sign-in.ts): discovered, and its name.
+  h.deps.oidc = { displayName: 'Example SSO', ready: true } as unknown as NonNullable<typeof h.deps.oidc>;
   t.same((await request(h, 'GET', '/auth/methods')).json, { local: true, oidc: { label: 'Sign in with Example SSO' } });
 });

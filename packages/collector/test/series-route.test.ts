@@ -37,7 +37,7 @@ t.test('missing and invalid parameters answer 400 with a message naming the para
     ['?metric=node_load1&from=yesterday', /^from: expected unix milliseconds or an ISO 8601 time$/],
     ['?metric=node_load1&to=1e3', /^to: expected unix milliseconds or an ISO 8601 time$/],
     ['?metric=node_load1&from=3000&to=2000', /^from: must not be after to$/],
-    ['?metric=node_load1&form=1000', /^form: unknown parameter \(expected metric, from, to\)$/],
+    ['?metric=node_load1&form=1000', /^form: unknown parameter \(expected metric, from, to, step\)$/],
     ['?metric=node_load1&metric=up', /^metric: given more than once$/],
   ];
   for (const [query, message] of cases) {

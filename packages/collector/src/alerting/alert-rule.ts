@@ -65,8 +65,31 @@ const ALL_KEYS = [...new Set([...COMMON_KEYS, ...Object.values(KIND_KEYS).flat()
 
 const DEFAULT_FOR: Readonly<Record<RuleKind, number>> = { agent_down: 5 * MINUTE, threshold: 0, token_expiry: 0, certificate_expiry: 0 };
 const DEFAULT_WITHIN = 14 * DAY;
-const MAX_MATCHERS = 16;
+export const MAX_MATCHERS = 16;
 const MAX_CHANNELS = 16;
+
+/** A metric name at `key` (rules, dashboard panels). */
+export function readMetricName(r: ConfigReader, key: string, required: boolean): string | undefined {
+  return r.string(key, {
+    required,
+    check: (v) => (v.length <= MAX_NAME_LENGTH && METRIC_NAME.test(v) ? null : 'a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)'),
+  });
+}
+
+/** A label name is what `check` of a label list or map accepts; null when fine. */
+export function labelNameProblem(k: string): string | null {
+  return LABEL_NAME.test(k) && k.length <= MAX_NAME_LENGTH ? null : 'not a label name ([a-zA-Z_][a-zA-Z0-9_]*)';
+}
+
+/** Label matchers `{label: value}` at `key`: equality on the series' labels (rules, dashboard panels). */
+export function readMatchers(r: ConfigReader, key: string): Record<string, string> | undefined {
+  return r.stringMap(key, {
+    what: 'label',
+    maxEntries: MAX_MATCHERS,
+    checkKey: labelNameProblem,
+    checkValue: (v) => (v.length <= MAX_LABEL_VALUE_LENGTH ? null : `a label value of at most ${MAX_LABEL_VALUE_LENGTH} characters`),
+  });
+}
 
 /**
  * Reads one rule from a mapping (a YAML file or an API body parsed as YAML, which JSON is), every
@@ -83,16 +106,8 @@ export function readAlertRule(r: ConfigReader): AlertRule | undefined {
     }
   }
   const threshold = kind === 'threshold';
-  const metric = r.string('metric', {
-    required: threshold,
-    check: (v) => (v.length <= MAX_NAME_LENGTH && METRIC_NAME.test(v) ? null : 'a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)'),
-  });
-  const matchers = r.stringMap('matchers', {
-    what: 'label',
-    maxEntries: MAX_MATCHERS,
-    checkKey: (k) => (LABEL_NAME.test(k) && k.length <= MAX_NAME_LENGTH ? null : 'not a label name ([a-zA-Z_][a-zA-Z0-9_]*)'),
-    checkValue: (v) => (v.length <= MAX_LABEL_VALUE_LENGTH ? null : `a label value of at most ${MAX_LABEL_VALUE_LENGTH} characters`),
-  });
+  const metric = readMetricName(r, 'metric', threshold);
+  const matchers = readMatchers(r, 'matchers');
   const aggregate = r.oneOf('aggregate', AGGREGATES);
   const rateMs = r.duration('rate', { min: 1000, max: DAY });
   const op = r.oneOf('op', COMPARISONS, { required: threshold });

@@ -6,6 +6,7 @@ import { isoOrNull } from './iso-time';
 import { checkNodeName, checkParams } from './request-fields';
 import type { Route } from './route-table';
 import { seriesJsonChunks } from './series-json-chunks';
+import { MAX_STEPS, MIN_STEP_MS } from '../store/series-query';
 
 /** An agent as the API shows it (SPEC §5). */
 export interface AgentJson {
@@ -19,6 +20,46 @@ export interface AgentJson {
   runtime: string | null;
   /** `held` while the agent's session is not acknowledged because a remote store's queue is full. */
   store: 'ok' | 'held';
+  /** When the agent's token expires (ISO), null when unknown. */
+  token_expires_at: string | null;
+  /** The agent's clock minus the collector's, ms (positive: the agent is ahead); null when unknown. */
+  clock_skew_ms: number | null;
+  /** Batches waiting in the agent's spool (estimated from its latest batch); null when unknown. */
+  spool_backlog: number | null;
+}
+
+/** Host facts from the agent's Hello, snake_case (GET /api/v1/agents/{node} only). */
+export interface HostJson {
+  hostname: string | null;
+  os: string | null;
+  kernel: string | null;
+  arch: string | null;
+  cpu_model: string | null;
+  cpu_count: number | null;
+  memory_bytes: number | null;
+  virtualization: string | null;
+  runtime: string | null;
+}
+
+const HOST_FIELDS: readonly [keyof HostJson, string, 'string' | 'number'][] = [
+  ['hostname', 'hostname', 'string'],
+  ['os', 'os', 'string'],
+  ['kernel', 'kernel', 'string'],
+  ['arch', 'arch', 'string'],
+  ['cpu_model', 'cpuModel', 'string'],
+  ['cpu_count', 'cpuCount', 'number'],
+  ['memory_bytes', 'memoryBytes', 'number'],
+  ['virtualization', 'virtualization', 'string'],
+  ['runtime', 'runtime', 'string'],
+];
+
+/** Host facts as stored (HostFacts, maybe from an older agent) in snake_case; a field of the wrong type is null. */
+export function hostJson(host: unknown): HostJson | null {
+  if (host === null || typeof host !== 'object') return null;
+  const facts = host as Record<string, unknown>;
+  const out = {} as Record<keyof HostJson, string | number | null>;
+  for (const [name, key, type] of HOST_FIELDS) out[name] = typeof facts[key] === type ? (facts[key] as string | number) : null;
+  return out as unknown as HostJson;
 }
 
 export function agentJson(view: AgentView, held: ReadonlySet<string> = new Set()): AgentJson {
@@ -31,12 +72,15 @@ export function agentJson(view: AgentView, held: ReadonlySet<string> = new Set()
     token_id: view.tokenId,
     runtime: view.runtime,
     store: held.has(view.node) ? 'held' : 'ok',
+    token_expires_at: isoOrNull(view.tokenExpiresMs),
+    clock_skew_ms: view.clockSkewMs ?? null,
+    spool_backlog: view.spoolBacklog ?? null,
   };
 }
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]{0,255}$/;
 const DEFAULT_RANGE_MS = 3_600_000;
-const SERIES_PARAMS = ['metric', 'from', 'to'];
+const SERIES_PARAMS = ['metric', 'from', 'to', 'step'];
 /** Seconds a caller refused for want of a query slot is told to wait. */
 const BUSY_RETRY_AFTER_S = 1;
 
@@ -46,6 +90,15 @@ function timeParam(query: URLSearchParams, name: string, fallback: number): numb
   if (text === null || text === '') return fallback;
   const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
   if (!Number.isFinite(ms)) throw invalidRequest(`${name}: expected unix milliseconds or an ISO 8601 time`);
+  return ms;
+}
+
+/** `step`: whole milliseconds, at least MIN_STEP_MS; undefined when absent. */
+function stepParam(query: URLSearchParams): number | undefined {
+  const text = query.get('step');
+  if (text === null) return undefined;
+  const ms = /^\d{1,15}$/.test(text) ? Number(text) : NaN;
+  if (!(ms >= MIN_STEP_MS)) throw invalidRequest(`step: expected whole milliseconds, at least ${MIN_STEP_MS}`);
   return ms;
 }
 
@@ -77,7 +130,7 @@ export const AGENT_ROUTES: readonly Route[] = [
       requireNode(principal, node);
       const view = deps.agents.get(node);
       if (view === undefined) throw new HttpError(404, 'not_found', `no agent "${node}"`);
-      return { status: 200, body: agentJson(view, deps.heldBackNodes?.()) };
+      return { status: 200, body: { ...agentJson(view, deps.heldBackNodes?.()), host: hostJson(view.host) } };
     },
   },
   {
@@ -94,11 +147,16 @@ export const AGENT_ROUTES: readonly Route[] = [
       const to = timeParam(query, 'to', deps.now());
       const from = timeParam(query, 'from', to - DEFAULT_RANGE_MS);
       if (from > to) throw invalidRequest('from: must not be after to');
+      const step = stepParam(query);
       const { maxRangeMs, maxPoints, maxConcurrent } = deps.series.limits;
-      if (to - from > maxRangeMs) {
+      // With a step the points are bounded by the steps, so the range limit does not apply.
+      if (step !== undefined && (to - from) / step > MAX_STEPS) {
+        throw tooLarge(`the query covers ${Math.ceil((to - from) / step)} steps; at most ${MAX_STEPS} are allowed: raise step or narrow from and to`);
+      }
+      if (step === undefined && to - from > maxRangeMs) {
         throw tooLarge(`the time range is ${formatDuration(to - from)}; at most ${formatDuration(maxRangeMs)} is allowed (api.max_query_range): narrow from and to`);
       }
-      const result = await deps.series.read(node, metric, from, to);
+      const result = await deps.series.read(node, metric, from, to, step);
       if (result.kind === 'busy') {
         throw new HttpError(503, 'busy', `at most ${maxConcurrent} series queries run at once (api.max_concurrent_queries): retry later`, {
           'Retry-After': String(BUSY_RETRY_AFTER_S),

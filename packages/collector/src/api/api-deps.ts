@@ -18,6 +18,7 @@ import type { LocalUserStore } from '../web/local-user-store';
 import type { SignInLimiter } from '../web/sign-in-limiter';
 import type { WebSessionStore } from '../web/web-session-store';
 import type { OidcSignInDep } from './oidc-routes';
+import type { DashboardStore } from '../dashboards/dashboard-store';
 
 export type { AgentState, AgentView } from '../registry/agent-state';
 
@@ -76,6 +77,8 @@ export interface ApiDeps {
    * <displayName>" once the provider is discovered; /auth/oidc/* answer 404 without it.
    */
   oidc?: OidcSignInDep;
+  /** Saved dashboards (dashboard contract); absent: those routes answer 503. */
+  dashboards?: Pick<DashboardStore, 'list' | 'get' | 'create' | 'update' | 'delete'>;
   /** The collector's own metrics (CollectorMetrics), for GET /metrics. */
   metrics: { readonly contentType: string; metrics(): Promise<string> };
   config: {

@@ -22,8 +22,14 @@ export function sendJson(
     res.destroy();
     return;
   }
-  const text = JSON.stringify(body) + '\n';
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  if (status === 204) {
+    // No Content: no body and no Content-Type (RFC 9110 §15.3.5).
+    res.statusCode = status;
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body) + '\n';
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.statusCode = status;

@@ -5,6 +5,7 @@ import { ALERT_RULE_ROUTES } from './alert-rule-routes';
 import { AGENT_TOKEN_ROUTES } from './agent-token-routes';
 import { AUTH_ROUTES } from './auth-routes';
 import { CLIENT_ROUTES } from './client-routes';
+import { DASHBOARD_ROUTES } from './dashboard-routes';
 import { requireAllNodes } from './bearer-auth';
 import { REVOKE_ROUTE } from './revoke-endpoint';
 import type { Route } from './route-table';
@@ -58,6 +59,7 @@ export const API_ROUTES: readonly Route[] = [
   ...AUTH_ROUTES,
   ...USER_ROUTES,
   ...OIDC_ROUTES,
+  ...DASHBOARD_ROUTES,
   {
     method: 'GET',
     pattern: '/api/v1/audit',

@@ -22,6 +22,9 @@ export const AUDIT_ACTIONS = [
   'user.reset_password',
   'session.login',
   'session.login_failed',
+  'dashboard.create',
+  'dashboard.update',
+  'dashboard.delete',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

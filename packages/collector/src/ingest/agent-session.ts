@@ -77,6 +77,17 @@ const CLOCK_SKEW_WARN_MS = 5_000;
 const CLOCK_SKEW_WARN_EVERY_MS = 5 * 60_000;
 
 /**
+ * Batches still in the agent's spool behind `batch`, estimated: the protocol carries no spool
+ * size, but the agent makes one batch per interval and sends its spool oldest first, so a batch
+ * sent this long after it was made has about (sent − made) / interval batches behind it. Both
+ * times are the agent's own clock, so skew does not enter. Null from agents that tell no send time.
+ */
+export function spoolBacklog(batch: Pick<MetricBatch, 'sentUnixMs' | 'timestampUnixMs'>, intervalMs: number): number | null {
+  if (!batch.sentUnixMs || !(intervalMs > 0)) return null;
+  return Math.max(0, Math.floor((batch.sentUnixMs - batch.timestampUnixMs) / intervalMs));
+}
+
+/**
  * One agent connection after its upgrade was authenticated: waits for Hello, answers Welcome,
  * stores each MetricBatch and acknowledges it only once it is durable. Any protocol violation
  * closes this session alone, with the close code of the error.
@@ -319,9 +330,9 @@ export class AgentSession implements LiveSession {
       }
       seriesIds[i] = global;
     }
-    this.checkClockSkew(batch, now);
+    const clockSkewMs = this.checkClockSkew(batch, now);
     this.checkSpoolDrops(batch.droppedBatchesTotal);
-    deps.registry.batchReceived(this, now);
+    deps.registry.batchReceived(this, now, { clockSkewMs: batch.sentUnixMs ? clockSkewMs : null, spoolBacklog: spoolBacklog(batch, hello.intervalMs) });
     deps.counters.batchesReceived++;
     deps.counters.samplesReceived += n;
     const sequence = batch.sequence;
@@ -375,11 +386,12 @@ export class AgentSession implements LiveSession {
    * Skew is the agent's send time minus now: a replayed batch's own timestamp is old, its send
    * time is not. An older agent tells no send time; then only its timestamp can serve.
    */
-  private checkClockSkew(batch: MetricBatch, now: number): void {
+  private checkClockSkew(batch: MetricBatch, now: number): number {
     const skew = (batch.sentUnixMs ? batch.sentUnixMs : batch.timestampUnixMs) - now;
-    if (Math.abs(skew) <= CLOCK_SKEW_WARN_MS || now - this.lastSkewWarnMs < CLOCK_SKEW_WARN_EVERY_MS) return;
+    if (Math.abs(skew) <= CLOCK_SKEW_WARN_MS || now - this.lastSkewWarnMs < CLOCK_SKEW_WARN_EVERY_MS) return skew;
     this.lastSkewWarnMs = now;
     this.deps.log.warn({ node: this.node, skew_ms: skew }, 'agent clock skew above 5 s');
+    return skew;
   }
 
   private send(frame: CollectorFrame): void {

@@ -18,13 +18,25 @@ export interface SessionInfo {
   host: HostFacts;
 }
 
+/** What a batch tells of the agent beyond its data (AgentSession measures it). */
+export interface BatchTiming {
+  /** The agent's send time minus the receive time, ms; null when the agent tells no send time. */
+  clockSkewMs: number | null;
+  /** Batches the agent still holds behind this one (estimated); null when unknown. */
+  spoolBacklog: number | null;
+}
+
 interface LiveAgent {
   session: LiveSession;
   info: SessionInfo;
   lastBatchMs: number | null;
   lastSeenMs: number;
   spoolDroppedTotal: number;
+  timing: BatchTiming;
 }
+
+/** Told the node whose agent connected, disconnected or changed state; must not throw. */
+export type AgentChangeListener = (node: string) => void;
 
 /** The persisted side: agent records and the tokens that make a node PENDING. */
 export interface AgentRegistryDeps {
@@ -37,7 +49,7 @@ export interface AgentRegistryDeps {
     markDisconnected(node: string, now: number): void;
     list(): { node: string; lastSeenMs: number | null; address: string | null; version: string | null; tokenId: string | null; host: unknown }[];
   };
-  tokens: { list(node?: string): { node: string; expiresMs: number; revokedMs: number | null }[] };
+  tokens: { list(node?: string): { id?: string; node: string; expiresMs: number; revokedMs: number | null }[] };
   /** Runs `fn` in one database transaction, so a second of last-seen updates is one commit. */
   transaction(fn: () => void): void;
   log: Logger;
@@ -55,9 +67,30 @@ export interface AgentRegistryDeps {
 export class AgentRegistry {
   private readonly live = new Map<string, LiveAgent>();
   private readonly dirty = new Set<string>();
+  private readonly listeners = new Set<AgentChangeListener>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: AgentRegistryDeps) {}
+
+  /**
+   * Calls `listener` with the node on every connect, disconnect and change to ACTIVE (the live
+   * fleet view); a change to STALE comes from time passing, which the listener's owner checks.
+   * Returns the unsubscribe function.
+   */
+  onChange(listener: AgentChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(node: string): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(node);
+      } catch (err) {
+        this.deps.log.error({ err, node }, 'agent change listener failed');
+      }
+    }
+  }
 
   start(): void {
     if (this.timer) return;
@@ -82,7 +115,7 @@ export class AgentRegistry {
       );
       previous.session.close(CloseCodes.REPLACED, 'replaced by a newer session');
     }
-    this.live.set(session.node, { session, info, lastBatchMs: null, lastSeenMs: now, spoolDroppedTotal: 0 });
+    this.live.set(session.node, { session, info, lastBatchMs: null, lastSeenMs: now, spoolDroppedTotal: 0, timing: { clockSkewMs: null, spoolBacklog: null } });
     this.guard('agent connect', () =>
       this.deps.records.upsertConnected(
         {
@@ -97,6 +130,7 @@ export class AgentRegistry {
         now,
       ),
     );
+    this.changed(session.node);
   }
 
   /** Forgets a session that ended; a replaced session's end changes nothing. */
@@ -107,14 +141,18 @@ export class AgentRegistry {
     this.dirty.delete(session.node);
     const lastSeen = current.lastSeenMs;
     this.guard('agent disconnect', () => this.deps.records.markDisconnected(session.node, lastSeen));
+    this.changed(session.node);
   }
 
-  batchReceived(session: LiveSession, now: number): void {
+  batchReceived(session: LiveSession, now: number, timing?: BatchTiming): void {
     const agent = this.live.get(session.node);
     if (!agent || agent.session !== session) return;
+    const wasActive = connectedState(agent.lastBatchMs, agent.info.intervalMs, now) === 'ACTIVE';
     agent.lastBatchMs = now;
     agent.lastSeenMs = now;
+    if (timing) agent.timing = { ...timing };
     this.dirty.add(session.node);
+    if (!wasActive) this.changed(session.node);
   }
 
   /** The agent answered a ping: it is alive, though not necessarily sending. */
@@ -149,6 +187,10 @@ export class AgentRegistry {
   list(): AgentView[] {
     const now = this.deps.now();
     const views = new Map<string, AgentView>();
+    const tokens = this.deps.tokens.list();
+    const expiry = new Map<string, number>();
+    for (const token of tokens) if (token.id !== undefined) expiry.set(token.id, token.expiresMs);
+    const expiresOf = (tokenId: string | null): number | null => (tokenId === null ? null : (expiry.get(tokenId) ?? null));
     for (const rec of this.deps.records.list()) {
       views.set(rec.node, {
         node: rec.node,
@@ -158,6 +200,10 @@ export class AgentRegistry {
         version: rec.version,
         tokenId: rec.tokenId,
         runtime: storedRuntime(rec.host),
+        tokenExpiresMs: expiresOf(rec.tokenId),
+        clockSkewMs: null,
+        spoolBacklog: null,
+        host: rec.host ?? null,
       });
     }
     for (const [node, agent] of this.live) {
@@ -169,11 +215,27 @@ export class AgentRegistry {
         version: agent.info.version,
         tokenId: agent.session.tokenId,
         runtime: agent.info.host.runtime ?? '',
+        tokenExpiresMs: expiresOf(agent.session.tokenId),
+        clockSkewMs: agent.timing.clockSkewMs,
+        spoolBacklog: agent.timing.spoolBacklog,
+        host: agent.info.host,
       });
     }
-    for (const token of this.deps.tokens.list()) {
+    for (const token of tokens) {
       if (views.has(token.node) || token.revokedMs !== null || token.expiresMs <= now) continue;
-      views.set(token.node, { node: token.node, state: 'PENDING', lastSeenMs: null, address: null, version: null, tokenId: null, runtime: null });
+      views.set(token.node, {
+        node: token.node,
+        state: 'PENDING',
+        lastSeenMs: null,
+        address: null,
+        version: null,
+        tokenId: null,
+        runtime: null,
+        tokenExpiresMs: token.expiresMs,
+        clockSkewMs: null,
+        spoolBacklog: null,
+        host: null,
+      });
     }
     return [...views.values()].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   }

@@ -10,6 +10,17 @@ export interface AgentView {
   tokenId: string | null;
   /** What runs the agent (host facts, e.g. "node v24.22.3"): "" from agents older than the field, null before any Hello. */
   runtime: string | null;
+  /** When the agent's token expires (the session's, else the last one it used); null when unknown. */
+  tokenExpiresMs?: number | null;
+  /**
+   * The agent's clock minus the collector's (ms, positive = the agent is ahead), from the send
+   * time of its latest batch; null when not connected or its agent tells no send time.
+   */
+  clockSkewMs?: number | null;
+  /** Batches waiting in the agent's spool behind the latest one received (estimated); null when unknown. */
+  spoolBacklog?: number | null;
+  /** Host facts from the agent's latest Hello (HostFacts as sent); null before any Hello. */
+  host?: unknown;
 }
 
 /** ACTIVE while a batch arrived within this many intervals; STALE after. */

@@ -201,6 +201,18 @@ const MIGRATIONS: readonly string[] = [
 
   ALTER TABLE audit_log ADD COLUMN reason TEXT;
   `,
+  // 5: saved dashboards (the dashboard contract); panels as the JSON array the API answers with.
+  `
+  CREATE TABLE dashboards (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    panels_json TEXT NOT NULL,
+    builtin INTEGER NOT NULL DEFAULT 0,
+    created_by TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+  );
+  `,
 ];
 
 /** The schema version this build writes. */

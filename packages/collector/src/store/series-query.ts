@@ -79,8 +79,23 @@ function prepareStatements(db: Database) {
       .prepare('SELECT timestamp_ms FROM batches WHERE node = ? AND timestamp_ms > ? AND timestamp_ms <= ? ORDER BY timestamp_ms LIMIT 1 OFFSET ?')
       .pluck(true),
     countBetween: db.prepare('SELECT count(*) FROM batches WHERE node = ? AND timestamp_ms > ? AND timestamp_ms <= ?').pluck(true),
+    // The first rows of one step, in the (node, time) index's own order: no sort, stops at LIMIT.
+    stepRows: db
+      .prepare('SELECT timestamp_ms, series_ids, vals FROM batches WHERE node = ? AND timestamp_ms >= ? AND timestamp_ms < ? ORDER BY timestamp_ms LIMIT ?')
+      .raw(true),
   };
 }
+
+/** The most steps one stepped read may cover ((to − from) / step), as the dashboard contract says. */
+export const MAX_STEPS = 11_000;
+/** The shortest step of a stepped read. */
+export const MIN_STEP_MS = 1000;
+/**
+ * Rows a stepped read looks at per step for one holding the metric: the first row after a
+ * boundary may be another stream's (the collector's own `up` batches, an agent's second stream).
+ */
+export const ROWS_PER_STEP = 4;
+
 
 /**
  * One scan of a metric on a node over [fromMs, toMs], read a page at a time in the order the rows
@@ -149,6 +164,67 @@ class SeriesScan {
 }
 
 /**
+ * A stepped scan: per step [from + i·step, from + (i+1)·step) ∩ [from, to], the first stored batch
+ * (by the (node, time) index) that holds a series of the metric, looking at no more than
+ * ROWS_PER_STEP rows; so the rows read are bounded by the steps, not by the range (15 days at
+ * 1 h are 360 steps, whatever the agents' interval).
+ */
+class SteppedScan {
+  readonly wanted = new Map<number, ScannedSeries>();
+  points = 0;
+  rows = 0;
+  done = false;
+  private next: number;
+
+  constructor(
+    private readonly stmts: Statements,
+    private readonly node: string,
+    metric: string,
+    fromMs: number,
+    private readonly toMs: number,
+    private readonly stepMs: number,
+  ) {
+    for (const s of stmts.seriesOfMetric.all(node, metric) as { id: number; labels_json: string }[]) {
+      this.wanted.set(s.id, { labels: withNodeLabels(labelsFromJson(s.labels_json), node), count: 0, data: new Float64Array(16) });
+    }
+    this.next = fromMs;
+    if (this.wanted.size === 0 || fromMs > toMs) this.done = true;
+  }
+
+  /** Reads up to `steps` steps; stops once there are more than `maxPoints` points. */
+  step(steps: number, maxPoints = Infinity): void {
+    for (let n = 0; n < steps && !this.done; n++) {
+      const start = this.next;
+      const end = Math.min(start + this.stepMs, this.toMs + 1);
+      const page = this.stmts.stepRows.all(this.node, start, end, ROWS_PER_STEP) as [number, Buffer, Buffer][];
+      for (const [ts, idBlob, valBlob] of page) {
+        this.rows++;
+        const ids = uint32View(idBlob);
+        const vals = float64View(valBlob);
+        if (!ids || !vals || ids.length !== vals.length) continue;
+        let found = false;
+        for (let i = 0; i < ids.length; i++) {
+          const s = this.wanted.get(ids[i]);
+          if (s) {
+            push(s, ts, vals[i]);
+            this.points++;
+            found = true;
+          }
+        }
+        if (found) break;
+      }
+      if (this.points > maxPoints) return;
+      this.next = end;
+      if (end > this.toMs) this.done = true;
+    }
+  }
+
+  result(): ScannedSeries[] {
+    return Array.from(this.wanted.values()).filter((s) => s.count > 0);
+  }
+}
+
+/**
  * Series of one metric on one node over a time range, bounded (SPEC §10, docs/configuration.md
  * `api.max_query_*`): at most `maxPoints` points, at most `maxConcurrent` queries at once, and
  * the scan runs in slices of about `sliceMs` with a turn of the event loop between them, so ingest
@@ -199,8 +275,9 @@ export class SeriesQuery {
   /**
    * Every series of `metric` on `node` with its points in [fromMs, toMs]; series without points
    * are left out. Labels carry `instance` and `job` as a remote store's would (node-labels.ts).
+   * With `stepMs`, at most one batch per step is read (SteppedScan); the caller bounds the steps.
    */
-  async read(node: string, metric: string, fromMs: number, toMs: number): Promise<SeriesReadResult> {
+  async read(node: string, metric: string, fromMs: number, toMs: number, stepMs?: number): Promise<SeriesReadResult> {
     if (this.active >= this.limits.maxConcurrent) {
       this.counts.refusedBusy++;
       this.options.refusals?.report('warn', 'series_query_busy', { limit: this.limits.maxConcurrent }, 'series query refused: too many at once');
@@ -214,7 +291,7 @@ export class SeriesQuery {
       this.active--;
     };
     try {
-      const result = await this.scan(node, metric, fromMs, toMs);
+      const result = stepMs === undefined ? await this.scan(node, metric, fromMs, toMs) : await this.scanStepped(node, metric, fromMs, toMs, stepMs);
       if (result.kind !== 'ok') {
         release();
         this.counts.refusedTooLarge++;
@@ -246,6 +323,26 @@ export class SeriesQuery {
         const estimate = await this.estimate(node, scan, toMs, maxPoints);
         if (estimate > maxPoints) return { kind: 'too_many_points', limit: maxPoints, estimate };
       }
+      if (!scan.done) await this.turn(rest);
+    }
+    return { kind: 'ok', series: scan.result(), points: scan.points, rows: scan.rows };
+  }
+
+  /**
+   * At most one batch per step (SteppedScan), in slices like `scan`. No estimate is needed: the
+   * rows read are bounded by the steps; the points cap still holds, exactly, while reading.
+   */
+  private async scanStepped(node: string, metric: string, fromMs: number, toMs: number, stepMs: number): Promise<ScanResult> {
+    const maxPoints = this.limits.maxPoints;
+    await this.turn();
+    const scan = new SteppedScan(this.stmts, node, metric, fromMs, toMs, Math.max(MIN_STEP_MS, stepMs));
+    while (!scan.done) {
+      const slice = this.sliceStart();
+      do {
+        scan.step(Math.max(1, Math.floor(this.pageRows / ROWS_PER_STEP)), maxPoints);
+        if (scan.points > maxPoints) return { kind: 'too_many_points', limit: maxPoints, estimate: scan.points };
+      } while (!scan.done && performance.now() - slice.wall < this.sliceMs);
+      const rest = this.noteSlice(slice);
       if (!scan.done) await this.turn(rest);
     }
     return { kind: 'ok', series: scan.result(), points: scan.points, rows: scan.rows };

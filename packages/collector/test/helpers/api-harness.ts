@@ -11,6 +11,7 @@ import { ApiClientStore } from '../../dist/auth/api-client-store';
 import type { Role } from '../../dist/auth/roles';
 import type { AgentView, ApiDeps, ClosedSession } from '../../dist/api/api-deps';
 import { ApiServer } from '../../dist/api/api-server';
+import { DashboardStore } from '../../dist/dashboards/dashboard-store';
 import { openDatabase, type Database } from '../../dist/store/database';
 import { RetentionSetting } from '../../dist/store/retention-setting';
 import { SeriesQuery, type SeriesQueryOptions } from '../../dist/store/series-query';
@@ -73,6 +74,8 @@ export async function startApi(t: TapLike, options: HarnessOptions = {}): Promis
   const closeCalls: Harness['closeCalls'] = [];
   const liveSessions = new Map<string, ClosedSession[]>();
   const agents: AgentView[] = [];
+  const dashboards = new DashboardStore(db);
+  dashboards.ensureBuiltIns(Date.now());
   const deps: ApiDeps = {
     tokens: new AgentTokenStore(db),
     clients: new ApiClientStore(db),
@@ -96,6 +99,7 @@ export async function startApi(t: TapLike, options: HarnessOptions = {}): Promis
     users: new LocalUserStore(db),
     webSessions: new WebSessionStore(db, { idleTimeoutMs: 30 * 60_000, maxAgeMs: 12 * 3_600_000, ...options.sessions }),
     signInLimiter: new SignInLimiter(),
+    dashboards,
     metrics: { contentType: 'text/plain; version=0.0.4; charset=utf-8', metrics: async () => '# TYPE ximp_collector_agents gauge\nximp_collector_agents 0\n' },
     config: {
       accessTokenTtlMs: options.accessTokenTtlMs ?? 3_600_000,
