@@ -1,0 +1,7 @@
+import { h } from '../dom';
+import type { Page } from '../page';
+
+/** Placeholder until the page is written. */
+export const adminRetentionPage: Page = (root) => {
+  root.append(h('h1', null, 'Retention'));
+};

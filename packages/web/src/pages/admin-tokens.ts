@@ -1,0 +1,7 @@
+import { h } from '../dom';
+import type { Page } from '../page';
+
+/** Placeholder until the page is written. */
+export const adminTokensPage: Page = (root) => {
+  root.append(h('h1', null, 'Agent tokens'));
+};
