@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseMatchers, ruleBody, ruleFormValues, splitList, type AlertRuleJson } from '../src/pages/alerts-rule-form';
+import { parseMatchers, ruleBody, ruleCondition, ruleFormValues, splitList, type AlertRuleJson } from '../src/pages/alerts-rule-form';
 
 t.test('an existing threshold rule fills the form and comes back as the same body', async (t) => {
   const rule: AlertRuleJson = {
@@ -63,4 +63,16 @@ t.test('matchers and lists', async (t) => {
   t.equal(parseMatchers('a=1,a=2'), 'label a is given twice');
   t.equal(parseMatchers('=1'), '"=1" is not label=value');
   t.same(splitList(' ops, ,pager,ops\n'), ['ops', 'pager']);
+});
+
+t.test('each kind\'s condition reads in one line', async (t) => {
+  const base = { name: 'r', for: '0s', nodes: null, channels: [], enabled: true };
+  t.equal(ruleCondition({ ...base, kind: 'threshold', metric: 'node_load1', aggregate: 'max', op: '>=', value: 4 }), 'max(node_load1) >= 4');
+  t.equal(
+    ruleCondition({ ...base, kind: 'threshold', metric: 'c', matchers: { mode: 'idle' }, aggregate: 'avg', rate: '5m', op: '<', value: 0.1 }),
+    'avg(rate(c{mode="idle"}[5m])) < 0.1',
+  );
+  t.equal(ruleCondition({ ...base, kind: 'agent_down' }), 'agent disconnected');
+  t.equal(ruleCondition({ ...base, kind: 'token_expiry', within: '7d' }), 'agent token expires within 7d');
+  t.equal(ruleCondition({ ...base, kind: 'certificate_expiry', within: '30d' }), 'certificate expires within 30d');
 });

@@ -137,3 +137,21 @@ export function ruleBody(v: RuleFormValues): BodyResult {
   body.enabled = v.enabled;
   return { body };
 }
+
+/** The rule's condition in one line, as the rules table shows it. */
+export function ruleCondition(rule: AlertRuleJson): string {
+  switch (rule.kind) {
+    case 'agent_down':
+      return 'agent disconnected';
+    case 'token_expiry':
+      return `agent token expires within ${rule.within ?? '14d'}`;
+    case 'certificate_expiry':
+      return `certificate expires within ${rule.within ?? '14d'}`;
+    case 'threshold': {
+      const matchers = Object.entries(rule.matchers ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+      const selector = `${rule.metric ?? '?'}${matchers.length > 0 ? `{${matchers.join(', ')}}` : ''}`;
+      const series = rule.rate === undefined ? selector : `rate(${selector}[${rule.rate}])`;
+      return `${rule.aggregate ?? 'avg'}(${series}) ${rule.op ?? '>'} ${rule.value ?? '?'}`;
+    }
+  }
+}
