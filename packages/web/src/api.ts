@@ -49,6 +49,9 @@ async function request<T>(method: string, path: string, body?: unknown, options:
     throw new ApiError(0, 'network_error', 'The collector could not be reached.');
   }
   if (res.status === 401 && !options.allow401) onUnauthorized();
+  if (res.status === 403 && location.pathname !== '/password' && (await res.clone().text()).includes('"password_change_required"')) {
+    location.assign('/password');
+  }
   if (res.status === 204) return undefined as T;
   const textBody = await res.text();
   let parsed: unknown = undefined;

@@ -1,4 +1,4 @@
-import { h, type Child } from './dom';
+import { h, type Attrs, type Child } from './dom';
 
 export interface Column<R> {
   /** The header text. */
@@ -7,6 +7,8 @@ export interface Column<R> {
   cell: (row: R) => Child | Child[];
   /** Extra class on the header and the cells (e.g. "num" to align right). */
   class?: string;
+  /** Extra attributes of the row's cell (e.g. a stable `data-*` for tests and updates). */
+  cellAttrs?: (row: R) => Attrs;
 }
 
 export interface TableOptions {
@@ -37,7 +39,7 @@ export function table<R>(columns: Column<R>[], rows: R[], options: TableOptions 
 
 /** One body row for `columns` (pages that update rows in place build them with this). */
 export function tableRow<R>(columns: Column<R>[], row: R): HTMLTableRowElement {
-  return h('tr', null, columns.map((c) => h('td', { class: c.class }, c.cell(row))));
+  return h('tr', null, columns.map((c) => h('td', { ...c.cellAttrs?.(row), class: c.class }, c.cell(row))));
 }
 
 /**
