@@ -18,7 +18,7 @@ export const adminAuditPage: Page = (root) => {
     'form',
     { class: 'toolbar', role: 'search', 'aria-label': 'Audit filters' },
     field('Action', action),
-    field('Actor', actor, 'Part of a client ID or user:NAME'),
+    field('Actor', actor),
     field('From', from),
     field('To', to),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Apply filters')),
@@ -69,7 +69,7 @@ export const adminAuditPage: Page = (root) => {
 
   onSubmit(form, formError, load);
 
-  root.append(h('h1', null, 'Audit log'), h('p', null, 'Every change made through the API, the CLI or this dashboard, newest first.'), form, formError.el, listBox);
+  root.append(h('h1', null, 'Audit log'), h('p', null, 'Every change made through the API, the CLI or this dashboard, newest first. Actors are API client IDs, user:NAME for local users and oidc:NAME for the identity provider’s; the actor filter matches any part of one.'), form, formError.el, listBox);
   load().catch((err: unknown) => {
     clear(listBox);
     formError.show(err);

@@ -82,7 +82,7 @@ export function shownOnce(heading: string, label: string, value: string, advice:
   input.addEventListener('focus', () => input.select());
   const box = h(
     'section',
-    { class: 'notice notice-success shown-once', 'aria-label': heading },
+    { class: 'notice notice-success shown-once' },
     h('h3', null, heading),
     h('p', { class: 'warning' }, h('strong', null, 'Shown once: '), 'copy it now. It is not stored in a form that can be shown again. ', advice),
     field(label, input),
