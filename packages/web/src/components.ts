@@ -24,9 +24,10 @@ export function table<R>(columns: Column<R>[], rows: R[], options: TableOptions 
   if (rows.length === 0 && options.empty !== undefined) {
     return typeof options.empty === 'string' ? h('p', { class: 'empty' }, options.empty) : options.empty as HTMLElement;
   }
+  // The wrapper scrolls on narrow screens: focusable, so keyboard users can scroll it too.
   return h(
     'div',
-    { class: 'table-wrap' },
+    { class: 'table-wrap', tabindex: 0 },
     h(
       'table',
       null,
