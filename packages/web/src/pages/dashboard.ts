@@ -28,7 +28,7 @@ export const dashboardPage: Page = (root, ctx) => {
   const editSlot = h('div');
   const controls = h('div', { class: 'toolbar' });
   const chartsSlot = h('div');
-  root.append(h('p', null, h('a', { href: '/dashboards' }, '← Dashboards')), heading, meta, status, editSlot, controls, chartsSlot);
+  root.append(h('p', null, h('a', { href: '/dashboards' }, '← Dashboards')), heading, meta, status, editSlot, h('h2', null, 'Panels'), controls, chartsSlot);
 
   let dashboard: Dashboard | null = null;
   let removeCharts: (() => void) | null = null;
