@@ -7,6 +7,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly error: string,
     message: string,
+    /** The answer's JSON body, for a page that reads more than the message (e.g. a channel test's detail). */
+    readonly body: unknown = undefined,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -66,7 +68,7 @@ async function request<T>(method: string, path: string, body?: unknown, options:
     const obj = (parsed ?? {}) as { error?: unknown; message?: unknown };
     const error = typeof obj.error === 'string' ? obj.error : `http_${res.status}`;
     const message = typeof obj.message === 'string' ? obj.message : `${res.status} ${res.statusText || error}`;
-    throw new ApiError(res.status, error, message);
+    throw new ApiError(res.status, error, message, parsed);
   }
   return parsed as T;
 }

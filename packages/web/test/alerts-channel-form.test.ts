@@ -1,5 +1,5 @@
 import t from 'tap';
-import { channelBody, channelFormValues, storedSecrets, type AlertChannelJson } from '../src/pages/alerts-channel-form';
+import { channelBody, channelFormValues, storedSecrets, testDetail, type AlertChannelJson } from '../src/pages/alerts-channel-form';
 
 const email: AlertChannelJson = {
   name: 'ops-mail',
@@ -50,4 +50,11 @@ t.test('a viewer\'s listing (name and type) gives an empty form of that type', a
   t.equal(values.type, 'alertmanager');
   t.equal(values.url, '');
   t.same(storedSecrets({ name: 'hook', type: 'alertmanager' }), []);
+});
+
+t.test('a failed test names the receiver\'s reason when the answer has one', async (t) => {
+  t.equal(testDetail({ name: 'hook', delivered: false, detail: 'HTTP 500 from hooks.example.org' }), 'HTTP 500 from hooks.example.org');
+  for (const body of [undefined, null, 'text', {}, { detail: '' }, { detail: 3 }]) {
+    t.equal(testDetail(body), 'the receiver refused it or could not be reached.');
+  }
 });

@@ -86,3 +86,9 @@ export function channelBody(v: ChannelFormValues): BodyResult {
   for (const field of CHANNEL_SECRETS[v.type]) if (v[field] !== '') body[field] = v[field];
   return { body };
 }
+
+/** Why a test notification failed, from the 502 answer `{name, delivered, detail}`. */
+export function testDetail(body: unknown): string {
+  const detail = typeof body === 'object' && body !== null ? (body as { detail?: unknown }).detail : undefined;
+  return typeof detail === 'string' && detail !== '' ? detail : 'the receiver refused it or could not be reached.';
+}

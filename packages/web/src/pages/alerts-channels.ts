@@ -12,6 +12,7 @@ import {
   channelFormValues,
   isChannelType,
   storedSecrets,
+  testDetail,
   type AlertChannelJson,
   type ChannelFormValues,
   type ChannelSecret,
@@ -167,8 +168,8 @@ export function channelsSection(): HTMLElement {
       .post<{ delivered: boolean; detail: string | null }>(`${CHANNEL_PATH}/${encodeURIComponent(c.name)}/test`)
       .then((answer) => outcome.append(notice('success', `Test notification delivered to ${c.name}.${answer.detail ? ` ${answer.detail}` : ''}`)))
       .catch((err: unknown) => {
-        // 502: the channel's receiver did not take it (its reason is in the collector's log).
-        if (err instanceof ApiError && err.status === 502) outcome.append(notice('error', `Test notification to ${c.name} was not delivered: the receiver refused it or could not be reached.`));
+        // 502: the channel's receiver did not take it; the answer says why.
+        if (err instanceof ApiError && err.status === 502) outcome.append(notice('error', `Test notification to ${c.name} was not delivered: ${testDetail(err.body)}`));
         else slot.show(err);
       })
       .finally(() => (button.disabled = false));
