@@ -25,7 +25,7 @@ export const adminRetentionPage: Page = (root) => {
   const form = h(
     'form',
     { class: 'stack', 'aria-labelledby': 'change-retention-heading' },
-    field('New retention', input, 'A duration such as 30d or 12h. Older data is deleted at the next clean-up.'),
+    field('New retention', input, 'A duration such as 30d or 12h. Data older than this is deleted within the hour.'),
     formError.el,
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save retention')),
   );

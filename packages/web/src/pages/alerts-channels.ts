@@ -134,7 +134,12 @@ export function channelsSection(): HTMLElement {
   const outcome = h('div', { class: 'outcome' });
   const slot: ErrorSlot = errorSlot();
 
-  const closeEditor = (): void => clear(editorBox);
+  const newButton = h('button', { type: 'button', onclick: () => openEditor(null) }, 'New channel');
+  // Focus returns to the section's own button once the editor is gone.
+  const closeEditor = (): void => {
+    clear(editorBox);
+    newButton.focus();
+  };
   const finished = (message: string): void => {
     closeEditor();
     outcome.append(notice('success', message));
@@ -218,7 +223,7 @@ export function channelsSection(): HTMLElement {
     'section',
     { 'aria-labelledby': 'channels-heading' },
     h('h2', { id: 'channels-heading' }, 'Channels'),
-    editable ? h('div', { class: 'toolbar' }, h('button', { type: 'button', onclick: () => openEditor(null) }, 'New channel')) : null,
+    editable ? h('div', { class: 'toolbar' }, newButton) : null,
     slot.el,
     outcome,
     editorBox,

@@ -157,7 +157,12 @@ export function rulesSection(): HTMLElement {
   const outcome = h('div', { class: 'outcome' });
   const slot: ErrorSlot = errorSlot();
 
-  const closeEditor = (): void => clear(editorBox);
+  const newButton = h('button', { type: 'button', onclick: () => openEditor(null) }, 'New rule');
+  // Focus returns to the section's own button once the editor is gone.
+  const closeEditor = (): void => {
+    clear(editorBox);
+    newButton.focus();
+  };
   const openEditor = (rule: AlertRuleJson | null): void => {
     slot.clear();
     clear(outcome);
@@ -239,7 +244,7 @@ export function rulesSection(): HTMLElement {
     'section',
     { 'aria-labelledby': 'rules-heading' },
     h('h2', { id: 'rules-heading' }, 'Rules'),
-    editable ? h('div', { class: 'toolbar' }, h('button', { type: 'button', onclick: () => openEditor(null) }, 'New rule')) : null,
+    editable ? h('div', { class: 'toolbar' }, newButton) : null,
     slot.el,
     outcome,
     editorBox,
