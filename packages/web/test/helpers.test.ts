@@ -1,7 +1,11 @@
-// The dashboard's pure helpers: formatting, path matching and the copy of the role table.
+// The dashboard's pure helpers: formatting, path matching, the copy of the role table, the fleet
+// filter, where sign-in leads and the new-password rule.
 import t from 'tap';
 import * as server from '../../collector/src/auth/roles';
 import { bytes, duration, localTime, relative, utcTime } from '../src/format';
+import { filterAgents, type AgentJson } from '../src/pages/fleet-filter';
+import { passwordProblem } from '../src/pages/password-rule';
+import { nextPath } from '../src/pages/signin-next';
 import { findRoute, matchPath } from '../src/router';
 import { PERMISSIONS, ROLES, roleCan } from '../src/roles';
 
@@ -72,4 +76,29 @@ t.test("the dashboard's role table is the collector's", async (t) => {
   }
   t.notOk(roleCan('root', 'agents:read'), 'an unknown role may do nothing');
   t.notOk(roleCan('constructor', 'agents:read'), 'not even through Object.prototype');
+});
+
+t.test('the fleet search matches node, address, version and token; the state filter is exact', async (t) => {
+  const a = (node: string, state: string, address: string | null): AgentJson => ({ node, state, address, last_seen: null, version: '0.1.0', token_id: null });
+  const agents = [a('web-2', 'ACTIVE', '10.0.0.2'), a('db-1', 'DISCONNECTED', '10.0.0.9'), a('web-1', 'STALE', null)];
+  t.same(filterAgents(agents, '', '').map((x) => x.node), ['db-1', 'web-1', 'web-2'], 'sorted by node');
+  t.same(filterAgents(agents, 'WEB', '').map((x) => x.node), ['web-1', 'web-2']);
+  t.same(filterAgents(agents, '10.0.0.9', '').map((x) => x.node), ['db-1']);
+  t.same(filterAgents(agents, '', 'DISCONNECTED').map((x) => x.node), ['db-1']);
+  t.same(filterAgents(agents, 'web', 'ACTIVE').map((x) => x.node), ['web-2']);
+});
+
+t.test('after sign-in only a path of this app is followed', async (t) => {
+  t.equal(nextPath('?next=%2Fnodes%2Fweb-1'), '/nodes/web-1');
+  t.equal(nextPath('?next=https%3A%2F%2Fevil.example'), '/fleet');
+  t.equal(nextPath('?next=%2F%2Fevil.example'), '/fleet');
+  t.equal(nextPath('?next=%2F%5Cevil.example'), '/fleet');
+  t.equal(nextPath(''), '/fleet');
+});
+
+t.test('a new password needs 12 characters, must differ from the old and be typed twice alike', async (t) => {
+  t.match(passwordProblem('old-password-1', 'short', 'short'), /12 characters/);
+  t.match(passwordProblem('same-password-1', 'same-password-1', 'same-password-1'), /differ from the current/);
+  t.match(passwordProblem('old-password-1', 'new-password-12', 'new-password-13'), /differ/);
+  t.equal(passwordProblem('old-password-1', 'new-password-12', 'new-password-12'), null);
 });

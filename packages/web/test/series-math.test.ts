@@ -1,14 +1,11 @@
 // What the browser computes from stored series before drawing: rates, matchers, aggregation,
-// plot columns, the step for a range and the filesystem-use chart.
+// plot columns, the step for a range, the filesystem-use chart and values in their unit.
 import t from 'tap';
 import { panelChart } from '../src/charts/chart-spec';
 import { filesystemUse } from '../src/charts/node-charts';
 import { aggregate, alignForPlot, applyMatchers, evaluate, rate, seriesName, stepFor } from '../src/charts/series-math';
 import { rangeFor, RANGES, windowFor } from '../src/charts/time-range';
 import { formatValue } from '../src/charts/unit-format';
-import { filterAgents, type AgentJson } from '../src/pages/fleet-filter';
-import { nextPath } from '../src/pages/signin';
-import { passwordProblem } from '../src/pages/password';
 
 t.test('rate is the per-second increase, stamped at the later point', async (t) => {
   t.same(rate([[0, 10], [10_000, 30], [20_000, 30]]), [[10_000, 2], [20_000, 0]]);
@@ -110,29 +107,4 @@ t.test('values shown in their unit', async (t) => {
   t.equal(formatValue(1_234_567, 'none'), '1.23M');
   t.equal(formatValue(0.5, 'none'), '0.5');
   t.equal(formatValue(null, 'none'), '—');
-});
-
-t.test('the fleet search matches node, address, version and token; the state filter is exact', async (t) => {
-  const a = (node: string, state: string, address: string | null): AgentJson => ({ node, state, address, last_seen: null, version: '0.1.0', token_id: null });
-  const agents = [a('web-2', 'ACTIVE', '10.0.0.2'), a('db-1', 'DISCONNECTED', '10.0.0.9'), a('web-1', 'STALE', null)];
-  t.same(filterAgents(agents, '', '').map((x) => x.node), ['db-1', 'web-1', 'web-2'], 'sorted by node');
-  t.same(filterAgents(agents, 'WEB', '').map((x) => x.node), ['web-1', 'web-2']);
-  t.same(filterAgents(agents, '10.0.0.9', '').map((x) => x.node), ['db-1']);
-  t.same(filterAgents(agents, '', 'DISCONNECTED').map((x) => x.node), ['db-1']);
-  t.same(filterAgents(agents, 'web', 'ACTIVE').map((x) => x.node), ['web-2']);
-});
-
-t.test('after sign-in only a path of this app is followed', async (t) => {
-  t.equal(nextPath('?next=%2Fnodes%2Fweb-1'), '/nodes/web-1');
-  t.equal(nextPath('?next=https%3A%2F%2Fevil.example'), '/fleet');
-  t.equal(nextPath('?next=%2F%2Fevil.example'), '/fleet');
-  t.equal(nextPath('?next=%2F%5Cevil.example'), '/fleet');
-  t.equal(nextPath(''), '/fleet');
-});
-
-t.test('a new password needs 12 characters, must differ from the old and be typed twice alike', async (t) => {
-  t.match(passwordProblem('old-password-1', 'short', 'short'), /12 characters/);
-  t.match(passwordProblem('same-password-1', 'same-password-1', 'same-password-1'), /differ from the current/);
-  t.match(passwordProblem('old-password-1', 'new-password-12', 'new-password-13'), /differ/);
-  t.equal(passwordProblem('old-password-1', 'new-password-12', 'new-password-12'), null);
 });

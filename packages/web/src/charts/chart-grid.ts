@@ -2,7 +2,8 @@ import { errorText } from '../api';
 import { notice } from '../components';
 import { h } from '../dom';
 import { drawChart } from './chart';
-import { chartLines, SeriesReader, type ChartSpec, type TimeWindow } from './chart-spec';
+import { chartLines, type ChartSpec, type TimeWindow } from './chart-spec';
+import { SeriesReader } from './series-reader';
 
 /**
  * Draws every chart of one node for one window into `container` (one figure per chart, each

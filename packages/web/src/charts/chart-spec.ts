@@ -1,4 +1,3 @@
-import { api } from '../api';
 import { evaluate, seriesName, type Aggregation, type Labels, type PanelFunction, type Series } from './series-math';
 
 export type Unit = 'bytes' | 'percent' | 'seconds' | 'bytes/s' | 'none';
@@ -58,31 +57,8 @@ export function panelChart(panel: Panel): ChartSpec {
   };
 }
 
-/** Reads series of one node, each metric once per window however many charts use it. */
-export class SeriesReader {
-  private readonly cache = new Map<string, Promise<Series[]>>();
-
-  constructor(
-    private readonly node: string,
-    private readonly window: TimeWindow,
-  ) {}
-
-  read(metric: string, needsRate: boolean): Promise<Series[]> {
-    // A rate needs the point one step before the window to start at `from`.
-    const from = needsRate ? this.window.from - this.window.step : this.window.from;
-    const key = `${metric}|${from}`;
-    let p = this.cache.get(key);
-    if (!p) {
-      const q = new URLSearchParams({ metric, from: String(from), to: String(this.window.to), step: String(this.window.step) });
-      p = api.get<Series[]>(`/api/v1/nodes/${encodeURIComponent(this.node)}/series?${q.toString()}`);
-      this.cache.set(key, p);
-    }
-    return p;
-  }
-}
-
 /** The lines of a chart for the window the reader covers. */
-export async function chartLines(spec: ChartSpec, reader: SeriesReader): Promise<NamedSeries[]> {
+export async function chartLines(spec: ChartSpec, reader: { read(metric: string, needsRate: boolean): Promise<Series[]> }): Promise<NamedSeries[]> {
   const results = await Promise.all(
     spec.queries.map(async (q) => {
       const raw = await reader.read(q.metric, q.function === 'rate');

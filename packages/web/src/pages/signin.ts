@@ -1,20 +1,13 @@
 import { api, ApiError, errorText } from '../api';
-import { notice } from '../components';
-import { field } from '../components';
+import { field, notice } from '../components';
 import { clear, h } from '../dom';
 import type { Page } from '../page';
 import { setSession, type Session } from '../session';
+import { nextPath } from './signin-next';
 
 interface Methods {
   local: boolean;
   oidc: null | { label: string };
-}
-
-/** Where to go after signing in: `?next=` when it is a path of this app, else the fleet. */
-export function nextPath(search: string): string {
-  const next = new URLSearchParams(search).get('next');
-  if (next === null || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\') || next.startsWith('/signin')) return '/fleet';
-  return next;
 }
 
 /** `/signin`: the local name/password form, and the identity provider's button when configured. */
