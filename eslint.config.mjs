@@ -53,6 +53,21 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard runs in the browser: its own tsconfig (DOM lib), browser globals. Its unit
+    // tests run under Node and tap.
+    files: ['packages/web/src/**', 'packages/web/test/**'],
+    languageOptions: {
+      globals: { ...globals.browser },
+      parserOptions: { project: './packages/web/tsconfig.json', tsconfigRootDir: import.meta.dirname },
+    },
+  },
+  {
+    // The dashboard's build script: plain ESM for Node, no type information.
+    files: ['packages/web/build.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, sourceType: 'module', globals: { ...globals.node } },
+  },
+  {
     // Plain CommonJS scripts and launchers: no types to be unsafe about, Node's globals.
     files: ['**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { ...globals.node } },
