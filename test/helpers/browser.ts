@@ -12,6 +12,7 @@
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 import { binaryOnPath, skipWithoutPackage, type SkipOrFail, type Teardown } from './debian-peer';
@@ -46,11 +47,13 @@ export interface TrustedOrigin {
 export function verifiedSpkiHash(origin: TrustedOrigin): Promise<string> {
   const url = new URL(origin.url);
   return new Promise((resolve, reject) => {
+    const ip = net.isIP(url.hostname) !== 0;
     const socket = tls.connect({
       host: url.hostname === 'localhost' ? '127.0.0.1' : url.hostname,
       port: Number(url.port),
       ca: origin.ca,
-      servername: origin.servername ?? url.hostname,
+      // An IP address is checked against the certificate's IP names; SNI carries no addresses.
+      ...(ip && origin.servername === undefined ? {} : { servername: origin.servername ?? url.hostname }),
       minVersion: 'TLSv1.3',
     });
     socket.once('error', reject);
@@ -85,8 +88,10 @@ export interface TestBrowser {
   cspViolations: CspViolation[];
   /** Console messages of the kind Chromium prints for a CSP refusal ("Refused to ..."). */
   refusedMessages: string[];
-  /** Every console error and uncaught page error, for failure messages. */
+  /** Uncaught exceptions in any page: a script failed. */
   pageErrors: string[];
+  /** Console errors (failed loads such as a 401 before sign-in, among others), for failure messages. */
+  consoleErrors: string[];
   newPage(): Promise<Page>;
   /** axe-core's serious and critical violations on the page as it is now. */
   axe(page: Page): Promise<AxeViolation[]>;
@@ -136,7 +141,7 @@ export async function startBrowser(t: Teardown, options: BrowserOptions): Promis
       '--disable-component-update',
       '--no-first-run',
       `--ignore-certificate-errors-spki-list=${hashes.join(',')}`,
-      '--host-resolver-rules=MAP localhost 127.0.0.1, MAP * ~NOTFOUND',
+      '--host-resolver-rules=MAP localhost 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
     ],
     timeout: 60_000,
   });
@@ -152,6 +157,7 @@ export async function startBrowser(t: Teardown, options: BrowserOptions): Promis
   const cspViolations: CspViolation[] = [];
   const refusedMessages: string[] = [];
   const pageErrors: string[] = [];
+  const consoleErrors: string[] = [];
   await context.exposeFunction('__ximpCspViolation', (v: CspViolation) => void cspViolations.push(v));
   await context.addInitScript(reportViolations);
   const axeSource = fs.readFileSync(AXE_SOURCE_PATH, 'utf8');
@@ -162,12 +168,13 @@ export async function startBrowser(t: Teardown, options: BrowserOptions): Promis
     cspViolations,
     refusedMessages,
     pageErrors,
+    consoleErrors,
     async newPage() {
       const page = await context.newPage();
       page.on('console', (msg: ConsoleMessage) => {
         const text = msg.text();
         if (/Refused to|Content Security Policy/i.test(text)) refusedMessages.push(`${page.url()}: ${text}`);
-        if (msg.type() === 'error') pageErrors.push(`${page.url()}: ${text}`);
+        if (msg.type() === 'error') consoleErrors.push(`${page.url()}: ${text}`);
       });
       page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`));
       return page;
