@@ -43,8 +43,14 @@ function requireSession(ctx: RouteContext): { session: WebSession; cookie: strin
   const store = ctx.deps.webSessions;
   if (store === undefined) throw sessionsUnavailable();
   const found = sessionOf(ctx.req, store, ctx.deps.now());
-  if (found === null) throw unauthorized();
+  if (found === null) throw unauthorizedForgetting(ctx);
   return found;
+}
+
+/** 401; a cookie that opens nothing is forgotten by the browser. */
+function unauthorizedForgetting(ctx: RouteContext): HttpError {
+  if (sessionCookieOf(ctx.req) !== null) ctx.res?.setHeader('Set-Cookie', clearedSessionCookieHeader());
+  return unauthorized();
 }
 
 /** A refused sign-in: counted, audited with its reason, logged throttled; the caller gets one answer. */
@@ -77,11 +83,7 @@ export const AUTH_ROUTES: readonly Route[] = [
     handler(ctx) {
       const store = ctx.deps.webSessions;
       const found = store === undefined ? null : sessionOf(ctx.req, store, ctx.deps.now());
-      if (found === null) {
-        // A cookie that opens nothing is forgotten by the browser.
-        if (sessionCookieOf(ctx.req) !== null) ctx.res?.setHeader('Set-Cookie', clearedSessionCookieHeader());
-        throw unauthorized();
-      }
+      if (found === null) throw unauthorizedForgetting(ctx);
       return { status: 200, body: sessionBody(found.session) };
     },
   },
