@@ -281,6 +281,7 @@ export function parseCollectorConfig(text: string, fileName: string): CollectorC
     historyRetentionMs: alertingSection.duration('history_retention', { min: DAY, max: 3650 * DAY }) ?? d.alerting.historyRetentionMs,
   };
 
+  // dashboard: the session keys here; OIDC sign-in (`dashboard.oidc`) adds its key and its parse beside them.
   const dashboardSection = root.section('dashboard', [...DASHBOARD_SESSION_KEYS]);
   const dashboard: DashboardConfig = { ...parseDashboardSessionConfig(dashboardSection) };
 
