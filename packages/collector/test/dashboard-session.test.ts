@@ -176,7 +176,9 @@ t.test('sign-out ends the session and clears the cookie', async (t) => {
   t.same(out.headers['set-cookie'], ['__Host-ximp-session=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0']);
   t.equal((await withSession(h, 'GET', '/auth/session', s)).status, 401);
   t.equal((await withSession(h, 'GET', '/api/v1/agents', s)).status, 401);
-  t.equal((await withSession(h, 'POST', '/auth/logout', s)).status, 401);
+  const again = await withSession(h, 'POST', '/auth/logout', s);
+  t.equal(again.status, 401);
+  t.match(again.headers['set-cookie'], [/Max-Age=0$/], 'a dead cookie is cleared');
   t.equal((h.db.prepare('SELECT COUNT(*) AS n FROM web_sessions').get() as { n: number }).n, 0);
 });
 

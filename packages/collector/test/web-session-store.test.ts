@@ -24,6 +24,7 @@ t.test('a session is found by its cookie; only the SHA-256 is stored', async (t)
   t.equal(session.expiresMs, T0 + 720 * MINUTE);
   const rows = db.prepare('SELECT * FROM web_sessions').all();
   t.notOk(JSON.stringify(rows).includes(cookie));
+  t.match(store.find(cookie, T0 + MINUTE), { name: 'alice', lastSeenMs: T0 }, 'find does not refresh the idle timer');
   t.match(store.authenticate(cookie, T0 + MINUTE), { name: 'alice', lastSeenMs: T0 + MINUTE });
   for (const bad of ['', 'x', cookie.slice(1), `${cookie}A`, cookie.toUpperCase()]) t.equal(store.authenticate(bad, T0), null);
   t.ok(store.csrfMatches(session, session.csrfToken));

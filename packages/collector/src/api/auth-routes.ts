@@ -3,11 +3,13 @@ import { readJsonObject } from './request-body';
 import { rejectUnknownFields, stringField } from './request-fields';
 import type { Route, RouteContext } from './route-table';
 import { sessionOf } from './session-auth';
+import { addressKey } from '../net/address-key';
 import { DASHBOARD_HEADERS } from '../web/dashboard-headers';
 import { isUserName } from '../web/local-user-store';
 import { sessionBody } from '../web/session-body';
 import { clearedSessionCookieHeader, sessionCookieHeader, sessionCookieOf } from '../web/session-cookie';
 import { sessionsUnavailable, startSession } from '../web/start-session';
+import type { WebSession } from '../web/web-session-store';
 
 /** Every /auth/* answer: the dashboard's headers, never cached (it holds the CSRF token). */
 const AUTH_HEADERS: Readonly<Record<string, string>> = { ...DASHBOARD_HEADERS, 'Cache-Control': 'no-store' };
@@ -37,12 +39,18 @@ function rateLimited(retryAfterMs: number): HttpError {
 }
 
 /** The session a state-changing /auth/* request comes with (CSRF checked), or 401. */
-function requireSession(ctx: RouteContext): { session: NonNullable<ReturnType<typeof sessionOf>>['session']; cookie: string } {
+function requireSession(ctx: RouteContext): { session: WebSession; cookie: string } {
   const store = ctx.deps.webSessions;
   if (store === undefined) throw sessionsUnavailable();
   const found = sessionOf(ctx.req, store, ctx.deps.now());
-  if (found === null) throw unauthorized();
+  if (found === null) throw unauthorizedForgetting(ctx);
   return found;
+}
+
+/** 401; a cookie that opens nothing is forgotten by the browser. */
+function unauthorizedForgetting(ctx: RouteContext): HttpError {
+  if (sessionCookieOf(ctx.req) !== null) ctx.res?.setHeader('Set-Cookie', clearedSessionCookieHeader());
+  return unauthorized();
 }
 
 /** A refused sign-in: counted, audited with its reason, logged throttled; the caller gets one answer. */
@@ -51,7 +59,7 @@ function refuseSignIn(ctx: RouteContext, name: string, reason: string): void {
   const now = deps.now();
   deps.audit.record({ actor: 'anonymous', action: 'session.login_failed', target: loggedName(name), source, reason }, now);
   const fields = { user: loggedName(name), remote: source, reason };
-  if (ctx.refusals) ctx.refusals.report('warn', 'dashboard_sign_in_refused', fields, 'dashboard sign-in refused', source);
+  if (ctx.refusals) ctx.refusals.report('warn', 'dashboard_sign_in_refused', fields, 'dashboard sign-in refused', addressKey(source));
   else deps.log.info(fields, 'dashboard sign-in refused');
 }
 
@@ -75,11 +83,7 @@ export const AUTH_ROUTES: readonly Route[] = [
     handler(ctx) {
       const store = ctx.deps.webSessions;
       const found = store === undefined ? null : sessionOf(ctx.req, store, ctx.deps.now());
-      if (found === null) {
-        // A cookie that opens nothing is forgotten by the browser.
-        if (sessionCookieOf(ctx.req) !== null) ctx.res?.setHeader('Set-Cookie', clearedSessionCookieHeader());
-        throw unauthorized();
-      }
+      if (found === null) throw unauthorizedForgetting(ctx);
       return { status: 200, body: sessionBody(found.session) };
     },
   },

@@ -137,6 +137,15 @@ export class WebSessionStore {
   }
 
   /**
+   * The live session behind a cookie value without refreshing its idle timer (a long-lived
+   * stream re-checking that its session still holds); null as for authenticate.
+   */
+  find(cookie: string, now: number): WebSession | null {
+    const row = this.live(cookie, now);
+    return row === null ? null : this.toSession(row);
+  }
+
+  /**
    * The live session behind a cookie value, its idle timer refreshed; null when the value is
    * malformed, unknown, idle too long or too old (an expired row is deleted on the way).
    */
