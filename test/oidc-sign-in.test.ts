@@ -3,7 +3,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
+import { silentLogger } from '@ximp/shared';
+import { OidcSignIn } from '../packages/collector/src/web/oidc-sign-in';
 import { startOidcProvider, TestBrowser, type BrowserResponse, type TestOidcProvider } from './helpers/oidc-provider';
+import { adminApi } from './helpers/admin-api';
 import { freePort, prepareCollector, startPreparedCollector, waitFor, type TestCollector } from './helpers/system';
 
 const ACCOUNTS = {
@@ -195,6 +198,39 @@ t.test('OIDC sign-in against a real provider', async (t) => {
     const back = new URL(String(answer.headers.location), authorize);
     t.equal(back.searchParams.get('error'), 'invalid_request', back.href);
     t.match(back.searchParams.get('error_description'), /requires PKCE/);
+  });
+
+  t.test('a sign-in finished after the flow lifetime: expired, even with a valid code', async (t) => {
+    let now = Date.now();
+    const secretFile = path.join(s.collector.dir, 'oidc-secret');
+    const caFile = path.join(s.collector.dir, 'idp-ca.pem');
+    const signIn = new OidcSignIn({
+      config: {
+        issuer: s.provider.issuer, clientId: s.provider.clientId, clientSecretFile: secretFile, redirectUrl: `${s.origin}/auth/oidc/callback`,
+        scopes: ['openid', 'groups'], roleClaim: 'groups', roleMap: { 'ximp-editors': 'monitoring-editor' }, nodeScopes: {}, caFile, displayName: 'x', nameClaim: null,
+      },
+      log: silentLogger(),
+      now: () => now,
+      flows: { ttlMs: 60_000 },
+    });
+    t.teardown(() => signIn.stop());
+    await signIn.start();
+    await waitFor('discovered', () => signIn.ready);
+    const begun = await signIn.begin();
+    if (begun === null) throw new Error('not discovered');
+    const browser = s.browser();
+    const hops = await browser.follow(begun.location, { until: (res) => new URL(res.url).origin === s.origin });
+    const back = await browser.signInAtProvider(hops[hops.length - 1], 'alice');
+    const callbackUrl = new URL(back[back.length - 1].url);
+    now += 60_001;
+    t.same(await signIn.finish(begun.flowKey, callbackUrl.searchParams), { kind: 'refused', reason: 'state_expired', detail: 'the sign-in took too long' });
+  });
+
+  t.test('refusals are counted by kind in /metrics', async (t) => {
+    const metrics = await (await adminApi(s.collector))('GET', '/metrics');
+    t.match(metrics.body, /ximp_collector_api_refusals_total\{kind="oidc_state_mismatch"\} [1-9]/);
+    t.match(metrics.body, /ximp_collector_api_refusals_total\{kind="oidc_state_unknown"\} [1-9]/);
+    t.match(metrics.body, /ximp_collector_api_refusals_total\{kind="oidc_provider_error"\} 1/);
   });
 
   t.test('nothing secret in the logs', async (t) => {
