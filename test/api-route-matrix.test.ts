@@ -44,6 +44,8 @@ interface Entry {
   text?: boolean;
   /** The caller authenticates with its client credentials (HTTP Basic), not a bearer token. */
   credentials?: boolean;
+  /** A 401 without a challenge: the dashboard's sign-in routes (a cookie is no HTTP authentication scheme). */
+  noChallenge?: boolean;
   /** Statuses that do not follow from `least` (the token endpoint). */
   expect?: Partial<Record<Kind, number>>;
   request(ctx: Ctx): Promise<Req> | Req;
@@ -168,6 +170,46 @@ const TABLE: Record<string, Entry> = {
   },
   'POST /api/v1/alert-channels/:name/test': { least: 'editor', ok: 200, request: () => ({ path: '/api/v1/alert-channels/hook/test' }) },
   'GET /api/v1/audit': { least: 'admin', ok: 200, request: () => ({ path: '/api/v1/audit' }) },
+  // SPEC §15: the sign-in routes take no bearer token; without a session cookie they answer the same to everyone.
+  'GET /auth/methods': { least: 'public', ok: 200, request: () => ({ path: '/auth/methods' }) },
+  'GET /auth/session': { least: 'public', ok: 401, noChallenge: true, request: () => ({ path: '/auth/session' }) },
+  'POST /auth/login': {
+    least: 'public',
+    ok: 401,
+    noChallenge: true,
+    request: ({ unique }) => ({ path: '/auth/login', json: { name: unique('nobody'), password: 'not-a-password' } }),
+  },
+  'POST /auth/password': {
+    least: 'public',
+    ok: 401,
+    noChallenge: true,
+    request: () => ({ path: '/auth/password', json: { current_password: 'a', new_password: 'b' } }),
+  },
+  'POST /auth/logout': { least: 'public', ok: 401, noChallenge: true, request: () => ({ path: '/auth/logout' }) },
+  'GET /api/v1/users': { least: 'admin', ok: 200, request: () => ({ path: '/api/v1/users' }) },
+  'POST /api/v1/users': {
+    least: 'admin',
+    ok: 201,
+    request: ({ unique }) => ({ path: '/api/v1/users', json: { name: unique('user'), role: 'monitoring-viewer' } }),
+  },
+  'DELETE /api/v1/users/:name': {
+    least: 'admin',
+    ok: 200,
+    async request({ admin, unique }) {
+      const name = unique('leaver');
+      await created(admin, 'POST', '/api/v1/users', { name, role: 'monitoring-viewer' });
+      return { path: `/api/v1/users/${name}` };
+    },
+  },
+  'POST /api/v1/users/:name/reset-password': {
+    least: 'admin',
+    ok: 200,
+    async request({ admin, unique }) {
+      const name = unique('forgetful');
+      await created(admin, 'POST', '/api/v1/users', { name, role: 'monitoring-viewer' });
+      return { path: `/api/v1/users/${name}/reset-password` };
+    },
+  },
   // No dashboard.oidc in this collector: both answer 404 to everyone (test/oidc-sign-in.test.ts has the flow).
   'GET /auth/oidc/start': { least: 'public', ok: 404, request: () => ({ path: '/auth/oidc/start' }) },
   'GET /auth/oidc/callback': { least: 'public', ok: 404, request: () => ({ path: '/auth/oidc/callback?code=x&state=y' }) },
@@ -296,7 +338,7 @@ t.test('every route × every kind of caller', async (t) => {
         t.match(res.type, /^application\/json/, `${label}: JSON refusal`);
         const parsed = JSON.parse(res.body) as unknown;
         t.match(parsed, { error: String }, `${label}: {error}`);
-        if (res.status === 401 && !entry.credentials) t.match(res.challenge, /^Bearer realm="ximp"/, `${label}: a Bearer challenge`);
+        if (res.status === 401 && !entry.credentials && !entry.noChallenge) t.match(res.challenge, /^Bearer realm="ximp"/, `${label}: a Bearer challenge`);
         if (res.status === 401 && entry.credentials && auth !== null) t.match(res.challenge, /^Basic realm="ximp"/, `${label}: a Basic challenge`);
       } else if (entry.text) {
         t.match(res.type, /^text\/plain/, `${label}: Prometheus text`);

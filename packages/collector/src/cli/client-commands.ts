@@ -1,6 +1,6 @@
 import { asList, asObject, jsonText, printList, str, type CommandContext } from './command-context';
+import { printOnce } from './print-once';
 import { formatTimeCell } from './relative-time';
-import { formatFields } from './table';
 
 const COLUMNS = ['ID', 'NAME', 'ROLE', 'NODES', 'CREATED', 'LAST-USED', 'STATUS'] as const;
 
@@ -26,15 +26,6 @@ export async function clientCreate(ctx: CommandContext): Promise<void> {
     ['role', result.role],
     ['nodes', result.nodes ?? ALL_NODES],
   ], 'The client secret is shown only this once: store it now.');
-}
-
-/** A new secret: JSON as it came, or the fields and a reminder that it is shown this once. */
-function printOnce(ctx: CommandContext, result: object, fields: [string, string | null][], note: string): void {
-  if (ctx.output === 'json') {
-    ctx.out(jsonText(result));
-    return;
-  }
-  ctx.out(`${formatFields(fields)}\n${note}\n`);
 }
 
 /** `ximp client list`. */

@@ -64,6 +64,40 @@ const FILE_DETAILS =
   'The file is read with the collector\'s own reader: every problem is printed as\n' +
   'FILE:LINE:COL: key.path: message and the command exits 2 without sending anything.\n';
 
+/** Local dashboard users (SPEC §15), monitoring-admin. */
+const USER_COMMANDS: readonly CommandSpec[] = [
+  {
+    path: ['user', 'create'],
+    summary: 'create a local dashboard user; its one-time password is shown once (monitoring-admin)',
+    positionals: [],
+    flags: [
+      { name: 'name', value: true, metavar: 'NAME', required: true, description: 'the sign-in name: a-z, 0-9, ".", "_" or "-", up to 64' },
+      { name: 'role', value: true, metavar: 'ROLE', required: true, description: 'monitoring-viewer, monitoring-editor or monitoring-admin' },
+      { name: 'nodes', value: true, metavar: 'GLOB', description: "only these nodes, e.g. 'web-*' (default: every node)" },
+    ],
+    details: 'The user must change the password at the first sign-in. --output json prints\n{name, role, nodes, password}. Audited as user.create.\n',
+  },
+  {
+    path: ['user', 'list'],
+    summary: 'list local dashboard users (monitoring-admin)',
+    positionals: [],
+    flags: [],
+    details: 'Columns: NAME ROLE NODES STATUS (active or disabled) PASSWORD (set, or must-change)\nCREATED LAST-LOGIN.\n',
+  },
+  {
+    path: ['user', 'disable'],
+    summary: "disable a local user; its dashboard sessions end at once (monitoring-admin)",
+    positionals: [{ name: 'NAME', description: 'the user name' }],
+    flags: [],
+  },
+  {
+    path: ['user', 'reset-password'],
+    summary: 'give a local user a new one-time password, shown once; its sessions end (monitoring-admin)',
+    positionals: [{ name: 'NAME', description: 'the user name' }],
+    flags: [],
+  },
+];
+
 /** The alerting commands (SPEC §14) and the audit log. */
 const ALERT_COMMANDS: readonly CommandSpec[] = [
   {
@@ -311,4 +345,5 @@ export const COMMANDS: readonly CommandSpec[] = [
     check: (flags) => [durationProblem(flags.since, '--since')],
   },
   ...ALERT_COMMANDS,
+  ...USER_COMMANDS,
 ];

@@ -20,6 +20,7 @@ import { storeRetentionGet, storeRetentionSet } from './store-commands';
 import { terminalText } from './terminal-text';
 import { tlsRenew, tlsStatus } from './tls-commands';
 import { TokenCache, tokenCacheDir } from './token-cache';
+import { userCreate, userDisable, userList, userResetPassword } from './user-commands';
 
 /** Where the CLI talks to the world; tests pass their own to capture output and set the environment. */
 export interface CliIo {
@@ -58,6 +59,10 @@ const RUNS: Readonly<Record<string, CommandRun>> = {
   'alert list': alertList,
   'alert history': alertHistory,
   'audit list': auditList,
+  'user create': userCreate,
+  'user list': userList,
+  'user disable': userDisable,
+  'user reset-password': userResetPassword,
 };
 
 function version(): string {
