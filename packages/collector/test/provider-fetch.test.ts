@@ -40,3 +40,7 @@ t.test('plain http is refused before connecting; an answer beyond the bound is c
   const url = await server(t, 'TLSv1.3', 'x'.repeat(5000));
   await t.rejects(providerFetch({ ca: [testPki().caPem], maxBytes: 1000 })(url, { method: 'GET', headers: {} }), /larger than 1000 bytes/);
 });
+
+t.test('a body of another kind is refused, not sent as "[object Object]"', async (t) => {
+  await t.rejects(providerFetch()('https://127.0.0.1:1/', { method: 'POST', headers: {}, body: { a: 1 } }), TypeError);
+});
