@@ -41,6 +41,7 @@ t.test('unknown name, wrong password and disabled user get one answer; the audit
     t.notOk(everything.includes(secret), 'no password or token in the audit log or the logs');
   }
   t.match(h.logText(), /dashboard sign-in refused/);
+  t.equal(h.server.refusalTotals().get('dashboard_sign_in_refused'), 4, 'every refusal counted for /metrics');
 });
 
 t.test('ten failures per name: the eleventh attempt is refused with 429 even from fresh addresses', async (t) => {

@@ -3,11 +3,13 @@ import { readJsonObject } from './request-body';
 import { rejectUnknownFields, stringField } from './request-fields';
 import type { Route, RouteContext } from './route-table';
 import { sessionOf } from './session-auth';
+import { addressKey } from '../net/address-key';
 import { DASHBOARD_HEADERS } from '../web/dashboard-headers';
 import { isUserName } from '../web/local-user-store';
 import { sessionBody } from '../web/session-body';
 import { clearedSessionCookieHeader, sessionCookieHeader, sessionCookieOf } from '../web/session-cookie';
 import { sessionsUnavailable, startSession } from '../web/start-session';
+import type { WebSession } from '../web/web-session-store';
 
 /** Every /auth/* answer: the dashboard's headers, never cached (it holds the CSRF token). */
 const AUTH_HEADERS: Readonly<Record<string, string>> = { ...DASHBOARD_HEADERS, 'Cache-Control': 'no-store' };
@@ -37,7 +39,7 @@ function rateLimited(retryAfterMs: number): HttpError {
 }
 
 /** The session a state-changing /auth/* request comes with (CSRF checked), or 401. */
-function requireSession(ctx: RouteContext): { session: NonNullable<ReturnType<typeof sessionOf>>['session']; cookie: string } {
+function requireSession(ctx: RouteContext): { session: WebSession; cookie: string } {
   const store = ctx.deps.webSessions;
   if (store === undefined) throw sessionsUnavailable();
   const found = sessionOf(ctx.req, store, ctx.deps.now());
@@ -51,7 +53,7 @@ function refuseSignIn(ctx: RouteContext, name: string, reason: string): void {
   const now = deps.now();
   deps.audit.record({ actor: 'anonymous', action: 'session.login_failed', target: loggedName(name), source, reason }, now);
   const fields = { user: loggedName(name), remote: source, reason };
-  if (ctx.refusals) ctx.refusals.report('warn', 'dashboard_sign_in_refused', fields, 'dashboard sign-in refused', source);
+  if (ctx.refusals) ctx.refusals.report('warn', 'dashboard_sign_in_refused', fields, 'dashboard sign-in refused', addressKey(source));
   else deps.log.info(fields, 'dashboard sign-in refused');
 }
 
