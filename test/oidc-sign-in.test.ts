@@ -5,12 +5,12 @@ import * as path from 'node:path';
 import t, { type Test } from 'tap';
 import { silentLogger } from '@ximp/shared';
 import { OidcSignIn } from '../packages/collector/src/web/oidc-sign-in';
-import { startOidcProvider, TestBrowser, type BrowserResponse, type TestOidcProvider } from './helpers/oidc-provider';
+import { OIDC_TEST_CA_PEM, startOidcProvider, TestBrowser, type BrowserResponse, type TestOidcProvider } from './helpers/oidc-provider';
 import { adminApi } from './helpers/admin-api';
 import { freePort, prepareCollector, startPreparedCollector, waitFor, type TestCollector } from './helpers/system';
 
 const ACCOUNTS = {
-  alice: { preferred_username: 'alice', email: 'alice@example.net', groups: ['staff', 'ximp-editors'] },
+  alice: { preferred_username: 'alice', name: 'Alice Liddell', email: 'alice@example.net', groups: ['staff', 'ximp-editors'] },
   bob: { preferred_username: 'bob', email: 'bob@example.net', groups: ['staff', 'payroll-secret-group'] },
   carol: { preferred_username: 'carol', groups: ['app-team'] },
 };
@@ -124,6 +124,8 @@ t.test('OIDC sign-in against a real provider', async (t) => {
 
     const entries = await audit(s);
     t.ok(entries.some((e) => e.action === 'session.login' && e.actor === 'oidc:alice' && e.target === 'alice'));
+    const db = (s.collector.collector as unknown as { db: { prepare(sql: string): { all(): unknown[] } } }).db;
+    t.same(db.prepare("SELECT DISTINCT method, display_name FROM web_sessions WHERE user_name = 'alice'").all(), [{ method: 'oidc', display_name: 'Alice Liddell' }]);
     t.ok(entries.some((e) => e.actor === 'oidc:alice' && e.action.startsWith('alert_rule.')), 'changes are audited as oidc:alice');
   });
 
@@ -250,12 +252,8 @@ t.test('a provider down at start: OIDC is not offered, /auth/oidc/start answers 
     { agents: 0, api: apiPort },
   );
   fs.writeFileSync(path.join(paths.dir, 'oidc-secret'), 'a-client-secret-for-this-test\n', { mode: 0o600 });
-  // The provider's CA is made per process by the helper: start it later, write its CA now.
-  const { caPem } = await (async () => {
-    const probe = await startOidcProvider(t, { redirectUris: [`${origin}/auth/oidc/callback`], accounts: ACCOUNTS });
-    await probe.stop();
-    return probe;
-  })();
+  // The provider starts later; its CA is known now.
+  const caPem = OIDC_TEST_CA_PEM;
   fs.writeFileSync(path.join(paths.dir, 'idp-ca.pem'), caPem);
   const collector = await startPreparedCollector(t, paths);
   const browser = new TestBrowser([fs.readFileSync(paths.caFile, 'utf8'), caPem]);

@@ -35,4 +35,6 @@ t.test('the name: name_claim or preferred_username, then email, then sub', async
   t.equal(identityFromClaims({ sub: 's1', upn: 'ALICE', email: 'a@x' }, { ...CONFIG, nameClaim: 'upn' })?.name, 'ALICE');
   t.equal(identityFromClaims({ sub: 's1', email: 'a@x' }, { ...CONFIG, nameClaim: 'upn' })?.name, 'a@x');
   t.equal(identityFromClaims({ groups: ['ops'] }, CONFIG), null, 'nobody named: no identity');
+  t.equal(identityFromClaims({ sub: 's1', preferred_username: 'alice', name: 'Alice Liddell' }, CONFIG)?.displayName, 'Alice Liddell');
+  t.equal(identityFromClaims({ sub: 's1', preferred_username: 'alice' }, CONFIG)?.displayName, 'alice');
 });
