@@ -73,6 +73,8 @@ t.test('migration 2 stamps existing series no earlier than their node\'s newest 
   const weekAhead = Date.now() + 7 * 86_400_000;
   raw.exec(
     [
+      // what migration 4 added
+      'DROP TABLE users; DROP TABLE web_sessions; ALTER TABLE audit_log DROP COLUMN reason;',
       // what migration 3 added
       'DROP TABLE alert_rules; DROP TABLE alert_channels; DROP TABLE alert_instances; DROP TABLE alert_history;',
       'ALTER TABLE api_clients DROP COLUMN nodes;',
@@ -90,4 +92,19 @@ t.test('migration 2 stamps existing series no earlier than their node\'s newest 
   const stamps = db.prepare('SELECT id, last_used_ms FROM series ORDER BY id').all() as { id: number; last_used_ms: number }[];
   t.equal(stamps[0].last_used_ms, weekAhead, 'a series whose node has a batch ahead counts as used then');
   t.ok(stamps[1].last_used_ms >= Math.floor(before / 1000) * 1000, 'the others count as used at the upgrade');
+});
+
+t.test('migration 4 adds users and web sessions to a schema-3 database; older audit entries keep their shape', async (t) => {
+  const dataDir = tempDir(t);
+  openDatabase(dataDir).close();
+  const raw = new BetterSqlite3(path.join(dataDir, DATABASE_FILE));
+  raw.exec('DROP TABLE users; DROP TABLE web_sessions; ALTER TABLE audit_log DROP COLUMN reason; UPDATE schema_version SET version = 3;');
+  raw.prepare("INSERT INTO audit_log (time_ms, actor, action, target, source) VALUES (0, 'xc_a', 'client.create', 'xc_b', '10.0.0.1')").run();
+  raw.close();
+  const db = openDatabase(dataDir);
+  t.teardown(() => db.close());
+  t.equal(schemaVersion(db), SCHEMA_VERSION);
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name);
+  t.ok(tables.includes('users') && tables.includes('web_sessions'));
+  t.same(db.prepare('SELECT actor, reason FROM audit_log').all(), [{ actor: 'xc_a', reason: null }]);
 });
