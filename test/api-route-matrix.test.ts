@@ -198,9 +198,6 @@ const TABLE: Record<string, Entry> = {
     },
   },
   'GET /api/v1/audit': { least: 'admin', ok: 200, request: () => ({ path: '/api/v1/audit' }) },
-  // No dashboard.oidc in this collector: both answer 404 to everyone (test/oidc-sign-in.test.ts has the flow).
-  'GET /auth/oidc/start': { least: 'public', ok: 404, request: () => ({ path: '/auth/oidc/start' }) },
-  'GET /auth/oidc/callback': { least: 'public', ok: 404, request: () => ({ path: '/auth/oidc/callback?code=x&state=y' }) },
   // SPEC §15: the sign-in routes take no bearer token; without a session cookie they answer the same to everyone.
   'GET /auth/methods': { least: 'public', ok: 200, request: () => ({ path: '/auth/methods' }) },
   'GET /auth/session': { least: 'public', ok: 401, noChallenge: true, request: () => ({ path: '/auth/session' }) },
@@ -241,6 +238,9 @@ const TABLE: Record<string, Entry> = {
       return { path: `/api/v1/users/${name}/reset-password` };
     },
   },
+  // No dashboard.oidc in this collector: both answer 404 to everyone (test/oidc-sign-in.test.ts has the flow).
+  'GET /auth/oidc/start': { least: 'public', ok: 404, request: () => ({ path: '/auth/oidc/start' }) },
+  'GET /auth/oidc/callback': { least: 'public', ok: 404, request: () => ({ path: '/auth/oidc/callback?code=x&state=y' }) },
 };
 
 const RANK: Record<Least, number> = { public: 0, viewer: 1, editor: 2, admin: 3 };

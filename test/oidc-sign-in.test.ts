@@ -3,11 +3,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import t, { type Test } from 'tap';
-import { startOidcProvider, TestBrowser, type BrowserResponse, type TestOidcProvider } from './helpers/oidc-provider';
+import { silentLogger } from '@ximp/shared';
+import { OidcSignIn } from '../packages/collector/src/web/oidc-sign-in';
+import { OIDC_TEST_CA_PEM, startOidcProvider, TestBrowser, type BrowserResponse, type TestOidcProvider } from './helpers/oidc-provider';
+import { adminApi } from './helpers/admin-api';
 import { freePort, prepareCollector, startPreparedCollector, waitFor, type TestCollector } from './helpers/system';
 
 const ACCOUNTS = {
-  alice: { preferred_username: 'alice', email: 'alice@example.net', groups: ['staff', 'ximp-editors'] },
+  alice: { preferred_username: 'alice', name: 'Alice Liddell', email: 'alice@example.net', groups: ['staff', 'ximp-editors'] },
   bob: { preferred_username: 'bob', email: 'bob@example.net', groups: ['staff', 'payroll-secret-group'] },
   carol: { preferred_username: 'carol', groups: ['app-team'] },
 };
@@ -121,6 +124,8 @@ t.test('OIDC sign-in against a real provider', async (t) => {
 
     const entries = await audit(s);
     t.ok(entries.some((e) => e.action === 'session.login' && e.actor === 'oidc:alice' && e.target === 'alice'));
+    const db = (s.collector.collector as unknown as { db: { prepare(sql: string): { all(): unknown[] } } }).db;
+    t.same(db.prepare("SELECT DISTINCT method, display_name FROM web_sessions WHERE user_name = 'alice'").all(), [{ method: 'oidc', display_name: 'Alice Liddell' }]);
     t.ok(entries.some((e) => e.actor === 'oidc:alice' && e.action.startsWith('alert_rule.')), 'changes are audited as oidc:alice');
   });
 
@@ -197,6 +202,39 @@ t.test('OIDC sign-in against a real provider', async (t) => {
     t.match(back.searchParams.get('error_description'), /requires PKCE/);
   });
 
+  t.test('a sign-in finished after the flow lifetime: expired, even with a valid code', async (t) => {
+    let now = Date.now();
+    const secretFile = path.join(s.collector.dir, 'oidc-secret');
+    const caFile = path.join(s.collector.dir, 'idp-ca.pem');
+    const signIn = new OidcSignIn({
+      config: {
+        issuer: s.provider.issuer, clientId: s.provider.clientId, clientSecretFile: secretFile, redirectUrl: `${s.origin}/auth/oidc/callback`,
+        scopes: ['openid', 'groups'], roleClaim: 'groups', roleMap: { 'ximp-editors': 'monitoring-editor' }, nodeScopes: {}, caFile, displayName: 'x', nameClaim: null,
+      },
+      log: silentLogger(),
+      now: () => now,
+      flows: { ttlMs: 60_000 },
+    });
+    t.teardown(() => signIn.stop());
+    await signIn.start();
+    await waitFor('discovered', () => signIn.ready);
+    const begun = await signIn.begin();
+    if (begun === null) throw new Error('not discovered');
+    const browser = s.browser();
+    const hops = await browser.follow(begun.location, { until: (res) => new URL(res.url).origin === s.origin });
+    const back = await browser.signInAtProvider(hops[hops.length - 1], 'alice');
+    const callbackUrl = new URL(back[back.length - 1].url);
+    now += 60_001;
+    t.same(await signIn.finish(begun.flowKey, callbackUrl.searchParams), { kind: 'refused', reason: 'state_expired', detail: 'the sign-in took too long' });
+  });
+
+  t.test('refusals are counted by kind in /metrics', async (t) => {
+    const metrics = await (await adminApi(s.collector))('GET', '/metrics');
+    t.match(metrics.body, /ximp_collector_api_refusals_total\{kind="oidc_state_mismatch"\} [1-9]/);
+    t.match(metrics.body, /ximp_collector_api_refusals_total\{kind="oidc_state_unknown"\} [1-9]/);
+    t.match(metrics.body, /ximp_collector_api_refusals_total\{kind="oidc_provider_error"\} 1/);
+  });
+
   t.test('nothing secret in the logs', async (t) => {
     const logs = s.collector.logs.join('\n');
     t.notOk(logs.includes(String(s.provider.clientSecret)), 'no client secret');
@@ -214,12 +252,8 @@ t.test('a provider down at start: OIDC is not offered, /auth/oidc/start answers 
     { agents: 0, api: apiPort },
   );
   fs.writeFileSync(path.join(paths.dir, 'oidc-secret'), 'a-client-secret-for-this-test\n', { mode: 0o600 });
-  // The provider's CA is made per process by the helper: start it later, write its CA now.
-  const { caPem } = await (async () => {
-    const probe = await startOidcProvider(t, { redirectUris: [`${origin}/auth/oidc/callback`], accounts: ACCOUNTS });
-    await probe.stop();
-    return probe;
-  })();
+  // The provider starts later; its CA is known now.
+  const caPem = OIDC_TEST_CA_PEM;
   fs.writeFileSync(path.join(paths.dir, 'idp-ca.pem'), caPem);
   const collector = await startPreparedCollector(t, paths);
   const browser = new TestBrowser([fs.readFileSync(paths.caFile, 'utf8'), caPem]);

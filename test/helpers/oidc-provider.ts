@@ -49,6 +49,8 @@ export interface TestOidcProvider {
 }
 
 const ca = CertificateAuthority.create({ commonName: 'XIMP OIDC test CA' });
+/** The CA (PEM) every provider of this process presents a certificate of, for a ca_file written before it starts. */
+export const OIDC_TEST_CA_PEM = ca.certPem;
 const leaf = ca.issue({ commonName: 'localhost', usage: 'server', sans: [{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }] });
 
 /** oidc-provider ships no types; the few members used here. */

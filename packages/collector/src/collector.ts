@@ -203,7 +203,7 @@ export class Collector {
       refusals,
       stores: () => remote.stats(),
       certificates: () => certificates.metrics(),
-      apiRefusals: (): ReadonlyMap<string, number> => new Map([...apiServer.refusalTotals(), ...queryRefusals.totalsByKey()]),
+      apiRefusals: (): ReadonlyMap<string, number> => new Map([...apiServer.refusalTotals(), ...queryRefusals.totalsByKey(), ...(this.oidc?.failureTotals() ?? [])]),
     });
 
     const querySeries = new SeriesQuery(db, {

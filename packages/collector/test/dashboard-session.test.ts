@@ -188,7 +188,17 @@ t.test('/auth/methods: local always; OIDC only when configured', async (t) => {
   t.same([res.status, res.json], [200, { local: true, oidc: null }]);
   t.equal(res.headers['content-security-policy'], CSP);
   t.equal(res.headers['cache-control'], 'no-store');
-  // Only what /auth/methods reads of the OIDC sign-in (web/oidc-sign-in.ts): discovered, and its name.
-  h.deps.oidc = { displayName: 'Example SSO', ready: true } as unknown as NonNullable<typeof h.deps.oidc>;
+  const oidc = {
+    displayName: 'Example SSO',
+    roleClaim: 'groups',
+    label: 'Sign in with Example SSO',
+    flowTtlMs: 600_000,
+    ready: false,
+    begin: async () => null,
+    finish: async () => ({ kind: 'refused', reason: 'not_ready', detail: 'not discovered' }) as const,
+  };
+  h.deps.oidc = oidc;
+  t.same((await request(h, 'GET', '/auth/methods')).json, { local: true, oidc: null }, 'not offered before the provider is discovered');
+  oidc.ready = true;
   t.same((await request(h, 'GET', '/auth/methods')).json, { local: true, oidc: { label: 'Sign in with Example SSO' } });
 });

@@ -102,7 +102,7 @@ async function callback(ctx: RouteContext): Promise<RouteResult> {
   if (res === undefined) throw new Error('the OIDC callback needs the response to set its cookie');
   // startSession sets the session cookie with setHeader; keep the flow cookie's removal beside it.
   const flowCleared = res.getHeader('Set-Cookie');
-  startSession(deps, res, { name: identity.name, method: 'oidc', role: identity.role, nodes: identity.nodes }, source);
+  startSession(deps, res, { name: identity.name, displayName: identity.displayName, method: 'oidc', role: identity.role, nodes: identity.nodes }, source);
   const sessionCookie = res.getHeader('Set-Cookie');
   res.setHeader('Set-Cookie', [String(flowCleared), String(sessionCookie)]);
   res.setHeader('Location', '/');

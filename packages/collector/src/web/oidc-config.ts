@@ -46,7 +46,7 @@ export const OIDC_DEFAULTS = Object.freeze({
 
 export const OIDC_CALLBACK_PATH = '/auth/oidc/callback';
 
-const CLAIM_NAME = /^[A-Za-z0-9_:.\/-]{1,128}$/;
+const CLAIM_NAME = /^[A-Za-z0-9_:./-]{1,128}$/;
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
 

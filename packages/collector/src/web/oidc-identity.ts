@@ -5,6 +5,8 @@ import type { OidcConfig } from './oidc-config';
 /** Who signed in through the provider, and what XIMP lets them do. */
 export interface OidcIdentity {
   name: string;
+  /** The `name` claim (a person's full name) when usable, else the name. */
+  displayName: string;
   /** The most privileged role any claim value maps to; null = no mapped role (refused). */
   role: Role | null;
   /** The node glob of the matched `node_scopes` values joined; null = every node. */
@@ -53,5 +55,5 @@ export function identityFromClaims(
     if (Object.prototype.hasOwnProperty.call(config.nodeScopes, value)) globs.push(config.nodeScopes[value]);
   }
   const nodes = globs.length === 0 ? null : (parseNodeGlob(globs.join(','))?.text ?? null);
-  return { name, role: rank < 0 ? null : ROLES[rank], nodes };
+  return { name, displayName: usableName(claims.name) ?? name, role: rank < 0 ? null : ROLES[rank], nodes };
 }

@@ -180,7 +180,10 @@ export class OidcSignIn {
       state,
       nonce,
     });
-    return { location: location.href, flowKey: this.flows.put({ state, nonce, codeVerifier }) };
+    const dropped = this.flows.dropped;
+    const flowKey = this.flows.put({ state, nonce, codeVerifier });
+    if (this.flows.dropped > dropped) this.failures.report('warn', 'oidc_flow_dropped', {}, 'oidc sign-ins in progress at the bound, the oldest dropped');
+    return { location: location.href, flowKey };
   }
 
   /**

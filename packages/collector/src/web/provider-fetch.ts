@@ -19,6 +19,15 @@ export interface ProviderFetchOptions {
   maxBytes?: number;
 }
 
+/** What openid-client sends: form parameters, JSON text, or nothing; null for anything else. */
+function bodyOf(body: unknown): string | Buffer | undefined | null {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === 'string') return body;
+  if (body instanceof URLSearchParams) return body.toString();
+  if (body instanceof Uint8Array) return Buffer.from(body);
+  return null;
+}
+
 /**
  * A fetch for openid-client over node:https: TLS 1.3 at least, the configured CAs, a timeout and a
  * bounded body. Global fetch (undici) takes neither a TLS floor nor a CA per request.
@@ -33,7 +42,11 @@ export function providerFetch(options: ProviderFetchOptions = {}): ProviderFetch
         reject(new XimpError(ErrorCodes.TLS_UNTRUSTED, `the identity provider must be reached over https (${target.origin})`));
         return;
       }
-      const body = init.body === undefined || init.body === null ? undefined : String(init.body);
+      const body = bodyOf(init.body);
+      if (body === null) {
+        reject(new TypeError('a request body must be a string, form parameters or bytes'));
+        return;
+      }
       const headers = { ...init.headers };
       if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
       const req = https.request(target, {
