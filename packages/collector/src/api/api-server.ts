@@ -10,6 +10,7 @@ import { ConnectionGuard, LISTEN_BACKLOG } from '../net/connection-guard';
 import { closeSilentConnections, listenerTimeouts } from '../net/listener-timeouts';
 import { isStorageFault } from '../storage-fault';
 import { AddressAllowlist } from './address-allowlist';
+import { AgentEventFeed, type AgentEventFeedOptions } from './agent-event-feed';
 import type { ApiDeps } from './api-deps';
 import { authenticateBearer, insufficientScope, type Principal } from './bearer-auth';
 import { HttpError, InvalidObjectError } from './http-error';
@@ -39,6 +40,8 @@ export interface ApiServerOptions {
   /** TLS handshake and HTTP header timeout. */
   handshakeTimeoutMs?: number;
   maxConnections?: number;
+  /** The live fleet streams' cap and periods (defaults: the dashboard contract's). */
+  agentEvents?: AgentEventFeedOptions;
 }
 
 /** The path as logged: secret-shaped segments replaced, length bounded. */
@@ -64,6 +67,7 @@ export class ApiServer {
   private readonly failedGrants: AuthFailureLimiter;
   private stopping: Promise<void> | null = null;
   private bound: ListenOptions | null = null;
+  private readonly agentEvents: AgentEventFeed;
 
   constructor(
     private readonly deps: ApiDeps,
@@ -82,6 +86,10 @@ export class ApiServer {
       allows: (address) => allowlist.allows(address),
       refusals: this.refusals,
     });
+    this.agentEvents = new AgentEventFeed(
+      { agents: deps.agents, heldBackNodes: () => deps.heldBackNodes?.() ?? new Set(), refusals: this.refusals },
+      options.agentEvents,
+    );
   }
 
   /**
@@ -151,6 +159,8 @@ export class ApiServer {
     if (this.stopping !== null) return this.stopping;
     const server = this.server;
     if (server === null) return Promise.resolve();
+    // Live streams never finish by themselves: end them, so the connections can close.
+    this.agentEvents.stop();
     this.stopping = new Promise<void>((resolve) => {
       const deadline = setTimeout(() => server.closeAllConnections(), STOP_DEADLINE_MS);
       // Handshakes in progress are no HTTP connections yet: closeIdleConnections does not see them.
@@ -225,6 +235,8 @@ export class ApiServer {
         failedGrants: this.failedGrants,
         refusals: this.refusals,
         authenticated: () => this.guard.authenticated(req.socket),
+        stillValid: this.credentialCheck(req, principal),
+        agentEvents: this.agentEvents,
       });
       await this.send(res, result, route);
     } catch (err) {
@@ -237,9 +249,24 @@ export class ApiServer {
     );
   }
 
+  /** Checks the request's credential again, as on every request (stillValid on RouteContext). */
+  private credentialCheck(req: http.IncomingMessage, principal: Principal | null): () => boolean {
+    if (principal === null) return () => true;
+    const authorization = req.headers.authorization;
+    return () => {
+      try {
+        authenticateBearer(authorization, this.deps.accessTokens, this.deps.now());
+        return true;
+      } catch {
+        return false;
+      }
+    };
+  }
+
   private async send(res: http.ServerResponse, result: RouteResult, route: Route): Promise<void> {
     for (const [name, value] of Object.entries(route.headers ?? {})) res.setHeader(name, value);
-    if ('stream' in result) await sendStream(res, result.status, result.stream, result.contentType);
+    if ('open' in result) result.open(res);
+    else if ('stream' in result) await sendStream(res, result.status, result.stream, result.contentType);
     else if ('text' in result) sendText(res, result.status, result.text, result.contentType);
     else sendJson(res, result.status, result.body, result.headers);
   }

@@ -10,7 +10,7 @@ import { AgentTokenStore } from '../../dist/auth/agent-token-store';
 import { ApiClientStore } from '../../dist/auth/api-client-store';
 import type { Role } from '../../dist/auth/roles';
 import type { AgentView, ApiDeps, ClosedSession } from '../../dist/api/api-deps';
-import { ApiServer } from '../../dist/api/api-server';
+import { ApiServer, type ApiServerOptions } from '../../dist/api/api-server';
 import { DashboardStore } from '../../dist/dashboards/dashboard-store';
 import { openDatabase, type Database } from '../../dist/store/database';
 import { RetentionSetting } from '../../dist/store/retention-setting';
@@ -37,6 +37,8 @@ export interface Harness {
   /** Live sessions the fake ingest side reports per token id. */
   liveSessions: Map<string, ClosedSession[]>;
   agents: AgentView[];
+  /** Tells the server's change listeners (the live fleet feed) that agents changed, as the registry would. */
+  agentsChanged(node?: string): void;
   createClient(role: Role, name?: string): Credentials;
   /** An access token for a client, by the token endpoint's own store. */
   accessToken(client: Credentials): string;
@@ -51,6 +53,8 @@ export interface HarnessOptions {
   retentionMs?: number;
   /** The certificate manager the TLS routes use (a fake at this level); absent when not given. */
   certificates?: ApiDeps['certificates'];
+  /** The server's own options (limits, live stream periods). */
+  server?: ApiServerOptions;
 }
 
 interface TapLike {
@@ -67,6 +71,7 @@ export async function startApi(t: TapLike, options: HarnessOptions = {}): Promis
   const closeCalls: Harness['closeCalls'] = [];
   const liveSessions = new Map<string, ClosedSession[]>();
   const agents: AgentView[] = [];
+  const changeListeners = new Set<(node: string) => void>();
   const dashboards = new DashboardStore(db);
   dashboards.ensureBuiltIns(Date.now());
   const deps: ApiDeps = {
@@ -77,6 +82,10 @@ export async function startApi(t: TapLike, options: HarnessOptions = {}): Promis
     agents: {
       list: () => [...agents],
       get: (node) => agents.find((a) => a.node === node),
+      onChange(listener) {
+        changeListeners.add(listener);
+        return () => changeListeners.delete(listener);
+      },
     },
     sessions: {
       closeSessionsOfToken(tokenId, code, reason) {
@@ -100,7 +109,7 @@ export async function startApi(t: TapLike, options: HarnessOptions = {}): Promis
     log,
     now: () => Date.now(),
   };
-  const server = new ApiServer(deps, { host: '127.0.0.1', port: 0 });
+  const server = new ApiServer(deps, { host: '127.0.0.1', port: 0 }, undefined, options.server);
   await server.start();
   t.teardown(async () => {
     await server.stop();
@@ -118,6 +127,9 @@ export async function startApi(t: TapLike, options: HarnessOptions = {}): Promis
     closeCalls,
     liveSessions,
     agents,
+    agentsChanged(node = '') {
+      for (const listener of changeListeners) listener(node);
+    },
     createClient(role, name = `test ${role}`) {
       const created = deps.clients.create(name, role, Date.now());
       return { id: created.clientId, secret: created.clientSecret };
