@@ -221,7 +221,7 @@ export class ApiServer {
       route = match.route;
       // The one role check: every route names its permission; none is read before this passes.
       if (route.permission !== null) {
-        principal = authenticateBearer(req.headers.authorization, this.deps.accessTokens, this.deps.now());
+        principal = this.authenticate(req);
         this.guard.authenticated(req.socket);
         if (!can(principal.role, route.permission)) throw insufficientScope();
       }
@@ -249,13 +249,21 @@ export class ApiServer {
     );
   }
 
-  /** Checks the request's credential again, as on every request (stillValid on RouteContext). */
+  /** Who the caller is, by its credential; throws HttpError 401. Checked on every request. */
+  private authenticate(req: http.IncomingMessage): Principal {
+    return authenticateBearer(req.headers.authorization, this.deps.accessTokens, this.deps.now());
+  }
+
+  /**
+   * RouteContext.stillValid: the request's credential checked again, as on a new request, for
+   * answers that outlive it (the live fleet stream). A check of a dashboard session must not count
+   * as activity (it would keep an idle session alive for as long as a tab is open).
+   */
   private credentialCheck(req: http.IncomingMessage, principal: Principal | null): () => boolean {
     if (principal === null) return () => true;
-    const authorization = req.headers.authorization;
     return () => {
       try {
-        authenticateBearer(authorization, this.deps.accessTokens, this.deps.now());
+        this.authenticate(req);
         return true;
       } catch {
         return false;
