@@ -73,6 +73,8 @@ t.test('migration 2 stamps existing series no earlier than their node\'s newest 
   const weekAhead = Date.now() + 7 * 86_400_000;
   raw.exec(
     [
+      // what migration 5 added
+      'DROP TABLE dashboards;',
       // what migration 3 added
       'DROP TABLE alert_rules; DROP TABLE alert_channels; DROP TABLE alert_instances; DROP TABLE alert_history;',
       'ALTER TABLE api_clients DROP COLUMN nodes;',

@@ -78,7 +78,14 @@ export class AgentEventFeed {
   open(res: http.ServerResponse, principal: Principal | null, stillValid: () => boolean): void {
     if (this.subscribers.size === 0) this.begin();
     // Changes up to now go to the streams already open; the new one starts from the same rows.
-    const rows = this.publish();
+    let rows: AgentJson[];
+    try {
+      rows = this.publish();
+    } catch (err) {
+      // Nothing was sent yet: the caller answers the error; no timers stay behind for no stream.
+      if (this.subscribers.size === 0) this.end();
+      throw err;
+    }
     const subscriber: Subscriber = {
       principal,
       stillValid,
