@@ -133,3 +133,20 @@ t.test('a reader that stops reading is dropped once its unsent backlog passes th
   t.teardown(() => next.close());
   t.equal(((await next.next((e) => e.event === 'snapshot')).data as unknown[]).length, 500, 'a new reader is served');
 });
+
+t.test('a storage fault under the snapshot answers 503, and the next stream is served', async (t) => {
+  const h = await startApi(t);
+  h.agents.push(agent('web-1'));
+  const viewer = h.accessToken(h.createClient('monitoring-viewer'));
+  const list = h.deps.agents.list;
+  h.deps.agents.list = () => {
+    throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+  };
+  const failed = await request(h, 'GET', PATH, { bearer: viewer });
+  t.equal(failed.status, 503);
+  t.equal(failed.json.error, 'unavailable');
+  h.deps.agents.list = list;
+  const stream = await openEventStream(h, PATH, viewer);
+  t.teardown(() => stream.close());
+  t.same(((await stream.next((e) => e.event === 'snapshot')).data as { node: string }[]).map((a) => a.node), ['web-1']);
+});
