@@ -42,6 +42,8 @@ interface Entry {
   scoped?: number;
   /** The answer is Prometheus text, not JSON. */
   text?: boolean;
+  /** A success is a server-sent event stream: read its first event, then hang up. */
+  events?: boolean;
   /** A success has no body (204). */
   empty?: boolean;
   /** The caller authenticates with its client credentials (HTTP Basic), not a bearer token. */
@@ -75,6 +77,7 @@ const TABLE: Record<string, Entry> = {
     request: () => ({ path: '/api/v1/revoke', form: { token: 'xat_' + 'u'.repeat(52) } }),
   },
   'GET /api/v1/agents': { least: 'viewer', ok: 200, request: () => ({ path: '/api/v1/agents' }) },
+  'GET /api/v1/agents/events': { least: 'viewer', ok: 200, events: true, request: () => ({ path: '/api/v1/agents/events' }) },
   'GET /api/v1/agents/:node': { least: 'viewer', ok: 200, scoped: 401, request: () => ({ path: '/api/v1/agents/db-1' }) },
   'GET /api/v1/nodes/:node/series': {
     least: 'viewer',
@@ -297,7 +300,15 @@ t.test('every route × every kind of caller', async (t) => {
         { host: '127.0.0.1', port: c.apiPort, method, path: p, headers, ca, servername: 'localhost', minVersion: 'TLSv1.3', agent: false },
         (res) => {
           let text = '';
-          res.on('data', (d: Buffer) => (text += d.toString()));
+          const type = String(res.headers['content-type'] ?? '');
+          res.on('data', (d: Buffer) => {
+            text += d.toString();
+            // A live stream never ends by itself: its first event is the answer.
+            if (type.startsWith('text/event-stream') && text.includes('\n\n')) {
+              resolve({ status: res.statusCode ?? 0, type, body: text, challenge: undefined });
+              req.destroy();
+            }
+          });
           res.on('end', () =>
             resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body: text, challenge: res.headers['www-authenticate'] as string | undefined }),
           );
@@ -368,6 +379,9 @@ t.test('every route × every kind of caller', async (t) => {
         t.match(parsed, { error: String }, `${label}: {error}`);
         if (res.status === 401 && !entry.credentials && !entry.noChallenge) t.match(res.challenge, /^Bearer realm="ximp"/, `${label}: a Bearer challenge`);
         if (res.status === 401 && entry.credentials && auth !== null) t.match(res.challenge, /^Basic realm="ximp"/, `${label}: a Basic challenge`);
+      } else if (entry.events) {
+        t.match(res.type, /^text\/event-stream/, `${label}: an event stream`);
+        t.match(res.body, /^event: snapshot\ndata: \[/, `${label}: starts with the snapshot`);
       } else if (entry.empty) {
         t.equal(res.body, '', `${label}: no body`);
       } else if (entry.text) {

@@ -256,3 +256,19 @@ t.test('the committed launcher runs the built CLI', async (t) => {
   t.equal(usage.code, 2);
   t.match(usage.stderr, /Usage: ximp/);
 });
+
+t.test('dashboard list through the CLI: the built-in first, then by name', async (t) => {
+  const h = await startApi(t);
+  const viewer = h.createClient('monitoring-viewer');
+  h.deps.dashboards!.create({ name: 'Web tier', panels: [{ title: 'Load', metric: 'node_load1', matchers: {}, function: 'raw', aggregation: 'none', unit: 'none' }] }, 'xc_someone', Date.now());
+  const { run } = cli(t, h, viewer);
+  const table = await run('dashboard', 'list');
+  t.equal(table.code, 0, table.stderr);
+  const lines = table.stdout.trimEnd().split('\n');
+  t.match(lines[0], /^ID\s+NAME\s+PANELS\s+BUILTIN\s+CREATED-BY\s+UPDATED$/);
+  t.match(lines[1], /^node-overview\s+Node overview\s+\d+\s+yes\s+system\s+\S+Z/);
+  t.match(lines[2], /^web-tier\s+Web tier\s+1\s+no\s+xc_someone\s+\S+Z/);
+  const json = JSON.parse((await run('dashboard', 'list', '--output', 'json')).stdout);
+  t.same(Object.keys(json[0]), ['id', 'name', 'panels', 'builtin', 'created_by', 'updated_at']);
+  t.match(json[1], { id: 'web-tier', panels: 1, builtin: false, updated_at: ISO });
+});

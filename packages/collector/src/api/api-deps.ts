@@ -35,7 +35,12 @@ export interface ApiDeps {
   accessTokens: AccessTokenStore;
   audit: AuditLog;
   /** The agent registry. */
-  agents: { list(): AgentView[]; get(node: string): AgentView | undefined };
+  agents: {
+    list(): AgentView[];
+    get(node: string): AgentView | undefined;
+    /** Tells of connects, disconnects and changes to ACTIVE at once (the live fleet); absent: polled only. */
+    onChange?(listener: (node: string) => void): () => void;
+  };
   /** The ingest server: closes every live session of a token at once. */
   sessions: { closeSessionsOfToken(tokenId: string, closeCode: number, reason: string): ClosedSession[] };
   /** Series queries on the embedded store, bounded in range, points and concurrency. */

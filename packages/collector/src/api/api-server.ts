@@ -10,12 +10,14 @@ import { ConnectionGuard, LISTEN_BACKLOG } from '../net/connection-guard';
 import { closeSilentConnections, listenerTimeouts } from '../net/listener-timeouts';
 import { isStorageFault } from '../storage-fault';
 import { AddressAllowlist } from './address-allowlist';
+import { AgentEventFeed, type AgentEventFeedOptions } from './agent-event-feed';
 import type { ApiDeps } from './api-deps';
 import { insufficientScope, type Principal } from './bearer-auth';
 import { HttpError, InvalidObjectError } from './http-error';
 import { HSTS_VALUE, sendBytes, sendJson, sendText, setSecurityHeaders } from './json-response';
 import { hasBody } from './request-body';
 import { authenticateRequest } from './session-auth';
+import { sessionCookieOf } from '../web/session-cookie';
 import { sendStream } from './stream-response';
 import { matchRoute, type Route, type RouteResult } from './route-table';
 import { LISTENER_ROUTES } from './routes';
@@ -40,6 +42,8 @@ export interface ApiServerOptions {
   /** TLS handshake and HTTP header timeout. */
   handshakeTimeoutMs?: number;
   maxConnections?: number;
+  /** The live fleet streams' cap and periods (defaults: the dashboard contract's). */
+  agentEvents?: AgentEventFeedOptions;
 }
 
 /** The path as logged: secret-shaped segments replaced, length bounded. */
@@ -65,6 +69,7 @@ export class ApiServer {
   private readonly failedGrants: AuthFailureLimiter;
   private stopping: Promise<void> | null = null;
   private bound: ListenOptions | null = null;
+  private readonly agentEvents: AgentEventFeed;
 
   constructor(
     private readonly deps: ApiDeps,
@@ -83,6 +88,10 @@ export class ApiServer {
       allows: (address) => allowlist.allows(address),
       refusals: this.refusals,
     });
+    this.agentEvents = new AgentEventFeed(
+      { agents: deps.agents, heldBackNodes: () => deps.heldBackNodes?.() ?? new Set(), refusals: this.refusals },
+      options.agentEvents,
+    );
   }
 
   /**
@@ -152,6 +161,8 @@ export class ApiServer {
     if (this.stopping !== null) return this.stopping;
     const server = this.server;
     if (server === null) return Promise.resolve();
+    // Live streams never finish by themselves: end them, so the connections can close.
+    this.agentEvents.stop();
     this.stopping = new Promise<void>((resolve) => {
       const deadline = setTimeout(() => server.closeAllConnections(), STOP_DEADLINE_MS);
       // Handshakes in progress are no HTTP connections yet: closeIdleConnections does not see them.
@@ -213,7 +224,7 @@ export class ApiServer {
       route = match.route;
       // The one role check: every route names its permission; none is read before this passes.
       if (route.permission !== null) {
-        principal = authenticateRequest(req, this.deps);
+        principal = this.authenticate(req);
         this.guard.authenticated(req.socket);
         if (!can(principal.role, route.permission)) throw insufficientScope();
       }
@@ -228,6 +239,8 @@ export class ApiServer {
         failedGrants: this.failedGrants,
         refusals: this.refusals,
         authenticated: () => this.guard.authenticated(req.socket),
+        stillValid: this.credentialCheck(req, principal),
+        agentEvents: this.agentEvents,
       });
       await this.send(res, result, route);
     } catch (err) {
@@ -240,9 +253,35 @@ export class ApiServer {
     );
   }
 
+  /** Who the caller is, by its credential; throws HttpError 401. Checked on every request. */
+  private authenticate(req: http.IncomingMessage): Principal {
+    return authenticateRequest(req, this.deps);
+  }
+
+  /**
+   * RouteContext.stillValid: the request's credential checked again, as on a new request, for
+   * answers that outlive it (the live fleet stream). A check of a dashboard session must not count
+   * as activity (it would keep an idle session alive for as long as a tab is open).
+   */
+  private credentialCheck(req: http.IncomingMessage, principal: Principal | null): () => boolean {
+    if (principal === null) return () => true;
+    return () => {
+      try {
+        // A session is looked up without refreshing its idle timer (WebSessionStore.find).
+        const cookie = req.headers.authorization === undefined ? sessionCookieOf(req) : null;
+        if (cookie !== null && this.deps.webSessions !== undefined) return this.deps.webSessions.find(cookie, this.deps.now()) !== null;
+        this.authenticate(req);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+  }
+
   private async send(res: http.ServerResponse, result: RouteResult, route: Route): Promise<void> {
     for (const [name, value] of Object.entries(route.headers ?? {})) res.setHeader(name, value);
-    if ('stream' in result) await sendStream(res, result.status, result.stream, result.contentType);
+    if ('open' in result) result.open(res);
+    else if ('stream' in result) await sendStream(res, result.status, result.stream, result.contentType);
     else if ('text' in result) sendText(res, result.status, result.text, result.contentType);
     else if ('bytes' in result) sendBytes(res, result.status, result.bytes, result.headers);
     else sendJson(res, result.status, result.body, result.headers);

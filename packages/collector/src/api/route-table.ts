@@ -5,6 +5,7 @@ import type { FailureLimit } from '../ingest/auth-failure-limiter';
 import type { ApiDeps } from './api-deps';
 import type { Principal } from './bearer-auth';
 import type { ChunkStream } from './stream-response';
+import type { AgentEventFeed } from './agent-event-feed';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -26,6 +27,13 @@ export interface RouteContext {
   refusals?: ThrottledLog;
   /** The caller proved who it is: its connection no longer counts as unauthenticated. */
   authenticated?(): void;
+  /**
+   * True while the credential behind this request (its bearer token, or its session) still holds:
+   * a long-lived answer asks again from time to time and ends when it no longer does.
+   */
+  stillValid?(): boolean;
+  /** The live fleet streams of this server (GET /api/v1/agents/events). */
+  agentEvents?: AgentEventFeed;
 }
 
 export type RouteResult =
@@ -34,7 +42,9 @@ export type RouteResult =
   /** A large answer written a chunk at a time (stream-response.ts). */
   | { status: number; stream: ChunkStream; contentType: string }
   /** Bytes as they are (a static file, a redirect): the headers say what they are. */
-  | { status: number; bytes: Buffer; headers: Record<string, string> };
+  | { status: number; bytes: Buffer; headers: Record<string, string> }
+  /** A long-lived answer (server-sent events) that writes to the response itself. */
+  | { status: number; open(res: http.ServerResponse): void };
 
 export interface Route {
   method: HttpMethod;

@@ -1,3 +1,4 @@
+import { AGENT_EVENTS_ROUTE } from './agent-events-route';
 import { AGENT_ROUTES } from './agent-routes';
 import { ALERT_CHANNEL_ROUTES } from './alert-channel-routes';
 import { ALERT_ROUTES } from './alert-routes';
@@ -48,6 +49,7 @@ export const API_ROUTES: readonly Route[] = [
     handler: async (ctx) => ({ status: 200, body: await handleTokenRequest(ctx.req, ctx.deps, ctx.source, ctx) }),
   },
   REVOKE_ROUTE,
+  AGENT_EVENTS_ROUTE,
   ...AGENT_ROUTES,
   ...AGENT_TOKEN_ROUTES,
   ...CLIENT_ROUTES,

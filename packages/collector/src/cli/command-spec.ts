@@ -187,6 +187,13 @@ const ALERT_COMMANDS: readonly CommandSpec[] = [
     check: (flags) => [sinceProblem(flags.since)],
   },
   {
+    path: ['dashboard', 'list'],
+    summary: 'list saved dashboards, the built-in node-overview first',
+    positionals: [],
+    flags: [],
+    details: 'Columns: ID NAME PANELS BUILTIN CREATED-BY (the API client or user) UPDATED.\n',
+  },
+  {
     path: ['audit', 'list'],
     summary: 'list audited changes, newest first (monitoring-admin)',
     positionals: [],

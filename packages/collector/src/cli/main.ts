@@ -9,6 +9,7 @@ import { alertHistory, alertList } from './alert-commands';
 import { alertRuleCreate, alertRuleDelete, alertRuleList, alertRuleShow, alertRuleUpdate } from './alert-rule-commands';
 import { ApiConnection } from './api-connection';
 import { auditList } from './audit-commands';
+import { dashboardList } from './dashboard-commands';
 import { loadCliConfig } from './cli-config';
 import { CliError } from './cli-error';
 import { clientCreate, clientList, clientRevoke, clientRotateSecret } from './client-commands';
@@ -63,6 +64,7 @@ const RUNS: Readonly<Record<string, CommandRun>> = {
   'user list': userList,
   'user disable': userDisable,
   'user reset-password': userResetPassword,
+  'dashboard list': dashboardList,
 };
 
 function version(): string {

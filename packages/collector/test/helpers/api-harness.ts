@@ -10,7 +10,7 @@ import { AgentTokenStore } from '../../dist/auth/agent-token-store';
 import { ApiClientStore } from '../../dist/auth/api-client-store';
 import type { Role } from '../../dist/auth/roles';
 import type { AgentView, ApiDeps, ClosedSession } from '../../dist/api/api-deps';
-import { ApiServer } from '../../dist/api/api-server';
+import { ApiServer, type ApiServerOptions } from '../../dist/api/api-server';
 import { DashboardStore } from '../../dist/dashboards/dashboard-store';
 import { openDatabase, type Database } from '../../dist/store/database';
 import { RetentionSetting } from '../../dist/store/retention-setting';
@@ -40,6 +40,8 @@ export interface Harness {
   /** Live sessions the fake ingest side reports per token id. */
   liveSessions: Map<string, ClosedSession[]>;
   agents: AgentView[];
+  /** Tells the server's change listeners (the live fleet feed) that agents changed, as the registry would. */
+  agentsChanged(node?: string): void;
   createClient(role: Role, name?: string): Credentials;
   /** An access token for a client, by the token endpoint's own store. */
   accessToken(client: Credentials): string;
@@ -58,6 +60,8 @@ export interface HarnessOptions {
   webRoot?: string;
   /** Dashboard session timeouts (default: collector.yaml's, 30m idle and 12h). */
   sessions?: Partial<WebSessionOptions>;
+  /** The server's own options (limits, live stream periods). */
+  server?: ApiServerOptions;
 }
 
 interface TapLike {
@@ -74,6 +78,7 @@ export async function startApi(t: TapLike, options: HarnessOptions = {}): Promis
   const closeCalls: Harness['closeCalls'] = [];
   const liveSessions = new Map<string, ClosedSession[]>();
   const agents: AgentView[] = [];
+  const changeListeners = new Set<(node: string) => void>();
   const dashboards = new DashboardStore(db);
   dashboards.ensureBuiltIns(Date.now());
   const deps: ApiDeps = {
@@ -84,6 +89,10 @@ export async function startApi(t: TapLike, options: HarnessOptions = {}): Promis
     agents: {
       list: () => [...agents],
       get: (node) => agents.find((a) => a.node === node),
+      onChange(listener) {
+        changeListeners.add(listener);
+        return () => changeListeners.delete(listener);
+      },
     },
     sessions: {
       closeSessionsOfToken(tokenId, code, reason) {
@@ -111,7 +120,7 @@ export async function startApi(t: TapLike, options: HarnessOptions = {}): Promis
     log,
     now: () => Date.now(),
   };
-  const server = new ApiServer(deps, { host: '127.0.0.1', port: 0 });
+  const server = new ApiServer(deps, { host: '127.0.0.1', port: 0 }, undefined, options.server);
   await server.start();
   t.teardown(async () => {
     await server.stop();
@@ -129,6 +138,9 @@ export async function startApi(t: TapLike, options: HarnessOptions = {}): Promis
     closeCalls,
     liveSessions,
     agents,
+    agentsChanged(node = '') {
+      for (const listener of changeListeners) listener(node);
+    },
     createClient(role, name = `test ${role}`) {
       const created = deps.clients.create(name, role, Date.now());
       return { id: created.clientId, secret: created.clientSecret };
