@@ -1,4 +1,4 @@
-// Builds the dashboard into dist/: one minified script (src/main.ts and uPlot), one stylesheet
+// Builds the dashboard into dist/ (or the directory given as the first argument): one minified script (src/main.ts and uPlot), one stylesheet
 // (src/styles/*.css then uPlot's), and index.html. Nothing is fetched at run time, so the CSP can
 // stay at 'self'. Prints each file's size, raw and gzipped.
 import { build } from 'esbuild';
@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const src = join(here, 'src');
-const dist = join(here, 'dist');
+const dist = process.argv[2] ? process.argv[2] : join(here, 'dist');
 const require = createRequire(import.meta.url);
 
 rmSync(dist, { recursive: true, force: true });
@@ -48,5 +48,5 @@ for (const name of ['index.html', 'app.js', 'app.css']) {
   const file = join(dist, name);
   const raw = statSync(file).size;
   const gz = gzipSync(readFileSync(file)).length;
-  console.log(`dist/${name.padEnd(11)} ${(raw / 1024).toFixed(1).padStart(7)} KiB  (gzip ${(gz / 1024).toFixed(1)} KiB)`);
+  console.log(`${name.padEnd(11)} ${(raw / 1024).toFixed(1).padStart(7)} KiB  (gzip ${(gz / 1024).toFixed(1)} KiB)`);
 }

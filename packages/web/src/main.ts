@@ -60,8 +60,13 @@ function draw(): void {
     main.append(h('h1', null, 'Not allowed'), h('p', null, `Your role (${session?.user.role ?? 'none'}) may not open this page.`));
   } else {
     document.title = `${found.route.title} — XIMP`;
-    const cleanup = found.route.page(main, { session: session ?? ANONYMOUS, params: found.params, navigate: (p) => navigate(p) });
-    if (typeof cleanup === 'function') leave = cleanup;
+    try {
+      const cleanup = found.route.page(main, { session: session ?? ANONYMOUS, params: found.params, navigate: (p) => navigate(p) });
+      if (typeof cleanup === 'function') leave = cleanup;
+    } catch (err) {
+      // A page that fails to draw says so instead of leaving an empty screen.
+      main.append(h('p', { role: 'alert' }, `This page failed to draw: ${errorText(err)}`));
+    }
   }
   // After a navigation, move focus to the new content so screen readers announce it.
   if (!firstDraw) main.focus();

@@ -7,6 +7,13 @@ import { loadSession } from '../session';
 import { AGENT_STATES, filterAgents, type AgentJson } from './fleet-filter';
 
 const RETRY_MS = 5000;
+/** How often "12s ago" is brought up to date. */
+const AGO_EVERY_MS = 5000;
+
+/** "(12s ago)", kept current by the page's timer through its data-ms. */
+function agoText(ms: number): HTMLElement {
+  return h('span', { class: 'muted ago', 'data-ms': ms }, `(${relative(ms)})`);
+}
 
 const COLUMNS: Column<AgentJson>[] = [
   { label: 'Node', cell: (a) => h('a', { href: `/nodes/${encodeURIComponent(a.node)}` }, a.node) },
@@ -15,7 +22,7 @@ const COLUMNS: Column<AgentJson>[] = [
     cell: (a) => h('span', { class: `state state-${a.state.toLowerCase()}` }, a.state),
     cellAttrs: (a) => ({ 'data-node': a.node, 'data-state': a.state }),
   },
-  { label: 'Last seen', cell: (a) => (a.last_seen === null ? '—' : [timeCell(a.last_seen), h('span', { class: 'muted' }, ` (${relative(Date.parse(a.last_seen))})`)]) },
+  { label: 'Last seen', cell: (a) => (a.last_seen === null ? '—' : [timeCell(a.last_seen), ' ', agoText(Date.parse(a.last_seen))]) },
   { label: 'Version', cell: (a) => a.version ?? '—' },
   { label: 'Address', cell: (a) => a.address ?? '—' },
   { label: 'Token expires', cell: (a) => (a.token_expires_at ? timeCell(a.token_expires_at) : '—') },
@@ -141,9 +148,13 @@ export const fleetPage: Page = (root, ctx) => {
     });
   };
   connect();
+  const ago = setInterval(() => {
+    for (const el of body.querySelectorAll<HTMLElement>('.ago')) el.textContent = `(${relative(Number(el.dataset.ms))})`;
+  }, AGO_EVERY_MS);
 
   return () => {
     closed = true;
+    clearInterval(ago);
     source?.close();
     if (retry !== null) clearTimeout(retry);
   };
