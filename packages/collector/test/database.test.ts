@@ -100,7 +100,7 @@ t.test('migration 4 adds users and web sessions to a schema-3 database; older au
   const dataDir = tempDir(t);
   openDatabase(dataDir).close();
   const raw = new BetterSqlite3(path.join(dataDir, DATABASE_FILE));
-  raw.exec('DROP TABLE users; DROP TABLE web_sessions; ALTER TABLE audit_log DROP COLUMN reason; UPDATE schema_version SET version = 3;');
+  raw.exec('DROP TABLE dashboards; DROP TABLE users; DROP TABLE web_sessions; ALTER TABLE audit_log DROP COLUMN reason; UPDATE schema_version SET version = 3;');
   raw.prepare("INSERT INTO audit_log (time_ms, actor, action, target, source) VALUES (0, 'xc_a', 'client.create', 'xc_b', '10.0.0.1')").run();
   raw.close();
   const db = openDatabase(dataDir);
