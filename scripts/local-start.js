@@ -131,6 +131,24 @@ async function writeCollectorConfig() {
   say(`wrote ${path.relative(root, files.collectorConfig)} (agents on 127.0.0.1:${agentsPort}, API on 127.0.0.1:${apiPort})`);
 }
 
+/** The dashboard's first user, made by the first run. */
+const DASHBOARD_ADMIN = 'admin';
+
+/**
+ * A local admin user for the dashboard when there is none yet (`ximp user create`); its one-time
+ * password is returned to be shown once, never written anywhere. null when the user existed.
+ */
+function ensureDashboardAdmin() {
+  const listed = spawnSync(process.execPath, [bins.cli, 'user', 'list', '--output', 'json'], { env, encoding: 'utf8' });
+  if (listed.status !== 0) fail(`listing the dashboard users failed:\n${listed.stderr}`);
+  const users = JSON.parse(listed.stdout);
+  const list = Array.isArray(users) ? users : users.users;
+  if (list.some((u) => u.name === DASHBOARD_ADMIN)) return { password: null };
+  const created = spawnSync(process.execPath, [bins.cli, 'user', 'create', '--name', DASHBOARD_ADMIN, '--role', 'monitoring-admin', '--output', 'json'], { env, encoding: 'utf8' });
+  if (created.status !== 0) fail(`creating the dashboard's admin user failed:\n${created.stderr}`);
+  return { password: JSON.parse(created.stdout).password };
+}
+
 let stopping = false;
 const children = [];
 
@@ -214,11 +232,20 @@ async function main() {
     say(`created a token for node "${node}" and wrote ${path.relative(root, files.agentConfig)}`);
   }
   children.push(startProcess('ximp-agent', bins.agent, ['--config', files.agentConfig], files.agentLog));
+  const admin = ensureDashboardAdmin();
 
   say('');
   say(`XIMP is running: collector (agents 127.0.0.1:${ports.agents}, API https://localhost:${ports.api}) and an agent for "${node}".`);
   const shown = path.relative(root, local) || '.';
   say(`Logs: ${shown}/collector.log and ${shown}/agent.log. Press Ctrl-C to stop both.`);
+  say('');
+  say(`Dashboard: https://localhost:${ports.api}/ (the certificate is from ${shown}/data/pki/ca.pem: trust it in the browser, or accept the warning once)`);
+  if (admin.password !== null) {
+    say(`  sign in as "${DASHBOARD_ADMIN}" with the one-time password ${admin.password}`);
+    say('  (shown once; you choose your own password at the first sign-in)');
+  } else {
+    say(`  sign in as "${DASHBOARD_ADMIN}"; a new one-time password: npm run -s ximp -- user reset-password ${DASHBOARD_ADMIN}`);
+  }
   say('');
   say('Next, in another terminal:');
   say(`  XIMP_CLI_CONFIG=${shown}/cli.yaml npx ximp agent list`);
