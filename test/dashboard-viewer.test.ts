@@ -59,12 +59,12 @@ t.test('a viewer sees the fleet and real charts, and no admin action', { skip: s
   t.match(refused.audit[1], { error: String });
   t.equal(refused.token, 403, 'POST /api/v1/agent-tokens with the CSRF token: 403');
   t.equal(refused.user, 403, 'POST /api/v1/users: 403');
-  // Wait until the store holds twenty seconds of the agent's real memory samples, then open the node.
+  // Wait until the store holds twenty-five seconds of the agent's real memory samples, then open the node.
   await waitFor('stored memory samples', async () => {
     const res = await d.admin('GET', `/api/v1/nodes/web-1/series?metric=node_memory_MemTotal_bytes&from=${Date.now() - 600_000}&to=${Date.now()}`);
     const series = JSON.parse(res.body) as { points: [number, number][] }[];
     const points = series[0]?.points ?? [];
-    return points.length >= 2 && points[points.length - 1][0] - points[0][0] >= 20_000;
+    return points.length >= 2 && points[points.length - 1][0] - points[0][0] >= 25_000;
   }, 30_000, 250);
   await page.getByRole('link', { name: 'Fleet', exact: true }).click();
   await row.getByRole('link', { name: 'web-1' }).click();
@@ -78,21 +78,24 @@ t.test('a viewer sees the fleet and real charts, and no admin action', { skip: s
   await canvas.waitFor({ state: 'attached' });
   t.equal(await memory.getByText('No data in this range.').count(), 0, 'the Memory chart has data');
   t.match(await memory.locator('.visually-hidden').innerText(), /^Latest: total \d/, 'its summary names the latest value');
-  // The first series' line (#2563eb) is drawn on the canvas: count its pixels. Over the 15 min
-  // range a few seconds of data are a short stroke at the right edge; a single point would draw
-  // nothing (uPlot hides points this dense), so any stroke means at least two real samples joined.
-  const drawn = await waitFor('the memory line drawn', async () => {
+  // The four lines (total, available, cached, free: the chart's first four colours) are drawn on
+  // the canvas: count their pixels. Over the 15 min range twenty-five seconds of data are short strokes
+  // at the right edge; a lone point draws nothing (uPlot hides points this dense), so strokes mean
+  // real samples joined into lines.
+  const drawn = await waitFor('the memory lines drawn', async () => {
     const n = await canvas.evaluate((c: { getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null; width: number; height: number }) => {
+      const palette = [[0x25, 0x63, 0xeb], [0xdc, 0x26, 0x26], [0x05, 0x96, 0x69], [0xd9, 0x77, 0x06]];
       const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
       let count = 0;
       for (let i = 0; i < data.length; i += 4) {
-        if (Math.abs(data[i] - 0x25) < 24 && Math.abs(data[i + 1] - 0x63) < 24 && Math.abs(data[i + 2] - 0xeb) < 24 && data[i + 3] > 0) count++;
+        if (data[i + 3] === 0) continue;
+        if (palette.some(([r, g, b]) => Math.abs(data[i] - r) < 40 && Math.abs(data[i + 1] - g) < 40 && Math.abs(data[i + 2] - b) < 40)) count++;
       }
       return count;
     });
-    return n >= 4 ? n : 0;
-  });
-  t.ok(drawn >= 4, `the Memory canvas carries the agent's line (${drawn} pixels of it)`);
+    return n >= 12 ? n : 0;
+  }, 20_000, 250);
+  t.ok(drawn >= 12, `the Memory canvas carries the agent's lines (${drawn} pixels of them)`);
   for (const title of ['CPU by mode', 'Load', 'Network', 'Disk I/O', 'Filesystem use']) {
     const chart = page.locator('section.chart').filter({ has: page.getByRole('heading', { name: title }) });
     await chart.locator('canvas, p.empty').first().waitFor({ state: 'attached' });
