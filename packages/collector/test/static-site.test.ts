@@ -144,7 +144,7 @@ t.test('ETag: a current copy gets 304 without a body; a changed file a new tag',
   t.not(changed.headers.etag, etag);
 });
 
-t.test('HEAD answers the headers of GET without the body', async (t) => {
+t.test('HEAD answers the headers of GET without the body, on the public routes only', async (t) => {
   const h = await startApi(t, { webRoot: webRoot(scratch(t)) });
   for (const p of ['/fleet', '/app.js', '/assets/logo.svg']) {
     const get = await request(h, 'GET', p);
@@ -159,6 +159,9 @@ t.test('HEAD answers the headers of GET without the body', async (t) => {
   const home = await request(h, 'HEAD', '/');
   t.equal(home.status, 302);
   t.equal(home.headers.location, '/fleet');
+  const api = await request(h, 'HEAD', '/api/v1/agents');
+  t.equal(api.status, 405, 'HEAD of an API route: 405, as before');
+  t.equal(api.headers.allow, 'GET');
 });
 
 t.test('nothing outside the web root is served: .., encoded dots and slashes, backslashes, NUL, hidden names, links out', async (t) => {

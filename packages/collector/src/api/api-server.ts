@@ -215,8 +215,10 @@ export class ApiServer {
     try {
       const url = new URL(req.url ?? '/', 'https://api.invalid');
       pathname = url.pathname;
-      // HEAD is GET without the body (Node drops it): the dashboard's files answer both.
-      const match = matchRoute(this.routes, method === 'HEAD' ? 'GET' : method, pathname);
+      // HEAD is GET without the body (Node drops it), on public routes only (the dashboard's
+      // files): an API answer, a live stream above all, is not for HEAD.
+      let match = matchRoute(this.routes, method === 'HEAD' ? 'GET' : method, pathname);
+      if (method === 'HEAD' && match.kind === 'found' && match.route.permission !== null) match = { kind: 'method_not_allowed', allow: ['GET'] };
       if (match.kind === 'not_found') throw new HttpError(404, 'not_found', 'no such route');
       if (match.kind === 'method_not_allowed') {
         throw new HttpError(405, 'method_not_allowed', `use ${match.allow.join(', ')}`, { Allow: match.allow.join(', ') });
