@@ -92,7 +92,7 @@ t.test('beyond api.max_concurrent_queries a query answers 503 with Retry-After',
   const viewer = await viewerOf(h);
   insertOneSeries(h, 10);
   const held = await h.deps.series.read('web-1', 'node_load1', 0, T0 * 2);
-  const busy = await request(h, 'GET', `/api/v1/nodes/web-1/series?metric=node_load1&from=${T0}`, { bearer: viewer });
+  const busy = await request(h, 'GET', `/api/v1/nodes/web-1/series?metric=node_load1&from=${T0}&to=${T0 + 3_600_000}`, { bearer: viewer });
   t.equal(busy.status, 503);
   t.equal(busy.headers['retry-after'], '1');
   t.same(busy.json, { error: 'busy', message: 'at most 1 series queries run at once (api.max_concurrent_queries): retry later' });
