@@ -8,8 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { PEER_LOG_KEEP, binaryOnPath, killOnExit, skipWithoutPackage, type SkipOrFail, type Teardown } from './debian-peer';
+import { PeerProcess, binaryOnPath, skipWithoutPackage, type SkipOrFail, type Teardown } from './debian-peer';
 import { CertificateAuthority } from '../../packages/collector/src/pki/certificate-authority';
 import { httpsRequest, metricSum } from './prometheus';
 import { freePort } from './system';
@@ -48,9 +47,7 @@ export class TestAlertmanager {
   /** The CA that issued Alertmanager's server certificate: a channel's `ca_file`. */
   readonly caFile: string;
   private readonly caPem: string;
-  private child: ChildProcess | null = null;
-  private output = '';
-  private portNumber = 0;
+  private readonly process: PeerProcess;
 
   constructor() {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-alertmanager-'));
@@ -67,73 +64,36 @@ export class TestAlertmanager {
     );
     // One receiver with no integrations: alerts are kept and shown, nothing is sent anywhere.
     fs.writeFileSync(path.join(this.dir, 'alertmanager.yml'), ['route:', '  receiver: keep', 'receivers:', '  - name: keep', ''].join('\n'));
-  }
-
-  get baseUrl(): string {
-    return `https://127.0.0.1:${this.portNumber}`;
-  }
-
-  /** Alertmanager's own log (the last 64 KiB), for failure messages. */
-  logs(): string {
-    return this.output;
-  }
-
-  /** Starts it on a free loopback port (retrying on a clash) and waits for `/-/ready`. */
-  async start(): Promise<void> {
-    if (this.child) throw new Error('alertmanager is already running');
-    const bin = alertmanagerBinary();
-    if (bin === null) throw new Error("prometheus-alertmanager is not installed (Debian's package `prometheus-alertmanager`)");
-    let lastError: Error | null = null;
-    for (let attempt = 0; attempt < 8; attempt++) {
-      this.portNumber = await freePort();
-      try {
-        await this.spawnAndWait(bin);
-        return;
-      } catch (err) {
-        lastError = err as Error;
-        await this.stop();
-        if (!/address already in use/i.test(this.output)) break;
-      }
-    }
-    throw new Error(`alertmanager did not start: ${lastError?.message}\n${this.output.slice(-4000)}`);
-  }
-
-  private async spawnAndWait(bin: string): Promise<void> {
-    this.output = '';
-    const child = spawn(
-      bin,
-      [
+    this.process = new PeerProcess({
+      name: 'alertmanager',
+      binary: alertmanagerBinary() ?? BINARY,
+      cwd: this.dir,
+      args: (port) => [
         `--config.file=${path.join(this.dir, 'alertmanager.yml')}`,
         `--web.config.file=${path.join(this.dir, 'web.yml')}`,
-        `--web.listen-address=127.0.0.1:${this.portNumber}`,
+        `--web.listen-address=127.0.0.1:${port}`,
         `--storage.path=${path.join(this.dir, 'data')}`,
         // No gossip: a single instance, nothing listening beyond the API port.
         '--cluster.listen-address=',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.dir },
-    );
-    killOnExit(child);
-    const append = (c: Buffer): void => {
-      this.output = (this.output + c.toString('utf8')).slice(-PEER_LOG_KEEP);
-    };
-    child.stdout?.on('data', append);
-    child.stderr?.on('data', append);
-    child.once('exit', () => {
-      if (this.child === child) this.child = null;
+      ready: async (port) => (await httpsRequest(`https://127.0.0.1:${port}/-/ready`, { tls: { ca: this.caPem }, timeoutMs: 2000 })).status === 200,
+      stopTimeoutMs: 10_000,
     });
-    this.child = child;
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`alertmanager exited (${child.exitCode ?? child.signalCode}) before it was ready`);
-      try {
-        const res = await httpsRequest(`${this.baseUrl}/-/ready`, { tls: { ca: this.caPem }, timeoutMs: 2000 });
-        if (res.status === 200) return;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error('alertmanager was not ready within 30 s');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  }
+
+  get baseUrl(): string {
+    return `https://127.0.0.1:${this.process.port}`;
+  }
+
+  /** Alertmanager's own log (the last 64 KiB), for failure messages. */
+  logs(): string {
+    return this.process.logs();
+  }
+
+  /** Starts it on a free loopback port (retrying on a clash) and waits for `/-/ready`. */
+  async start(): Promise<void> {
+    if (alertmanagerBinary() === null) throw new Error("prometheus-alertmanager is not installed (Debian's package `prometheus-alertmanager`)");
+    await this.process.start(freePort);
   }
 
   /** A GET over TLS 1.3, verified against the test's CA; throws unless 200. */
@@ -154,18 +114,8 @@ export class TestAlertmanager {
   }
 
   /** SIGTERM and wait; SIGKILL after 10 s. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    const exited = new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) resolve();
-      else child.once('exit', () => resolve());
-    });
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-    this.child = null;
+  stop(): Promise<void> {
+    return this.process.stop();
   }
 
   async dispose(): Promise<void> {

@@ -9,8 +9,7 @@ import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { PEER_LOG_KEEP, binaryOnPath, killOnExit, skipWithoutPackage, type SkipOrFail, type Teardown } from './debian-peer';
+import { PeerProcess, binaryOnPath, skipWithoutPackage, type SkipOrFail, type Teardown } from './debian-peer';
 import { freePort } from './system';
 import { CertificateAuthority, type CertificateAndKey } from '../../packages/collector/src/pki/certificate-authority';
 
@@ -171,10 +170,7 @@ export class TestPrometheus {
   readonly clientFiles: TlsFiles;
   /** CA file that verifies Prometheus' server certificate (the collector's ca.pem). */
   readonly caFile: string;
-  private child: ChildProcess | null = null;
-  private output = '';
-  private portNumber = 0;
-  private exitWaiters: (() => void)[] = [];
+  private readonly process: PeerProcess;
 
   constructor(private readonly options: StartPrometheusOptions) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-prometheus-'));
@@ -199,14 +195,30 @@ export class TestPrometheus {
     );
     // Nothing to scrape: the only samples are those the collector writes.
     fs.writeFileSync(path.join(this.dir, 'prometheus.yml'), ['global:', '  scrape_interval: 1m', '  evaluation_interval: 1m', 'scrape_configs: []', ''].join('\n'));
+    this.process = new PeerProcess({
+      name: 'prometheus',
+      binary: prometheusBinary() ?? 'prometheus',
+      cwd: this.dir,
+      args: (port) => [
+        `--config.file=${path.join(this.dir, 'prometheus.yml')}`,
+        `--web.config.file=${path.join(this.dir, 'web.yml')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        `--storage.tsdb.path=${this.storageDir}`,
+        '--web.enable-remote-write-receiver',
+        ...(options.extraArgs ?? []),
+      ],
+      ready: async (port) => (await httpsRequest(`https://127.0.0.1:${port}/-/ready`, { tls: this.client, timeoutMs: 2000 })).status === 200,
+      // Prometheus closes its TSDB cleanly on SIGTERM; give it time.
+      stopTimeoutMs: 30_000,
+    });
   }
 
   get port(): number {
-    return this.portNumber;
+    return this.process.port;
   }
 
   get baseUrl(): string {
-    return `https://127.0.0.1:${this.portNumber}`;
+    return `https://127.0.0.1:${this.process.port}`;
   }
 
   /** Where the collector remote-writes. */
@@ -215,12 +227,12 @@ export class TestPrometheus {
   }
 
   get running(): boolean {
-    return this.child !== null;
+    return this.process.running;
   }
 
   /** Prometheus' own log (the last 64 KiB), for failure messages. */
   logs(): string {
-    return this.output;
+    return this.process.logs();
   }
 
   /**
@@ -228,98 +240,18 @@ export class TestPrometheus {
    * clash); later starts reuse it, since the collector's configuration names it.
    */
   async start(): Promise<void> {
-    if (this.child) throw new Error('prometheus is already running');
-    const bin = prometheusBinary();
-    if (bin === null) throw new Error("prometheus is not installed (Debian's package `prometheus`)");
-    const fixedPort = this.portNumber !== 0;
-    let lastError: Error | null = null;
-    for (let attempt = 0; attempt < 8; attempt++) {
-      if (!fixedPort) this.portNumber = await freePort();
-      try {
-        await this.spawnAndWait(bin);
-        return;
-      } catch (err) {
-        lastError = err as Error;
-        if (!/address already in use/i.test(this.output)) break;
-        // Someone took the port between our probe and the bind: on a fixed port wait for it.
-        await new Promise((r) => setTimeout(r, fixedPort ? 500 : 10));
-      }
-    }
-    throw new Error(`prometheus did not start: ${lastError?.message}\n${this.output.slice(-4000)}`);
-  }
-
-  private async spawnAndWait(bin: string): Promise<void> {
-    this.output = '';
-    const child = spawn(
-      bin,
-      [
-        `--config.file=${path.join(this.dir, 'prometheus.yml')}`,
-        `--web.config.file=${path.join(this.dir, 'web.yml')}`,
-        `--web.listen-address=127.0.0.1:${this.portNumber}`,
-        `--storage.tsdb.path=${this.storageDir}`,
-        '--web.enable-remote-write-receiver',
-        ...(this.options.extraArgs ?? []),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.dir },
-    );
-    killOnExit(child);
-    const append = (c: Buffer): void => {
-      this.output = (this.output + c.toString('utf8')).slice(-PEER_LOG_KEEP);
-    };
-    child.stdout?.on('data', append);
-    child.stderr?.on('data', append);
-    let exited = false;
-    child.once('exit', () => {
-      exited = true;
-      if (this.child === child) this.child = null;
-      for (const w of this.exitWaiters.splice(0)) w();
-    });
-    this.child = child;
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (exited) throw new Error(`prometheus exited (${child.exitCode ?? child.signalCode}) before it was ready`);
-      try {
-        const res = await httpsRequest(`${this.baseUrl}/-/ready`, { tls: this.client, timeoutMs: 2000 });
-        if (res.status === 200) return;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) {
-        await this.kill();
-        throw new Error('prometheus was not ready within 30 s');
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
-  private waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.exitWaiters.push(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
+    if (prometheusBinary() === null) throw new Error("prometheus is not installed (Debian's package `prometheus`)");
+    await this.process.start(freePort);
   }
 
   /** SIGTERM and wait (Prometheus closes its TSDB cleanly); SIGKILL after 30 s. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    child.kill('SIGTERM');
-    if (!(await this.waitForExit(child, 30_000))) {
-      child.kill('SIGKILL');
-      await this.waitForExit(child, 10_000);
-    }
+  stop(): Promise<void> {
+    return this.process.stop();
   }
 
   /** SIGKILL and wait: the store vanishes mid-request. */
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    child.kill('SIGKILL');
-    await this.waitForExit(child, 10_000);
+  kill(): Promise<void> {
+    return this.process.kill();
   }
 
   /** Stop, then start again on the same port and storage. */
