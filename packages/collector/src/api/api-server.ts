@@ -226,7 +226,7 @@ export class ApiServer {
       route = match.route;
       // The one role check: every route names its permission; none is read before this passes.
       if (route.permission !== null) {
-        principal = this.authenticate(req);
+        principal = authenticateRequest(req, this.deps);
         this.guard.authenticated(req.socket);
         if (!can(principal.role, route.permission)) throw insufficientScope();
       }
@@ -255,11 +255,6 @@ export class ApiServer {
     );
   }
 
-  /** Who the caller is, by its credential; throws HttpError 401. Checked on every request. */
-  private authenticate(req: http.IncomingMessage): Principal {
-    return authenticateRequest(req, this.deps);
-  }
-
   /**
    * RouteContext.stillValid: the request's credential checked again, as on a new request, for
    * answers that outlive it (the live fleet stream). A check of a dashboard session must not count
@@ -272,7 +267,7 @@ export class ApiServer {
         // A session is looked up without refreshing its idle timer (WebSessionStore.find).
         const cookie = req.headers.authorization === undefined ? sessionCookieOf(req) : null;
         if (cookie !== null && this.deps.webSessions !== undefined) return this.deps.webSessions.find(cookie, this.deps.now()) !== null;
-        this.authenticate(req);
+        authenticateRequest(req, this.deps);
         return true;
       } catch {
         return false;

@@ -16,6 +16,11 @@ const REALM = 'ximp';
 /** Matches no node: a stored scope that no longer parses fails closed. */
 const NO_NODES: NodeGlob = { text: '', matches: () => false };
 
+/** The node scope of a stored principal (a client's token or a dashboard session): null for every node. */
+export function storedNodeScope(nodes: string | null): NodeGlob | null {
+  return nodes === null ? null : (parseNodeGlob(nodes) ?? NO_NODES);
+}
+
 /** True when the caller may see `node` (its agent, series, alerts and history). */
 export function seesNode(principal: Principal | null, node: string): boolean {
   return principal?.nodes == null || principal.nodes.matches(node);
@@ -70,6 +75,5 @@ export function authenticateBearer(header: string | undefined, accessTokens: Acc
   }
   const verdict = accessTokens.verify(m[1], now);
   if (verdict === null) throw unauthorized(true);
-  const nodes = verdict.nodes === null ? null : (parseNodeGlob(verdict.nodes) ?? NO_NODES);
-  return { clientId: verdict.clientId, role: verdict.role, nodes };
+  return { clientId: verdict.clientId, role: verdict.role, nodes: storedNodeScope(verdict.nodes) };
 }

@@ -1,21 +1,16 @@
 import type * as http from 'node:http';
-import { parseNodeGlob, type NodeGlob } from '@ximp/shared';
 import { sessionCookieOf } from '../web/session-cookie';
 import type { WebSession, WebSessionStore } from '../web/web-session-store';
 import type { ApiDeps } from './api-deps';
-import { authenticateBearer, type Principal } from './bearer-auth';
+import { authenticateBearer, storedNodeScope, type Principal } from './bearer-auth';
 import { HttpError } from './http-error';
-
-/** Matches no node: a stored scope that no longer parses fails closed. */
-const NO_NODES: NodeGlob = { text: '', matches: () => false };
 
 /** The header a cookie-authenticated request other than GET/HEAD must carry (SPEC §15). */
 export const CSRF_HEADER = 'x-csrf-token';
 
 /** The principal of a dashboard session: `user:<name>` or `oidc:<name>`, same roles as a client. */
 export function sessionPrincipal(session: WebSession): Principal {
-  const nodes = session.nodes === null ? null : (parseNodeGlob(session.nodes) ?? NO_NODES);
-  return { clientId: `${session.method === 'oidc' ? 'oidc' : 'user'}:${session.name}`, role: session.role, nodes };
+  return { clientId: `${session.method === 'oidc' ? 'oidc' : 'user'}:${session.name}`, role: session.role, nodes: storedNodeScope(session.nodes) };
 }
 
 function isSafeMethod(method: string): boolean {
