@@ -4,6 +4,7 @@ import type { Database } from './database';
 import type { ForwardTarget, SeriesDescription } from './forward-target';
 import { SeriesCache } from './series-cache';
 import { readSeries, type SeriesPoints } from './series-query';
+import { WalCheckpointer } from './wal-checkpointer';
 import { WalFileSync } from './wal-file-sync';
 
 export type { SeriesPoints } from './series-query';
@@ -35,6 +36,11 @@ export interface MetricStoreOptions {
   maxQueuedBatches?: number;
   /** Bytes the series-id cache may take (default 64 MiB; two bytes per key character plus overhead). */
   seriesCacheBytes?: number;
+  /**
+   * How often a worker thread checkpoints the WAL (default 250 ms); 0 leaves it to SQLite's
+   * automatic checkpoint, which runs inside a commit on the event loop.
+   */
+  checkpointIntervalMs?: number;
   /** Where unexpected errors of the commit timer go. */
   onError?: OnError;
   /** Series per node and new series per node per minute (`limits:` in collector.yaml). */
@@ -50,6 +56,11 @@ export const DEFAULT_COMMIT_INTERVAL_MS = 5;
 export const DEFAULT_MAX_BATCHES_PER_COMMIT = 512;
 export const DEFAULT_MAX_QUEUED_BATCHES = 10_000;
 export const DEFAULT_SERIES_CACHE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 250;
+/** SQLite's own wal_autocheckpoint, restored when the checkpoint worker is lost. */
+const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
+/** WAL frames (of a 4 KiB page each) after which a checkpoint round makes SQLite restart the WAL: ~16 MiB. */
+const WAL_RESTART_FRAMES = 4096;
 /** Streams whose watermark is kept in memory; a miss reads the streams table. */
 const WATERMARK_CACHE_SIZE = 100_000;
 /** A held series whose stamp is older than this is stamped again by the next retention pass. */
@@ -118,6 +129,12 @@ export class MetricStore implements Lifecycle {
   private unsynced: CommittedGroup[] = [];
   /** Watermarks moved by commits whose sync failed: shown once a later sync succeeds. */
   private carried: Map<string, { sequence: number }>[] = [];
+  private readonly checkpointIntervalMs: number;
+  private checkpointer: WalCheckpointer | undefined;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private checkpointing: Promise<void> | undefined;
+  /** True while the checkpoint worker copies the last frames: commits wait, so the next one restarts the WAL. */
+  private commitsHeld = false;
   /** The sync under way, if any. */
   private syncing: Promise<void> | undefined;
   /**
@@ -159,6 +176,7 @@ export class MetricStore implements Lifecycle {
     this.limits = new SeriesLimits({ ...options.seriesLimits, now: this.now });
     this.maxFutureSkewMs = options.maxFutureSkewMs ?? DEFAULT_COLLECTOR_CONFIG.limits.maxFutureSkewMs;
     this.forwardTargets = options.forwardTargets ?? [];
+    this.checkpointIntervalMs = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
     this.stmts = {
       insertBatch: db.prepare(
         'INSERT OR IGNORE INTO batches (node, stream_id, sequence, timestamp_ms, series_ids, vals) VALUES (?, ?, ?, ?, ?, ?)',
@@ -229,7 +247,14 @@ export class MetricStore implements Lifecycle {
   }
 
   async start(): Promise<void> {
-    if (this.state === 'new') this.state = 'running';
+    if (this.state !== 'new') return;
+    this.state = 'running';
+    if (this.checkpointIntervalMs > 0) {
+      this.checkpointer = this.createCheckpointer();
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointTimer = setInterval(() => this.checkpointRound(), this.checkpointIntervalMs);
+      this.checkpointTimer.unref();
+    }
   }
 
   /** Stops accepting, commits everything queued (and series not yet written), then cancels the timer. Idempotent. */
@@ -237,6 +262,7 @@ export class MetricStore implements Lifecycle {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
     this.cancelSchedule();
+    await this.stopCheckpoints();
     while (this.queue.length > 0) {
       if (this.syncing && this.forwardTargets.length > 0) await this.syncing;
       this.commitOnce();
@@ -478,6 +504,74 @@ export class MetricStore implements Lifecycle {
   /** Runs first in every sync, off the commit; a test's store told to fail rejects here, or holds the sync. */
   protected beforeSync(): Promise<void> | void {}
 
+  /** The checkpoint worker (a test's store hands one that fails). */
+  protected createCheckpointer(): WalCheckpointer {
+    return new WalCheckpointer(this.db.name);
+  }
+
+  /**
+   * A passive checkpoint in the worker while commits go on. Commits during it add frames it does
+   * not copy, and SQLite restarts the WAL from its start only at a commit that finds every frame
+   * copied: under steady load that never happens by itself. So once the WAL holds
+   * WAL_RESTART_FRAMES, a second checkpoint copies the rest with commits held (a short pause:
+   * only what the first one's duration added), and the next commit restarts the WAL. A lost worker
+   * hands checkpoints back to SQLite (automatic, inside commits); a failed checkpoint is retried
+   * next round. Never throws.
+   */
+  private checkpointRound(): void {
+    const checkpointer = this.checkpointer;
+    if (this.checkpointing || !checkpointer || this.state !== 'running') return;
+    this.checkpointing = (async () => {
+      try {
+        const first = await checkpointer.checkpoint();
+        // `log` counts the frames since the WAL last restarted, as the checkpoint began: frames
+        // committed during it are not counted, so this cannot tell whether it copied all.
+        if (first.log >= WAL_RESTART_FRAMES && this.state === 'running') {
+          this.commitsHeld = true;
+          try {
+            await checkpointer.checkpoint();
+          } finally {
+            this.commitsHeld = false;
+            if (this.queue.length > 0 && this.state === 'running' && !this.immediate) this.immediate = setImmediate(() => this.onTick());
+          }
+        }
+      } catch (err) {
+        if (this.state !== 'running') return;
+        this.onError(err, 'metric store checkpoint');
+        if (checkpointer.lost) this.fallBackToAutoCheckpoint();
+      }
+    })().finally(() => {
+      this.checkpointing = undefined;
+    });
+  }
+
+  private fallBackToAutoCheckpoint(): void {
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.checkpointTimer = undefined;
+    this.checkpointer = undefined;
+    try {
+      this.db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+    } catch (err) {
+      this.onError(err, 'metric store checkpoint');
+    }
+  }
+
+  private async stopCheckpoints(): Promise<void> {
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.checkpointTimer = undefined;
+    const checkpointer = this.checkpointer;
+    this.checkpointer = undefined;
+    if (this.checkpointing) await this.checkpointing;
+    if (!checkpointer) return;
+    await checkpointer.close();
+    try {
+      // The connection outlives the store: its own checkpoints resume (its close checkpoints anyway).
+      if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+    } catch (err) {
+      this.onError(err, 'metric store checkpoint');
+    }
+  }
+
   /** Inside a commit: writes the series given ids since the last commit, then the pending stamps. */
   private writeSeries(): void {
     const now = this.now();
@@ -564,8 +658,8 @@ export class MetricStore implements Lifecycle {
     this.timer = undefined;
     this.immediate = undefined;
     // A remote store's queue takes no append while its sync runs: the commit waits for the sync,
-    // whose end calls again.
-    if (this.syncing && this.forwardTargets.length > 0) return;
+    // whose end calls again; likewise for the end of a checkpoint's last step.
+    if (this.commitsHeld || (this.syncing && this.forwardTargets.length > 0)) return;
     try {
       this.commitOnce();
     } catch (err) {
