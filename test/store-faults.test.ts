@@ -1,6 +1,6 @@
 /**
- * Storage faults never take the collector down: while two agents stream, chosen commits fail
- * and series resolution throws. Each fault closes its sessions with 1011, the agents reconnect
+ * Storage faults never take the collector down: while two agents stream, chosen commits fail,
+ * chosen syncs fail after their commit, and series resolution throws. Each fault closes its sessions with 1011, the agents reconnect
  * with backoff, and in the end every batch each agent produced is stored exactly once.
  */
 import t from 'tap';
@@ -8,7 +8,7 @@ import { FaultyMetricStore } from './helpers/faulty-metric-store';
 import { agentList, createToken, startAgent, startCollector, waitFor, type TestAgent } from './helpers/system';
 import { assertEveryBatchStoredOnce } from './helpers/stored-once';
 
-t.test('commit and series faults while two agents stream: nothing lost, nothing doubled', async (t) => {
+t.test('commit, sync and series faults while two agents stream: nothing lost, nothing doubled', async (t) => {
   let store: FaultyMetricStore | undefined;
   const c = await startCollector(t, '', { createMetricStore: (db, options) => (store = new FaultyMetricStore(db, options)) });
   const nodes = ['fault-a', 'fault-b'];
@@ -27,6 +27,10 @@ t.test('commit and series faults while two agents stream: nothing lost, nothing 
   await new Promise((r) => setTimeout(r, 300));
   store!.failNextCommits(2);
   await waitFor('faults injected', () => store!.injected >= 4, 20_000);
+  // Then two syncs fail after their commits went through (a failed fdatasync).
+  await new Promise((r) => setTimeout(r, 300));
+  store!.failNextSyncs(2);
+  await waitFor('sync faults injected', () => store!.injected >= 6, 20_000);
 
   const before = agents.map((a) => a.source!.cycles);
   await waitFor(

@@ -4,8 +4,9 @@ import { MetricStore, type MetricStoreOptions, type StoredBatch } from '../../pa
 
 /**
  * The real metric store told to fail: chosen commits throw inside their transaction (rolled back
- * like a real SQLite error), chosen series resolutions throw, and appends can be held at a gate
- * so a test decides which batches share a commit.
+ * like a real SQLite error), chosen syncs fail after their commit (like a failed fdatasync),
+ * chosen series resolutions throw, appends can be held at a gate so a test decides which batches
+ * share a commit, and syncs can be held so a test sees what a committed, not yet durable batch shows.
  */
 export class FaultyMetricStore extends MetricStore {
   /** Commit numbers (1-based, counting every commit attempt) that fail. */
@@ -21,6 +22,27 @@ export class FaultyMetricStore extends MetricStore {
 
   constructor(db: Database, options: MetricStoreOptions) {
     super(db, options);
+  }
+
+  /** Sync numbers (1-based, counting every sync) that fail. */
+  readonly failSyncs = new Set<number>();
+  syncAttempts = 0;
+  syncsHeld = 0;
+  private syncGate: Promise<void> | undefined;
+  private openSyncGate: (() => void) | undefined;
+
+  /** Fails the next `n` syncs. */
+  failNextSyncs(n: number): void {
+    for (let i = 1; i <= n; i++) this.failSyncs.add(this.syncAttempts + i);
+  }
+
+  holdSyncs(): void {
+    this.syncGate = new Promise((resolve) => (this.openSyncGate = resolve));
+  }
+
+  releaseSyncs(): void {
+    this.syncGate = undefined;
+    this.openSyncGate?.();
   }
 
   /** Fails the next `n` commits. */
@@ -56,6 +78,18 @@ export class FaultyMetricStore extends MetricStore {
       throw new Error('injected fault: series resolution failed');
     }
     return super.resolveSeries(node, name, labels, holder);
+  }
+
+  protected override async beforeSync(): Promise<void> {
+    const n = ++this.syncAttempts;
+    if (this.syncGate) {
+      this.syncsHeld++;
+      await this.syncGate;
+    }
+    if (this.failSyncs.has(n)) {
+      this.injected++;
+      throw new Error('injected fault: fdatasync EIO');
+    }
   }
 
   protected override beforeCommit(): void {

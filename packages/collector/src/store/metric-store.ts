@@ -4,6 +4,8 @@ import type { Database } from './database';
 import type { ForwardTarget, SeriesDescription } from './forward-target';
 import { SeriesCache } from './series-cache';
 import { readSeries, type SeriesPoints } from './series-query';
+import { WalCheckpointer } from './wal-checkpointer';
+import { WalFileSync } from './wal-file-sync';
 
 export type { SeriesPoints } from './series-query';
 import { SeriesLimits, type SeriesLimitOptions } from './series-limits';
@@ -34,6 +36,11 @@ export interface MetricStoreOptions {
   maxQueuedBatches?: number;
   /** Bytes the series-id cache may take (default 64 MiB; two bytes per key character plus overhead). */
   seriesCacheBytes?: number;
+  /**
+   * How often a worker thread checkpoints the WAL (default 250 ms); 0 leaves it to SQLite's
+   * automatic checkpoint, which runs inside a commit on the event loop.
+   */
+  checkpointIntervalMs?: number;
   /** Where unexpected errors of the commit timer go. */
   onError?: OnError;
   /** Series per node and new series per node per minute (`limits:` in collector.yaml). */
@@ -49,6 +56,11 @@ export const DEFAULT_COMMIT_INTERVAL_MS = 5;
 export const DEFAULT_MAX_BATCHES_PER_COMMIT = 512;
 export const DEFAULT_MAX_QUEUED_BATCHES = 10_000;
 export const DEFAULT_SERIES_CACHE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 250;
+/** SQLite's own wal_autocheckpoint, restored when the checkpoint worker is lost. */
+const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
+/** WAL frames (of a 4 KiB page each) after which a checkpoint round makes SQLite restart the WAL: ~16 MiB. */
+const WAL_RESTART_FRAMES = 4096;
 /** Streams whose watermark is kept in memory; a miss reads the streams table. */
 const WATERMARK_CACHE_SIZE = 100_000;
 /** A held series whose stamp is older than this is stamped again by the next retention pass. */
@@ -64,6 +76,14 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/** A committed group whose batches wait for the sync that makes them durable. */
+interface CommittedGroup {
+  items: Pending[];
+  duplicates: boolean[];
+  /** Watermarks the commit moved, by `node\0stream`. */
+  moved: Map<string, { sequence: number }>;
+}
+
 /** A series given an id in memory whose row is written by the next group commit. */
 interface PendingSeries {
   id: number;
@@ -75,9 +95,13 @@ interface PendingSeries {
 /**
  * The embedded metric store (SPEC §9). Throughput by design:
  * - a batch is ONE row (packed series ids and values as blobs), not one row per sample;
- * - group commit: batches queue for a few milliseconds and are written in one transaction, whose
- *   single WAL fsync (synchronous=FULL) makes all of them durable; only then is each `append`
- *   resolved, so the caller acknowledges nothing that a kill -9 could lose;
+ * - group commit: batches queue for a few milliseconds and are written in one transaction with
+ *   synchronous=NORMAL (the WAL is written, not synced: safe against kill -9 already); the sync
+ *   that makes it durable against power loss too (fdatasync of the WAL file and of every remote
+ *   store's queue) runs on libuv's thread pool, off the event loop. Only when that sync has
+ *   succeeded is each `append` of the group resolved and the streams' watermarks shown, in
+ *   order, so the caller acknowledges nothing that a crash could lose. Commits go on while a sync
+ *   runs; the next sync covers them all;
  * - replays are dropped by the primary key (node, stream, sequence) and reported as duplicates.
  * Blobs hold the platform's byte order (little-endian on every platform Node supports here).
  */
@@ -96,6 +120,28 @@ export class MetricStore implements Lifecycle {
   private readonly deleteSeriesRows: (ids: number[]) => void;
   private readonly forwardTargets: readonly ForwardTarget[];
   private readonly describeSeries: (id: number) => SeriesDescription;
+  private readonly walSync: WalFileSync;
+  /** The connection's own synchronous setting, restored after each group commit. */
+  private readonly relaxSync: () => void;
+  private readonly restoreSync: () => void;
+
+  /** Committed groups waiting for the next sync, oldest first. */
+  private unsynced: CommittedGroup[] = [];
+  /** Watermarks moved by commits whose sync failed: shown once a later sync succeeds. */
+  private carried: Map<string, { sequence: number }>[] = [];
+  private readonly checkpointIntervalMs: number;
+  private checkpointer: WalCheckpointer | undefined;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private checkpointing: Promise<void> | undefined;
+  /** True while the checkpoint worker copies the last frames: commits wait, so the next one restarts the WAL. */
+  private commitsHeld = false;
+  /** The sync under way, if any. */
+  private syncing: Promise<void> | undefined;
+  /**
+   * Streams whose watermark moved in a commit not yet durable: the durable watermark (what
+   * lastSequence shows) and how many such commits wait. Other streams' committed watermark is durable.
+   */
+  private readonly durableWatermarks = new Map<string, { sequence: number; pending: number }>();
 
   /** Contiguous watermark per stream (`node\0stream`), as committed; bounded, a miss reads the table. */
   private readonly watermarks = new Map<string, number>();
@@ -130,6 +176,7 @@ export class MetricStore implements Lifecycle {
     this.limits = new SeriesLimits({ ...options.seriesLimits, now: this.now });
     this.maxFutureSkewMs = options.maxFutureSkewMs ?? DEFAULT_COLLECTOR_CONFIG.limits.maxFutureSkewMs;
     this.forwardTargets = options.forwardTargets ?? [];
+    this.checkpointIntervalMs = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
     this.stmts = {
       insertBatch: db.prepare(
         'INSERT OR IGNORE INTO batches (node, stream_id, sequence, timestamp_ms, series_ids, vals) VALUES (?, ?, ?, ?, ?, ?)',
@@ -189,10 +236,25 @@ export class MetricStore implements Lifecycle {
     this.deleteSeriesRows = db.transaction((ids: number[]) => {
       for (const id of ids) this.stmts.deleteSeries.run(id);
     });
+    this.walSync = new WalFileSync(db.name);
+    // Only the group commit is relaxed: every other write on this connection (tokens, users,
+    // audit) keeps the database's setting and is durable when its call returns.
+    const own = db.pragma('synchronous', { simple: true }) as number;
+    const relax = db.prepare<[]>(`PRAGMA synchronous = ${Math.min(own, 1)}`);
+    const restore = db.prepare<[]>(`PRAGMA synchronous = ${own}`);
+    this.relaxSync = () => relax.run();
+    this.restoreSync = () => restore.run();
   }
 
   async start(): Promise<void> {
-    if (this.state === 'new') this.state = 'running';
+    if (this.state !== 'new') return;
+    this.state = 'running';
+    if (this.checkpointIntervalMs > 0) {
+      this.checkpointer = this.createCheckpointer();
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointTimer = setInterval(() => this.checkpointRound(), this.checkpointIntervalMs);
+      this.checkpointTimer.unref();
+    }
   }
 
   /** Stops accepting, commits everything queued (and series not yet written), then cancels the timer. Idempotent. */
@@ -200,15 +262,23 @@ export class MetricStore implements Lifecycle {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
     this.cancelSchedule();
-    while (this.queue.length > 0) this.commitOnce();
+    await this.stopCheckpoints();
+    while (this.queue.length > 0) {
+      if (this.syncing && this.forwardTargets.length > 0) await this.syncing;
+      this.commitOnce();
+    }
     if (this.pendingSeries.length > 0 || this.touches.size > 0) {
+      if (this.syncing && this.forwardTargets.length > 0) await this.syncing;
       try {
+        // With the connection's own setting: durable when it returns.
         this.writeCommit([]);
         this.seriesWritten();
       } catch (err) {
         this.onError(err, 'metric store series');
       }
     }
+    while (this.syncing) await this.syncing;
+    this.walSync.close();
   }
 
   /**
@@ -303,8 +373,9 @@ export class MetricStore implements Lifecycle {
 
   /**
    * Inside the commit's transaction: every batch stored now (not a duplicate) goes into each
-   * remote store's queue, synced before the transaction commits, so an acknowledged batch is in
-   * every queue; a queue that fails throws and the whole commit rolls back (nothing is acked).
+   * remote store's queue; a queue that fails to take it throws and the whole commit rolls back
+   * (nothing is acked). The queues are synced with the WAL after the commit (see `makeDurable`),
+   * so an acknowledged batch is durably in every queue.
    */
   private forward(items: readonly Pending[], duplicates: readonly boolean[]): void {
     if (this.forwardTargets.length === 0) return;
@@ -312,17 +383,17 @@ export class MetricStore implements Lifecycle {
     if (fresh.length === 0) return;
     for (const target of this.forwardTargets) {
       target.append(fresh, this.describeSeries);
-      target.sync();
     }
   }
 
   /**
    * The contiguous watermark of a stream: the highest committed sequence with every earlier batch
-   * the agent sent on it committed too; 0 if none (queued batches do not count). Welcome and Ack
-   * carry this, since the agent deletes every batch up to it.
+   * the agent sent on it committed too; 0 if none (queued batches do not count). Only what a
+   * sync made durable counts: Welcome and Ack carry this, and the agent deletes every batch up to it.
    */
   lastSequence(node: string, streamId: string): number {
-    return this.watermarkOf(`${node}\u0000${streamId}`, node, streamId);
+    const key = `${node}\u0000${streamId}`;
+    return this.durableWatermarks.get(key)?.sequence ?? this.watermarkOf(key, node, streamId);
   }
 
   /**
@@ -430,6 +501,77 @@ export class MetricStore implements Lifecycle {
   /** Runs first inside every commit's transaction; a test's store told to fail throws here. */
   protected beforeCommit(): void {}
 
+  /** Runs first in every sync, off the commit; a test's store told to fail rejects here, or holds the sync. */
+  protected beforeSync(): Promise<void> | void {}
+
+  /** The checkpoint worker (a test's store hands one that fails). */
+  protected createCheckpointer(): WalCheckpointer {
+    return new WalCheckpointer(this.db.name);
+  }
+
+  /**
+   * A passive checkpoint in the worker while commits go on. Commits during it add frames it does
+   * not copy, and SQLite restarts the WAL from its start only at a commit that finds every frame
+   * copied: under steady load that never happens by itself. So once the WAL holds
+   * WAL_RESTART_FRAMES, a second checkpoint copies the rest with commits held (a short pause:
+   * only what the first one's duration added), and the next commit restarts the WAL. A lost worker
+   * hands checkpoints back to SQLite (automatic, inside commits); a failed checkpoint is retried
+   * next round. Never throws.
+   */
+  private checkpointRound(): void {
+    const checkpointer = this.checkpointer;
+    if (this.checkpointing || !checkpointer || this.state !== 'running') return;
+    this.checkpointing = (async () => {
+      try {
+        const first = await checkpointer.checkpoint();
+        // `log` counts the frames since the WAL last restarted, as the checkpoint began: frames
+        // committed during it are not counted, so this cannot tell whether it copied all.
+        if (first.log >= WAL_RESTART_FRAMES && this.state === 'running') {
+          this.commitsHeld = true;
+          try {
+            await checkpointer.checkpoint();
+          } finally {
+            this.commitsHeld = false;
+            if (this.queue.length > 0 && this.state === 'running' && !this.immediate) this.immediate = setImmediate(() => this.onTick());
+          }
+        }
+      } catch (err) {
+        if (this.state !== 'running') return;
+        this.onError(err, 'metric store checkpoint');
+        if (checkpointer.lost) this.fallBackToAutoCheckpoint();
+      }
+    })().finally(() => {
+      this.checkpointing = undefined;
+    });
+  }
+
+  private fallBackToAutoCheckpoint(): void {
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.checkpointTimer = undefined;
+    this.checkpointer = undefined;
+    try {
+      this.db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+    } catch (err) {
+      this.onError(err, 'metric store checkpoint');
+    }
+  }
+
+  private async stopCheckpoints(): Promise<void> {
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    this.checkpointTimer = undefined;
+    const checkpointer = this.checkpointer;
+    this.checkpointer = undefined;
+    if (this.checkpointing) await this.checkpointing;
+    if (!checkpointer) return;
+    await checkpointer.close();
+    try {
+      // The connection outlives the store: its own checkpoints resume (its close checkpoints anyway).
+      if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+    } catch (err) {
+      this.onError(err, 'metric store checkpoint');
+    }
+  }
+
   /** Inside a commit: writes the series given ids since the last commit, then the pending stamps. */
   private writeSeries(): void {
     const now = this.now();
@@ -515,25 +657,34 @@ export class MetricStore implements Lifecycle {
   private onTick(): void {
     this.timer = undefined;
     this.immediate = undefined;
+    // A remote store's queue takes no append while its sync runs: the commit waits for the sync,
+    // whose end calls again; likewise for the end of a checkpoint's last step.
+    if (this.commitsHeld || (this.syncing && this.forwardTargets.length > 0)) return;
     try {
       this.commitOnce();
     } catch (err) {
       this.onError(err, 'metric store commit');
     }
     // Leave the event loop a turn between commits, then carry on with what is left.
-    if (this.queue.length > 0 && this.state === 'running') this.immediate = setImmediate(() => this.onTick());
+    if (this.queue.length > 0 && this.state === 'running' && !this.immediate) this.immediate = setImmediate(() => this.onTick());
   }
 
-  /** Writes up to maxBatchesPerCommit queued batches in one transaction and settles their promises in order. */
+  /**
+   * Writes up to maxBatchesPerCommit queued batches in one transaction (no sync in it) and hands
+   * them to the next sync, which settles their promises in order. A failed commit rejects them at once.
+   */
   private commitOnce(): void {
     const items = this.queue.splice(0, this.maxBatchesPerCommit);
     if (items.length === 0) return;
-    let duplicates: boolean[];
+    let written: { duplicates: boolean[]; moved: Map<string, { sequence: number }> };
     try {
-      const written = this.writeCommit(items);
-      duplicates = written.duplicates;
+      this.relaxSync();
+      try {
+        written = this.writeCommit(items);
+      } finally {
+        this.restoreSync();
+      }
       this.seriesWritten();
-      written.moved.forEach((s, key) => this.rememberWatermark(key, s.sequence));
     } catch (err) {
       this.counts.failedCommits++;
       for (const item of items) {
@@ -542,13 +693,80 @@ export class MetricStore implements Lifecycle {
       return;
     }
     this.counts.commits++;
-    for (let i = 0; i < items.length; i++) {
-      if (duplicates[i]) this.counts.duplicates++;
-      else {
-        this.counts.batchesStored++;
-        this.counts.samplesStored += items[i].batch.values.length;
+    written.moved.forEach((s, key) => {
+      // The watermark before this commit (read in its transaction) stays the one shown until the sync.
+      const d = this.durableWatermarks.get(key);
+      if (d) d.pending++;
+      else this.durableWatermarks.set(key, { sequence: this.watermarks.get(key) ?? 0, pending: 1 });
+      this.rememberWatermark(key, s.sequence);
+    });
+    this.unsynced.push({ items, duplicates: written.duplicates, moved: written.moved });
+    this.startSync();
+  }
+
+  /** Starts a sync of every committed group waiting, unless one runs (its end starts the next). */
+  private startSync(): void {
+    if (this.syncing || this.unsynced.length === 0) return;
+    const carried = this.carried.map((moved): CommittedGroup => ({ items: [], duplicates: [], moved }));
+    const groups = [...carried, ...this.unsynced];
+    this.carried = [];
+    this.unsynced = [];
+    this.syncing = this.makeDurable()
+      .then(
+        () => this.settle(groups, undefined),
+        (err: unknown) => this.settle(groups, err instanceof Error ? err : new Error(String(err))),
+      )
+      .finally(() => {
+        this.syncing = undefined;
+        this.startSync();
+        // Commits held back while a remote store's queue synced.
+        if (this.queue.length > 0 && this.state === 'running' && !this.timer && !this.immediate) {
+          this.immediate = setImmediate(() => this.onTick());
+        }
+      });
+  }
+
+  /** The WAL and every remote store's queue to disk, on libuv's thread pool. */
+  private async makeDurable(): Promise<void> {
+    await this.beforeSync();
+    await Promise.all([this.walSync.sync(), ...this.forwardTargets.map((t) => t.syncAsync())]);
+  }
+
+  /**
+   * After a sync: on success shows the groups' watermarks and resolves their appends, in order;
+   * on failure rejects every append it covered (nothing acknowledged: the agent replays, the
+   * replay is a duplicate) and keeps their watermarks back until a later sync succeeds.
+   */
+  private settle(groups: CommittedGroup[], err: Error | undefined): void {
+    try {
+      if (err) {
+        this.counts.failedCommits++;
+        for (const g of groups) {
+          if (g.moved.size > 0) this.carried.push(g.moved);
+          for (const item of g.items) {
+            item.reject(new XimpError(ErrorCodes.STORE_FAILED, `metric store sync failed: ${err.message}`, { cause: err }));
+          }
+        }
+        return;
       }
-      items[i].resolve({ duplicate: duplicates[i] });
+      for (const g of groups) {
+        g.moved.forEach((s, key) => {
+          const d = this.durableWatermarks.get(key);
+          if (!d) return;
+          d.sequence = Math.max(d.sequence, s.sequence);
+          if (--d.pending === 0) this.durableWatermarks.delete(key);
+        });
+        for (let i = 0; i < g.items.length; i++) {
+          if (g.duplicates[i]) this.counts.duplicates++;
+          else {
+            this.counts.batchesStored++;
+            this.counts.samplesStored += g.items[i].batch.values.length;
+          }
+          g.items[i].resolve({ duplicate: g.duplicates[i] });
+        }
+      }
+    } catch (e) {
+      this.onError(e, 'metric store sync');
     }
   }
 }
