@@ -10,7 +10,7 @@ import t from 'tap';
 import { ErrorCodes } from '@ximp/shared';
 import { openDatabase, type Database } from '../src/store/database';
 import { MetricStore, type MetricStoreOptions } from '../src/store/metric-store';
-import { SeriesCache } from '../src/store/series-cache';
+import { idOf, packSeries, SeriesIndex, stampOf } from '../src/store/series-index';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -173,24 +173,51 @@ t.test('series rows from before the upgrade count as used at the upgrade', async
   t.equal(col.n, 1);
 });
 
-t.test('series cache: bounded in bytes, least recently used evicted', async (t) => {
-  const cache = new SeriesCache(1000);
-  const long = 'x'.repeat(200); // 400 bytes + overhead
-  cache.set(`a${long}`, 1);
-  cache.set(`b${long}`, 2);
-  t.equal(cache.size, 2);
-  t.ok(cache.bytes <= 1000);
-  t.equal(cache.get(`a${long}`), 1, 'a is now the most recent');
-  cache.set(`c${long}`, 3);
-  t.equal(cache.size, 2, 'one evicted to stay within the bound');
-  t.ok(cache.bytes <= 1000, `${cache.bytes} bytes`);
-  t.equal(cache.get(`b${long}`), undefined, 'the least recently used went');
-  t.equal(cache.get(`a${long}`), 1);
-  cache.delete(`a${long}`);
-  cache.delete('absent');
-  t.equal(cache.size, 1);
-  const tiny = new SeriesCache(10);
-  tiny.set('key', 1);
-  t.equal(tiny.size, 0, 'an entry larger than the bound is not kept');
+t.test('series index: bounded in bytes, least recently used node dropped whole, one node at most half the bound', async (t) => {
+  const index = new SeriesIndex(5000);
+  const long = 'x'.repeat(400); // 866 bytes per entry, 258 for a node named by one letter
+  const a = index.open('a');
+  t.ok(index.fill(a, `1${long}`, packSeries(1, 0)));
+  t.ok(index.fill(a, `2${long}`, packSeries(2, 0)));
+  t.ok(a.complete);
+  const b = index.open('b');
+  index.add(b, `3${long}`, packSeries(3, 0));
+  t.equal(index.size, 3);
+  t.equal(index.get('a'), a, 'a is now the most recently used node');
+  const c = index.open('c');
+  for (let i = 0; i < 2; i++) index.add(c, `${i}${long}`, packSeries(10 + i, 0));
+  t.ok(index.bytes <= 5000, `${index.bytes} bytes`);
+  t.equal(index.get('b'), undefined, 'the least recently used node went, whole');
+  t.equal(index.get('a'), a);
+  t.equal(idOf(a.entries.get(`2${long}`) as number), 2);
+  // c grows past half the bound: it keeps its newest entries and no longer claims to hold all.
+  t.ok(c.complete);
+  for (let i = 2; i < 6; i++) index.add(c, `${i}${long}`, packSeries(10 + i, 0));
+  t.notOk(c.complete, 'c is now a cache of some of its series');
+  t.ok(c.bytes <= 2500, `${c.bytes} bytes for one node`);
+  t.same([...c.entries.keys()].map((k) => k[0]), ['4', '5'], 'its oldest entries went first');
+  t.ok(index.bytes <= 5000);
+  index.delete('a', `1${long}`);
+  index.delete('a', 'absent');
+  t.equal(a.entries.size, 1);
+  // Loading stops at the node's share.
+  const d = index.open('d');
+  let filled = 0;
+  while (index.fill(d, `${filled}${long}`, packSeries(filled, 0))) filled++;
+  t.equal(filled, 2);
+  t.notOk(d.complete);
+  const tiny = new SeriesIndex(10);
+  const e = tiny.open('e');
+  tiny.add(e, 'key', packSeries(1, 0));
+  t.notOk(e.complete, 'an index larger than the bound is not kept');
+  t.equal(tiny.size, 0);
   t.equal(tiny.bytes, 0);
+});
+
+t.test('a packed series keeps its id and its stamp rounded down to the hour', async (t) => {
+  const stamp = Date.UTC(2026, 0, 1, 13, 59, 59);
+  const packed = packSeries(0xffffffff, stamp);
+  t.equal(idOf(packed), 0xffffffff);
+  t.equal(stampOf(packed), Date.UTC(2026, 0, 1, 13));
+  t.ok(Number.isSafeInteger(packSeries(0xffffffff, Date.UTC(2200, 0, 1))));
 });
