@@ -1,16 +1,17 @@
 /**
  * Series of a session: written inside the group commit, admitted against per-node limits that
- * survive reconnects, cached within a byte bound, and removed by retention once nothing can
- * refer to them.
+ * survive reconnects, resolved from a per-node index read once and kept within a byte bound, and
+ * removed by retention once nothing can refer to them.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { ErrorCodes } from '@ximp/shared';
-import { openDatabase, type Database } from '../src/store/database';
-import { MetricStore, type MetricStoreOptions } from '../src/store/metric-store';
-import { SeriesCache } from '../src/store/series-cache';
+import BetterSqlite3 = require('better-sqlite3');
+import { DATABASE_FILE, openDatabase, type Database } from '../src/store/database';
+import { labelsJsonOf, MetricStore, type MetricStoreOptions } from '../src/store/metric-store';
+import { idOf, packSeries, SeriesIndex, stampOf } from '../src/store/series-index';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -173,24 +174,186 @@ t.test('series rows from before the upgrade count as used at the upgrade', async
   t.equal(col.n, 1);
 });
 
-t.test('series cache: bounded in bytes, least recently used evicted', async (t) => {
-  const cache = new SeriesCache(1000);
-  const long = 'x'.repeat(200); // 400 bytes + overhead
-  cache.set(`a${long}`, 1);
-  cache.set(`b${long}`, 2);
-  t.equal(cache.size, 2);
-  t.ok(cache.bytes <= 1000);
-  t.equal(cache.get(`a${long}`), 1, 'a is now the most recent');
-  cache.set(`c${long}`, 3);
-  t.equal(cache.size, 2, 'one evicted to stay within the bound');
-  t.ok(cache.bytes <= 1000, `${cache.bytes} bytes`);
-  t.equal(cache.get(`b${long}`), undefined, 'the least recently used went');
-  t.equal(cache.get(`a${long}`), 1);
-  cache.delete(`a${long}`);
-  cache.delete('absent');
-  t.equal(cache.size, 1);
-  const tiny = new SeriesCache(10);
-  tiny.set('key', 1);
-  t.equal(tiny.size, 0, 'an entry larger than the bound is not kept');
+t.test('series index: bounded in bytes, least recently used node dropped whole, one node at most half the bound', async (t) => {
+  const index = new SeriesIndex(5000);
+  const long = 'x'.repeat(400); // 866 bytes per entry, 258 for a node named by one letter
+  const a = index.open('a');
+  t.ok(index.fill(a, `1${long}`, packSeries(1, 0)));
+  t.ok(index.fill(a, `2${long}`, packSeries(2, 0)));
+  t.ok(a.complete);
+  const b = index.open('b');
+  index.add(b, `3${long}`, packSeries(3, 0));
+  t.equal(index.size, 3);
+  t.equal(index.get('a'), a, 'a is now the most recently used node');
+  const c = index.open('c');
+  for (let i = 0; i < 2; i++) index.add(c, `${i}${long}`, packSeries(10 + i, 0));
+  t.ok(index.bytes <= 5000, `${index.bytes} bytes`);
+  t.equal(index.get('b'), undefined, 'the least recently used node went, whole');
+  t.equal(index.get('a'), a);
+  t.equal(idOf(a.entries.get(`2${long}`) as number), 2);
+  // c grows past half the bound: it keeps its newest entries and no longer claims to hold all.
+  t.ok(c.complete);
+  for (let i = 2; i < 6; i++) index.add(c, `${i}${long}`, packSeries(10 + i, 0));
+  t.notOk(c.complete, 'c is now a cache of some of its series');
+  t.ok(c.bytes <= 2500, `${c.bytes} bytes for one node`);
+  t.same([...c.entries.keys()].map((k) => k[0]), ['4', '5'], 'its oldest entries went first');
+  t.ok(index.bytes <= 5000);
+  index.delete('a', `1${long}`);
+  index.delete('a', 'absent');
+  t.equal(a.entries.size, 1);
+  // Loading stops at the node's share.
+  const d = index.open('d');
+  let filled = 0;
+  while (index.fill(d, `${filled}${long}`, packSeries(filled, 0))) filled++;
+  t.equal(filled, 2);
+  t.notOk(d.complete);
+  const tiny = new SeriesIndex(10);
+  const e = tiny.open('e');
+  tiny.add(e, 'key', packSeries(1, 0));
+  t.notOk(e.complete, 'an index larger than the bound is not kept');
+  t.equal(tiny.size, 0);
   t.equal(tiny.bytes, 0);
+});
+
+t.test('a packed series keeps its id and its stamp rounded down to the hour', async (t) => {
+  const stamp = Date.UTC(2026, 0, 1, 13, 59, 59);
+  const packed = packSeries(0xffffffff, stamp);
+  t.equal(idOf(packed), 0xffffffff);
+  t.equal(stampOf(packed), Date.UTC(2026, 0, 1, 13));
+  t.ok(Number.isSafeInteger(packSeries(0xffffffff, Date.UTC(2200, 0, 1))));
+});
+
+/** The store on a connection that records every statement it runs (SQLite's expanded text). */
+function traced(t: { teardown(fn: () => void | Promise<void>): void }, options: MetricStoreOptions = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-series-'));
+  openDatabase(dir).close();
+  const statements: string[] = [];
+  const db = new BetterSqlite3(path.join(dir, DATABASE_FILE), { verbose: (sql) => statements.push(String(sql)) });
+  const clock = { now: Date.UTC(2026, 0, 1) };
+  const store = new MetricStore(db, { now: () => clock.now, ...options });
+  t.teardown(async () => {
+    await store.stop();
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const count = (pattern: RegExp): number => statements.filter((s) => pattern.test(s)).length;
+  return { db, store, clock, statements, count };
+}
+
+const NODE_READ = /^SELECT id, name, labels_json, last_used_ms FROM series WHERE node =/;
+const ANY_SERIES_READ = /FROM series WHERE/;
+
+t.test("a node's series are read with one query when it first defines, then resolved in memory", async (t) => {
+  const { db, store: s, clock, statements, count } = traced(t);
+  await s.start();
+  const first = new Set<number>();
+  const ids = Array.from({ length: 300 }, (_, i) => s.resolveSeries('n1', 'm', label(i), first));
+  t.equal(count(NODE_READ), 1, 'the node is read once');
+  t.equal(count(ANY_SERIES_READ), 1, 'no read per new definition');
+  await s.append({ node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.from(ids), values: new Float64Array(300) });
+  t.equal(rows(db), 300);
+  t.equal(count(/^INSERT INTO series .*\), \(/), 4, 'new series written 64 rows per statement');
+  t.equal(count(/^INSERT INTO series /), 4 + 300 - 4 * 64, 'the rest one by one');
+  t.equal(count(/^UPDATE series/), 0, 'a new series needs no stamp besides its row');
+
+  // The agent reconnects: the same series again, and a few new ones.
+  s.releaseSeries(first);
+  clock.now += HOUR;
+  statements.length = 0;
+  const again = new Set<number>();
+  t.same(Array.from({ length: 300 }, (_, i) => s.resolveSeries('n1', 'm', label(i), again)), ids, 'the same ids');
+  const more = [300, 301].map((i) => s.resolveSeries('n1', 'm', label(i), again));
+  t.equal(count(ANY_SERIES_READ), 0, 'no read at all while the index is loaded');
+  await s.append({ node: 'n1', streamId: 'st', sequence: 2, timestampMs: clock.now, seriesIds: Uint32Array.from(more), values: Float64Array.of(1, 2) });
+  t.equal(count(/^UPDATE series/), 0, 'series stamped within the day are not stamped again by a reconnect');
+  t.equal(rows(db), 302);
+  t.same(s.query('n1', 'm', clock.now, clock.now).map((x) => x.labels.i), ['300', '301']);
+});
+
+t.test('a series stamped more than a day ago is stamped when held and when let go', async (t) => {
+  const { db, store: s, clock, count } = traced(t);
+  await s.start();
+  const stamp = db.prepare('SELECT last_used_ms AS ms FROM series WHERE id = ?');
+  const first = new Set<number>();
+  const id = s.resolveSeries('n1', 'm', label(1), first);
+  await s.append({ node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.of(id), values: Float64Array.of(1) });
+  const created = clock.now;
+  s.releaseSeries(first);
+  clock.now += 2 * DAY;
+  await s.append({ node: 'n1', streamId: 'st', sequence: 2, timestampMs: clock.now, seriesIds: Uint32Array.of(), values: Float64Array.of() });
+  t.equal((stamp.get(id) as { ms: number }).ms, created, 'a release within the day wrote nothing');
+  const second = new Set<number>();
+  t.equal(s.resolveSeries('n1', 'm', label(1), second), id);
+  await s.append({ node: 'n1', streamId: 'st', sequence: 3, timestampMs: clock.now, seriesIds: Uint32Array.of(id), values: Float64Array.of(1) });
+  t.equal((stamp.get(id) as { ms: number }).ms, clock.now, 'held again two days later: stamped now');
+  clock.now += 2 * DAY;
+  s.releaseSeries(second);
+  await s.append({ node: 'n1', streamId: 'st', sequence: 4, timestampMs: clock.now, seriesIds: Uint32Array.of(), values: Float64Array.of() });
+  t.equal((stamp.get(id) as { ms: number }).ms, clock.now, 'let go two days after its stamp: stamped now');
+  t.equal(count(/^UPDATE series/), 2);
+});
+
+t.test('a dropped node index is read again; its series waiting for their commit keep their ids', async (t) => {
+  // Room for two nodes of 30 series (about 2,960 bytes each) at a time.
+  const { db, store: s, clock, count } = traced(t, { seriesCacheBytes: 7_000 });
+  await s.start();
+  const held = new Set<number>();
+  const define = (node: string, n = 30) => Array.from({ length: n }, (_, i) => s.resolveSeries(node, 'm', label(i), held));
+  const a = define('n1');
+  const b = define('n2');
+  const c = define('n3');
+  t.ok(s.seriesCache.bytes <= 7_000, `${s.seriesCache.bytes} bytes`);
+  t.equal(s.seriesCache.entries, 60, 'n1 was dropped to make room for n3');
+  t.same(define('n1'), a, 'n1 read again: its series waiting for their commit keep their ids');
+  t.equal(count(NODE_READ), 4, 'n1, n2, n3, n1 again');
+  const extra = s.resolveSeries('n1', 'm', label(30), held);
+  t.notOk([...a, ...b, ...c].includes(extra), 'a new id');
+  await s.append({ node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.from([...a, ...b, ...c, extra]), values: new Float64Array(91) });
+  t.equal(rows(db), 91, 'each written once');
+  t.same(define('n2'), b, 'n2 read again, from the table');
+  t.equal(count(NODE_READ), 5);
+  t.equal(s.findSeries('n1', 'm', label(30)), extra);
+  t.equal(s.findSeries('n1', 'm', label(31)), undefined);
+});
+
+t.test("a node whose series outgrow half the bound is resolved through reads, within the bound", async (t) => {
+  const { db, store: s, clock, count } = traced(t, { seriesCacheBytes: 20_000, seriesLimits: { maxSeriesPerNode: 60, maxNewSeriesPerMinute: 1000 } });
+  await s.start();
+  const long = (i: number) => [{ name: 'i', value: `${i}${'v'.repeat(1000)}` }];
+  const held = new Set<number>();
+  const ids = Array.from({ length: 50 }, (_, i) => s.resolveSeries('big', 'm', long(i), held));
+  t.ok(s.seriesCache.bytes <= 20_000, `${s.seriesCache.bytes} bytes`);
+  t.same(Array.from({ length: 50 }, (_, i) => s.resolveSeries('big', 'm', long(i), held)), ids, 'the same ids, from the index or the series waiting for their commit');
+  await s.append({ node: 'big', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.from(ids), values: new Float64Array(50) });
+  t.equal(rows(db), 50);
+  t.same(Array.from({ length: 50 }, (_, i) => s.resolveSeries('big', 'm', long(i), held)), ids, 'and from the table');
+  t.ok(count(/^SELECT id, last_used_ms FROM series WHERE node = 'big'/) > 0, 'a miss reads the table');
+  for (let i = 50; i < 60; i++) s.resolveSeries('big', 'm', long(i), held);
+  t.throws(() => s.resolveSeries('big', 'm', long(60), held), { code: ErrorCodes.SERIES_LIMIT }, 'the limit counts rows and waiting series');
+  t.ok(s.seriesCache.bytes <= 20_000);
+});
+
+t.test('a batch of definitions that meets the limit part way keeps the ones before it', async (t) => {
+  const { state, clock } = setup(t, { seriesLimits: { maxSeriesPerNode: 5, maxNewSeriesPerMinute: 1000 } });
+  const s = state.store;
+  await s.start();
+  const session = new Set<number>();
+  const defs = Array.from({ length: 8 }, (_, i) => ({ name: 'm', labels: label(i) }));
+  const first = s.resolveDefinitions('n1', defs.slice(0, 2), session);
+  t.equal(first.length, 2);
+  t.throws(() => s.resolveDefinitions('n1', defs, session), { code: ErrorCodes.SERIES_LIMIT });
+  t.equal(session.size, 5, 'the five admitted are held');
+  t.same(s.resolveDefinitions('n1', defs.slice(0, 5), session).slice(0, 2), first, 'known ones resolve as before');
+  await s.append({ node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.from(session), values: new Float64Array(5) });
+  t.equal(rows(state.db), 5);
+  s.releaseSeries(session);
+  t.throws(() => s.resolveSeries('n1', 'm', label(5), new Set()), { code: ErrorCodes.SERIES_LIMIT }, 'still five rows');
+});
+
+t.test('labels are stored sorted by name, as JSON, whatever their order', async (t) => {
+  t.equal(labelsJsonOf([]), '[]');
+  const labels = [{ name: 'mode', value: 'idle' }, { name: 'cpu', value: '0' }, { name: 'x', value: 'quote " \\ \u0000 \u2028' }];
+  t.equal(labelsJsonOf(labels), JSON.stringify([['cpu', '0'], ['mode', 'idle'], ['x', 'quote " \\ \u0000 \u2028']]));
+  t.equal(labelsJsonOf([labels[1], labels[0], labels[2]]), labelsJsonOf(labels));
+  t.equal(labels[0].name, 'mode', 'the caller\'s array is not reordered');
 });

@@ -2,7 +2,7 @@ import { ErrorCodes, XimpError, type Label, type Lifecycle, type OnError } from 
 import { DEFAULT_COLLECTOR_CONFIG } from '../config';
 import type { Database } from './database';
 import type { ForwardTarget, SeriesDescription } from './forward-target';
-import { SeriesCache } from './series-cache';
+import { idOf, packSeries, SeriesIndex, stampOf, type NodeSeries } from './series-index';
 import { readSeries, type SeriesPoints } from './series-query';
 import { WalCheckpointer } from './wal-checkpointer';
 import { WalFileSync } from './wal-file-sync';
@@ -34,7 +34,7 @@ export interface MetricStoreOptions {
   maxBatchesPerCommit?: number;
   /** Beyond this many waiting batches `append` refuses with XIMP_ERR_STORE_BUSY (default 10 000). */
   maxQueuedBatches?: number;
-  /** Bytes the series-id cache may take (default 64 MiB; two bytes per key character plus overhead). */
+  /** Bytes the series-id index may take (default 64 MiB; two bytes per key character plus overhead). */
   seriesCacheBytes?: number;
   /**
    * How often a worker thread checkpoints the WAL (default 250 ms); 0 leaves it to SQLite's
@@ -69,6 +69,8 @@ const SERIES_STAMP_REFRESH_MS = 24 * 3600_000;
 const RETENTION_PERIOD_MS = 3600_000;
 /** Rows deleted per retention transaction, so one pass never holds the write lock for long. */
 const RETENTION_CHUNK = 10_000;
+/** Series rows per INSERT statement when a commit writes new series. */
+const SERIES_INSERT_ROWS = 64;
 
 interface Pending {
   batch: StoredBatch;
@@ -110,7 +112,7 @@ export class MetricStore implements Lifecycle {
   private readonly maxBatchesPerCommit: number;
   private readonly maxQueuedBatches: number;
   private readonly onError: OnError;
-  private readonly cache: SeriesCache;
+  private readonly index: SeriesIndex;
   private readonly limits: SeriesLimits;
   private readonly maxFutureSkewMs: number;
   private readonly now: () => number;
@@ -145,9 +147,11 @@ export class MetricStore implements Lifecycle {
 
   /** Contiguous watermark per stream (`node\0stream`), as committed; bounded, a miss reads the table. */
   private readonly watermarks = new Map<string, number>();
-  /** Series given an id whose row the next commit writes; by key so eviction from the cache cannot lose them. */
+  /** Series given an id whose row the next commit writes; per node by key, so eviction from the index cannot lose them. */
   private pendingSeries: PendingSeries[] = [];
-  private readonly pendingByKey = new Map<string, number>();
+  private readonly pendingByNode = new Map<string, Map<string, number>>();
+  /** How many of `pendingSeries` the running commit writes. */
+  private writingSeries = 0;
   /** Series ids whose `last_used_ms` the next commit stamps (newly held or released), with the time. */
   private readonly touches = new Map<number, number>();
   /** How many live holders (sessions, the store for `seriesId`) hold each series id: retention never removes those. */
@@ -171,7 +175,7 @@ export class MetricStore implements Lifecycle {
     this.maxBatchesPerCommit = Math.max(1, options.maxBatchesPerCommit ?? DEFAULT_MAX_BATCHES_PER_COMMIT);
     this.maxQueuedBatches = Math.max(1, options.maxQueuedBatches ?? DEFAULT_MAX_QUEUED_BATCHES);
     this.onError = options.onError ?? (() => undefined);
-    this.cache = new SeriesCache(options.seriesCacheBytes ?? DEFAULT_SERIES_CACHE_BYTES);
+    this.index = new SeriesIndex(options.seriesCacheBytes ?? DEFAULT_SERIES_CACHE_BYTES);
     this.now = options.now ?? Date.now;
     this.limits = new SeriesLimits({ ...options.seriesLimits, now: this.now });
     this.maxFutureSkewMs = options.maxFutureSkewMs ?? DEFAULT_COLLECTOR_CONFIG.limits.maxFutureSkewMs;
@@ -186,8 +190,13 @@ export class MetricStore implements Lifecycle {
          ON CONFLICT (node, stream_id) DO UPDATE SET last_sequence = excluded.last_sequence`,
       ),
       lastSequence: db.prepare('SELECT last_sequence FROM streams WHERE node = ? AND stream_id = ?'),
-      findSeries: db.prepare('SELECT id FROM series WHERE node = ? AND name = ? AND labels_json = ?'),
+      findSeries: db.prepare('SELECT id, last_used_ms FROM series WHERE node = ? AND name = ? AND labels_json = ?'),
+      nodeSeries: db.prepare('SELECT id, name, labels_json, last_used_ms FROM series WHERE node = ?').raw(),
       insertSeries: db.prepare('INSERT INTO series (id, node, name, labels_json, last_used_ms) VALUES (?, ?, ?, ?, ?)'),
+      insertSeriesRows: db.prepare(
+        `INSERT INTO series (id, node, name, labels_json, last_used_ms) VALUES ${Array(SERIES_INSERT_ROWS).fill('(?, ?, ?, ?, ?)').join(', ')}`,
+      ),
+      insertOwnSeries: db.prepare('INSERT OR IGNORE INTO series (id, node, name, labels_json, last_used_ms) VALUES (?, ?, ?, ?, ?)'),
       maxSeriesId: db.prepare('SELECT MAX(id) AS id FROM series'),
       countSeries: db.prepare('SELECT COUNT(*) AS n FROM series WHERE node = ?'),
       stampSeries: db.prepare('UPDATE series SET last_used_ms = ? WHERE id = ?'),
@@ -316,14 +325,24 @@ export class MetricStore implements Lifecycle {
    * runs, so retention keeps them while anything here may still write them.
    */
   seriesId(node: string, name: string, labels: readonly Label[]): number {
-    const { key, labelsJson } = seriesKey(node, name, labels);
-    let id = this.knownSeries(key, node, name, labelsJson);
-    if (id === undefined) {
-      id = this.allocateSeriesId();
-      this.stmts.insertSeries.run(id, node, name, labelsJson, this.now());
-      this.cache.set(key, id);
+    const labelsJson = labelsJsonOf(labels);
+    const key = seriesKey(name, labelsJson);
+    const ns = this.nodeIndex(node);
+    let known = this.knownSeries(ns, key, name, labelsJson);
+    if (known === undefined) {
+      const now = this.now();
+      const id = this.allocateSeriesId();
+      // OR IGNORE: a row another store on this file wrote since the index was loaded is read back instead.
+      if (this.stmts.insertOwnSeries.run(id, node, name, labelsJson, now).changes === 1) known = packSeries(id, now);
+      else {
+        const row = this.stmts.findSeries.get(node, name, labelsJson) as { id: number; last_used_ms: number } | undefined;
+        if (!row) throw new XimpError(ErrorCodes.STORE_FAILED, `series id ${id} is taken by another series`);
+        known = packSeries(row.id, row.last_used_ms);
+      }
+      this.index.add(ns, key, known);
     }
-    this.hold(id, this.ownSeries);
+    const id = idOf(known);
+    this.hold(id, this.ownSeries, stampOf(known));
     return id;
   }
 
@@ -336,39 +355,65 @@ export class MetricStore implements Lifecycle {
    * exhausted or the table cannot be read.
    */
   resolveSeries(node: string, name: string, labels: readonly Label[], holder: Set<number>): number {
-    const { key, labelsJson } = seriesKey(node, name, labels);
-    let id = this.knownSeries(key, node, name, labelsJson);
-    if (id === undefined) {
-      this.limits.admit(node, () => (this.stmts.countSeries.get(node) as { n: number }).n + this.pendingOf(node));
-      id = this.allocateSeriesId();
-      this.pendingSeries.push({ id, node, name, labelsJson });
-      this.pendingByKey.set(key, id);
-      this.cache.set(key, id);
+    const labelsJson = labelsJsonOf(labels);
+    const key = seriesKey(name, labelsJson);
+    const ns = this.nodeIndex(node);
+    const known = this.knownSeries(ns, key, name, labelsJson);
+    if (known !== undefined) {
+      const id = idOf(known);
+      this.hold(id, holder, stampOf(known));
+      return id;
     }
-    this.hold(id, holder);
+    this.limits.admit(node, () => this.storedCount(ns));
+    const id = this.allocateSeriesId();
+    const now = this.now();
+    this.pendingSeries.push({ id, node, name, labelsJson });
+    let pending = this.pendingByNode.get(node);
+    if (!pending) this.pendingByNode.set(node, (pending = new Map<string, number>()));
+    pending.set(key, id);
+    this.index.add(ns, key, packSeries(id, now));
+    this.hold(id, holder, now);
     return id;
   }
 
-  /** The id of a known series (cache, waiting for its commit, or table), or undefined; never creates one. */
-  findSeries(node: string, name: string, labels: readonly Label[]): number | undefined {
-    const { key, labelsJson } = seriesKey(node, name, labels);
-    return this.knownSeries(key, node, name, labelsJson);
+  /**
+   * `resolveSeries` for every definition of a batch, in order; the ids in the same order. A
+   * refusal (XIMP_ERR_SERIES_LIMIT) part way leaves the definitions before it resolved and held.
+   */
+  resolveDefinitions(node: string, defs: readonly { name: string; labels: readonly Label[] }[], holder: Set<number>): number[] {
+    const ids = new Array<number>(defs.length);
+    for (let i = 0; i < defs.length; i++) ids[i] = this.resolveSeries(node, defs[i].name, defs[i].labels, holder);
+    return ids;
   }
 
-  /** A holder (an ended session) lets go of its series: they are marked used now and may expire later. */
+  /** The id of a known series (index, waiting for its commit, or table), or undefined; never creates one. */
+  findSeries(node: string, name: string, labels: readonly Label[]): number | undefined {
+    const labelsJson = labelsJsonOf(labels);
+    const known = this.knownSeries(this.nodeIndex(node), seriesKey(name, labelsJson), name, labelsJson);
+    return known === undefined ? undefined : idOf(known);
+  }
+
+  /**
+   * A holder (an ended session) lets go of its series. The last holder's release stamps the series
+   * used now unless its stamp is less than a day old (see `removeUnusedSeries`): a reconnecting
+   * fleet writes no row per series.
+   */
   releaseSeries(holder: Set<number>): void {
+    const now = this.now();
     for (const id of holder) {
       const h = this.held.get(id);
       if (h && h.holders > 1) h.holders--;
-      else this.held.delete(id);
-      this.touches.set(id, this.now());
+      else {
+        this.held.delete(id);
+        if (!h || h.stampedMs < now - SERIES_STAMP_REFRESH_MS) this.touches.set(id, now);
+      }
     }
     holder.clear();
   }
 
-  /** Series-id cache figures, for tests and /metrics. */
+  /** Series-id index figures, for tests and /metrics. */
   get seriesCache(): { entries: number; bytes: number } {
-    return { entries: this.cache.size, bytes: this.cache.bytes };
+    return { entries: this.index.size, bytes: this.index.bytes };
   }
 
   /**
@@ -450,7 +495,7 @@ export class MetricStore implements Lifecycle {
       if (rows.length === 0) break;
       this.deleteSeriesRows(rows.map((r) => r.id));
       for (const r of rows) {
-        this.cache.delete(storedSeriesKey(r.node, r.name, r.labels_json));
+        this.index.delete(r.node, seriesKey(r.name, r.labels_json));
         this.limits.removed(r.node, 1);
       }
       removed += rows.length;
@@ -572,27 +617,74 @@ export class MetricStore implements Lifecycle {
     }
   }
 
-  /** Inside a commit: writes the series given ids since the last commit, then the pending stamps. */
+  /** Inside a commit: writes the series given ids since the last commit (many rows per statement), then the pending stamps. */
   private writeSeries(): void {
     const now = this.now();
-    for (const p of this.pendingSeries) this.stmts.insertSeries.run(p.id, p.node, p.name, p.labelsJson, now);
+    const list = this.pendingSeries;
+    const n = list.length;
+    let i = 0;
+    if (n >= SERIES_INSERT_ROWS) {
+      const params = new Array<string | number>(SERIES_INSERT_ROWS * 5);
+      for (; i + SERIES_INSERT_ROWS <= n; i += SERIES_INSERT_ROWS) {
+        for (let j = 0; j < SERIES_INSERT_ROWS; j++) {
+          const p = list[i + j];
+          params[j * 5] = p.id;
+          params[j * 5 + 1] = p.node;
+          params[j * 5 + 2] = p.name;
+          params[j * 5 + 3] = p.labelsJson;
+          params[j * 5 + 4] = now;
+        }
+        this.stmts.insertSeriesRows.run(params);
+      }
+    }
+    for (; i < n; i++) this.stmts.insertSeries.run(list[i].id, list[i].node, list[i].name, list[i].labelsJson, now);
+    this.writingSeries = n;
     for (const [id, ms] of this.touches) this.stmts.stampSeries.run(ms, id);
   }
 
   /** After a commit: the series it wrote are in the table (a failed commit leaves them pending for the next). */
   private seriesWritten(): void {
-    this.counts.seriesCreated += this.pendingSeries.length;
-    for (const p of this.pendingSeries) this.pendingByKey.delete(storedSeriesKey(p.node, p.name, p.labelsJson));
-    this.pendingSeries = [];
+    const written = this.pendingSeries.splice(0, this.writingSeries);
+    this.writingSeries = 0;
+    this.counts.seriesCreated += written.length;
+    for (const p of written) {
+      const pending = this.pendingByNode.get(p.node);
+      if (pending && pending.delete(seriesKey(p.name, p.labelsJson)) && pending.size === 0) this.pendingByNode.delete(p.node);
+    }
     this.touches.clear();
   }
 
-  private knownSeries(key: string, node: string, name: string, labelsJson: string): number | undefined {
-    const id = this.cache.get(key) ?? this.pendingByKey.get(key);
-    if (id !== undefined) return id;
-    const row = this.stmts.findSeries.get(node, name, labelsJson) as { id: number } | undefined;
-    if (row) this.cache.set(key, row.id);
-    return row?.id;
+  /** The node's index, loaded with one read of its rows (and its series waiting for their commit) on first use. */
+  private nodeIndex(node: string): NodeSeries {
+    const loaded = this.index.get(node);
+    if (loaded) return loaded;
+    const ns = this.index.open(node);
+    const pending = this.pendingByNode.get(node);
+    const now = this.now();
+    if (pending) for (const [key, id] of pending) if (!this.index.fill(ns, key, packSeries(id, now))) return ns;
+    for (const [id, name, labelsJson, stampMs] of this.stmts.nodeSeries.iterate(node) as IterableIterator<[number, string, string, number]>) {
+      if (!this.index.fill(ns, seriesKey(name, labelsJson), packSeries(id, stampMs))) break;
+    }
+    return ns;
+  }
+
+  /** A known series as `packSeries` packs it, or undefined. Only an index that is not complete needs a read on a miss. */
+  private knownSeries(ns: NodeSeries, key: string, name: string, labelsJson: string): number | undefined {
+    const known = ns.entries.get(key);
+    if (known !== undefined || ns.complete) return known;
+    const pending = this.pendingByNode.get(ns.node)?.get(key);
+    if (pending !== undefined) return packSeries(pending, this.now());
+    const row = this.stmts.findSeries.get(ns.node, name, labelsJson) as { id: number; last_used_ms: number } | undefined;
+    if (!row) return undefined;
+    const packed = packSeries(row.id, row.last_used_ms);
+    this.index.add(ns, key, packed);
+    return packed;
+  }
+
+  /** The node's series rows plus those waiting for their commit, for its first limit check. */
+  private storedCount(ns: NodeSeries): number {
+    if (ns.complete) return ns.entries.size;
+    return (this.stmts.countSeries.get(ns.node) as { n: number }).n + (this.pendingByNode.get(ns.node)?.size ?? 0);
   }
 
   /** Ids come from memory (ids of removed series are not given again while the process runs). */
@@ -602,21 +694,23 @@ export class MetricStore implements Lifecycle {
     return this.nextSeriesId++;
   }
 
-  private pendingOf(node: string): number {
-    let n = 0;
-    for (const p of this.pendingSeries) if (p.node === node) n++;
-    return n;
-  }
-
-  private hold(id: number, holder: Set<number>): void {
+  /**
+   * Adds `id` to `holder`. A series no one held yet is stamped used now, unless its row's stamp
+   * (`stampMs`, never newer than the row's) is less than a day old: the retention pass stamps it
+   * again before it is a day and an hour old, the same bound as a stamp written now.
+   */
+  private hold(id: number, holder: Set<number>, stampMs: number): void {
     if (holder.has(id)) return;
     holder.add(id);
     const h = this.held.get(id);
     if (h) h.holders++;
     else {
       const now = this.now();
-      this.held.set(id, { holders: 1, stampedMs: now });
-      this.touches.set(id, now);
+      if (stampMs >= now - SERIES_STAMP_REFRESH_MS) this.held.set(id, { holders: 1, stampedMs: stampMs });
+      else {
+        this.held.set(id, { holders: 1, stampedMs: now });
+        this.touches.set(id, now);
+      }
     }
   }
 
@@ -771,17 +865,26 @@ export class MetricStore implements Lifecycle {
   }
 }
 
-/** The cache key of a series and its labels as stored (sorted by name, so their order does not matter). */
-function seriesKey(node: string, name: string, labels: readonly Label[]): { key: string; labelsJson: string } {
-  const labelsJson = JSON.stringify(
-    [...labels].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((l) => [l.name, l.value]),
-  );
-  return { key: storedSeriesKey(node, name, labelsJson), labelsJson };
+/**
+ * Labels as stored: `[["name","value"],...]` sorted by name, so their order does not matter (the
+ * text JSON.stringify gives, built without an array per label; labels already in order are not copied).
+ */
+export function labelsJsonOf(labels: readonly Label[]): string {
+  let sorted = labels;
+  for (let i = 1; i < labels.length; i++) {
+    if (labels[i - 1].name > labels[i].name) {
+      sorted = [...labels].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      break;
+    }
+  }
+  let json = '[';
+  for (let i = 0; i < sorted.length; i++) json += `${i === 0 ? '' : ','}[${JSON.stringify(sorted[i].name)},${JSON.stringify(sorted[i].value)}]`;
+  return `${json}]`;
 }
 
-/** The cache key of a series whose labels are already in their stored form. */
-function storedSeriesKey(node: string, name: string, labelsJson: string): string {
-  return `${node}\u0000${name}\u0000${labelsJson}`;
+/** The key of a series within its node's index (JSON escapes every NUL, so the key is unambiguous). */
+function seriesKey(name: string, labelsJson: string): string {
+  return `${name}\u0000${labelsJson}`;
 }
 
 function invalidBatch(b: StoredBatch): string | null {
