@@ -7,6 +7,8 @@ export * from './protocol/version';
 export * from './protocol/close-codes';
 export * from './protocol/frames';
 export * from './protocol/codec';
+export * from './protocol/agent-frame-reader';
+export * from './protocol/ack-encoder';
 export * from './protocol/limits';
 export * from './protocol/series-rules';
 export * from './tls/index';
