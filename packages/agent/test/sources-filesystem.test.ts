@@ -1,5 +1,4 @@
-import * as fs from 'node:fs';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statfsSync } from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { ErrorCodes } from '@ximp/shared';
@@ -141,7 +140,7 @@ t.test('without /proc the filesystem source maps fsSize', async (t) => {
 
 t.test('the real reader asks a local file system synchronously and any other through the thread pool, with the same answer', async (t) => {
   const reader = createProcReader();
-  const expected = fs.statfsSync('/');
+  const expected = statfsSync('/');
   for (const fsType of ['ext4', 'xfs', 'nfs4', undefined]) {
     const s = await reader.statfs('/', fsType);
     t.same({ bsize: s.bsize, blocks: s.blocks }, { bsize: expected.bsize, blocks: expected.blocks }, String(fsType));
