@@ -55,6 +55,16 @@ export class Agent {
   private hostFacts: HostFacts | undefined;
   private readonly now: () => number;
   private readonly warnedSeries = new Set<string>();
+  /**
+   * The last cycle's points by position with their series ids: a cycle mostly repeats the last one
+   * point for point, so the series key (sorted labels) is built only for what changed. Valid for
+   * one series table and one set of extra labels.
+   */
+  private lastCycle: {
+    table: unknown;
+    extra: Record<string, string> | undefined;
+    series: { name: string; labels: Readonly<Record<string, string>>; id: number }[];
+  } = { table: undefined, extra: undefined, series: [] };
   /** Series the last cycle used. */
   private cycleSeries = 0;
   /** Repeated faults of a cycle (a full spool disk) log one line per kind a minute, with a count. */
@@ -236,22 +246,43 @@ export class Agent {
     const extra = this.config.labels;
     const seriesIds: number[] = [];
     const values: number[] = [];
-    for (const point of points) {
-      const labels = Object.keys(extra).length === 0 ? point.labels : { ...extra, ...point.labels };
-      const known = spool.seriesTable.lookup(point.name, labels);
-      if (known === undefined) {
-        // A series the collector would refuse must not reach the spool: it would block every batch
-        // behind it. Only new series are checked; the table holds none that fail.
-        const problem = seriesProblem(point.name, labels);
-        if (problem !== null) {
-          this.warnRefusedSeries(point.name, problem);
-          continue;
-        }
+    if (this.lastCycle.table !== spool.seriesTable || this.lastCycle.extra !== extra) {
+      this.lastCycle = { table: spool.seriesTable, extra, series: [] };
+    }
+    const memo = this.lastCycle.series;
+    for (let i = 0; i < points.length; i++) {
+      const point = points[i]!;
+      const last = memo[i];
+      if (last !== undefined && last.name === point.name && sameLabels(last.labels, point.labels)) {
+        if (last.id === 0) continue; // refused, and warned about, before
+        seriesIds.push(last.id);
+        values.push(point.value);
+        continue;
       }
-      seriesIds.push(known ?? spool.seriesTable.idFor(point.name, labels));
+      const id = this.seriesIdOf(spool, point, extra);
+      // A copy: a source may hand out the same labels object again with other values.
+      memo[i] = { name: point.name, labels: { ...point.labels }, id };
+      if (id === 0) continue;
+      seriesIds.push(id);
       values.push(point.value);
     }
+    memo.length = Math.min(memo.length, points.length);
     return { seriesIds, values };
+  }
+
+  /** The series id of a point, assigning a new one when need be; 0 when the collector would refuse it. */
+  private seriesIdOf(spool: Spool, point: Point, extra: Record<string, string>): number {
+    const labels = Object.keys(extra).length === 0 ? point.labels : { ...extra, ...point.labels };
+    const known = spool.seriesTable.lookup(point.name, labels);
+    if (known !== undefined) return known;
+    // A series the collector would refuse must not reach the spool: it would block every batch
+    // behind it. Only new series are checked; the table holds none that fail.
+    const problem = seriesProblem(point.name, labels);
+    if (problem !== null) {
+      this.warnRefusedSeries(point.name, problem);
+      return 0;
+    }
+    return spool.seriesTable.idFor(point.name, labels);
   }
 
   private warnRefusedSeries(name: string, problem: string): void {
@@ -281,6 +312,19 @@ export class Agent {
       intervalMs: this.config.intervalMs,
     };
   }
+}
+
+/** True when two label sets hold the same names and values (without allocating). */
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  let count = 0;
+  for (const name in a) {
+    if (a[name] !== b[name]) return false;
+    count++;
+  }
+  for (const name in b) {
+    if (count-- === 0 || !(name in a)) return false;
+  }
+  return count === 0;
 }
 
 /** Resolves true once `work` settles (either way), false if `deadlineMs` (epoch ms) comes first. */

@@ -23,6 +23,7 @@ import {
   type Welcome,
 } from '@ximp/shared';
 import { Backoff } from './backoff';
+import { encodeBatchFrame } from './batch-frame-encoder';
 import type { Spool } from './spool';
 
 /** How the collector last turned this agent away; logged once per streak, not per retry. */
@@ -359,15 +360,14 @@ export class AgentConnection {
         const next = spool.pending(this.lastSent, 1)[0];
         if (!next) break;
         const definitions: SeriesDefinition[] = [];
-        for (const id of new Set(next.seriesIds)) {
+        for (const id of next.seriesIds) {
           if (this.defined.has(id)) continue;
           const def = spool.seriesTable.definition(id);
           if (def) definitions.push(def);
           this.defined.add(id);
         }
         this.ws.send(
-          encodeAgentFrame({
-            type: 'batch',
+          encodeBatchFrame({
             sequence: next.sequence,
             timestampUnixMs: next.timestampUnixMs,
             definitions,

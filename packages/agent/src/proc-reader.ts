@@ -1,4 +1,4 @@
-import { promises as fsp, readFileSync } from 'node:fs';
+import { promises as fsp, readFileSync, statfsSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** The fields of statfs(2) the filesystem source needs; numbers as Node reports them. */
@@ -19,8 +19,16 @@ export interface StatfsInfo {
 export interface ProcReader {
   readFile(file: string, signal?: AbortSignal): Promise<string>;
   readdir(dir: string): Promise<string[]>;
-  statfs(mountPoint: string): Promise<StatfsInfo>;
+  /** `fsType` (from the mounts file) tells a local file system, which is asked synchronously. */
+  statfs(mountPoint: string, fsType?: string): Promise<StatfsInfo>;
 }
+
+/**
+ * File systems whose statfs answers from memory (the superblock's counters), never over a
+ * network: asked synchronously, without the thread pool's round trip. Every other type (nfs,
+ * cifs, fuse, ceph...) may hang, and goes through the thread pool under the source's deadline.
+ */
+const LOCAL_FS_TYPES = /^(ext[234]|xfs|btrfs|tmpfs|ramfs|vfat|f2fs)$/;
 
 export interface ProcReaderOptions {
   /** Where "/proc" lives; default "/proc". */
@@ -57,8 +65,8 @@ export function createProcReader(options: ProcReaderOptions = {}): ProcReader {
     },
     readdir: (dir) => fsp.readdir(mapProcPath(dir, options)),
     // statfs runs on the mount point itself: mount points are never rewritten.
-    statfs: async (mountPoint) => {
-      const s = await fsp.statfs(mountPoint);
+    statfs: async (mountPoint, fsType) => {
+      const s = fsType !== undefined && LOCAL_FS_TYPES.test(fsType) ? statfsSync(mountPoint) : await fsp.statfs(mountPoint);
       return { bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree };
     },
   };

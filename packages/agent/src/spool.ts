@@ -98,6 +98,8 @@ export class Spool {
    * as anything the collector has acknowledged, and never mistakes a true Welcome for a lie.
    */
   private persistedAcked = 0;
+  /** What stream.json holds besides the watermark, so an ack knows whether it must write it. */
+  private persisted = { droppedTotal: 0, checkedSequence: 0 };
   private queue: QueuedAppend[] = [];
   private drainScheduled = false;
   private chain: Promise<void> = Promise.resolve();
@@ -322,9 +324,10 @@ export class Spool {
   }
 
   /**
-   * The collector stored every batch <= sequence: persist the watermark, then release every
-   * segment that holds nothing unacknowledged (the newest one stays open until it fills up).
-   * When the watermark cannot be written (disk full), nothing is released until it can.
+   * The collector stored every batch <= sequence: once that frees a whole segment, persist the
+   * watermark, then release every segment that holds nothing unacknowledged (the newest one stays
+   * open until it fills up). When the watermark cannot be written (disk full), nothing is released
+   * until it can. close() always writes it.
    */
   ack(sequence: number): Promise<void> {
     if (!Number.isSafeInteger(sequence) || sequence <= this.state.ackedSequence) return Promise.resolve();
@@ -337,9 +340,27 @@ export class Spool {
         this.pendingByteCount -= this.entries[this.head].bytes;
         this.head++;
       }
+      // The watermark is written (with its fsyncs) only when it lets a segment go: a crash before
+      // then resends batches the collector drops as duplicates, and its Welcome tells the rest.
+      if (!this.releasableBy(sequence) && !this.stateChanged()) return;
       await this.writeState();
       this.releaseAcknowledged();
     });
+  }
+
+  /** True when drops or checked sequences were counted since stream.json was last written. */
+  private stateChanged(): boolean {
+    return this.state.droppedTotal !== this.persisted.droppedTotal || this.state.checkedSequence !== this.persisted.checkedSequence;
+  }
+
+  /** True when a watermark of `acked` would let at least one whole segment be released. */
+  private releasableBy(acked: number): boolean {
+    const segments = this.segments!;
+    let i = this.firstAfter(acked);
+    // Entries before head were acknowledged or dropped; find the first still unacknowledged one.
+    while (i < this.entries.length && this.entries[i].sequence <= acked) i++;
+    const upTo = i < this.entries.length ? this.entries[i].position : segments.end();
+    return segments.start().segment < upTo.segment;
   }
 
   /**
@@ -374,16 +395,21 @@ export class Spool {
     if (!this.opened) return;
     await this.exclusive(async () => {
       const segments = this.segments!;
+      // The watermark (acks are written lazily) and the drops counted since the last state write
+      // (failed writes, unreadable records) persist; only then may acknowledged segments go.
+      let written = true;
+      await this.writeState().catch((err: unknown) => {
+        written = false;
+        this.log.error({ dir: this.dir, err: (err as Error).message }, 'spool state write failed');
+      });
       try {
         // The newest segment goes too once everything in it is acknowledged.
         segments.seal();
-        this.releaseAcknowledged();
+        if (written) this.releaseAcknowledged();
       } catch (err) {
         this.log.error({ dir: this.dir, err: (err as Error).message }, 'spool segments not released');
       }
       segments.close();
-      // Drops counted since the last state write (failed writes, unreadable records) persist.
-      await this.writeState().catch((err: unknown) => this.log.error({ dir: this.dir, err: (err as Error).message }, 'spool state write failed'));
       await this.series.close();
     });
   }
@@ -431,9 +457,10 @@ export class Spool {
 
   /** Writes stream.json; what it says about acknowledgements may then release segments. */
   private async writeState(): Promise<void> {
-    const acked = this.state.ackedSequence;
+    const { ackedSequence: acked, droppedTotal, checkedSequence } = this.state;
     await writeStreamState(this.dir, this.state, this.sync);
     this.persistedAcked = Math.max(this.persistedAcked, acked);
+    this.persisted = { droppedTotal, checkedSequence };
   }
 
   /**

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statfsSync } from 'node:fs';
 import * as path from 'node:path';
 import t from 'tap';
 import { ErrorCodes } from '@ximp/shared';
@@ -136,4 +136,19 @@ t.test('without /proc the filesystem source maps fsSize', async (t) => {
     ['node_filesystem_avail_bytes', 500],
   ]);
   t.same(points[0]!.labels, { device: '/dev/disk1s1', fstype: 'apfs', mountpoint: '/' });
+});
+
+t.test('the real reader asks a local file system synchronously and any other through the thread pool, with the same answer', async (t) => {
+  const reader = createProcReader();
+  const expected = statfsSync('/');
+  for (const fsType of ['ext4', 'xfs', 'nfs4', undefined]) {
+    const s = await reader.statfs('/', fsType);
+    t.same({ bsize: s.bsize, blocks: s.blocks }, { bsize: expected.bsize, blocks: expected.blocks }, String(fsType));
+  }
+  // A failure is a rejection either way, never a throw into the source.
+  for (const fsType of ['ext4', 'nfs4']) {
+    const call = reader.statfs('/nonexistent/ximp', fsType);
+    t.ok(call instanceof Promise);
+    await t.rejects(call, { code: 'ENOENT' }, fsType);
+  }
 });

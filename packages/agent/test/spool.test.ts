@@ -574,7 +574,8 @@ t.test('an ack whose watermark cannot be written deletes nothing until it can', 
 
 t.test('on a full disk the watermark is written in place, without a temporary copy', async (t) => {
   const dir = tempDir();
-  const spool = await openSpool({ dir });
+  // One batch per segment: the ack frees segments, so its watermark must be written.
+  const spool = await openSpool({ dir, segmentBytes: SEGMENT_START_BYTES + batchRecordBytes(3) });
   await appendRange(spool, 1, 3);
   await failStateCopies(t, dir, 'ENOSPC');
   await spool.ack(2);

@@ -110,11 +110,11 @@ export const filesystemSource: MetricSource = {
     // them until the old one returns, so a hung mount cannot pile up blocked threads.
     const pending = new Set<string>();
 
-    function statfsWithDeadline(mountPoint: string, signal: AbortSignal): Promise<StatfsInfo | null> {
+    function statfsWithDeadline(mountPoint: string, fsType: string, signal: AbortSignal): Promise<StatfsInfo | null> {
       if (pending.has(mountPoint) || signal.aborted) return Promise.resolve(null);
       pending.add(mountPoint);
       const call = Promise.resolve()
-        .then(() => deps.statfs(mountPoint))
+        .then(() => deps.statfs(mountPoint, fsType))
         .finally(() => pending.delete(mountPoint));
       return new Promise((resolve) => {
         const done = (result: StatfsInfo | null): void => {
@@ -133,7 +133,7 @@ export const filesystemSource: MetricSource = {
       async collect(ctx) {
         if (deps.platform !== 'linux') return mapSiFsSize(await deps.si.fsSize());
         const mounts = selectMounts(parseMounts(await deps.readFile(FILE, ctx.signal)), options);
-        const stats = await Promise.all(mounts.map((m) => statfsWithDeadline(m.mountPoint, ctx.signal)));
+        const stats = await Promise.all(mounts.map((m) => statfsWithDeadline(m.mountPoint, m.fsType, ctx.signal)));
         return mounts.flatMap((m, i) => mapFilesystem(m, stats[i] ?? null));
       },
     };
