@@ -13,18 +13,15 @@
  */
 const fs = require('node:fs');
 const os = require('node:os');
-const net = require('node:net');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const WebSocket = require('ws');
 
 const root = path.resolve(__dirname, '..');
 const shared = require(path.join(root, 'packages/shared/dist/index.js'));
-const { loadCollectorConfig } = require(path.join(root, 'packages/collector/dist/config.js'));
-const { runInit } = require(path.join(root, 'packages/collector/dist/pki/init-command.js'));
-const { openDatabase } = require(path.join(root, 'packages/collector/dist/store/database.js'));
-const { createAdminClientIn } = require(path.join(root, 'packages/collector/dist/auth/first-admin-client.js'));
-const { AgentTokenStore } = require(path.join(root, 'packages/collector/dist/auth/agent-token-store.js'));
+const { procUsage } = require('./lib/proc-usage');
+const { prepareCollector, startCollector, freePort } = require('./lib/collector-process');
+const { percentile, mib } = require('./lib/stats');
 const remoteWrite = require('./remote-write-e2e');
 
 const opt = (name, def) => Number(process.env[name] ?? def);
@@ -35,58 +32,10 @@ const SECONDS = opt('BENCH_SECONDS', 30);
 const WARMUP_SECONDS = opt('BENCH_WARMUP_SECONDS', 10);
 const CYCLES = opt('BENCH_CYCLES', 100);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** CPU seconds and RSS bytes of a process, from /proc. */
-function procUsage(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const rssPages = Number(fields[21]);
-  return { cpuSeconds: ticks / 100, rssBytes: rssPages * 4096 };
-}
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-const mib = (b) => `${(b / 1024 / 1024).toFixed(1)} MiB`;
-
 async function prepare(dir) {
-  const ports = { agents: await freePort(), api: await freePort() };
-  const configFile = path.join(dir, 'collector.yaml');
-  fs.writeFileSync(
-    configFile,
-    ['data_dir: data', 'listen:', `  agents: "127.0.0.1:${ports.agents}"`, `  api: "127.0.0.1:${ports.api}"`, 'log:', '  level: info', ''].join('\n'),
-  );
-  const config = loadCollectorConfig(configFile);
-  runInit({
-    config,
-    hostnames: [],
-    cliConfigPath: path.join(dir, 'cli.yaml'),
-    createAdminClient: (name) => createAdminClientIn(config.dataDir, name),
-  });
-  const db = openDatabase(config.dataDir);
-  const store = new AgentTokenStore(db);
-  const tokens = [];
-  const expiresIn = 24 * 3600 * 1000;
-  db.transaction(() => {
-    for (let i = 0; i < AGENTS; i++) tokens.push(store.create(`bench-${i}`, expiresIn, Date.now()).token);
-  })();
-  const realAgentToken = store.create('bench-real-agent', expiresIn, Date.now()).token;
-  db.close();
-  const caFile = path.join(config.dataDir, 'pki', 'ca.pem');
-  return { configFile, dataDir: config.dataDir, ports, ca: fs.readFileSync(caFile), caFile, tokens, realAgentToken };
+  const prepared = await prepareCollector({ dir, agents: AGENTS + 1 });
+  // The last token is the real agent's (node bench-<AGENTS>).
+  return { ...prepared, tokens: prepared.tokens.slice(0, AGENTS), realAgentToken: prepared.tokens[AGENTS] };
 }
 
 /** One simulated agent: Hello, then a 200-sample batch every interval; records ack latency. */
@@ -188,16 +137,8 @@ async function benchCollector({ forward = false, realAgent = true } = {}) {
       fs.appendFileSync(configFile, ['store:', '  remote_write:', '    - name: bench', `      url: ${prometheus.writeUrl}`, ...shards, ''].join('\n'));
     }
     const readMetrics = remoteWrite.collectorMetricsReader(path.join(dir, 'cli.yaml'), ports.api, ca);
-    const child = spawn(process.execPath, [path.join(root, 'packages/collector/bin/ximp-collector.js'), '--config', configFile], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (c) => (out += c.toString()));
-    const deadline = Date.now() + 30_000;
-    while (!out.includes('collector listening')) {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`collector did not start:\n${out}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const collector = await startCollector({ configFile });
+    const { child } = collector;
     const url = `wss://127.0.0.1:${ports.agents}/v1/agent`;
     const stats = { connected: 0, acked: 0, samples: 0, latencies: [], errors: [], measuring: false };
     const stops = [];
@@ -256,8 +197,7 @@ async function benchCollector({ forward = false, realAgent = true } = {}) {
       }
     }
     const realAgentFigures = realAgent ? await realAgentFootprint(dir, url, caFile, realAgentToken) : null;
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await collector.stop();
     const writes400 = prometheus ? await prometheus.writes400() : 0;
 
     const sorted = stats.latencies.sort((a, b) => a - b);
@@ -303,7 +243,7 @@ async function realAgentFootprint(dir, url, caFile, token) {
   const configFile = path.join(dir, 'agent.yaml');
   fs.writeFileSync(
     configFile,
-    ['server:', `  url: ${url}`, `  auth_token: ${token}`, `  ca_file: ${caFile}`, 'node: bench-real-agent', 'interval: 1s',
+    ['server:', `  url: ${url}`, `  auth_token: ${token}`, `  ca_file: ${caFile}`, `node: bench-${AGENTS}`, 'interval: 1s',
       'spool:', `  dir: ${path.join(dir, 'agent-spool')}`, 'log:', '  level: warn', ''].join('\n'),
     { mode: 0o600 },
   );
