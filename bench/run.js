@@ -12,6 +12,9 @@
  *             naming the package where it is not installed)
  * --only=     run only these scenarios
  * --baseline= an earlier results file: its figures are printed in a column beside this run's
+ *
+ * BENCH_RESULTS_FILE: where the results go instead; BENCH_SCENARIOS_DIR: where the scenario
+ * modules are looked for instead of bench/scenarios (the smoke test runs the runner on its own).
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -19,6 +22,7 @@ const path = require('node:path');
 const { scenarioTable, summaryTable } = require('./lib/report');
 
 const root = path.resolve(__dirname, '..');
+const scenariosDir = process.env.BENCH_SCENARIOS_DIR ? path.resolve(process.env.BENCH_SCENARIOS_DIR) : path.join(__dirname, 'scenarios');
 
 /** The order scenarios run in: the collector's first, then the agent's beside node_exporter. */
 const SCENARIOS = ['collector-ceiling', 'collector-latency', 'fleet-connect', 'idle-agents', 'revocation', 'remote-write', 'agent-footprint'];
@@ -102,9 +106,9 @@ async function main(argv) {
   let failed = 0;
   for (const id of SCENARIOS) {
     if (args.only && !args.only.includes(id)) continue;
-    const file = path.join(__dirname, 'scenarios', `${id}.js`);
+    const file = path.join(scenariosDir, `${id}.js`);
     if (!fs.existsSync(file)) {
-      process.stdout.write(`\n${id}: skipped (bench/scenarios/${id}.js is not there)\n`);
+      process.stdout.write(`\n${id}: skipped (${path.relative(root, file)} is not there)\n`);
       results.skipped.push({ id, reason: 'not there' });
       continue;
     }

@@ -54,6 +54,16 @@ function lineCollector(stream) {
   return lines;
 }
 
+/**
+ * Runs the cleanups and empties the list: all but the first (the collector) at once, then the
+ * collector, which the agent's stop may still be flushing its spool to.
+ */
+async function stopAll(cleanups) {
+  const [first, ...rest] = cleanups.splice(0);
+  await Promise.all(rest.map((c) => c().catch(() => {})));
+  await first?.().catch(() => {});
+}
+
 async function waitFor(what, check, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -204,7 +214,7 @@ async function run(ctx) {
     const neCpuMs = ne ? (neAfter.cpuNs - neBefore.cpuNs) / 1e6 / cycles : null;
     const neRssMiB = ne ? neAfter.rssBytes / MiB : null;
 
-    for (const c of cleanups.splice(0).reverse()) await c();
+    await stopAll(cleanups);
     const sources = await sourcesInFreshProcess(ctx.root, ctx.quick ? 3 : 100);
 
     const neAnchor = ne
@@ -262,7 +272,7 @@ async function run(ctx) {
       },
     };
   } finally {
-    for (const c of cleanups.reverse()) await c().catch(() => {});
+    await stopAll(cleanups);
   }
 }
 
