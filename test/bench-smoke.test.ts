@@ -88,13 +88,13 @@ function tableOf(out: string, id: string): string[] {
   return rows;
 }
 
-t.test('bench --quick runs every scenario, prints its table and writes numeric figures', { timeout: 170_000 }, async (t) => {
+t.test('bench --quick runs every scenario, prints its table and writes numeric figures', { timeout: 260_000 }, async (t) => {
   const dir = tempDir(t, 'ximp-bench-smoke-');
   const resultsFile = path.join(dir, 'latest.json');
   const compare = fs.existsSync(NODE_EXPORTER);
   const args = ['--quick', ...(compare ? ['--compare'] : [])];
   const started = Date.now();
-  const { code, signal, out, leftBehind } = await runBench(t, args, { BENCH_RESULTS_FILE: resultsFile }, 150_000);
+  const { code, signal, out, leftBehind } = await runBench(t, args, { BENCH_RESULTS_FILE: resultsFile }, 240_000);
   t.comment(`bench ${args.join(' ')} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   t.equal(code, 0, `exits 0 (signal ${signal})\n${out.slice(-4000)}`);
   t.notOk(leftBehind, 'no process of the run is left running');
@@ -148,7 +148,7 @@ t.test('the runner skips a missing scenario, fails the run on a failing one and 
       return { figures: [
         { id: 'fast', label: 'fast enough', value: 800, unit: 'ms', target: { op: '<=', value: 1000, text: '≤ 1 s' } },
         { id: 'slow', label: 'too slow', value: 2500, unit: 'ms', target: { op: '<', value: 2000, text: '< 2 s' } },
-        { id: 'plain', label: 'no target', value: 3, unit: 'x' },
+        { id: 'plain', label: 'no target', value: 3, unit: 'x', note: 'made up' },
       ], details: { made: 'up' } };
     } };\n`,
   );
@@ -165,7 +165,8 @@ t.test('the runner skips a missing scenario, fails the run on a failing one and 
   t.match(rows[0], /\| figure +\| measured +\| target +\| anchor +\| met +\|/);
   t.match(rows[2], /fast enough +\| 800 ms +\| ≤ 1 s +\| — +\| yes/);
   t.match(rows[3], /too slow +\| 2,500 ms +\| < 2 s +\| — +\| no/);
-  t.match(rows[4], /no target +\| 3 x +\| — +\| — +\| — /);
+  t.match(rows[4], /no target \[1\] +\| 3 x +\| — +\| — +\| — /);
+  t.match(out, /\n\| no target .*\n\[1\] made up\n/, 'a note is a numbered line under the table');
   const summary = out.slice(out.indexOf('## summary'));
   t.match(summary, /revocation +\| fast enough/);
   t.notMatch(summary, /no target/, 'the summary holds only figures with a target');

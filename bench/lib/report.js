@@ -26,18 +26,25 @@ function table(header, rows) {
   return [line(all[0]), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...all.slice(1).map(line)].join('\n');
 }
 
-/** One scenario's table; `baseline` (figure id -> figure of an earlier run) adds a column. */
+/**
+ * One scenario's table; a figure's note becomes a numbered line under it, so the table stays
+ * narrow enough to paste. `baseline` (figure id -> figure of an earlier run) adds a column.
+ */
 function scenarioTable(figures, baseline = null) {
   const header = ['figure', 'measured', ...(baseline ? ['baseline'] : []), 'target', 'anchor', 'met'];
-  const rows = figures.map((f) => [
-    f.note ? `${f.label} (${f.note})` : f.label,
-    formatValue(f.value, f.unit),
-    ...(baseline ? [baseline.has(f.id) ? formatValue(baseline.get(f.id).value, baseline.get(f.id).unit) : '—'] : []),
-    f.target ? f.target.text : '—',
-    f.anchor ?? '—',
-    met(f),
-  ]);
-  return table(header, rows);
+  const notes = [];
+  const rows = figures.map((f) => {
+    if (f.note) notes.push(`[${notes.length + 1}] ${f.note}`);
+    return [
+      f.note ? `${f.label} [${notes.length}]` : f.label,
+      formatValue(f.value, f.unit),
+      ...(baseline ? [baseline.has(f.id) ? formatValue(baseline.get(f.id).value, baseline.get(f.id).unit) : '—'] : []),
+      f.target ? f.target.text : '—',
+      f.anchor ?? '—',
+      met(f),
+    ];
+  });
+  return [table(header, rows), ...notes].join('\n');
 }
 
 /** Every figure with a target, from every scenario: the run at a glance. */
