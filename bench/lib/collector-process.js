@@ -4,24 +4,12 @@
  * (prepareCollector), and the collector process itself (startCollector).
  */
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
+const { freePort } = require('./free-port');
 
 const root = path.resolve(__dirname, '../..');
 const dist = (p) => path.join(root, 'packages/collector/dist', p);
-
-/** A port free on 127.0.0.1 at the time of the call. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Writes `dir/collector.yaml` (listeners on free loopback ports, data in `dir/data`, then

@@ -6,7 +6,7 @@
 const fs = require('node:fs');
 const http = require('node:http');
 const { spawn } = require('node:child_process');
-const { freePort } = require('./collector-process');
+const { freePort } = require('./free-port');
 
 const NODE_EXPORTER_BINARY = '/usr/bin/prometheus-node-exporter';
 const NODE_EXPORTER_PACKAGE = 'prometheus-node-exporter';
@@ -76,4 +76,38 @@ async function startNodeExporter({ binary = NODE_EXPORTER_BINARY, startTimeoutMs
   }
 }
 
-module.exports = { NODE_EXPORTER_BINARY, NODE_EXPORTER_PACKAGE, nodeExporterBinary, startNodeExporter, httpGet, countSeries };
+/**
+ * Scrapes node_exporter every intervalMs from now on, like Prometheus: `done` counts the scrapes
+ * finished (answered or failed), `series` is the last answer's count; waitFor(n) resolves once n
+ * are done.
+ */
+function scrapeLoop(url, intervalMs) {
+  const state = { done: 0, series: 0, errors: [], stopped: false, timer: undefined };
+  let waiters = [];
+  // tick() catches its own failures: nothing it returns can reject.
+  const schedule = (ms) => (state.timer = setTimeout(() => void tick(), ms));
+  const tick = async () => {
+    const started = Date.now();
+    try {
+      state.series = countSeries(await httpGet(url));
+    } catch (err) {
+      state.errors.push(err.message);
+    }
+    state.done++;
+    const due = waiters.filter((w) => state.done >= w.n);
+    waiters = waiters.filter((w) => state.done < w.n);
+    for (const w of due) w.resolve();
+    if (!state.stopped) schedule(Math.max(0, intervalMs - (Date.now() - started)));
+  };
+  schedule(0);
+  return {
+    state,
+    waitFor: (n) => (state.done >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }))),
+    stop: async () => {
+      state.stopped = true;
+      clearTimeout(state.timer);
+    },
+  };
+}
+
+module.exports = { NODE_EXPORTER_BINARY, NODE_EXPORTER_PACKAGE, nodeExporterBinary, startNodeExporter, httpGet, countSeries, scrapeLoop };

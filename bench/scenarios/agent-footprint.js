@@ -17,7 +17,7 @@ const { spawn } = require('node:child_process');
 const { procUsage, peakRss } = require('../lib/proc-usage');
 const { prepareCollector, startCollector } = require('../lib/collector-process');
 const { agentCommand, agentEnv } = require('../lib/agent-command');
-const { NODE_EXPORTER_PACKAGE, nodeExporterBinary, startNodeExporter, httpGet, countSeries } = require('../lib/node-exporter');
+const { NODE_EXPORTER_PACKAGE, nodeExporterBinary, startNodeExporter, scrapeLoop } = require('../lib/node-exporter');
 
 const MiB = 1024 * 1024;
 /** The issue's targets, relative to node_exporter in the same run. */
@@ -70,40 +70,6 @@ async function waitFor(what, check, timeoutMs) {
     if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs / 1000} s`);
     await sleep(100);
   }
-}
-
-/**
- * Scrapes node_exporter every intervalMs from now on, like Prometheus: `done` counts the scrapes
- * finished (answered or failed), `series` is the last answer's count; waitFor(n) resolves once n
- * are done.
- */
-function scrapeLoop(url, intervalMs) {
-  const state = { done: 0, series: 0, errors: [], stopped: false, timer: undefined };
-  let waiters = [];
-  // tick() catches its own failures: nothing it returns can reject.
-  const schedule = (ms) => (state.timer = setTimeout(() => void tick(), ms));
-  const tick = async () => {
-    const started = Date.now();
-    try {
-      state.series = countSeries(await httpGet(url));
-    } catch (err) {
-      state.errors.push(err.message);
-    }
-    state.done++;
-    const due = waiters.filter((w) => state.done >= w.n);
-    waiters = waiters.filter((w) => state.done < w.n);
-    for (const w of due) w.resolve();
-    if (!state.stopped) schedule(Math.max(0, intervalMs - (Date.now() - started)));
-  };
-  schedule(0);
-  return {
-    state,
-    waitFor: (n) => (state.done >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }))),
-    stop: async () => {
-      state.stopped = true;
-      clearTimeout(state.timer);
-    },
-  };
 }
 
 /** The agent's sources alone, back to back in a process of their own. */
