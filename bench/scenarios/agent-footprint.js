@@ -13,7 +13,7 @@
  */
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
+const { spawn, execFileSync } = require('node:child_process');
 const { procUsage, peakRss } = require('../lib/proc-usage');
 const { prepareCollector, startCollector } = require('../lib/collector-process');
 const { agentCommand, agentEnv } = require('../lib/agent-command');
@@ -73,11 +73,11 @@ async function waitFor(what, check, timeoutMs) {
 }
 
 /** The agent's sources alone, back to back in a process of their own. */
-function sourcesInFreshProcess(root, cycles) {
+function sourcesInFreshProcess(node, root, cycles) {
   const script = `require(${JSON.stringify(path.join(root, 'packages/agent/dist/bench-cycle.js'))})
     .measureCollectionCycles(${cycles}).then((r) => process.stdout.write(JSON.stringify(r)));`;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(node, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (c) => (out += c.toString()));
     child.on('error', reject);
@@ -89,7 +89,11 @@ async function run(ctx) {
   const cycles = ctx.quick ? 3 : Math.max(1, Number(ctx.env.BENCH_AGENT_CYCLES ?? 60));
   const settleMs = ctx.quick ? 1000 : 5000;
   const command = agentCommand(ctx.root);
-  ctx.log(`agent: ${command.describe}`);
+  // BENCH_AGENT_NODE: another Node.js for the agent (e.g. 24 while the collector's native modules
+  // are built for 20); the collector always runs on the bench's own.
+  const agentNode = ctx.env.BENCH_AGENT_NODE || process.execPath;
+  const agentNodeVersion = execFileSync(agentNode, ['--version'], { encoding: 'utf8' }).trim();
+  ctx.log(`agent: ${command.describe}, on node ${agentNodeVersion}`);
   const neBinary = ctx.compare ? nodeExporterBinary() : null;
   if (ctx.compare && neBinary === null) ctx.log(`node_exporter: skipped (install Debian's package \`${NODE_EXPORTER_PACKAGE}\`)`);
 
@@ -100,7 +104,7 @@ async function run(ctx) {
     cleanups.push(() => collector.stop());
 
     // The runtime alone: idle, with a timer so it stays up.
-    const bare = spawnOwned(cleanups, process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore', env: agentEnv({ nodeOptions: null }, ctx.env) });
+    const bare = spawnOwned(cleanups, agentNode, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore', env: agentEnv({ nodeOptions: null }, ctx.env) });
 
     const agentFile = path.join(ctx.tmpDir, 'agent.yaml');
     const { AGENT_SOURCE_NAMES } = require(path.join(ctx.root, 'packages/agent/dist/config.js'));
@@ -122,7 +126,7 @@ async function run(ctx) {
       ].join('\n'),
       { mode: 0o600 },
     );
-    const agent = spawnOwned(cleanups, process.execPath, [...command.nodeArgs, command.script, '--config', agentFile], {
+    const agent = spawnOwned(cleanups, agentNode, [...command.nodeArgs, command.script, '--config', agentFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: agentEnv(command, ctx.env),
     });
@@ -181,7 +185,7 @@ async function run(ctx) {
     const neRssMiB = ne ? neAfter.rssBytes / MiB : null;
 
     await stopAll(cleanups);
-    const sources = await sourcesInFreshProcess(ctx.root, ctx.quick ? 3 : 100);
+    const sources = await sourcesInFreshProcess(agentNode, ctx.root, ctx.quick ? 3 : 100);
 
     const neAnchor = ne
       ? `node_exporter ${round(neCpuMs, 2)} ms per scrape (${series} series), same run`
@@ -217,7 +221,7 @@ async function run(ctx) {
       );
     }
     figures.push(
-      { id: 'bare-node-rss', label: `bare node ${process.version} RSS (idle timer)`, value: round(bareRss / MiB, 1), unit: 'MiB' },
+      { id: 'bare-node-rss', label: `bare node ${agentNodeVersion} RSS (idle timer)`, value: round(bareRss / MiB, 1), unit: 'MiB' },
       { id: 'agent-sources-cpu-per-cycle', label: `agent sources alone, fresh process (${sources.points} points)`, value: round(sources.cpuMsPerCycle, 3), unit: 'ms' },
       { id: 'agent-sources-wall-per-cycle', label: 'agent sources alone, wall time per cycle', value: round(sources.wallMsPerCycle, 3), unit: 'ms' },
       { id: 'agent-sources-rss', label: 'agent sources alone, RSS', value: round(sources.rssBytes / MiB, 1), unit: 'MiB' },
@@ -226,6 +230,7 @@ async function run(ctx) {
       figures,
       details: {
         agentCommand: command.describe,
+        agentNode: agentNodeVersion,
         cycles,
         windowSeconds: round(windowSeconds, 3),
         settleSeconds: settleMs / 1000,
