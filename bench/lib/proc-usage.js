@@ -1,0 +1,46 @@
+'use strict';
+/**
+ * What a process costs, read from /proc (Linux only).
+ *
+ * `cpuSeconds` comes from /proc/<pid>/stat (clock ticks: 10 ms resolution, fine for a collector
+ * busy for seconds); `cpuNs` is the sum of the first field of every thread's schedstat (the time
+ * the scheduler ran it, in ns), which is what a per-cycle figure of a few ms needs.
+ */
+const fs = require('node:fs');
+
+const PAGE_SIZE = 4096;
+const TICKS_PER_SECOND = 100;
+
+/** CPU (ticks and ns) and RSS bytes of a process. */
+function procUsage(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rssPages = Number(fields[21]);
+  return { cpuSeconds: ticks / TICKS_PER_SECOND, rssBytes: rssPages * PAGE_SIZE, cpuNs: schedstatNs(pid) };
+}
+
+/**
+ * Run time of all the process's threads, in ns. A thread that ends between the listing and the
+ * read is skipped: its time is lost from the sum, which is why a window should be long enough
+ * that no thread's whole life falls inside it (V8 and libuv keep theirs).
+ */
+function schedstatNs(pid) {
+  let total = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      total += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended after the listing
+    }
+  }
+  return total;
+}
+
+/** The process's peak resident set (VmHWM), in bytes; null when the kernel does not report it. */
+function peakRss(pid) {
+  const match = /^VmHWM:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) * 1024 : null;
+}
+
+module.exports = { procUsage, peakRss, schedstatNs };
