@@ -79,13 +79,13 @@ function startLoad({
       calls.delete(msg.id);
     });
     worker.on('error', (err) => {
-      failure = err;
+      failure = err instanceof Error ? err : new Error(String(err));
       for (const c of calls.values()) c.reject(err);
       calls.clear();
     });
     const call = (cmd, extra = {}) =>
-      failure
-        ? Promise.reject(failure)
+      failure !== null
+        ? Promise.reject(new Error(`load generator thread failed: ${failure.message}`))
         : new Promise((resolve, reject) => {
             const id = nextId++;
             calls.set(id, { resolve, reject });
