@@ -43,9 +43,9 @@ function combine(parts) {
  * reconnect (after a close, like an agent's backoff), streamPrefix (stream id = prefix + index:
  * the same prefix on a second run continues the same streams), firstBatchAtOnce (the first batch
  * right after the Welcome, as an agent with spooled data sends it; otherwise at a random point of
- * the interval).
+ * the interval). Resolves once every thread is loaded and its agents started connecting.
  */
-function startLoad({
+async function startLoad({
   url,
   ca,
   tokens,
@@ -74,7 +74,13 @@ function startLoad({
     });
     const calls = new Map();
     let failure = null;
+    let onReady;
+    const ready = new Promise((resolve, reject) => {
+      onReady = resolve;
+      worker.once('error', reject);
+    });
     worker.on('message', (msg) => {
+      if (msg.ready) return onReady();
       calls.get(msg.id)?.resolve(msg.snapshot);
       calls.delete(msg.id);
     });
@@ -91,9 +97,11 @@ function startLoad({
             calls.set(id, { resolve, reject });
             worker.postMessage({ cmd, id, ...extra });
           });
-    return { worker, call };
+    return { worker, call, ready };
   });
   const cpuAtStart = process.cpuUsage();
+  await Promise.all(threads.map((t) => t.ready));
+  for (const t of threads) t.worker.postMessage({ cmd: 'go' });
 
   return {
     threads: threads.length,

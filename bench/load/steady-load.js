@@ -10,10 +10,17 @@ const { measureWindow, round } = require('./measure-window');
 async function steadyLoad(ctx, { prepared, collector, url }, { agents, first = 0, samples, intervalMs = 1000, warmupSeconds, seconds, connectTimeoutSeconds = 180, maxInFlight }) {
   const offered = (agents * samples * 1000) / intervalMs;
   ctx.log(`${agents} agents x ${samples} samples every ${intervalMs} ms (offered ${offered.toLocaleString('en-US')} samples/s)`);
+  const gen = await startLoad({ url, ca: prepared.ca, tokens: prepared.tokens, first, count: agents, samples, intervalMs, ...(maxInFlight ? { maxInFlight } : {}) });
   const t0 = performance.now();
-  const gen = startLoad({ url, ca: prepared.ca, tokens: prepared.tokens, first, count: agents, samples, intervalMs, ...(maxInFlight ? { maxInFlight } : {}) });
+  let lastLog = t0;
   try {
-    const { done, snap } = await gen.waitFor((s) => s.firstAcked >= agents, connectTimeoutSeconds * 1000, 500);
+    const { done, snap } = await gen.waitFor((s) => {
+      if (performance.now() - lastLog >= 10_000) {
+        lastLog = performance.now();
+        ctx.log(`${s.connected} connected, ${s.firstAcked} streaming after ${((lastLog - t0) / 1000).toFixed(0)} s`);
+      }
+      return s.firstAcked >= agents;
+    }, connectTimeoutSeconds * 1000, 500);
     const connectSeconds = round((performance.now() - t0) / 1000, 1);
     ctx.log(`${snap.firstAcked}/${agents} agents streaming after ${connectSeconds} s (${gen.threads} generator threads)${done ? '' : ': measuring anyway'}`);
     await new Promise((r) => setTimeout(r, warmupSeconds * 1000));

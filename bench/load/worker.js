@@ -196,8 +196,11 @@ async function stop() {
 
 parentPort.on('message', (msg) => {
   if (msg.cmd === 'snapshot') parentPort.postMessage({ id: msg.id, snapshot: snapshot(msg.resetLatency) });
-  else if (msg.cmd === 'stop') void stop().then(() => parentPort.postMessage({ id: msg.id, snapshot: snapshot(false) }));
+  else if (msg.cmd === 'go') {
+    for (const agent of agents) waiting.push(agent);
+    pump();
+  } else if (msg.cmd === 'stop') void stop().then(() => parentPort.postMessage({ id: msg.id, snapshot: snapshot(false) }));
 });
 
-for (const agent of agents) waiting.push(agent);
-pump();
+// Loaded and frames encoded: the agents connect on 'go', so a scenario's clock starts there.
+parentPort.postMessage({ ready: true });
