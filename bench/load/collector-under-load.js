@@ -23,14 +23,16 @@ function collectorNodeArgs(env, id) {
 }
 
 /**
- * Runs `fn({ prepared, collector, url })` against a fresh collector and stops it afterwards.
- * `extraYaml` is appended to collector.yaml.
+ * Runs `fn({ prepared, collector, url, dir })` against a fresh collector and stops it afterwards.
+ * `extraYaml` is appended to collector.yaml; `beforeStart(prepared, dir)` runs between the
+ * preparation (PKI written) and the start.
  */
-async function withCollector(ctx, id, { agents, extraYaml = '', tokenTtlMs }, fn) {
+async function withCollector(ctx, id, { agents, extraYaml = '', tokenTtlMs, beforeStart }, fn) {
   const dir = fs.mkdtempSync(path.join(ctx.tmpDir, `${id}-`));
   let collector = null;
   try {
     const prepared = await prepareCollector({ dir, agents, extraYaml, ...(tokenTtlMs ? { tokenTtlMs } : {}) });
+    await beforeStart?.(prepared, dir);
     const nodeArgs = collectorNodeArgs(ctx.env, id);
     collector = await startCollector({ configFile: prepared.configFile, nodeArgs });
     if (nodeArgs.length) ctx.log(`collector node flags: ${nodeArgs.join(' ')}`);
