@@ -167,3 +167,30 @@ t.test('last-used is batched and best-effort: a failing database never fails mar
   t.teardown(() => db2.close());
   t.equal(new AgentTokenStore(db2).get(a.id)!.lastUsedMs, T0 + 10, 'survives a reopen');
 });
+
+t.test('revocations asked for at once commit together: results per id, all or none on a fault', async (t) => {
+  const { store } = setup(t);
+  const a = store.create('node-a', DAY, T0);
+  const b = store.create('node-b', DAY, T0);
+  const c = store.create('node-c', DAY, T0);
+  const seen: string[] = [];
+  const results = await Promise.all([
+    store.revokeGrouped(a.id, T0 + 1, (r) => seen.push(`a:${r}`)),
+    store.revokeGrouped(a.id, T0 + 1, (r) => seen.push(`a:${r}`)),
+    store.revokeGrouped('zzzzzzzzzzzz', T0 + 1),
+    store.revokeGrouped(b.id, T0 + 1),
+  ]);
+  t.same(results, ['revoked', 'already_revoked', 'not_found', 'revoked']);
+  t.same(seen, ['a:revoked', 'a:already_revoked'], 'what runs alongside is told each result, in order');
+  t.equal(store.get(b.id)!.revokedMs, T0 + 1);
+
+  // Something written alongside fails: the group's transaction rolls back, every caller is told.
+  const failing = store.revokeGrouped(c.id, T0 + 2, () => {
+    throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+  });
+  const sibling = store.revokeGrouped(b.id, T0 + 2);
+  await t.rejects(failing, { code: 'SQLITE_IOERR' });
+  await t.rejects(sibling, { code: 'SQLITE_IOERR' });
+  t.equal(store.get(c.id)!.revokedMs, null, 'nothing of the failed group took effect');
+  t.equal(await store.revokeGrouped(c.id, T0 + 3), 'revoked', 'the next group commits');
+});

@@ -33,8 +33,9 @@ class RecordingTarget implements ForwardTarget {
       this.appended.push({ node: b.node, timestampMs: b.timestampMs, series: [...b.seriesIds].map(describe), values: [...b.values] });
     }
   }
-  sync(): void {
+  syncAsync(): Promise<void> {
     this.syncs++;
+    return Promise.resolve();
   }
 }
 

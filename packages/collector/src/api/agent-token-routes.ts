@@ -92,16 +92,18 @@ export const AGENT_TOKEN_ROUTES: readonly Route[] = [
     method: 'DELETE',
     pattern: '/api/v1/agent-tokens/:id',
     permission: 'agent_tokens:manage',
-    handler({ deps, params, principal, source }) {
+    async handler({ deps, params, principal, source }) {
       const id = params.id;
       if (!isAgentTokenId(id)) throw notFound(null);
       const now = deps.now();
-      const result = deps.tokens.revoke(id, now);
+      // Committed with the revocations asked for at the same moment, the audit entry with it.
+      const result = await deps.tokens.revokeGrouped(id, now, (outcome) => {
+        if (outcome === 'revoked') deps.audit.record({ actor: principal!.clientId, action: 'agent_token.revoke', target: id, source }, now);
+      });
       if (result === 'not_found') throw notFound(id);
       // Closed even when already revoked: a revoked token must never keep a live session.
       const closed = deps.sessions.closeSessionsOfToken(id, CloseCodes.TOKEN_REVOKED, 'token revoked');
       if (result === 'revoked') {
-        deps.audit.record({ actor: principal!.clientId, action: 'agent_token.revoke', target: id, source }, now);
         deps.log.info({ tokenId: id, client: principal!.clientId, remote: source, closedSessions: closed.length }, 'agent token revoked');
       }
       return {

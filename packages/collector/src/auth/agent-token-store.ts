@@ -54,6 +54,17 @@ export function agentTokenStatus(record: AgentTokenRecord, now: number): AgentTo
 /** Last-used times kept in memory at most; beyond this the update is dropped and counted. */
 const MAX_PENDING_LAST_USED = 100_000;
 
+/** Revocations waiting for the next group commit at most; beyond this one is refused (busy). */
+const MAX_PENDING_REVOCATIONS = 100_000;
+
+interface PendingRevocation {
+  id: string;
+  now: number;
+  alongside: ((result: RevokeResult) => void) | undefined;
+  resolve(result: RevokeResult): void;
+  reject(err: unknown): void;
+}
+
 /** Per-node agent tokens (SPEC §4): several valid tokens per node, hash-only at rest. */
 export class AgentTokenStore {
   /** Last-used updates not yet written, and those dropped because the buffer was full. */
@@ -61,6 +72,8 @@ export class AgentTokenStore {
   private readonly stmts;
   /** Token id -> last-used time not yet written (markUsed is batched, like last-seen). */
   private readonly pendingLastUsed = new Map<string, number>();
+  /** Revocations asked for in this turn of the event loop, committed together in the next. */
+  private pendingRevocations: PendingRevocation[] = [];
 
   constructor(private readonly db: Database) {
     this.stmts = {
@@ -117,6 +130,42 @@ export class AgentTokenStore {
   revoke(id: string, now: number): RevokeResult {
     if (this.stmts.revoke.run(now, id).changes === 1) return 'revoked';
     return this.stmts.exists.get(id) ? 'already_revoked' : 'not_found';
+  }
+
+  /**
+   * Like `revoke`, but every revocation asked for in the same turn of the event loop is written in
+   * one transaction (one fsync), so a thousand revocations at once take one commit, not a thousand.
+   * `alongside` runs inside that transaction with the result (the audit entry), so what it writes
+   * is committed with the revocation or not at all. Resolves once committed; on a storage error
+   * every revocation of the group rejects and none of them took effect.
+   */
+  revokeGrouped(id: string, now: number, alongside?: (result: RevokeResult) => void): Promise<RevokeResult> {
+    if (this.pendingRevocations.length >= MAX_PENDING_REVOCATIONS) {
+      return Promise.reject(new XimpError(ErrorCodes.STORE_BUSY, 'too many revocations waiting for their commit'));
+    }
+    return new Promise<RevokeResult>((resolve, reject) => {
+      if (this.pendingRevocations.length === 0) setImmediate(() => this.commitRevocations());
+      this.pendingRevocations.push({ id, now, alongside, resolve, reject });
+    });
+  }
+
+  private commitRevocations(): void {
+    const group = this.pendingRevocations;
+    this.pendingRevocations = [];
+    let results: RevokeResult[];
+    try {
+      results = this.db.transaction(() =>
+        group.map((r) => {
+          const result = this.revoke(r.id, r.now);
+          r.alongside?.(result);
+          return result;
+        }),
+      )();
+    } catch (err) {
+      for (const r of group) r.reject(err);
+      return;
+    }
+    for (let i = 0; i < group.length; i++) group[i].resolve(results[i]);
   }
 
   /**

@@ -162,9 +162,12 @@ export class AgentServer {
 
   /** Closes every live session authenticated with `tokenId` at once; returns what it closed. */
   closeSessionsOfToken(tokenId: string, code: number, reason: string): { node: string; address: string }[] {
+    // The index, not a scan: with 10,000 sessions, a thousand revocations at once would otherwise
+    // walk ten million sessions on the event loop.
+    const list = this.byToken.get(tokenId);
+    if (list === undefined) return [];
     const closed: { node: string; address: string }[] = [];
-    for (const session of this.sessions) {
-      if (session.tokenId !== tokenId) continue;
+    for (const session of [...list]) {
       session.close(code, reason);
       closed.push({ node: session.node, address: session.address });
     }

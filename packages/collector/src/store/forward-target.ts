@@ -15,14 +15,15 @@ export interface ForwardedBatch {
 }
 
 /**
- * What the metric store needs of a remote store's durable queue (ForwardQueue). `append` and
- * `sync` run inside the store's commit transaction: a batch is acknowledged only once it is in
- * every queue, and a queue that cannot take it fails the commit instead.
+ * What the metric store needs of a remote store's durable queue (ForwardQueue). `append` runs
+ * inside the store's commit transaction (a queue that cannot take a batch fails the commit);
+ * `syncAsync` runs with the WAL's sync after it, and no append runs until it settles: a batch is
+ * acknowledged only once it is durably in every queue.
  */
 export interface ForwardTarget {
   readonly name: string;
   /** False while the queue is at its `max_bytes`: the store then refuses new batches. */
   hasRoom(): boolean;
   append(batches: readonly ForwardedBatch[], describe: (id: number) => SeriesDescription): void;
-  sync(): void;
+  syncAsync(): Promise<void>;
 }

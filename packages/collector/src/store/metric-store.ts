@@ -4,6 +4,7 @@ import type { Database } from './database';
 import type { ForwardTarget, SeriesDescription } from './forward-target';
 import { SeriesCache } from './series-cache';
 import { readSeries, type SeriesPoints } from './series-query';
+import { WalFileSync } from './wal-file-sync';
 
 export type { SeriesPoints } from './series-query';
 import { SeriesLimits, type SeriesLimitOptions } from './series-limits';
@@ -64,6 +65,14 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/** A committed group whose batches wait for the sync that makes them durable. */
+interface CommittedGroup {
+  items: Pending[];
+  duplicates: boolean[];
+  /** Watermarks the commit moved, by `node\0stream`. */
+  moved: Map<string, { sequence: number }>;
+}
+
 /** A series given an id in memory whose row is written by the next group commit. */
 interface PendingSeries {
   id: number;
@@ -75,9 +84,13 @@ interface PendingSeries {
 /**
  * The embedded metric store (SPEC §9). Throughput by design:
  * - a batch is ONE row (packed series ids and values as blobs), not one row per sample;
- * - group commit: batches queue for a few milliseconds and are written in one transaction, whose
- *   single WAL fsync (synchronous=FULL) makes all of them durable; only then is each `append`
- *   resolved, so the caller acknowledges nothing that a kill -9 could lose;
+ * - group commit: batches queue for a few milliseconds and are written in one transaction with
+ *   synchronous=NORMAL (the WAL is written, not synced: safe against kill -9 already); the sync
+ *   that makes it durable against power loss too (fdatasync of the WAL file and of every remote
+ *   store's queue) runs on libuv's thread pool, off the event loop. Only when that sync has
+ *   succeeded is each `append` of the group resolved and the streams' watermarks shown, in
+ *   order, so the caller acknowledges nothing that a crash could lose. Commits go on while a sync
+ *   runs; the next sync covers them all;
  * - replays are dropped by the primary key (node, stream, sequence) and reported as duplicates.
  * Blobs hold the platform's byte order (little-endian on every platform Node supports here).
  */
@@ -96,6 +109,22 @@ export class MetricStore implements Lifecycle {
   private readonly deleteSeriesRows: (ids: number[]) => void;
   private readonly forwardTargets: readonly ForwardTarget[];
   private readonly describeSeries: (id: number) => SeriesDescription;
+  private readonly walSync: WalFileSync;
+  /** The connection's own synchronous setting, restored after each group commit. */
+  private readonly relaxSync: () => void;
+  private readonly restoreSync: () => void;
+
+  /** Committed groups waiting for the next sync, oldest first. */
+  private unsynced: CommittedGroup[] = [];
+  /** Watermarks moved by commits whose sync failed: shown once a later sync succeeds. */
+  private carried: Map<string, { sequence: number }>[] = [];
+  /** The sync under way, if any. */
+  private syncing: Promise<void> | undefined;
+  /**
+   * Streams whose watermark moved in a commit not yet durable: the durable watermark (what
+   * lastSequence shows) and how many such commits wait. Other streams' committed watermark is durable.
+   */
+  private readonly durableWatermarks = new Map<string, { sequence: number; pending: number }>();
 
   /** Contiguous watermark per stream (`node\0stream`), as committed; bounded, a miss reads the table. */
   private readonly watermarks = new Map<string, number>();
@@ -189,6 +218,14 @@ export class MetricStore implements Lifecycle {
     this.deleteSeriesRows = db.transaction((ids: number[]) => {
       for (const id of ids) this.stmts.deleteSeries.run(id);
     });
+    this.walSync = new WalFileSync(db.name);
+    // Only the group commit is relaxed: every other write on this connection (tokens, users,
+    // audit) keeps the database's setting and is durable when its call returns.
+    const own = db.pragma('synchronous', { simple: true }) as number;
+    const relax = db.prepare<[]>(`PRAGMA synchronous = ${Math.min(own, 1)}`);
+    const restore = db.prepare<[]>(`PRAGMA synchronous = ${own}`);
+    this.relaxSync = () => relax.run();
+    this.restoreSync = () => restore.run();
   }
 
   async start(): Promise<void> {
@@ -200,15 +237,22 @@ export class MetricStore implements Lifecycle {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
     this.cancelSchedule();
-    while (this.queue.length > 0) this.commitOnce();
+    while (this.queue.length > 0) {
+      if (this.syncing && this.forwardTargets.length > 0) await this.syncing;
+      this.commitOnce();
+    }
     if (this.pendingSeries.length > 0 || this.touches.size > 0) {
+      if (this.syncing && this.forwardTargets.length > 0) await this.syncing;
       try {
+        // With the connection's own setting: durable when it returns.
         this.writeCommit([]);
         this.seriesWritten();
       } catch (err) {
         this.onError(err, 'metric store series');
       }
     }
+    while (this.syncing) await this.syncing;
+    this.walSync.close();
   }
 
   /**
@@ -303,8 +347,9 @@ export class MetricStore implements Lifecycle {
 
   /**
    * Inside the commit's transaction: every batch stored now (not a duplicate) goes into each
-   * remote store's queue, synced before the transaction commits, so an acknowledged batch is in
-   * every queue; a queue that fails throws and the whole commit rolls back (nothing is acked).
+   * remote store's queue; a queue that fails to take it throws and the whole commit rolls back
+   * (nothing is acked). The queues are synced with the WAL after the commit (see `makeDurable`),
+   * so an acknowledged batch is durably in every queue.
    */
   private forward(items: readonly Pending[], duplicates: readonly boolean[]): void {
     if (this.forwardTargets.length === 0) return;
@@ -312,17 +357,17 @@ export class MetricStore implements Lifecycle {
     if (fresh.length === 0) return;
     for (const target of this.forwardTargets) {
       target.append(fresh, this.describeSeries);
-      target.sync();
     }
   }
 
   /**
    * The contiguous watermark of a stream: the highest committed sequence with every earlier batch
-   * the agent sent on it committed too; 0 if none (queued batches do not count). Welcome and Ack
-   * carry this, since the agent deletes every batch up to it.
+   * the agent sent on it committed too; 0 if none (queued batches do not count). Only what a
+   * sync made durable counts: Welcome and Ack carry this, and the agent deletes every batch up to it.
    */
   lastSequence(node: string, streamId: string): number {
-    return this.watermarkOf(`${node}\u0000${streamId}`, node, streamId);
+    const key = `${node}\u0000${streamId}`;
+    return this.durableWatermarks.get(key)?.sequence ?? this.watermarkOf(key, node, streamId);
   }
 
   /**
@@ -430,6 +475,9 @@ export class MetricStore implements Lifecycle {
   /** Runs first inside every commit's transaction; a test's store told to fail throws here. */
   protected beforeCommit(): void {}
 
+  /** Runs first in every sync, off the commit; a test's store told to fail rejects here, or holds the sync. */
+  protected beforeSync(): Promise<void> | void {}
+
   /** Inside a commit: writes the series given ids since the last commit, then the pending stamps. */
   private writeSeries(): void {
     const now = this.now();
@@ -515,25 +563,34 @@ export class MetricStore implements Lifecycle {
   private onTick(): void {
     this.timer = undefined;
     this.immediate = undefined;
+    // A remote store's queue takes no append while its sync runs: the commit waits for the sync,
+    // whose end calls again.
+    if (this.syncing && this.forwardTargets.length > 0) return;
     try {
       this.commitOnce();
     } catch (err) {
       this.onError(err, 'metric store commit');
     }
     // Leave the event loop a turn between commits, then carry on with what is left.
-    if (this.queue.length > 0 && this.state === 'running') this.immediate = setImmediate(() => this.onTick());
+    if (this.queue.length > 0 && this.state === 'running' && !this.immediate) this.immediate = setImmediate(() => this.onTick());
   }
 
-  /** Writes up to maxBatchesPerCommit queued batches in one transaction and settles their promises in order. */
+  /**
+   * Writes up to maxBatchesPerCommit queued batches in one transaction (no sync in it) and hands
+   * them to the next sync, which settles their promises in order. A failed commit rejects them at once.
+   */
   private commitOnce(): void {
     const items = this.queue.splice(0, this.maxBatchesPerCommit);
     if (items.length === 0) return;
-    let duplicates: boolean[];
+    let written: { duplicates: boolean[]; moved: Map<string, { sequence: number }> };
     try {
-      const written = this.writeCommit(items);
-      duplicates = written.duplicates;
+      this.relaxSync();
+      try {
+        written = this.writeCommit(items);
+      } finally {
+        this.restoreSync();
+      }
       this.seriesWritten();
-      written.moved.forEach((s, key) => this.rememberWatermark(key, s.sequence));
     } catch (err) {
       this.counts.failedCommits++;
       for (const item of items) {
@@ -542,13 +599,80 @@ export class MetricStore implements Lifecycle {
       return;
     }
     this.counts.commits++;
-    for (let i = 0; i < items.length; i++) {
-      if (duplicates[i]) this.counts.duplicates++;
-      else {
-        this.counts.batchesStored++;
-        this.counts.samplesStored += items[i].batch.values.length;
+    written.moved.forEach((s, key) => {
+      // The watermark before this commit (read in its transaction) stays the one shown until the sync.
+      const d = this.durableWatermarks.get(key);
+      if (d) d.pending++;
+      else this.durableWatermarks.set(key, { sequence: this.watermarks.get(key) ?? 0, pending: 1 });
+      this.rememberWatermark(key, s.sequence);
+    });
+    this.unsynced.push({ items, duplicates: written.duplicates, moved: written.moved });
+    this.startSync();
+  }
+
+  /** Starts a sync of every committed group waiting, unless one runs (its end starts the next). */
+  private startSync(): void {
+    if (this.syncing || this.unsynced.length === 0) return;
+    const carried = this.carried.map((moved): CommittedGroup => ({ items: [], duplicates: [], moved }));
+    const groups = [...carried, ...this.unsynced];
+    this.carried = [];
+    this.unsynced = [];
+    this.syncing = this.makeDurable()
+      .then(
+        () => this.settle(groups, undefined),
+        (err: unknown) => this.settle(groups, err instanceof Error ? err : new Error(String(err))),
+      )
+      .finally(() => {
+        this.syncing = undefined;
+        this.startSync();
+        // Commits held back while a remote store's queue synced.
+        if (this.queue.length > 0 && this.state === 'running' && !this.timer && !this.immediate) {
+          this.immediate = setImmediate(() => this.onTick());
+        }
+      });
+  }
+
+  /** The WAL and every remote store's queue to disk, on libuv's thread pool. */
+  private async makeDurable(): Promise<void> {
+    await this.beforeSync();
+    await Promise.all([this.walSync.sync(), ...this.forwardTargets.map((t) => t.syncAsync())]);
+  }
+
+  /**
+   * After a sync: on success shows the groups' watermarks and resolves their appends, in order;
+   * on failure rejects every append it covered (nothing acknowledged: the agent replays, the
+   * replay is a duplicate) and keeps their watermarks back until a later sync succeeds.
+   */
+  private settle(groups: CommittedGroup[], err: Error | undefined): void {
+    try {
+      if (err) {
+        this.counts.failedCommits++;
+        for (const g of groups) {
+          if (g.moved.size > 0) this.carried.push(g.moved);
+          for (const item of g.items) {
+            item.reject(new XimpError(ErrorCodes.STORE_FAILED, `metric store sync failed: ${err.message}`, { cause: err }));
+          }
+        }
+        return;
       }
-      items[i].resolve({ duplicate: duplicates[i] });
+      for (const g of groups) {
+        g.moved.forEach((s, key) => {
+          const d = this.durableWatermarks.get(key);
+          if (!d) return;
+          d.sequence = Math.max(d.sequence, s.sequence);
+          if (--d.pending === 0) this.durableWatermarks.delete(key);
+        });
+        for (let i = 0; i < g.items.length; i++) {
+          if (g.duplicates[i]) this.counts.duplicates++;
+          else {
+            this.counts.batchesStored++;
+            this.counts.samplesStored += g.items[i].batch.values.length;
+          }
+          g.items[i].resolve({ duplicate: g.duplicates[i] });
+        }
+      }
+    } catch (e) {
+      this.onError(e, 'metric store sync');
     }
   }
 }

@@ -130,6 +130,11 @@ export class ForwardQueue {
     for (const s of this.shards) s.sync();
   }
 
+  /** sync() on libuv's thread pool; no append may run until it settles (see SegmentLog.syncAsync). */
+  async syncAsync(): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.syncAsync()));
+  }
+
   shard(i: number): ShardQueue {
     const s = this.shards[i];
     if (s === undefined) throw new RangeError(`no shard ${i}: the queue has ${this.shardCount}`);

@@ -113,7 +113,7 @@ export class RemoteStores {
       name: config.name,
       hasRoom: () => queue.hasRoom(),
       append: (batches, describe) => queue.append(batches, describe),
-      sync: () => queue.sync(),
+      syncAsync: () => queue.syncAsync(),
     };
     return { queue, writer, target };
   }

@@ -208,6 +208,17 @@ export class QueueShard implements ShardQueue {
     this.dirty = false;
   }
 
+  async syncAsync(): Promise<void> {
+    if (!this.dirty) return;
+    this.dirty = false;
+    try {
+      await this.log.syncAsync();
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
+  }
+
   peek(maxSamples: number): { batches: QueuedBatch[]; samples: number; end: unknown } | undefined {
     this.checkOpen();
     if (this.peeked !== undefined) return this.peeked;
