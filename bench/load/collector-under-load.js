@@ -25,9 +25,9 @@ function collectorNodeArgs(env, id) {
 /**
  * Runs `fn({ prepared, collector, url, dir })` against a fresh collector and stops it afterwards.
  * `extraYaml` is appended to collector.yaml; `beforeStart(prepared, dir)` runs between the
- * preparation (PKI written) and the start.
+ * preparation (PKI written) and the start; `timeline.collectorStoppedAt` is set once it exited.
  */
-async function withCollector(ctx, id, { agents, extraYaml = '', tokenTtlMs, beforeStart }, fn) {
+async function withCollector(ctx, id, { agents, extraYaml = '', tokenTtlMs, beforeStart, timeline = {} }, fn) {
   const dir = fs.mkdtempSync(path.join(ctx.tmpDir, `${id}-`));
   let collector = null;
   try {
@@ -42,6 +42,8 @@ async function withCollector(ctx, id, { agents, extraYaml = '', tokenTtlMs, befo
     return await fn({ prepared, collector, url, dir });
   } finally {
     await collector?.stop();
+    // Where a --cpu-prof profile ends: the window's place in it is counted back from here.
+    timeline.collectorStoppedAt = performance.now();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

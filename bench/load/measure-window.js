@@ -28,6 +28,8 @@ async function measureWindow({ pid, gen, seconds }) {
   const cpuSeconds = (c1.cpuNs - c0.cpuNs) / 1e9;
   const ackedSamples = s1.ackedSamples - s0.ackedSamples;
   return {
+    startedAt: t0,
+    endedAt: t0 + elapsed * 1000,
     elapsedSeconds: round(elapsed, 2),
     connected: s1.connected,
     sentBatchesPerSecond: round((s1.sentBatches - s0.sentBatches) / elapsed),

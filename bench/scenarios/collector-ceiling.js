@@ -16,9 +16,17 @@ module.exports = {
   async run(ctx) {
     const agents = Number(ctx.env.BENCH_CEILING_AGENTS ?? (ctx.quick ? 4 : 1000));
     const samples = Number(ctx.env.BENCH_CEILING_SAMPLES ?? (ctx.quick ? 200 : 1000));
-    const r = await withCollector(ctx, 'collector-ceiling', { agents }, (c) =>
+    const timeline = {};
+    const r = await withCollector(ctx, 'collector-ceiling', { agents, timeline }, (c) =>
       steadyLoad(ctx, c, { agents, samples, warmupSeconds: ctx.quick ? 1 : 20, seconds: ctx.quick ? 3 : 30, connectTimeoutSeconds: ctx.quick ? 30 : 300 }),
     );
+    if (ctx.env.BENCH_COLLECTOR_NODE_ARGS?.includes('--cpu-prof')) {
+      const fromEnd = ((timeline.collectorStoppedAt - r.startedAt) / 1000).toFixed(1);
+      const toEnd = ((timeline.collectorStoppedAt - r.endedAt) / 1000).toFixed(1);
+      ctx.log(`the measured window in the profile: node bench/load/profile-window.js PROFILE ${fromEnd} ${toEnd} WINDOW.cpuprofile`);
+      r.profileWindowFromEndSeconds = Number(fromEnd);
+      r.profileWindowToEndSeconds = Number(toEnd);
+    }
     const saturated = r.skippedBatchesPerSecond > 0 || r.ackedSamplesPerSecond < 0.95 * r.offeredSamplesPerSecond;
     ctx.log(`collector RSS ${mib(r.collectorRssBytes)} (peak ${mib(r.collectorPeakRssBytes)}); ${saturated ? 'the collector is the limit (batches skipped or unacknowledged)' : 'the collector kept up with the offered load'}`);
     return {
