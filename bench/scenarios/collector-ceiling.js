@@ -4,7 +4,8 @@
  * over TLS 1.3, 20 s of warm-up once every agent streams, 30 s measured. An agent keeps at most 8
  * batches unacknowledged and skips (and counts) a send beyond that, so a collector below the
  * offered rate shows its ceiling as the acknowledged rate. BENCH_CEILING_AGENTS and
- * BENCH_CEILING_SAMPLES change the load.
+ * BENCH_CEILING_SAMPLES change the load; BENCH_CEILING_CONNECT_SECONDS (300) how long agents may take
+ * to stream before the window is measured anyway.
  */
 const { withCollector } = require('../load/collector-under-load');
 const { steadyLoad } = require('../load/steady-load');
@@ -18,7 +19,7 @@ module.exports = {
     const samples = Number(ctx.env.BENCH_CEILING_SAMPLES ?? (ctx.quick ? 200 : 1000));
     const timeline = {};
     const r = await withCollector(ctx, 'collector-ceiling', { agents, timeline }, (c) =>
-      steadyLoad(ctx, c, { agents, samples, warmupSeconds: ctx.quick ? 1 : 20, seconds: ctx.quick ? 3 : 30, connectTimeoutSeconds: ctx.quick ? 30 : 300 }),
+      steadyLoad(ctx, c, { agents, samples, warmupSeconds: ctx.quick ? 1 : 20, seconds: ctx.quick ? 3 : 30, connectTimeoutSeconds: ctx.quick ? 30 : Number(ctx.env.BENCH_CEILING_CONNECT_SECONDS ?? 300) }),
     );
     if (ctx.env.BENCH_COLLECTOR_NODE_ARGS?.includes('--cpu-prof')) {
       const fromEnd = ((timeline.collectorStoppedAt - r.startedAt) / 1000).toFixed(1);
