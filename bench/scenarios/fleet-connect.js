@@ -66,7 +66,7 @@ module.exports = {
     const streamers = ctx.quick ? 4 : 500;
     const series = ctx.quick ? 50 : 500;
     const intervalMs = Number(ctx.env.BENCH_FLEET_INTERVAL_MS ?? 30_000);
-    const timeoutSeconds = ctx.quick ? 30 : 120;
+    const timeoutSeconds = ctx.quick ? 30 : Number(ctx.env.BENCH_CONNECT_SECONDS ?? 600);
     const details = await withCollector(ctx, 'fleet-connect', { agents: fleet + streamers }, async (c) => {
       const stream = await startLoad({ url: c.url, ca: c.prepared.ca, tokens: c.prepared.tokens, first: fleet, count: streamers, samples: 200, intervalMs: 1000 });
       try {

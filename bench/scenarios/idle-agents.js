@@ -18,7 +18,7 @@ module.exports = {
     const settleSeconds = ctx.quick ? 1 : 15;
     const r = await withCollector(ctx, 'idle-agents', { agents: count }, async (c) => {
       const before = procUsage(c.collector.pid).rssBytes;
-      const { gen, connected, connectSeconds } = await connectIdleFleet(ctx, c, { count, timeoutSeconds: ctx.quick ? 30 : 180 });
+      const { gen, connected, connectSeconds } = await connectIdleFleet(ctx, c, { count, timeoutSeconds: ctx.quick ? 30 : Number(ctx.env.BENCH_CONNECT_SECONDS ?? 600) });
       try {
         await new Promise((r) => setTimeout(r, settleSeconds * 1000));
         const snap = await gen.snapshot();

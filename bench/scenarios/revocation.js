@@ -4,7 +4,7 @@
  * revoked through the admin API the CLI uses (`DELETE /api/v1/agent-tokens/<id>`), timed from the
  * call until its agent saw its session closed; then 1,000 tokens at once (the API has no bulk
  * form: 1,000 concurrent calls over 32 kept-alive connections), timed until all 1,000 agents saw
- * theirs closed. Agents do not reconnect here.
+ * theirs closed (the first close of each counts; a revoked agent's retries are refused).
  */
 const { withCollector } = require('../load/collector-under-load');
 const { connectIdleFleet } = require('../load/idle-fleet');
@@ -48,7 +48,7 @@ module.exports = {
     const count = Number(ctx.env.BENCH_REVOCATION_AGENTS ?? (ctx.quick ? 20 : 10_000));
     const bulk = Math.min(ctx.quick ? 10 : 1000, count - 1);
     const details = await withCollector(ctx, 'revocation', { agents: count }, async (c) => {
-      const { gen, connected } = await connectIdleFleet(ctx, c, { count, timeoutSeconds: ctx.quick ? 30 : 180, reconnect: false });
+      const { gen, connected } = await connectIdleFleet(ctx, c, { count, timeoutSeconds: ctx.quick ? 30 : Number(ctx.env.BENCH_CONNECT_SECONDS ?? 600) });
       const api = adminApi(c.prepared.cliConfig, c.prepared.ports.api, c.prepared.ca);
       try {
         await api.signIn();
