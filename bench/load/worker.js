@@ -67,7 +67,8 @@ function connect(agent) {
     headers: { Authorization: `Bearer ${agent.token}`, 'X-Ximp-Node': agent.node },
     minVersion: 'TLSv1.3',
     perMessageDeflate: false,
-    handshakeTimeout: 30_000,
+    // As the agent (connection.ts): a handshake the collector does not finish is retried after 10 s.
+    handshakeTimeout: 10_000,
     generateMask: zeroMask,
   });
   agent.ws = ws;
