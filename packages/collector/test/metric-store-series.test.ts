@@ -240,7 +240,7 @@ function traced(t: { teardown(fn: () => void | Promise<void>): void }, options: 
   return { db, store, clock, statements, count };
 }
 
-const NODE_READ = /^SELECT id, name, labels_json, last_used_ms FROM series WHERE node =/;
+const NODE_READ = /^SELECT id, name \|\| char\(0\) \|\| labels_json, last_used_ms FROM series WHERE node =/;
 const ANY_SERIES_READ = /FROM series WHERE/;
 
 t.test("a node's series are read with one query when it first defines, then resolved in memory", async (t) => {

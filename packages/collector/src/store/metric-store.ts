@@ -55,6 +55,9 @@ const WATERMARK_CACHE_SIZE = 100_000;
 const SERIES_STAMP_REFRESH_MS = 24 * 3600_000;
 /** The retention job's period (RetentionTimer): how long a crash may come after a pass. */
 const RETENTION_PERIOD_MS = 3600_000;
+/** A held series is one number (no object per series): its holders below this, times the hour of its stamp. */
+const HOLDERS_SPAN = 2 ** 21;
+const HOUR_MS = 3600_000;
 /** Rows deleted per retention transaction, so one pass never holds the write lock for long. */
 const RETENTION_CHUNK = 10_000;
 /** Series rows per INSERT statement when a commit writes new series. */
@@ -72,6 +75,8 @@ interface PendingSeries {
   node: string;
   name: string;
   labelsJson: string;
+  /** Its key in the node's index. */
+  key: string;
 }
 
 /**
@@ -108,8 +113,8 @@ export class MetricStore implements Lifecycle {
   private writingSeries = 0;
   /** Series ids whose `last_used_ms` the next commit stamps (newly held or released), with the time. */
   private readonly touches = new Map<number, number>();
-  /** How many live holders (sessions, the store for `seriesId`) hold each series id: retention never removes those. */
-  private readonly held = new Map<number, { holders: number; stampedMs: number }>();
+  /** How many live holders (sessions, the store for `seriesId`) hold each series id, and its stamp (`heldValue`): retention never removes those. */
+  private readonly held = new Map<number, number>();
   private nextSeriesId = 0;
   /** The series handed out by `seriesId`, held while the store runs. */
   private readonly ownSeries = new Set<number>();
@@ -144,7 +149,8 @@ export class MetricStore implements Lifecycle {
       ),
       lastSequence: db.prepare('SELECT last_sequence FROM streams WHERE node = ? AND stream_id = ?'),
       findSeries: db.prepare('SELECT id, last_used_ms FROM series WHERE node = ? AND name = ? AND labels_json = ?'),
-      nodeSeries: db.prepare('SELECT id, name, labels_json, last_used_ms FROM series WHERE node = ?').raw(),
+      // The index key (`seriesKey`) built by SQLite: one string per row, not two and a join.
+      nodeSeries: db.prepare("SELECT id, name || char(0) || labels_json, last_used_ms FROM series WHERE node = ?").raw(),
       insertSeries: db.prepare('INSERT INTO series (id, node, name, labels_json, last_used_ms) VALUES (?, ?, ?, ?, ?)'),
       insertSeriesRows: db.prepare(
         `INSERT INTO series (id, node, name, labels_json, last_used_ms) VALUES ${Array(SERIES_INSERT_ROWS).fill('(?, ?, ?, ?, ?)').join(', ')}`,
@@ -297,7 +303,7 @@ export class MetricStore implements Lifecycle {
     this.limits.admit(node, () => this.storedCount(ns));
     const id = this.allocateSeriesId();
     const now = this.now();
-    this.pendingSeries.push({ id, node, name, labelsJson });
+    this.pendingSeries.push({ id, node, name, labelsJson, key });
     let pending = this.pendingByNode.get(node);
     if (!pending) this.pendingByNode.set(node, (pending = new Map<string, number>()));
     pending.set(key, id);
@@ -332,10 +338,10 @@ export class MetricStore implements Lifecycle {
     const now = this.now();
     for (const id of holder) {
       const h = this.held.get(id);
-      if (h && h.holders > 1) h.holders--;
+      if (h !== undefined && h % HOLDERS_SPAN > 1) this.held.set(id, h - 1);
       else {
         this.held.delete(id);
-        if (!h || h.stampedMs < now - SERIES_STAMP_REFRESH_MS) this.touches.set(id, now);
+        if (h === undefined || heldStampOf(h) < now - SERIES_STAMP_REFRESH_MS) this.touches.set(id, now);
       }
     }
     holder.clear();
@@ -408,12 +414,12 @@ export class MetricStore implements Lifecycle {
    */
   removeUnusedSeries(now: number, before: number): number {
     const stamps = new Map(this.touches);
-    for (const [id, h] of this.held) if (h.stampedMs < now - SERIES_STAMP_REFRESH_MS) stamps.set(id, now);
+    for (const [id, h] of this.held) if (heldStampOf(h) < now - SERIES_STAMP_REFRESH_MS) stamps.set(id, now);
     const list = [...stamps];
     for (let i = 0; i < list.length; i += RETENTION_CHUNK) this.writeStamps(list.slice(i, i + RETENTION_CHUNK));
     for (const [id, ms] of list) {
       const h = this.held.get(id);
-      if (h) h.stampedMs = Math.max(h.stampedMs, ms);
+      if (h !== undefined && heldStampOf(h) < ms) this.held.set(id, heldValue(h % HOLDERS_SPAN, ms));
     }
     this.touches.clear();
     let removed = 0;
@@ -502,14 +508,19 @@ export class MetricStore implements Lifecycle {
 
   /** After a commit: the series it wrote are in the table (a failed commit leaves them pending for the next). */
   private seriesWritten(): void {
-    const written = this.pendingSeries.splice(0, this.writingSeries);
+    const n = this.writingSeries;
     this.writingSeries = 0;
-    this.counts.seriesCreated += written.length;
-    for (const p of written) {
-      const pending = this.pendingByNode.get(p.node);
-      if (pending && pending.delete(seriesKey(p.name, p.labelsJson)) && pending.size === 0) this.pendingByNode.delete(p.node);
-    }
+    this.counts.seriesCreated += n;
     this.touches.clear();
+    if (n === this.pendingSeries.length) {
+      this.pendingSeries = [];
+      this.pendingByNode.clear();
+      return;
+    }
+    for (const p of this.pendingSeries.splice(0, n)) {
+      const pending = this.pendingByNode.get(p.node);
+      if (pending && pending.delete(p.key) && pending.size === 0) this.pendingByNode.delete(p.node);
+    }
   }
 
   /** The node's index, loaded with one read of its rows (and its series waiting for their commit) on first use. */
@@ -520,8 +531,9 @@ export class MetricStore implements Lifecycle {
     const pending = this.pendingByNode.get(node);
     const now = this.now();
     if (pending) for (const [key, id] of pending) if (!this.index.fill(ns, key, packSeries(id, now))) return ns;
-    for (const [id, name, labelsJson, stampMs] of this.stmts.nodeSeries.iterate(node) as IterableIterator<[number, string, string, number]>) {
-      if (!this.index.fill(ns, seriesKey(name, labelsJson), packSeries(id, stampMs))) break;
+    // Row by row, so a node with more than its share of the bound stops the read early.
+    for (const [id, key, stampMs] of this.stmts.nodeSeries.iterate(node) as IterableIterator<[number, string, number]>) {
+      if (!this.index.fill(ns, key, packSeries(id, stampMs))) break;
     }
     return ns;
   }
@@ -561,12 +573,14 @@ export class MetricStore implements Lifecycle {
     if (holder.has(id)) return;
     holder.add(id);
     const h = this.held.get(id);
-    if (h) h.holders++;
-    else {
+    if (h !== undefined) {
+      if (h % HOLDERS_SPAN === HOLDERS_SPAN - 1) throw new XimpError(ErrorCodes.STORE_FAILED, `series ${id} has too many holders`);
+      this.held.set(id, h + 1);
+    } else {
       const now = this.now();
-      if (stampMs >= now - SERIES_STAMP_REFRESH_MS) this.held.set(id, { holders: 1, stampedMs: stampMs });
+      if (stampMs >= now - SERIES_STAMP_REFRESH_MS) this.held.set(id, heldValue(1, stampMs));
       else {
-        this.held.set(id, { holders: 1, stampedMs: now });
+        this.held.set(id, heldValue(1, now));
         this.touches.set(id, now);
       }
     }
@@ -682,4 +696,13 @@ function invalidBatch(b: StoredBatch): string | null {
 
 function bytesOf(a: Uint32Array | Float64Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** A held series' number: `holders` and the hour of its stamp (rounded down, never newer than the row's). */
+function heldValue(holders: number, stampMs: number): number {
+  return Math.floor(stampMs / HOUR_MS) * HOLDERS_SPAN + holders;
+}
+
+function heldStampOf(held: number): number {
+  return Math.floor(held / HOLDERS_SPAN) * HOUR_MS;
 }
