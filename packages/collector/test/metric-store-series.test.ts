@@ -357,3 +357,19 @@ t.test('labels are stored sorted by name, as JSON, whatever their order', async 
   t.equal(labelsJsonOf([labels[1], labels[0], labels[2]]), labelsJsonOf(labels));
   t.equal(labels[0].name, 'mode', 'the caller\'s array is not reordered');
 });
+
+t.test("the collector's own series neither read a node's whole index nor read again once known", async (t) => {
+  const { store: s, statements, count } = traced(t);
+  await s.start();
+  const session = new Set<number>();
+  const agent = s.resolveSeries('n1', 'm', label(1), session);
+  statements.length = 0;
+  const up = Array.from({ length: 3 }, (_, i) => s.seriesId(`n${i + 1}`, 'up', []));
+  t.equal(count(NODE_READ), 0, "no node's series read for up");
+  t.equal(new Set([...up, agent]).size, 4);
+  statements.length = 0;
+  t.same(Array.from({ length: 3 }, (_, i) => s.seriesId(`n${i + 1}`, 'up', [])), up);
+  t.same(statements, [], 'known: nothing read or written');
+  t.equal(s.findSeries('n1', 'up', []), up[0], "and in the node's loaded index");
+  t.equal(s.seriesId('n1', 'm', label(1)), agent, 'a series a session defined, waiting for its commit');
+});

@@ -116,8 +116,9 @@ export class MetricStore implements Lifecycle {
   /** How many live holders (sessions, the store for `seriesId`) hold each series id, and its stamp (`heldValue`): retention never removes those. */
   private readonly held = new Map<number, number>();
   private nextSeriesId = 0;
-  /** The series handed out by `seriesId`, held while the store runs. */
+  /** The series handed out by `seriesId`, held while the store runs, and their ids by node and key. */
   private readonly ownSeries = new Set<number>();
+  private readonly ownIds = new Map<string, number>();
 
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -263,22 +264,26 @@ export class MetricStore implements Lifecycle {
   seriesId(node: string, name: string, labels: readonly Label[]): number {
     const labelsJson = labelsJsonOf(labels);
     const key = seriesKey(name, labelsJson);
-    const ns = this.nodeIndex(node);
-    let known = this.knownSeries(ns, key, name, labelsJson);
+    const ownKey = `${node}\u0000${key}`;
+    const own = this.ownIds.get(ownKey);
+    if (own !== undefined) return own;
+    // Not through the node's whole index: `up` is written for every known node, most of them not defining now.
+    const ns = this.index.peek(node);
+    let known = ns ? this.knownSeries(ns, key, name, labelsJson) : this.unindexedSeries(node, key, name, labelsJson);
     if (known === undefined) {
       const now = this.now();
       const id = this.allocateSeriesId();
       // OR IGNORE: a row another store on this file wrote since the index was loaded is read back instead.
       if (this.stmts.insertOwnSeries.run(id, node, name, labelsJson, now).changes === 1) known = packSeries(id, now);
       else {
-        const row = this.stmts.findSeries.get(node, name, labelsJson) as { id: number; last_used_ms: number } | undefined;
-        if (!row) throw new XimpError(ErrorCodes.STORE_FAILED, `series id ${id} is taken by another series`);
-        known = packSeries(row.id, row.last_used_ms);
+        known = this.unindexedSeries(node, key, name, labelsJson);
+        if (known === undefined) throw new XimpError(ErrorCodes.STORE_FAILED, `series id ${id} is taken by another series`);
       }
-      this.index.add(ns, key, known);
+      if (ns) this.index.add(ns, key, known);
     }
     const id = idOf(known);
     this.hold(id, this.ownSeries, stampOf(known));
+    this.ownIds.set(ownKey, id);
     return id;
   }
 
@@ -542,13 +547,17 @@ export class MetricStore implements Lifecycle {
   private knownSeries(ns: NodeSeries, key: string, name: string, labelsJson: string): number | undefined {
     const known = ns.entries.get(key);
     if (known !== undefined || ns.complete) return known;
-    const pending = this.pendingByNode.get(ns.node)?.get(key);
-    if (pending !== undefined) return packSeries(pending, this.now());
-    const row = this.stmts.findSeries.get(ns.node, name, labelsJson) as { id: number; last_used_ms: number } | undefined;
-    if (!row) return undefined;
-    const packed = packSeries(row.id, row.last_used_ms);
-    this.index.add(ns, key, packed);
+    const packed = this.unindexedSeries(ns.node, key, name, labelsJson);
+    if (packed !== undefined) this.index.add(ns, key, packed);
     return packed;
+  }
+
+  /** A known series of a node whose index is not loaded (waiting for its commit, or one read), or undefined. */
+  private unindexedSeries(node: string, key: string, name: string, labelsJson: string): number | undefined {
+    const pending = this.pendingByNode.get(node)?.get(key);
+    if (pending !== undefined) return packSeries(pending, this.now());
+    const row = this.stmts.findSeries.get(node, name, labelsJson) as { id: number; last_used_ms: number } | undefined;
+    return row ? packSeries(row.id, row.last_used_ms) : undefined;
   }
 
   /** The node's series rows plus those waiting for their commit, for its first limit check. */
