@@ -409,8 +409,9 @@ export class MetricStore implements Lifecycle {
    * The rule that keeps a series row while anything may refer to it. A batch refers only to series
    * its session defined, and is stamped at most max_future_skew after the collector received it.
    * `last_used_ms` is stamped when a holder (a session, or the store for `seriesId`) first holds
-   * the series, when it lets go, and by this pass for every series still held whose stamp is more
-   * than a day old; so the stamp is never older than a day and an hour before the last moment the
+   * the series and when the last holder lets go, each time unless the stamp is less than a day
+   * old then, and by this pass (hourly) for every series still held whose stamp is more than a
+   * day old; so the stamp is never older than a day and an hour before the last moment the
    * series was held, even across a kill -9. A series that no live holder holds and whose stamp is
    * older than `before` = retention cutoff - max_future_skew - 1 day - 1 hour therefore has no
    * batch left once retention deleted the batches older than the cutoff: it is removed. A series
