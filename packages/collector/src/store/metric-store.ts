@@ -581,12 +581,11 @@ export class MetricStore implements Lifecycle {
    */
   private hold(id: number, holder: Set<number>, stampMs: number): void {
     if (holder.has(id)) return;
-    holder.add(id);
     const h = this.held.get(id);
-    if (h !== undefined) {
-      if (h % HOLDERS_SPAN === HOLDERS_SPAN - 1) throw new XimpError(ErrorCodes.STORE_FAILED, `series ${id} has too many holders`);
-      this.held.set(id, h + 1);
-    } else {
+    if (h !== undefined && h % HOLDERS_SPAN === HOLDERS_SPAN - 1) throw new XimpError(ErrorCodes.STORE_FAILED, `series ${id} has too many holders`);
+    holder.add(id);
+    if (h !== undefined) this.held.set(id, h + 1);
+    else {
       const now = this.now();
       if (stampMs >= now - SERIES_STAMP_REFRESH_MS) this.held.set(id, heldValue(1, stampMs));
       else {
