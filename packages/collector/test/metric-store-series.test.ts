@@ -373,3 +373,22 @@ t.test("the collector's own series neither read a node's whole index nor read ag
   t.equal(s.findSeries('n1', 'up', []), up[0], "and in the node's loaded index");
   t.equal(s.seriesId('n1', 'm', label(1)), agent, 'a series a session defined, waiting for its commit');
 });
+
+t.test('a failed commit keeps every series it was writing, many rows per statement or one', async (t) => {
+  const { state, clock } = setup(t);
+  const s = state.store;
+  await s.start();
+  state.db.exec("CREATE TEMP TRIGGER fail_all BEFORE INSERT ON batches BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+  const held = new Set<number>();
+  const ids = Array.from({ length: 100 }, (_, i) => s.resolveSeries('n1', 'm', label(i), held));
+  const b = { node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.from(ids), values: new Float64Array(100) };
+  await t.rejects(s.append(b), { code: ErrorCodes.STORE_FAILED });
+  t.equal(rows(state.db), 0, 'rolled back with the batch');
+  t.equal(s.counters.seriesCreated, 0);
+  const more = s.resolveSeries('n1', 'm', label(100), held);
+  state.db.exec('DROP TRIGGER fail_all');
+  await s.append({ ...b, seriesIds: Uint32Array.from([...ids, more]), values: new Float64Array(101) });
+  t.equal(rows(state.db), 101, 'written by the next commit, with the one defined since');
+  t.equal(s.counters.seriesCreated, 101);
+  t.same(Array.from({ length: 101 }, (_, i) => new MetricStore(state.db).findSeries('n1', 'm', label(i))), [...ids, more]);
+});
