@@ -293,6 +293,28 @@ t.test('a drained shard of a full queue lets its active segment go', async (t) =
   t.same(drainAll(q).map((b) => b.series), [[seriesOf(1)]], 'the next append begins a segment with its definitions');
 });
 
+t.test('a drained shard confirmed while its sync runs lets its segment go only once the sync settled', async (t) => {
+  const dir = tempDir(t);
+  const q = open(t, { dir, shards: 2, maxBytes: 16 * 1024, segmentBytes: 16 * 1024 });
+  const nodes = ['a', 'b', 'c', 'd', 'e'];
+  const one = nodes.find((n) => q.shardOf(n) === 0)!;
+  const two = nodes.find((n) => q.shardOf(n) === 1)!;
+  const ids = Array.from({ length: 50 }, (_, i) => i);
+  for (let ts = 1000; q.hasRoom(); ts += 1000) q.append([batch(one, ts, ids), batch(two, ts, ids)], seriesOf);
+  const files = () => segmentFiles(path.join(dir, 'shard-0')).length;
+  t.equal(files(), 1, 'all data in the active segment');
+  // The sync's fdatasync runs on the thread pool with the active segment's descriptor.
+  const syncing = q.syncAsync();
+  drain(q.shard(0));
+  t.equal(files(), 1, 'the segment stays while the sync runs');
+  await syncing;
+  t.equal(files(), 0, 'and goes once it settled');
+  t.ok(q.hasRoom(), 'so room comes back');
+  q.append([batch(one, 1, [1])], seriesOf);
+  await q.syncAsync();
+  t.same(drain(q.shard(0)).map((b) => b.series), [[seriesOf(1)]], 'appends and syncs go on in a new segment');
+});
+
 t.test('waitForData resolves on append, at once when data waits, and is abortable', async (t) => {
   const q = open(t, { dir: tempDir(t), shards: 1 });
   const s = q.shard(0);

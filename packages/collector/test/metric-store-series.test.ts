@@ -240,7 +240,7 @@ function traced(t: { teardown(fn: () => void | Promise<void>): void }, options: 
   return { db, store, clock, statements, count };
 }
 
-const NODE_READ = /^SELECT id, name, labels_json, last_used_ms FROM series WHERE node =/;
+const NODE_READ = /^SELECT id, name \|\| char\(0\) \|\| labels_json, last_used_ms FROM series WHERE node =/;
 const ANY_SERIES_READ = /FROM series WHERE/;
 
 t.test("a node's series are read with one query when it first defines, then resolved in memory", async (t) => {
@@ -356,4 +356,39 @@ t.test('labels are stored sorted by name, as JSON, whatever their order', async 
   t.equal(labelsJsonOf(labels), JSON.stringify([['cpu', '0'], ['mode', 'idle'], ['x', 'quote " \\ \u0000 \u2028']]));
   t.equal(labelsJsonOf([labels[1], labels[0], labels[2]]), labelsJsonOf(labels));
   t.equal(labels[0].name, 'mode', 'the caller\'s array is not reordered');
+});
+
+t.test("the collector's own series neither read a node's whole index nor read again once known", async (t) => {
+  const { store: s, statements, count } = traced(t);
+  await s.start();
+  const session = new Set<number>();
+  const agent = s.resolveSeries('n1', 'm', label(1), session);
+  statements.length = 0;
+  const up = Array.from({ length: 3 }, (_, i) => s.seriesId(`n${i + 1}`, 'up', []));
+  t.equal(count(NODE_READ), 0, "no node's series read for up");
+  t.equal(new Set([...up, agent]).size, 4);
+  statements.length = 0;
+  t.same(Array.from({ length: 3 }, (_, i) => s.seriesId(`n${i + 1}`, 'up', [])), up);
+  t.same(statements, [], 'known: nothing read or written');
+  t.equal(s.findSeries('n1', 'up', []), up[0], "and in the node's loaded index");
+  t.equal(s.seriesId('n1', 'm', label(1)), agent, 'a series a session defined, waiting for its commit');
+});
+
+t.test('a failed commit keeps every series it was writing, many rows per statement or one', async (t) => {
+  const { state, clock } = setup(t);
+  const s = state.store;
+  await s.start();
+  state.db.exec("CREATE TEMP TRIGGER fail_all BEFORE INSERT ON batches BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+  const held = new Set<number>();
+  const ids = Array.from({ length: 100 }, (_, i) => s.resolveSeries('n1', 'm', label(i), held));
+  const b = { node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.from(ids), values: new Float64Array(100) };
+  await t.rejects(s.append(b), { code: ErrorCodes.STORE_FAILED });
+  t.equal(rows(state.db), 0, 'rolled back with the batch');
+  t.equal(s.counters.seriesCreated, 0);
+  const more = s.resolveSeries('n1', 'm', label(100), held);
+  state.db.exec('DROP TRIGGER fail_all');
+  await s.append({ ...b, seriesIds: Uint32Array.from([...ids, more]), values: new Float64Array(101) });
+  t.equal(rows(state.db), 101, 'written by the next commit, with the one defined since');
+  t.equal(s.counters.seriesCreated, 101);
+  t.same(Array.from({ length: 101 }, (_, i) => new MetricStore(state.db).findSeries('n1', 'm', label(i))), [...ids, more]);
 });

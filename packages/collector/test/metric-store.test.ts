@@ -275,6 +275,6 @@ t.test('throughput (informational)', async (t) => {
   t.equal(s.batchesStored, batches);
   t.comment(
     `metric store: ${Math.round(batches / secs)} batches/s, ${Math.round((batches * 200) / secs)} samples/s ` +
-      `(200-sample batches, ${s.commits} commits, synchronous=FULL)`,
+      `(200-sample batches, ${s.commits} commits, each synced off the event loop)`,
   );
 });

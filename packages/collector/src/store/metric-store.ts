@@ -67,6 +67,9 @@ const WATERMARK_CACHE_SIZE = 100_000;
 const SERIES_STAMP_REFRESH_MS = 24 * 3600_000;
 /** The retention job's period (RetentionTimer): how long a crash may come after a pass. */
 const RETENTION_PERIOD_MS = 3600_000;
+/** A held series is one number (no object per series): its holders below this, times the hour of its stamp. */
+const HOLDERS_SPAN = 2 ** 21;
+const HOUR_MS = 3600_000;
 /** Rows deleted per retention transaction, so one pass never holds the write lock for long. */
 const RETENTION_CHUNK = 10_000;
 /** Series rows per INSERT statement when a commit writes new series. */
@@ -92,6 +95,8 @@ interface PendingSeries {
   node: string;
   name: string;
   labelsJson: string;
+  /** Its key in the node's index. */
+  key: string;
 }
 
 /**
@@ -154,11 +159,12 @@ export class MetricStore implements Lifecycle {
   private writingSeries = 0;
   /** Series ids whose `last_used_ms` the next commit stamps (newly held or released), with the time. */
   private readonly touches = new Map<number, number>();
-  /** How many live holders (sessions, the store for `seriesId`) hold each series id: retention never removes those. */
-  private readonly held = new Map<number, { holders: number; stampedMs: number }>();
+  /** How many live holders (sessions, the store for `seriesId`) hold each series id, and its stamp (`heldValue`): retention never removes those. */
+  private readonly held = new Map<number, number>();
   private nextSeriesId = 0;
-  /** The series handed out by `seriesId`, held while the store runs. */
+  /** The series handed out by `seriesId`, held while the store runs, and their ids by node and key. */
   private readonly ownSeries = new Set<number>();
+  private readonly ownIds = new Map<string, number>();
 
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -191,7 +197,8 @@ export class MetricStore implements Lifecycle {
       ),
       lastSequence: db.prepare('SELECT last_sequence FROM streams WHERE node = ? AND stream_id = ?'),
       findSeries: db.prepare('SELECT id, last_used_ms FROM series WHERE node = ? AND name = ? AND labels_json = ?'),
-      nodeSeries: db.prepare('SELECT id, name, labels_json, last_used_ms FROM series WHERE node = ?').raw(),
+      // The index key (`seriesKey`) built by SQLite: one string per row, not two and a join.
+      nodeSeries: db.prepare("SELECT id, name || char(0) || labels_json, last_used_ms FROM series WHERE node = ?").raw(),
       insertSeries: db.prepare('INSERT INTO series (id, node, name, labels_json, last_used_ms) VALUES (?, ?, ?, ?, ?)'),
       insertSeriesRows: db.prepare(
         `INSERT INTO series (id, node, name, labels_json, last_used_ms) VALUES ${Array(SERIES_INSERT_ROWS).fill('(?, ?, ?, ?, ?)').join(', ')}`,
@@ -327,22 +334,26 @@ export class MetricStore implements Lifecycle {
   seriesId(node: string, name: string, labels: readonly Label[]): number {
     const labelsJson = labelsJsonOf(labels);
     const key = seriesKey(name, labelsJson);
-    const ns = this.nodeIndex(node);
-    let known = this.knownSeries(ns, key, name, labelsJson);
+    const ownKey = `${node}\u0000${key}`;
+    const own = this.ownIds.get(ownKey);
+    if (own !== undefined) return own;
+    // Not through the node's whole index: `up` is written for every known node, most of them not defining now.
+    const ns = this.index.peek(node);
+    let known = ns ? this.knownSeries(ns, key, name, labelsJson) : this.unindexedSeries(node, key, name, labelsJson);
     if (known === undefined) {
       const now = this.now();
       const id = this.allocateSeriesId();
       // OR IGNORE: a row another store on this file wrote since the index was loaded is read back instead.
       if (this.stmts.insertOwnSeries.run(id, node, name, labelsJson, now).changes === 1) known = packSeries(id, now);
       else {
-        const row = this.stmts.findSeries.get(node, name, labelsJson) as { id: number; last_used_ms: number } | undefined;
-        if (!row) throw new XimpError(ErrorCodes.STORE_FAILED, `series id ${id} is taken by another series`);
-        known = packSeries(row.id, row.last_used_ms);
+        known = this.unindexedSeries(node, key, name, labelsJson);
+        if (known === undefined) throw new XimpError(ErrorCodes.STORE_FAILED, `series id ${id} is taken by another series`);
       }
-      this.index.add(ns, key, known);
+      if (ns) this.index.add(ns, key, known);
     }
     const id = idOf(known);
     this.hold(id, this.ownSeries, stampOf(known));
+    this.ownIds.set(ownKey, id);
     return id;
   }
 
@@ -367,7 +378,7 @@ export class MetricStore implements Lifecycle {
     this.limits.admit(node, () => this.storedCount(ns));
     const id = this.allocateSeriesId();
     const now = this.now();
-    this.pendingSeries.push({ id, node, name, labelsJson });
+    this.pendingSeries.push({ id, node, name, labelsJson, key });
     let pending = this.pendingByNode.get(node);
     if (!pending) this.pendingByNode.set(node, (pending = new Map<string, number>()));
     pending.set(key, id);
@@ -402,10 +413,10 @@ export class MetricStore implements Lifecycle {
     const now = this.now();
     for (const id of holder) {
       const h = this.held.get(id);
-      if (h && h.holders > 1) h.holders--;
+      if (h !== undefined && h % HOLDERS_SPAN > 1) this.held.set(id, h - 1);
       else {
         this.held.delete(id);
-        if (!h || h.stampedMs < now - SERIES_STAMP_REFRESH_MS) this.touches.set(id, now);
+        if (h === undefined || heldStampOf(h) < now - SERIES_STAMP_REFRESH_MS) this.touches.set(id, now);
       }
     }
     holder.clear();
@@ -469,8 +480,9 @@ export class MetricStore implements Lifecycle {
    * The rule that keeps a series row while anything may refer to it. A batch refers only to series
    * its session defined, and is stamped at most max_future_skew after the collector received it.
    * `last_used_ms` is stamped when a holder (a session, or the store for `seriesId`) first holds
-   * the series, when it lets go, and by this pass for every series still held whose stamp is more
-   * than a day old; so the stamp is never older than a day and an hour before the last moment the
+   * the series and when the last holder lets go, each time unless the stamp is less than a day
+   * old then, and by this pass (hourly) for every series still held whose stamp is more than a
+   * day old; so the stamp is never older than a day and an hour before the last moment the
    * series was held, even across a kill -9. A series that no live holder holds and whose stamp is
    * older than `before` = retention cutoff - max_future_skew - 1 day - 1 hour therefore has no
    * batch left once retention deleted the batches older than the cutoff: it is removed. A series
@@ -479,12 +491,12 @@ export class MetricStore implements Lifecycle {
    */
   removeUnusedSeries(now: number, before: number): number {
     const stamps = new Map(this.touches);
-    for (const [id, h] of this.held) if (h.stampedMs < now - SERIES_STAMP_REFRESH_MS) stamps.set(id, now);
+    for (const [id, h] of this.held) if (heldStampOf(h) < now - SERIES_STAMP_REFRESH_MS) stamps.set(id, now);
     const list = [...stamps];
     for (let i = 0; i < list.length; i += RETENTION_CHUNK) this.writeStamps(list.slice(i, i + RETENTION_CHUNK));
     for (const [id, ms] of list) {
       const h = this.held.get(id);
-      if (h) h.stampedMs = Math.max(h.stampedMs, ms);
+      if (h !== undefined && heldStampOf(h) < ms) this.held.set(id, heldValue(h % HOLDERS_SPAN, ms));
     }
     this.touches.clear();
     let removed = 0;
@@ -644,14 +656,19 @@ export class MetricStore implements Lifecycle {
 
   /** After a commit: the series it wrote are in the table (a failed commit leaves them pending for the next). */
   private seriesWritten(): void {
-    const written = this.pendingSeries.splice(0, this.writingSeries);
+    const n = this.writingSeries;
     this.writingSeries = 0;
-    this.counts.seriesCreated += written.length;
-    for (const p of written) {
-      const pending = this.pendingByNode.get(p.node);
-      if (pending && pending.delete(seriesKey(p.name, p.labelsJson)) && pending.size === 0) this.pendingByNode.delete(p.node);
-    }
+    this.counts.seriesCreated += n;
     this.touches.clear();
+    if (n === this.pendingSeries.length) {
+      this.pendingSeries = [];
+      this.pendingByNode.clear();
+      return;
+    }
+    for (const p of this.pendingSeries.splice(0, n)) {
+      const pending = this.pendingByNode.get(p.node);
+      if (pending && pending.delete(p.key) && pending.size === 0) this.pendingByNode.delete(p.node);
+    }
   }
 
   /** The node's index, loaded with one read of its rows (and its series waiting for their commit) on first use. */
@@ -662,8 +679,9 @@ export class MetricStore implements Lifecycle {
     const pending = this.pendingByNode.get(node);
     const now = this.now();
     if (pending) for (const [key, id] of pending) if (!this.index.fill(ns, key, packSeries(id, now))) return ns;
-    for (const [id, name, labelsJson, stampMs] of this.stmts.nodeSeries.iterate(node) as IterableIterator<[number, string, string, number]>) {
-      if (!this.index.fill(ns, seriesKey(name, labelsJson), packSeries(id, stampMs))) break;
+    // Row by row, so a node with more than its share of the bound stops the read early.
+    for (const [id, key, stampMs] of this.stmts.nodeSeries.iterate(node) as IterableIterator<[number, string, number]>) {
+      if (!this.index.fill(ns, key, packSeries(id, stampMs))) break;
     }
     return ns;
   }
@@ -672,13 +690,17 @@ export class MetricStore implements Lifecycle {
   private knownSeries(ns: NodeSeries, key: string, name: string, labelsJson: string): number | undefined {
     const known = ns.entries.get(key);
     if (known !== undefined || ns.complete) return known;
-    const pending = this.pendingByNode.get(ns.node)?.get(key);
-    if (pending !== undefined) return packSeries(pending, this.now());
-    const row = this.stmts.findSeries.get(ns.node, name, labelsJson) as { id: number; last_used_ms: number } | undefined;
-    if (!row) return undefined;
-    const packed = packSeries(row.id, row.last_used_ms);
-    this.index.add(ns, key, packed);
+    const packed = this.unindexedSeries(ns.node, key, name, labelsJson);
+    if (packed !== undefined) this.index.add(ns, key, packed);
     return packed;
+  }
+
+  /** A known series of a node whose index is not loaded (waiting for its commit, or one read), or undefined. */
+  private unindexedSeries(node: string, key: string, name: string, labelsJson: string): number | undefined {
+    const pending = this.pendingByNode.get(node)?.get(key);
+    if (pending !== undefined) return packSeries(pending, this.now());
+    const row = this.stmts.findSeries.get(node, name, labelsJson) as { id: number; last_used_ms: number } | undefined;
+    return row ? packSeries(row.id, row.last_used_ms) : undefined;
   }
 
   /** The node's series rows plus those waiting for their commit, for its first limit check. */
@@ -701,14 +723,15 @@ export class MetricStore implements Lifecycle {
    */
   private hold(id: number, holder: Set<number>, stampMs: number): void {
     if (holder.has(id)) return;
-    holder.add(id);
     const h = this.held.get(id);
-    if (h) h.holders++;
+    if (h !== undefined && h % HOLDERS_SPAN === HOLDERS_SPAN - 1) throw new XimpError(ErrorCodes.STORE_FAILED, `series ${id} has too many holders`);
+    holder.add(id);
+    if (h !== undefined) this.held.set(id, h + 1);
     else {
       const now = this.now();
-      if (stampMs >= now - SERIES_STAMP_REFRESH_MS) this.held.set(id, { holders: 1, stampedMs: stampMs });
+      if (stampMs >= now - SERIES_STAMP_REFRESH_MS) this.held.set(id, heldValue(1, stampMs));
       else {
-        this.held.set(id, { holders: 1, stampedMs: now });
+        this.held.set(id, heldValue(1, now));
         this.touches.set(id, now);
       }
     }
@@ -900,4 +923,13 @@ function invalidBatch(b: StoredBatch): string | null {
 
 function bytesOf(a: Uint32Array | Float64Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** A held series' number: `holders` and the hour of its stamp (rounded down, never newer than the row's). */
+function heldValue(holders: number, stampMs: number): number {
+  return Math.floor(stampMs / HOUR_MS) * HOLDERS_SPAN + holders;
+}
+
+function heldStampOf(held: number): number {
+  return Math.floor(held / HOLDERS_SPAN) * HOUR_MS;
 }

@@ -68,6 +68,11 @@ export class SeriesIndex {
     return ns;
   }
 
+  /** The node's index without making it the most recently used. */
+  peek(node: string): NodeSeries | undefined {
+    return this.nodes.get(node);
+  }
+
   /** A new, empty, complete index for `node` (replacing any), to be filled with `fill`. */
   open(node: string): NodeSeries {
     this.drop(node);

@@ -103,6 +103,9 @@ export class QueueShard implements ShardQueue {
   private waiters = new Set<() => void>();
   private dirty = false;
   private closed = false;
+  /** A syncAsync runs: the log's active segment must stay open until it settles. */
+  private syncing = false;
+  private sealAfterSync = false;
   private replayingNow: boolean;
   private unreadable = 0;
 
@@ -208,14 +211,25 @@ export class QueueShard implements ShardQueue {
     this.dirty = false;
   }
 
+  /**
+   * sync() on libuv's thread pool. The log must not change until it settles (its descriptor is
+   * in use there): a seal the sender asks for meanwhile waits for the end of the sync.
+   */
   async syncAsync(): Promise<void> {
     if (!this.dirty) return;
     this.dirty = false;
+    this.syncing = true;
     try {
       await this.log.syncAsync();
     } catch (err) {
       this.dirty = true;
       throw err;
+    } finally {
+      this.syncing = false;
+      if (this.sealAfterSync) {
+        this.sealAfterSync = false;
+        this.letDrainedSegmentGo();
+      }
     }
   }
 
@@ -299,8 +313,14 @@ export class QueueShard implements ShardQueue {
     // The log keeps the segment taking appends even when all of it is confirmed. Normally that is
     // fine (a segment is a small share of the bound, and a new one repeats every definition), but
     // a drained shard of a full queue lets it go so room comes back.
-    if (this.pendingBatches === 0 && this.log.end().segment === end.position.segment && this.full()) this.log.seal();
-    this.log.release(end.position);
+    if (this.syncing) this.sealAfterSync = true;
+    else this.letDrainedSegmentGo();
+  }
+
+  private letDrainedSegmentGo(): void {
+    if (this.closed) return;
+    if (this.pendingBatches === 0 && this.log.end().segment === this.position.segment && this.full()) this.log.seal();
+    this.log.release(this.position);
   }
 
   private wake(): void {
