@@ -2,7 +2,7 @@ import { ErrorCodes, PROTOCOL_VERSION, ThrottledLog, XimpError, seriesProblem, t
 import { definitionBytesBound, splitIntoBatches, type SampleBatch } from './batch-split';
 import type { AgentConfig } from './config';
 import { AgentConnection } from './connection';
-import { collectHostFacts, readBootId } from './host-facts';
+import { collectHostFactsAside, readBootId } from './host-facts';
 import type { Point } from './point';
 import { Scheduler } from './scheduler';
 import { createSources, type SourceInstance } from './sources/index';
@@ -301,7 +301,7 @@ export class Agent {
     labels: { name: string; value: string }[];
     intervalMs: number;
   }> {
-    this.hostFacts ??= await (this.deps.hostFacts ?? collectHostFacts)();
+    this.hostFacts ??= await (this.deps.hostFacts ?? collectHostFactsAside)();
     return {
       protocolVersion: PROTOCOL_VERSION,
       node: this.config.node,
