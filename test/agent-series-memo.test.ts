@@ -43,13 +43,13 @@ t.test('points that change between cycles keep their own series', async (t) => {
         { name: 'm_b', labels: { x: '1' }, value: 4 },
       ];
     },
-    () => [
+    (): Point[] => [
       { name: 'm_b', labels: { x: '1' }, value: 5 },
       { name: 'm_a', labels: { device: 'sdb' }, value: 6 },
       { name: 'm_a', labels: { device: 'sdb', extra: 'y' }, value: 7 },
       { name: 'bad name', labels: {}, value: 8 },
     ],
-    () => [
+    (): Point[] => [
       { name: 'm_b', labels: { x: '1' }, value: 9 },
       { name: 'm_a', labels: { device: 'sdb' }, value: 10 },
       { name: 'm_a', labels: { device: 'sdb', extra: 'z' }, value: 11 },

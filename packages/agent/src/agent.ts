@@ -2,7 +2,7 @@ import { ErrorCodes, PROTOCOL_VERSION, ThrottledLog, XimpError, seriesProblem, t
 import { definitionBytesBound, splitIntoBatches, type SampleBatch } from './batch-split';
 import type { AgentConfig } from './config';
 import { AgentConnection } from './connection';
-import { collectHostFacts, readBootId } from './host-facts';
+import { collectHostFactsAside, readBootId } from './host-facts';
 import type { Point } from './point';
 import { Scheduler } from './scheduler';
 import { createSources, type SourceInstance } from './sources/index';
@@ -52,7 +52,8 @@ export class Agent {
   /** Set by stop(): nothing may schedule a cycle again (a reload, a stream renewal finishing late). */
   private stopping = false;
   private collecting: Promise<void> | undefined;
-  private hostFacts: HostFacts | undefined;
+  /** Read once per process, begun at start() so the first Hello need not wait for it. */
+  private hostFacts: Promise<HostFacts> | undefined;
   private readonly now: () => number;
   private readonly warnedSeries = new Set<string>();
   /**
@@ -104,6 +105,7 @@ export class Agent {
       { node: config.node, url: config.server.url, interval_ms: config.intervalMs, stream: spool.streamId, pending: spool.pendingCount() },
       'agent starting',
     );
+    void this.readHostFacts().catch(() => undefined);
     this.connection.start();
     this.schedule();
   }
@@ -285,6 +287,15 @@ export class Agent {
     return spool.seriesTable.idFor(point.name, labels);
   }
 
+  /** collectHostFactsAside never rejects; a reader that does is asked again at the next Hello. */
+  private readHostFacts(): Promise<HostFacts> {
+    this.hostFacts ??= (this.deps.hostFacts ?? collectHostFactsAside)().catch((err: unknown) => {
+      this.hostFacts = undefined;
+      throw err;
+    });
+    return this.hostFacts;
+  }
+
   private warnRefusedSeries(name: string, problem: string): void {
     const key = `${name}\n${problem}`;
     if (this.warnedSeries.has(key) || this.warnedSeries.size >= MAX_WARNED_SERIES) return;
@@ -301,13 +312,13 @@ export class Agent {
     labels: { name: string; value: string }[];
     intervalMs: number;
   }> {
-    this.hostFacts ??= await (this.deps.hostFacts ?? collectHostFacts)();
+    const host = await this.readHostFacts();
     return {
       protocolVersion: PROTOCOL_VERSION,
       node: this.config.node,
       agentVersion: AGENT_VERSION,
       bootId: await readBootId(),
-      host: this.hostFacts,
+      host,
       labels: Object.entries(this.config.labels).map(([name, value]) => ({ name, value })),
       intervalMs: this.config.intervalMs,
     };

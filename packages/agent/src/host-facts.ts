@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { runtimeVersion, type HostFacts } from '@ximp/shared';
 
 /** systeminformation may spawn helpers (dmidecode, lscpu): never wait longer than this for them. */
@@ -87,6 +89,43 @@ export async function collectHostFacts(
   if (mem && Number.isFinite(mem.total) && mem.total > 0) facts.memoryBytes = mem.total;
   if (system) facts.virtualization = system.virtual ? (system.virtualHost ?? '').toLowerCase() || 'unknown' : 'none';
   return facts;
+}
+
+/** What the child's JSON may carry, by field type; anything else keeps the os module's value. */
+const TEXT_FIELDS = ['hostname', 'os', 'kernel', 'arch', 'cpuModel', 'virtualization'] as const;
+const COUNT_FIELDS = ['cpuCount', 'memoryBytes'] as const;
+
+/**
+ * collectHostFacts() in a short-lived child process (same Node, same options): systeminformation
+ * and its megabyte of modules never load into the agent, which would keep them resident for its
+ * whole life for facts read once. A child that fails, is late or prints nonsense leaves the os
+ * module's facts. Never rejects.
+ */
+export function collectHostFactsAside(timeoutMs: number = HOST_FACTS_TIMEOUT_MS): Promise<HostFacts> {
+  const facts = osHostFacts();
+  // dist/ in production; the same compiled file when this module runs from src/ (tests).
+  const script = path.join(__dirname, '..', 'dist', 'host-facts-child.js');
+  return new Promise((resolve) => {
+    try {
+      // Its own calls have timeoutMs each, run together; the margin covers the child's start-up.
+      execFile(process.execPath, [script], { timeout: timeoutMs + 5000, maxBuffer: 64 * 1024, encoding: 'utf8' }, (err, stdout) => {
+        if (err) return resolve(facts);
+        try {
+          const child = JSON.parse(stdout) as Record<string, unknown>;
+          for (const key of TEXT_FIELDS) if (typeof child[key] === 'string' && child[key] !== '') facts[key] = child[key];
+          for (const key of COUNT_FIELDS) {
+            const value = child[key];
+            if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) facts[key] = value;
+          }
+        } catch {
+          // not JSON: the os module's facts stand
+        }
+        resolve(facts);
+      });
+    } catch {
+      resolve(facts);
+    }
+  });
 }
 
 /** The kernel's id of this boot, so the collector can tell a reboot from a reconnect; '' if absent. */

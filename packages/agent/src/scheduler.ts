@@ -50,9 +50,26 @@ export class Scheduler {
     return this.sources.map((s) => s.name);
   }
 
-  /** One cycle: every source's points, then the self-metrics. Never rejects. */
+  /**
+   * One cycle: every source's points, then the self-metrics. Never rejects. The sources start
+   * together under the same deadline, so one timer and one abort signal serve them all: what is
+   * still running when it fires is exactly what would have timed out on its own.
+   */
   async collectOnce(nowMs: number): Promise<Point[]> {
-    const runs = await Promise.all(this.sources.map((s) => this.runOne(s, nowMs)));
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        resolve();
+      }, this.timeoutMs);
+    });
+    let runs: { source: SourceInstance; seconds: number; outcome: Outcome }[];
+    try {
+      runs = await Promise.all(this.sources.map((s) => this.runOne(s, nowMs, controller.signal, deadline)));
+    } finally {
+      clearTimeout(timer);
+    }
     const points: Point[] = [];
     for (const run of runs) {
       if (run.outcome.ok) for (const p of run.outcome.points) points.push(p);
@@ -66,25 +83,35 @@ export class Scheduler {
     return points;
   }
 
-  private async runOne(source: SourceInstance, nowMs: number): Promise<{ source: SourceInstance; seconds: number; outcome: Outcome }> {
+  private async runOne(
+    source: SourceInstance,
+    nowMs: number,
+    signal: AbortSignal,
+    deadline: Promise<void>,
+  ): Promise<{ source: SourceInstance; seconds: number; outcome: Outcome }> {
     const state = this.state.get(source) as SourceState;
     const started = performance.now();
     let outcome: Outcome;
     if (state.inFlight !== null) {
       outcome = { ok: false, error: new XimpError(ErrorCodes.SOURCE_TIMEOUT, `${source.name}: still running since an earlier cycle`) };
     } else {
-      outcome = await this.collectWithDeadline(source, state, nowMs);
+      outcome = await this.collectWithDeadline(source, state, nowMs, signal, deadline);
     }
     const seconds = (performance.now() - started) / 1000;
     this.report(source, state, outcome);
     return { source, seconds, outcome };
   }
 
-  private collectWithDeadline(source: SourceInstance, state: SourceState, nowMs: number): Promise<Outcome> {
-    const controller = new AbortController();
+  private collectWithDeadline(
+    source: SourceInstance,
+    state: SourceState,
+    nowMs: number,
+    signal: AbortSignal,
+    deadline: Promise<void>,
+  ): Promise<Outcome> {
     let call: Promise<Point[]>;
     try {
-      call = Promise.resolve(source.collect({ nowMs, signal: controller.signal }));
+      call = Promise.resolve(source.collect({ nowMs, signal }));
     } catch (err) {
       call = Promise.reject(err);
     }
@@ -95,19 +122,12 @@ export class Scheduler {
     call.then(settle, settle);
 
     return new Promise<Outcome>((resolve) => {
-      const timer = setTimeout(() => {
-        controller.abort();
-        resolve({ ok: false, error: new XimpError(ErrorCodes.SOURCE_TIMEOUT, `${source.name}: no result within ${this.timeoutMs} ms`) });
-      }, this.timeoutMs);
+      void deadline.then(() =>
+        resolve({ ok: false, error: new XimpError(ErrorCodes.SOURCE_TIMEOUT, `${source.name}: no result within ${this.timeoutMs} ms`) }),
+      );
       call.then(
-        (points) => {
-          clearTimeout(timer);
-          resolve(Array.isArray(points) ? { ok: true, points } : { ok: false, error: new Error(`${source.name}: collect returned no list`) });
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          resolve({ ok: false, error });
-        },
+        (points) => resolve(Array.isArray(points) ? { ok: true, points } : { ok: false, error: new Error(`${source.name}: collect returned no list`) }),
+        (error: unknown) => resolve({ ok: false, error }),
       );
     });
   }
