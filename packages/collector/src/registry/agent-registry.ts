@@ -150,7 +150,11 @@ export class AgentRegistry {
     const wasActive = connectedState(agent.lastBatchMs, agent.info.intervalMs, now) === 'ACTIVE';
     agent.lastBatchMs = now;
     agent.lastSeenMs = now;
-    if (timing) agent.timing = { ...timing };
+    // Copied field by field into the agent's own object: the caller reuses its object per batch.
+    if (timing) {
+      agent.timing.clockSkewMs = timing.clockSkewMs;
+      agent.timing.spoolBacklog = timing.spoolBacklog;
+    }
     this.dirty.add(session.node);
     if (!wasActive) this.changed(session.node);
   }
