@@ -137,3 +137,42 @@ t.test('token expiry, clock skew, spool backlog and host facts; a change listene
   registry.attach(session('a', 't1'), info);
   t.equal(heard.length, 3, 'unsubscribed');
 });
+
+t.test('sessions ending together are written as disconnected in one transaction; a reconnect supersedes', async (t) => {
+  let now = 10_000;
+  const records = fakeRecords();
+  let transactions = 0;
+  const registry = new AgentRegistry({
+    records,
+    tokens: { list: () => [] },
+    transaction: (fn) => {
+      transactions++;
+      fn();
+    },
+    log: silentLogger(),
+    now: () => now,
+  });
+  const sessions = Array.from({ length: 100 }, (_, i) => session(`n${i}`));
+  for (const s of sessions) registry.attach(s, info);
+  now += 50;
+  for (const s of sessions) registry.batchReceived(s, now);
+  registry.flush();
+  transactions = 0;
+  const before = records.writes.length;
+  for (const s of sessions) registry.detach(s);
+  registry.attach(session('n7'), info); // n7 is back within the same turn
+  await new Promise((r) => setImmediate(r));
+  t.equal(transactions, 1, 'one transaction for the sessions that ended together');
+  const written = records.writes.slice(before).filter((w) => w.startsWith('disconnected'));
+  t.equal(written.length, 99, 'each ended session written once, not the one that came back');
+  t.notOk(written.includes('disconnected n7'));
+  t.equal(records.rows.get('n3')!.lastSeenMs, now, 'with its last-seen time');
+
+  // A listing right after a detach sees it written, without waiting for the next turn.
+  registry.detach(sessions[0]);
+  const s0 = session('n0');
+  registry.attach(s0, info);
+  registry.detach(s0);
+  t.equal(registry.get('n0')?.state, 'DISCONNECTED');
+  t.ok(records.writes.at(-1) === 'disconnected n0', 'written before the listing read the records');
+});

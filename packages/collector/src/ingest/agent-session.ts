@@ -8,22 +8,27 @@ import {
   ProtocolError,
   RESERVED_METRIC_NAMES,
   type ThrottledLog,
-  decodeAgentFrame,
+  encodeAck,
   encodeCollectorFrame,
+  readAgentFrame,
   type CollectorFrame,
   type Hello,
   type Label,
   type Limits,
   type Logger,
   type MetricBatch,
+  type TypedMetricBatch,
 } from '@ximp/shared';
 import { DEFAULT_COLLECTOR_CONFIG } from '../config';
-import type { AgentRegistry, LiveSession } from '../registry/agent-registry';
+import type { AgentRegistry, BatchTiming, LiveSession } from '../registry/agent-registry';
 import type { FaultReporter } from '../fault-reporter';
 import type { StoredBatch } from '../store/metric-store';
 import { COLLECTOR_STREAM_ID } from '../store/up-series-writer';
 import type { BackPressure } from './back-pressure';
 import { scheduleAt, type CancelTimer } from './schedule-at';
+import { SeriesIdMap } from './series-id-map';
+import { sharedDeadlineQueue, type DeadlineMember, type DeadlineQueue } from './deadline-queue';
+import { sharedTimerWheel, type TimerWheel, type WheelMember } from './timer-wheel';
 
 /** What a session needs of the metric store (MetricStore implements it). */
 export interface SessionMetricStore {
@@ -92,7 +97,7 @@ export function spoolBacklog(batch: Pick<MetricBatch, 'sentUnixMs' | 'timestampU
  * stores each MetricBatch and acknowledges it only once it is durable. Any protocol violation
  * closes this session alone, with the close code of the error.
  */
-export class AgentSession implements LiveSession {
+export class AgentSession implements LiveSession, WheelMember, DeadlineMember {
   readonly id = randomUUID();
   readonly node: string;
   readonly tokenId: string;
@@ -100,7 +105,9 @@ export class AgentSession implements LiveSession {
 
   private hello: Hello | undefined;
   /** Stream-local series id -> collector series id, for this session only. */
-  private readonly seriesMap = new Map<number, number>();
+  private readonly seriesMap = new SeriesIdMap();
+  /** What the latest batch told of the agent, handed to the registry (which copies it): one object per session, not per batch. */
+  private readonly timing: BatchTiming = { clockSkewMs: null, spoolBacklog: null };
   /** The collector series this session holds (retention keeps them while it lives). */
   private readonly heldSeries = new Set<number>();
   /** The sequence of the last batch received (the Welcome's watermark before the first). */
@@ -109,8 +116,10 @@ export class AgentSession implements LiveSession {
   private storeFailed = false;
   /** A remote store's queue was full: nothing more of this session is stored or acknowledged. */
   private heldBack = false;
-  private helloTimer: NodeJS.Timeout | undefined;
-  private pingTimer: NodeJS.Timeout | undefined;
+  /** Hello timeouts and pings come from timers shared by every session, not two timers each. */
+  private helloQueue: DeadlineQueue | undefined;
+  private pingWheel: TimerWheel | undefined;
+  wheelSlot = -1;
   private cancelExpiry: CancelTimer | undefined;
   private alive = true;
   private closed = false;
@@ -142,21 +151,35 @@ export class AgentSession implements LiveSession {
       deps.log.warn({ node: this.node, remote: this.address, err: err.message }, 'agent socket error');
     });
 
-    this.helloTimer = setTimeout(() => this.close(CloseCodes.HELLO_TIMEOUT, 'no hello in time'), deps.limits.helloTimeoutMs);
-    // A peer that misses a ping period is suspect; one that missed the previous ping too is dead.
-    this.pingTimer = setInterval(() => {
-      if (!this.alive) {
-        deps.log.warn({ node: this.node, remote: this.address }, 'agent missed pings, terminating session');
-        ws.terminate();
-        return;
-      }
-      this.alive = false;
-      ws.ping();
-    }, deps.limits.pingIntervalMs);
+    this.helloQueue = sharedDeadlineQueue(deps.limits.helloTimeoutMs);
+    this.helloQueue.add(this);
+    this.pingWheel = sharedTimerWheel(deps.limits.pingIntervalMs);
+    this.pingWheel.add(this);
     if (this.identity.tokenExpiresMs > 0) {
       this.cancelExpiry = scheduleAt(this.identity.tokenExpiresMs, deps.now, () =>
         this.close(CloseCodes.TOKEN_EXPIRED, 'token expired'),
       );
+    }
+  }
+
+  /** No Hello within the limit (the shared deadline queue calls this). */
+  onDeadline(): void {
+    this.helloQueue = undefined;
+    if (!this.hello) this.close(CloseCodes.HELLO_TIMEOUT, 'no hello in time');
+  }
+
+  /** Once per ping period (the shared wheel calls this): a peer that missed the previous ping too is dead. */
+  onWheelTick(): void {
+    try {
+      if (!this.alive) {
+        this.deps.log.warn({ node: this.node, remote: this.address }, 'agent missed pings, terminating session');
+        this.ws.terminate();
+        return;
+      }
+      this.alive = false;
+      this.ws.ping();
+    } catch (err) {
+      this.deps.log.warn({ node: this.node, remote: this.address, err: (err as Error).message }, 'agent ping failed');
     }
   }
 
@@ -188,10 +211,10 @@ export class AgentSession implements LiveSession {
   }
 
   private clearTimers(): void {
-    if (this.helloTimer) clearTimeout(this.helloTimer);
-    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.helloQueue?.remove(this);
+    this.pingWheel?.remove(this);
     this.cancelExpiry?.();
-    this.helloTimer = this.pingTimer = this.cancelExpiry = undefined;
+    this.helloQueue = this.pingWheel = this.cancelExpiry = undefined;
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
@@ -199,7 +222,7 @@ export class AgentSession implements LiveSession {
     const receivedAt = performance.now();
     try {
       if (!isBinary) throw new ProtocolError(CloseCodes.MALFORMED, 'text frames are not part of the protocol');
-      const frame = decodeAgentFrame(data, this.deps.limits);
+      const frame = readAgentFrame(data, this.deps.limits);
       switch (frame.type) {
         case 'hello':
           return this.onHello(frame);
@@ -258,8 +281,8 @@ export class AgentSession implements LiveSession {
     }
     if (hello.streamId === COLLECTOR_STREAM_ID) throw new ProtocolError(CloseCodes.MALFORMED, 'hello.stream_id is reserved for the collector');
     this.hello = hello;
-    if (this.helloTimer) clearTimeout(this.helloTimer);
-    this.helloTimer = undefined;
+    this.helloQueue?.remove(this);
+    this.helloQueue = undefined;
     const { deps } = this;
     deps.registry.attach(this, {
       version: hello.agentVersion,
@@ -297,7 +320,7 @@ export class AgentSession implements LiveSession {
     );
   }
 
-  private onBatch(batch: MetricBatch, receivedAt: number): void {
+  private onBatch(batch: TypedMetricBatch, receivedAt: number): void {
     const hello = this.hello;
     if (!hello) throw new ProtocolError(CloseCodes.MALFORMED, 'metric batch before hello', { code: ErrorCodes.PROTOCOL_UNEXPECTED });
     const { deps } = this;
@@ -321,18 +344,18 @@ export class AgentSession implements LiveSession {
       }
       this.seriesMap.set(def.id, deps.metrics.resolveSeries(this.node, def.name, def.labels, this.heldSeries));
     }
-    const n = batch.seriesIds.length;
-    const seriesIds = new Uint32Array(n);
-    for (let i = 0; i < n; i++) {
-      const global = this.seriesMap.get(batch.seriesIds[i]);
-      if (global === undefined) {
-        throw new ProtocolError(CloseCodes.MALFORMED, `batch ${batch.sequence} uses series id ${batch.seriesIds[i]} that this session never defined`);
-      }
-      seriesIds[i] = global;
+    // The decoded ids are this batch's own array: mapped in place to collector ids.
+    const seriesIds = batch.seriesIds;
+    const n = seriesIds.length;
+    const unknown = this.seriesMap.mapInPlace(seriesIds);
+    if (unknown >= 0) {
+      throw new ProtocolError(CloseCodes.MALFORMED, `batch ${batch.sequence} uses series id ${seriesIds[unknown]} that this session never defined`);
     }
     const clockSkewMs = this.checkClockSkew(batch, now);
     this.checkSpoolDrops(batch.droppedBatchesTotal);
-    deps.registry.batchReceived(this, now, { clockSkewMs: batch.sentUnixMs ? clockSkewMs : null, spoolBacklog: spoolBacklog(batch, hello.intervalMs) });
+    this.timing.clockSkewMs = batch.sentUnixMs ? clockSkewMs : null;
+    this.timing.spoolBacklog = spoolBacklog(batch, hello.intervalMs);
+    deps.registry.batchReceived(this, now, this.timing);
     deps.counters.batchesReceived++;
     deps.counters.samplesReceived += n;
     const sequence = batch.sequence;
@@ -340,7 +363,7 @@ export class AgentSession implements LiveSession {
     this.lastReceived = sequence;
     // Held back: nothing more of this session is stored, so no batch overtakes the refused one.
     if (this.heldBack) return;
-    void deps.metrics
+    deps.metrics
       .append({
         node: this.node,
         streamId: hello.streamId,
@@ -348,30 +371,43 @@ export class AgentSession implements LiveSession {
         previousSequence,
         timestampMs: batch.timestampUnixMs,
         seriesIds,
-        values: Float64Array.from(batch.values),
+        values: batch.values,
       })
-      .then(({ duplicate }) => {
-        if (duplicate) deps.counters.duplicateBatches++;
-        else {
-          deps.counters.batchesAcked++;
-          deps.counters.samplesAcked += n;
-        }
-        // The agent takes an Ack as cumulative (it deletes every batch up to it): after a batch of
-        // this session was not stored, nothing later is acknowledged, and an Ack never passes the
-        // stream's contiguous watermark.
-        if (this.storeFailed || this.closed || this.heldBack) return;
-        if (deps.metrics.lastSequence(this.node, hello.streamId) < sequence) {
-          this.fault('store_gap', new Error(`batch ${sequence} stored behind a batch that is not`));
-          return;
-        }
-        this.send({ type: 'ack', sequence });
-        deps.observeAck?.((performance.now() - receivedAt) / 1000);
-      })
-      .catch((err: unknown) => {
-        // Not stored, so not acknowledged: the agent keeps the batch and replays it on reconnect.
-        if (hasCode(err, ErrorCodes.STORE_QUEUE_FULL) && deps.backPressure) return this.holdBack(deps.backPressure, err);
-        this.fault(hasCode(err, ErrorCodes.STORE_BUSY) ? 'store_busy' : hasCode(err, ErrorCodes.STORE_STOPPED) ? 'store_stopped' : 'store_commit', err);
-      });
+      .then(
+        ({ duplicate }) => this.stored(sequence, n, duplicate, receivedAt),
+        (err: unknown) => this.notStored(err),
+      );
+  }
+
+  /** A batch is durable: acknowledge it, unless an earlier one of this session was not. */
+  private stored(sequence: number, samples: number, duplicate: boolean, receivedAt: number): void {
+    const { deps } = this;
+    try {
+      if (duplicate) deps.counters.duplicateBatches++;
+      else {
+        deps.counters.batchesAcked++;
+        deps.counters.samplesAcked += samples;
+      }
+      // The agent takes an Ack as cumulative (it deletes every batch up to it): after a batch of
+      // this session was not stored, nothing later is acknowledged, and an Ack never passes the
+      // stream's contiguous watermark.
+      if (this.storeFailed || this.closed || this.heldBack) return;
+      if (deps.metrics.lastSequence(this.node, this.hello!.streamId) < sequence) {
+        this.fault('store_gap', new Error(`batch ${sequence} stored behind a batch that is not`));
+        return;
+      }
+      if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeAck(sequence));
+      deps.observeAck?.((performance.now() - receivedAt) / 1000);
+    } catch (err) {
+      this.notStored(err);
+    }
+  }
+
+  /** Not stored, so not acknowledged: the agent keeps the batch and replays it on reconnect. */
+  private notStored(err: unknown): void {
+    const { deps } = this;
+    if (hasCode(err, ErrorCodes.STORE_QUEUE_FULL) && deps.backPressure) return this.holdBack(deps.backPressure, err);
+    this.fault(hasCode(err, ErrorCodes.STORE_BUSY) ? 'store_busy' : hasCode(err, ErrorCodes.STORE_STOPPED) ? 'store_stopped' : 'store_commit', err);
   }
 
   /** An agent whose spool overflowed lost data for good: say so once per increase, and count it. */
@@ -386,7 +422,7 @@ export class AgentSession implements LiveSession {
    * Skew is the agent's send time minus now: a replayed batch's own timestamp is old, its send
    * time is not. An older agent tells no send time; then only its timestamp can serve.
    */
-  private checkClockSkew(batch: MetricBatch, now: number): number {
+  private checkClockSkew(batch: Pick<MetricBatch, 'sentUnixMs' | 'timestampUnixMs'>, now: number): number {
     const skew = (batch.sentUnixMs ? batch.sentUnixMs : batch.timestampUnixMs) - now;
     if (Math.abs(skew) <= CLOCK_SKEW_WARN_MS || now - this.lastSkewWarnMs < CLOCK_SKEW_WARN_EVERY_MS) return skew;
     this.lastSkewWarnMs = now;
