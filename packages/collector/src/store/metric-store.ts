@@ -387,16 +387,6 @@ export class MetricStore implements Lifecycle {
     return id;
   }
 
-  /**
-   * `resolveSeries` for every definition of a batch, in order; the ids in the same order. A
-   * refusal (XIMP_ERR_SERIES_LIMIT) part way leaves the definitions before it resolved and held.
-   */
-  resolveDefinitions(node: string, defs: readonly { name: string; labels: readonly Label[] }[], holder: Set<number>): number[] {
-    const ids = new Array<number>(defs.length);
-    for (let i = 0; i < defs.length; i++) ids[i] = this.resolveSeries(node, defs[i].name, defs[i].labels, holder);
-    return ids;
-  }
-
   /** The id of a known series (index, waiting for its commit, or table), or undefined; never creates one. */
   findSeries(node: string, name: string, labels: readonly Label[]): number | undefined {
     const labelsJson = labelsJsonOf(labels);
