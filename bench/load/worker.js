@@ -73,6 +73,7 @@ function connect(agent) {
   });
   agent.ws = ws;
   let welcomed = false;
+  let closeNoted = false;
   ws.on('upgrade', () => stats.sessions++);
   ws.on('open', () => ws.send(helloFrame(agent.node, agent.streamId, cfg.intervalMs)));
   ws.on('message', (data) => {
@@ -95,6 +96,11 @@ function connect(agent) {
       onAck(agent, frame.sequence);
     } else if (frame.type === 'error') {
       noteError(`collector error ${frame.code}: ${frame.message}`);
+      // The collector says why it closes before it closes: the agent knows its session ended here.
+      if (!stopping && !closeNoted) {
+        closeNoted = true;
+        closeEvents.push({ index: agent.index, code: frame.code, at: now() });
+      }
     }
   });
   ws.on('error', (err) => noteError(err.message));
@@ -105,7 +111,7 @@ function connect(agent) {
     clearTimers(agent);
     stats.closesByCode[code] = (stats.closesByCode[code] ?? 0) + 1;
     if (stopping) return;
-    closeEvents.push({ index: agent.index, code, at });
+    if (!closeNoted) closeEvents.push({ index: agent.index, code, at });
     if (cfg.reconnect) {
       // Like an agent's backoff: a second, with jitter, so a storm does not come back in step.
       agent.timer = setTimeout(() => {
