@@ -41,7 +41,7 @@ let stopping = false;
 let handshakes = 0;
 const waiting = [];
 
-const agents = cfg.agents.map((a) => ({ ...a, ws: null, sequence: 0, defined: false, pending: new Map(), timer: null, firstAcked: false, inHandshake: false }));
+const agents = cfg.agents.map((a) => ({ ...a, backoff: new shared.Backoff({ initialMs: 1000, maxMs: 60_000 }), ws: null, sequence: 0, defined: false, pending: new Map(), timer: null, firstAcked: false, inHandshake: false }));
 
 function endHandshake(agent) {
   if (!agent.inHandshake) return;
@@ -90,6 +90,7 @@ function connect(agent) {
       stats.welcomed++;
       stats.connected++;
       agent.sequence = frame.lastAckedSequence;
+      agent.backoff.reset();
       endHandshake(agent);
       if (!cfg.idle) startSending(agent, ws);
     } else if (frame.type === 'ack') {
@@ -113,14 +114,15 @@ function connect(agent) {
     if (stopping) return;
     if (!closeNoted) closeEvents.push({ index: agent.index, code, at });
     if (cfg.reconnect) {
-      // Like an agent's backoff: a second, with jitter, so a storm does not come back in step.
+      // The agent's backoff (connection.ts): exponential from 1 s to 60 s with full jitter, reset
+      // by a Welcome; a faster retry would only feed the collector's per-token upgrade limit.
       agent.timer = setTimeout(() => {
         agent.timer = null;
         if (!stopping) {
           waiting.push(agent);
           pump();
         }
-      }, 1000 + Math.random() * 1000);
+      }, agent.backoff.next());
     }
   });
 }
