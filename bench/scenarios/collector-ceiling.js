@@ -48,7 +48,7 @@ module.exports = {
           unit: 'core-s',
           target: { op: '<=', value: 1.0, text: '≤ 1.0 core-s' },
           anchor: 'Netdata ~2 core-s',
-          note: `collector ${r.collectorCpuPercent} % of one core (all threads)`,
+          note: `collector ${r.collectorCpuPercent} % of one core (all threads); main thread on a CPU ${r.collectorMainThreadOnCpuPercent} %, waiting for one ${r.collectorMainThreadWaitingForCpuPercent} % of the time`,
         },
         { id: 'ack_p99', label: 'ack latency p99', value: r.ackP99Ms, unit: 'ms', note: `p50 ${r.ackP50Ms} ms` },
         { id: 'collector_rss', label: 'collector RSS at the end of the window', value: Math.round(r.collectorRssBytes / 1048576), unit: 'MiB', note: `peak ${Math.round((r.collectorPeakRssBytes ?? 0) / 1048576)} MiB` },
