@@ -39,7 +39,8 @@ module.exports = {
           unit: 'samples/s',
           target: { op: '>=', value: 1_000_000, text: '≥ 1,000,000/s' },
           anchor: 'Netdata parent ~500k/s per core; Mimir distributor 25k/s per core',
-          note: `offered ${r.offeredSamplesPerSecond.toLocaleString('en-US')}/s by ${r.streaming}/${agents} streaming agents${saturated ? '; collector saturated' : ''}`,
+          // Acks above what was sent in the window are a backlog from before it being worked off.
+          note: `offered ${r.offeredSamplesPerSecond.toLocaleString('en-US')}/s by ${r.streaming}/${agents} streaming agents, sent ${Math.round(r.sentBatchesPerSecond * samples).toLocaleString('en-US')}/s in the window${saturated ? '; collector saturated' : ''}`,
         },
         {
           id: 'collector_cpu_per_million',
