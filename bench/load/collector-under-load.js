@@ -3,7 +3,8 @@
  * A collector for one load scenario: prepared with `agents` tokens (bench/lib), started with the
  * node flags of BENCH_COLLECTOR_NODE_ARGS (e.g. "--cpu-prof": the profile goes to
  * BENCH_PROFILE_DIR, default bench/results/profiles, named after the scenario), its open-file
- * limit and the generator's raised to their hard limit, and always stopped.
+ * limit and the generator's raised to their hard limit, and always stopped. BENCH_COLLECTOR_LOG=FILE
+ * appends its log (from "collector listening" on) to FILE.
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -36,6 +37,11 @@ async function withCollector(ctx, id, { agents, extraYaml = '', tokenTtlMs, befo
     const nodeArgs = collectorNodeArgs(ctx.env, id);
     collector = await startCollector({ configFile: prepared.configFile, nodeArgs });
     if (nodeArgs.length) ctx.log(`collector node flags: ${nodeArgs.join(' ')}`);
+    // BENCH_COLLECTOR_LOG=FILE keeps the collector's log (after "collector listening") for a look at its refusals and faults.
+    if (ctx.env.BENCH_COLLECTOR_LOG) {
+      const out = fs.createWriteStream(ctx.env.BENCH_COLLECTOR_LOG, { flags: 'a' });
+      collector.child.stdout.pipe(out);
+    }
     ctx.log(raiseFileLimit(process.pid).text.replace(`pid ${process.pid}`, 'the generator'));
     ctx.log(raiseFileLimit(collector.pid).text.replace(`pid ${collector.pid}`, 'the collector'));
     const url = `wss://127.0.0.1:${prepared.ports.agents}/v1/agent`;

@@ -5,11 +5,24 @@
  */
 const { procUsage, peakRss } = require('../lib/proc-usage');
 
+const fs = require('node:fs');
+
 const round = (n, digits = 1) => (Number.isFinite(n) ? Number(n.toFixed(digits)) : null);
+
+/**
+ * The main thread's time on a CPU and waiting for one (schedstat fields 1 and 2, ns). On a
+ * shared machine the wait says how much of a figure is the collector's and how much the
+ * machine's: a main thread runnable all the time but waiting half of it is saturated at half a core.
+ */
+function mainThreadSchedstat(pid) {
+  const [onCpu, waiting] = fs.readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+  return { onCpu, waiting };
+}
 
 async function measureWindow({ pid, gen, seconds }) {
   const s0 = await gen.snapshot({ resetLatency: true });
   const c0 = procUsage(pid);
+  const m0 = mainThreadSchedstat(pid);
   const g0 = gen.cpuSeconds();
   const t0 = performance.now();
   let rssMax = c0.rssBytes;
@@ -24,6 +37,7 @@ async function measureWindow({ pid, gen, seconds }) {
   clearInterval(sampler);
   const s1 = await gen.snapshot();
   const c1 = procUsage(pid);
+  const m1 = mainThreadSchedstat(pid);
   const elapsed = (performance.now() - t0) / 1000;
   const cpuSeconds = (c1.cpuNs - c0.cpuNs) / 1e9;
   const ackedSamples = s1.ackedSamples - s0.ackedSamples;
@@ -42,6 +56,8 @@ async function measureWindow({ pid, gen, seconds }) {
     collectorCpuPercent: round((cpuSeconds / elapsed) * 100),
     collectorCpuSeconds: round(cpuSeconds, 2),
     collectorCoreSecondsPerMillion: ackedSamples > 0 ? round(cpuSeconds / (ackedSamples / 1e6), 2) : null,
+    collectorMainThreadOnCpuPercent: round(((m1.onCpu - m0.onCpu) / 1e9 / elapsed) * 100),
+    collectorMainThreadWaitingForCpuPercent: round(((m1.waiting - m0.waiting) / 1e9 / elapsed) * 100),
     collectorRssBytes: c1.rssBytes,
     collectorRssMaxBytes: rssMax,
     collectorPeakRssBytes: peakRss(pid),

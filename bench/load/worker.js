@@ -41,7 +41,7 @@ let stopping = false;
 let handshakes = 0;
 const waiting = [];
 
-const agents = cfg.agents.map((a) => ({ ...a, ws: null, sequence: 0, defined: false, pending: new Map(), timer: null, firstAcked: false, inHandshake: false }));
+const agents = cfg.agents.map((a) => ({ ...a, backoff: new shared.Backoff({ initialMs: 1000, maxMs: 60_000 }), ws: null, sequence: 0, defined: false, pending: new Map(), timer: null, firstAcked: false, inHandshake: false }));
 
 function endHandshake(agent) {
   if (!agent.inHandshake) return;
@@ -73,6 +73,7 @@ function connect(agent) {
   });
   agent.ws = ws;
   let welcomed = false;
+  let closeNoted = false;
   ws.on('upgrade', () => stats.sessions++);
   ws.on('open', () => ws.send(helloFrame(agent.node, agent.streamId, cfg.intervalMs)));
   ws.on('message', (data) => {
@@ -89,12 +90,18 @@ function connect(agent) {
       stats.welcomed++;
       stats.connected++;
       agent.sequence = frame.lastAckedSequence;
+      agent.backoff.reset();
       endHandshake(agent);
       if (!cfg.idle) startSending(agent, ws);
     } else if (frame.type === 'ack') {
       onAck(agent, frame.sequence);
     } else if (frame.type === 'error') {
       noteError(`collector error ${frame.code}: ${frame.message}`);
+      // The collector says why it closes before it closes: the agent knows its session ended here.
+      if (!stopping && !closeNoted) {
+        closeNoted = true;
+        closeEvents.push({ index: agent.index, code: frame.code, at: now() });
+      }
     }
   });
   ws.on('error', (err) => noteError(err.message));
@@ -105,16 +112,17 @@ function connect(agent) {
     clearTimers(agent);
     stats.closesByCode[code] = (stats.closesByCode[code] ?? 0) + 1;
     if (stopping) return;
-    closeEvents.push({ index: agent.index, code, at });
+    if (!closeNoted) closeEvents.push({ index: agent.index, code, at });
     if (cfg.reconnect) {
-      // Like an agent's backoff: a second, with jitter, so a storm does not come back in step.
+      // The agent's backoff (connection.ts): exponential from 1 s to 60 s with full jitter, reset
+      // by a Welcome; a faster retry would only feed the collector's per-token upgrade limit.
       agent.timer = setTimeout(() => {
         agent.timer = null;
         if (!stopping) {
           waiting.push(agent);
           pump();
         }
-      }, 1000 + Math.random() * 1000);
+      }, agent.backoff.next());
     }
   });
 }

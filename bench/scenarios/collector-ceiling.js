@@ -39,7 +39,8 @@ module.exports = {
           unit: 'samples/s',
           target: { op: '>=', value: 1_000_000, text: '≥ 1,000,000/s' },
           anchor: 'Netdata parent ~500k/s per core; Mimir distributor 25k/s per core',
-          note: `offered ${r.offeredSamplesPerSecond.toLocaleString('en-US')}/s by ${r.streaming}/${agents} streaming agents${saturated ? '; collector saturated' : ''}`,
+          // Acks above what was sent in the window are a backlog from before it being worked off.
+          note: `offered ${r.offeredSamplesPerSecond.toLocaleString('en-US')}/s by ${r.streaming}/${agents} streaming agents, sent ${Math.round(r.sentBatchesPerSecond * samples).toLocaleString('en-US')}/s in the window${saturated ? '; collector saturated' : ''}`,
         },
         {
           id: 'collector_cpu_per_million',
@@ -48,7 +49,7 @@ module.exports = {
           unit: 'core-s',
           target: { op: '<=', value: 1.0, text: '≤ 1.0 core-s' },
           anchor: 'Netdata ~2 core-s',
-          note: `collector ${r.collectorCpuPercent} % of one core (all threads)`,
+          note: `collector ${r.collectorCpuPercent} % of one core (all threads); main thread on a CPU ${r.collectorMainThreadOnCpuPercent} %, waiting for one ${r.collectorMainThreadWaitingForCpuPercent} % of the time`,
         },
         { id: 'ack_p99', label: 'ack latency p99', value: r.ackP99Ms, unit: 'ms', note: `p50 ${r.ackP50Ms} ms` },
         { id: 'collector_rss', label: 'collector RSS at the end of the window', value: Math.round(r.collectorRssBytes / 1048576), unit: 'MiB', note: `peak ${Math.round((r.collectorPeakRssBytes ?? 0) / 1048576)} MiB` },
