@@ -29,7 +29,8 @@ t.test('npm start: ACTIVE within 5 s, clean stop, second run reuses the folder',
 
   for (const run of ['first', 'second']) {
     const child = spawnNode(t, [script], { XIMP_LOCAL_DIR: dir });
-    await waitFor(`${run} run is up`, () => child.output().includes('XIMP is running'), 60_000);
+    // The start-up message is several writes, which may arrive in more than one read: wait for its last line.
+    await waitFor(`${run} run is up`, () => child.output().includes('XIMP is running') && child.output().includes('agent token list'), 60_000);
     const upAt = Date.now();
     t.match(child.output(), /XIMP_CLI_CONFIG=.*cli\.yaml npx ximp agent list/, 'it tells what to run next');
     const active = await waitFor('this host ACTIVE', async () => (await agentList(cliConfig)).find((a) => a.state === 'ACTIVE'), 15_000, 200);
