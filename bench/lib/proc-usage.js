@@ -43,4 +43,25 @@ function peakRss(pid) {
   return match ? Number(match[1]) * 1024 : null;
 }
 
-module.exports = { procUsage, peakRss, schedstatNs };
+/**
+ * The process's resident memory by kind, from /proc/<pid>/smaps_rollup, in bytes: `anonymous`
+ * (heap, stacks: only swap can take it back) and `file` (pages of the program and its libraries,
+ * which the kernel can drop and read again, and which processes running the same binary share).
+ * null when the kernel has no smaps_rollup.
+ */
+function memoryKinds(pid) {
+  let text;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  } catch {
+    return null;
+  }
+  const kB = (name) => {
+    const match = new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(text);
+    return match ? Number(match[1]) * 1024 : 0;
+  };
+  const anonymous = kB('Anonymous');
+  return { anonymous, file: kB('Rss') - anonymous };
+}
+
+module.exports = { procUsage, peakRss, memoryKinds, schedstatNs };

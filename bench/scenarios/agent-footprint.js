@@ -14,7 +14,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn, execFileSync } = require('node:child_process');
-const { procUsage, peakRss } = require('../lib/proc-usage');
+const { procUsage, peakRss, memoryKinds } = require('../lib/proc-usage');
 const { prepareCollector, startCollector } = require('../lib/collector-process');
 const { agentCommand, agentEnv } = require('../lib/agent-command');
 const { NODE_EXPORTER_PACKAGE, nodeExporterBinary, startNodeExporter, scrapeLoop } = require('../lib/node-exporter');
@@ -172,6 +172,9 @@ async function run(ctx) {
     const agentPeak = peakRss(agent.pid);
     const bareRss = procUsage(bare.pid).rssBytes;
     const nePeak = ne ? peakRss(ne.pid) : null;
+    const agentKinds = memoryKinds(agent.pid);
+    const bareKinds = memoryKinds(bare.pid);
+    const neKinds = ne ? memoryKinds(ne.pid) : null;
     const series = scraper ? scraper.state.series : null;
     const scrapeErrors = scraper ? [...new Set(scraper.state.errors)].slice(0, 5) : [];
     // A failed scrape costs node_exporter less than an answered one: its figure would flatter it.
@@ -212,6 +215,16 @@ async function run(ctx) {
         note: ne ? `ratio ${round(agentRssMiB / neRssMiB, 2)} × node_exporter` : undefined,
       },
       { id: 'agent-peak-rss', label: 'agent peak RSS (VmHWM)', value: agentPeak === null ? null : round(agentPeak / MiB, 1), unit: 'MiB' },
+      {
+        // RSS is mostly the node binary's file pages (bare node's too); the anonymous part is the
+        // agent's own heap and stacks, set beside node_exporter's.
+        id: 'agent-anonymous-memory',
+        label: 'agent anonymous memory (heap, stacks)',
+        value: agentKinds === null ? null : round(agentKinds.anonymous / MiB, 1),
+        unit: 'MiB',
+        anchor: [neKinds && `node_exporter ${round(neKinds.anonymous / MiB, 1)} MiB`, bareKinds && `bare node ${round(bareKinds.anonymous / MiB, 1)} MiB`].filter(Boolean).join('; ') || undefined,
+        note: agentKinds === null ? 'no /proc/<pid>/smaps_rollup' : `file pages ${round(agentKinds.file / MiB, 1)} MiB${neKinds ? ` (node_exporter ${round(neKinds.file / MiB, 1)} MiB)` : ''}${bareKinds ? `; bare node ${round(bareKinds.file / MiB, 1)} MiB` : ''}`,
+      },
     ];
     if (ne) {
       figures.push(
@@ -236,6 +249,7 @@ async function run(ctx) {
         settleSeconds: settleMs / 1000,
         agentCpuNs: agentAfter.cpuNs - agentBefore.cpuNs,
         agentDisconnects: disconnects,
+        memoryKinds: { agent: agentKinds, bareNode: bareKinds, nodeExporter: neKinds },
         nodeExporter: ne
           ? { version: ne.version, scrapes: cycles, series, cpuNs: neAfter.cpuNs - neBefore.cpuNs, peakRssBytes: nePeak }
           : null,
