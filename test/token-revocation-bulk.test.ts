@@ -4,6 +4,8 @@
  * them with 4001 (their retries are refused), answers each id's status in request order, audits
  * only what it newly revoked and logs one line; a bad body is refused naming the field; a storage
  * fault during the transaction revokes nothing, answers 503 and the collector keeps serving.
+ * `ximp agent token revoke` with several IDs uses it (one call per 1,000), prints one row per ID
+ * and exits 4 when any was unknown, the others revoked all the same.
  */
 import t from 'tap';
 import * as fs from 'node:fs';
@@ -12,7 +14,7 @@ import type { Database } from '../packages/collector/src/store/database';
 import { MetricStore } from '../packages/collector/src/store/metric-store';
 import { adminApi, type AdminApi } from './helpers/admin-api';
 import { connectRawAgent, helloFrame, type RawAgent } from './helpers/raw-agent';
-import { startCollector, waitFor } from './helpers/system';
+import { runCli, startCollector, waitFor } from './helpers/system';
 
 const AGENTS = 20;
 const REVOKE = '/api/v1/agent-tokens/revoke';
@@ -139,5 +141,37 @@ t.test('one call revokes many tokens with their agents connected; faults revoke 
     t.equal(retry.status, 200, 'the same call succeeds once storage is back');
     t.same((JSON.parse(retry.body) as { results: Result[] }).results.map((r) => r.status), ['revoked', 'revoked', 'revoked', 'revoked']);
     for (let i = 14; i < 18; i++) t.equal((await agents[i].closed).code, 4001, `session ${i} closes with 4001`);
+  });
+
+  await t.test('the CLI with several IDs: one row each, exit 4 when one is unknown, JSON rows', async (t) => {
+    const table = await runCli(c.cliConfig, ['agent', 'token', 'revoke', tokens[12].id, 'yyyyyyyyyyyy', tokens[18].id]);
+    t.equal(table.code, 4, 'an unknown ID exits 4');
+    const lines = table.stdout.trimEnd().split('\n');
+    t.match(lines[0], /^ID\s+STATUS\s+CLOSED-SESSIONS$/);
+    t.match(lines[1], new RegExp(`^${tokens[12].id}\\s+revoked\\s+1$`));
+    t.match(lines[2], /^yyyyyyyyyyyy\s+not_found\s+0$/);
+    t.match(lines[3], new RegExp(`^${tokens[18].id}\\s+revoked\\s+1$`));
+    t.match(table.stderr, /not found: 1 of 3 token IDs \(the others were revoked\)/);
+    t.equal((await agents[12].closed).code, 4001);
+    t.equal((await agents[18].closed).code, 4001);
+
+    const json = await runCli(c.cliConfig, ['agent', 'token', 'revoke', tokens[12].id, tokens[19].id, '--output', 'json']);
+    t.equal(json.code, 0, 'already revoked and revoked exit 0');
+    t.same(JSON.parse(json.stdout), [
+      { id: tokens[12].id, status: 'already_revoked', closed_sessions: [] },
+      { id: tokens[19].id, status: 'revoked', closed_sessions: [{ node: tokens[19].node, address: '127.0.0.1' }] },
+    ]);
+
+    // 1,001 IDs take two calls (the API refuses more than 1,000 in one).
+    const callsBefore = c.logs.filter((l) => l.includes('"msg":"agent tokens revoked"')).length;
+    const unknown = Array.from({ length: 1000 }, (_, i) => `u${String(i).padStart(11, '0')}`);
+    const many = await runCli(c.cliConfig, ['agent', 'token', 'revoke', ...unknown, tokens[13].id, '--output', 'json']);
+    t.equal(many.code, 4);
+    const rows = JSON.parse(many.stdout) as Result[];
+    t.equal(rows.length, 1001);
+    t.same(rows[1000], { id: tokens[13].id, status: 'revoked', closed_sessions: [{ node: tokens[13].node, address: '127.0.0.1' }] });
+    t.ok(rows.slice(0, 1000).every((r) => r.status === 'not_found'));
+    t.equal(c.logs.filter((l) => l.includes('"msg":"agent tokens revoked"')).length - callsBefore, 2, 'two calls');
+    t.equal((await agents[13].closed).code, 4001);
   });
 });
