@@ -1,5 +1,5 @@
 import { parseDuration } from '@ximp/shared';
-import { CloseCodes, MAX_REVOKE_IDS, type AgentTokenRevokeResultJson } from '@ximp/shared';
+import { CloseCodes, MAX_REVOKE_IDS, type AgentTokenRevokeAnswerJson, type AgentTokenRevokeResultJson } from '@ximp/shared';
 import { isAgentTokenId } from '../auth/agent-token';
 import { agentTokenStatus, type AgentTokenRecord } from '../auth/agent-token-store';
 import { HttpError, invalidRequest } from './http-error';
@@ -143,7 +143,7 @@ export const AGENT_TOKEN_ROUTES: readonly Route[] = [
         },
         'agent tokens revoked',
       );
-      return { status: 200, body: { results } };
+      return { status: 200, body: { results } satisfies AgentTokenRevokeAnswerJson };
     },
   },
   {

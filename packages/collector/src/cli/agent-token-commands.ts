@@ -1,4 +1,4 @@
-import { isAgentTokenId, MAX_REVOKE_IDS, parseAgentToken } from '@ximp/shared';
+import { isAgentTokenId, MAX_REVOKE_IDS, parseAgentToken, type AgentTokenRevokeRequestJson } from '@ximp/shared';
 import { CliError } from './cli-error';
 import { asList, asObject, jsonText, num, printList, queryString, str, type CommandContext } from './command-context';
 import { ExitCodes } from './exit-codes';
@@ -112,9 +112,10 @@ async function agentTokenRevokeMany(ctx: CommandContext): Promise<void> {
   const asked = rows.filter((r) => r.id !== null);
   for (let from = 0; from < asked.length; from += MAX_REVOKE_IDS) {
     const chunk = asked.slice(from, from + MAX_REVOKE_IDS);
+    const request: AgentTokenRevokeRequestJson = { ids: chunk.map((r) => r.id!) };
     let answer: Record<string, unknown>;
     try {
-      answer = asObject(await ctx.api.call('POST', '/api/v1/agent-tokens/revoke', { ids: chunk.map((r) => r.id) }));
+      answer = asObject(await ctx.api.call('POST', '/api/v1/agent-tokens/revoke', request));
     } catch (err) {
       // The calls before this one took effect: show them before the failure.
       if (from > 0) printRevokeRows(ctx, rows.filter((r) => r.status !== null));
