@@ -95,6 +95,14 @@ const TABLE: Record<string, Entry> = {
       return { path: `/api/v1/agent-tokens/${(JSON.parse(res.body) as { id: string }).id}` };
     },
   },
+  'POST /api/v1/agent-tokens/revoke': {
+    least: 'admin',
+    ok: 200,
+    async request({ admin }) {
+      const res = await admin('POST', '/api/v1/agent-tokens', { node: 'web-7' });
+      return { path: '/api/v1/agent-tokens/revoke', json: { ids: [(JSON.parse(res.body) as { id: string }).id] } };
+    },
+  },
   'GET /api/v1/clients': { least: 'admin', ok: 200, request: () => ({ path: '/api/v1/clients' }) },
   'POST /api/v1/clients': {
     least: 'admin',

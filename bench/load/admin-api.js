@@ -33,9 +33,11 @@ function adminApi(cliConfigFile, apiPort, caPem, { maxSockets = 32 } = {}) {
       if (grant.status !== 200) throw new Error(`token grant answered ${grant.status}`);
       token = JSON.parse(grant.body).access_token;
     },
-    async call(method, urlPath) {
+    /** One call; `json`, when given, is sent as the JSON body. */
+    async call(method, urlPath, json) {
       await this.signIn();
-      return request(method, urlPath, { Authorization: `Bearer ${token}` });
+      if (json === undefined) return request(method, urlPath, { Authorization: `Bearer ${token}` });
+      return request(method, urlPath, { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, JSON.stringify(json));
     },
     close() {
       agent.destroy();

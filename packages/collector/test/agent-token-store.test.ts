@@ -194,3 +194,27 @@ t.test('revocations asked for at once commit together: results per id, all or no
   t.equal(store.get(c.id)!.revokedMs, null, 'nothing of the failed group took effect');
   t.equal(await store.revokeGrouped(c.id, T0 + 3), 'revoked', 'the next group commits');
 });
+
+t.test('a bulk revocation is one all-or-none part of the group commit', async (t) => {
+  const { store } = setup(t);
+  const a = store.create('node-a', DAY, T0);
+  const b = store.create('node-b', DAY, T0);
+  const c = store.create('node-c', DAY, T0);
+  const seen: string[] = [];
+  const [bulk, single] = await Promise.all([
+    store.revokeAllGrouped([a.id, 'zzzzzzzzzzzz', a.id, b.id], T0 + 1, (id, r) => seen.push(`${id}:${r}`)),
+    store.revokeGrouped(b.id, T0 + 1),
+  ]);
+  t.same(bulk, ['revoked', 'not_found', 'already_revoked', 'revoked'], 'per id, in order');
+  t.equal(single, 'already_revoked', 'a revocation asked for in the same turn joins the same commit, after it');
+  t.same(seen, [`${a.id}:revoked`, 'zzzzzzzzzzzz:not_found', `${a.id}:already_revoked`, `${b.id}:revoked`]);
+
+  const failing = store.revokeAllGrouped([c.id, b.id], T0 + 2, (id) => {
+    if (id === b.id) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+  });
+  await t.rejects(failing, { code: 'SQLITE_IOERR' });
+  t.equal(store.get(c.id)!.revokedMs, null, 'the id revoked before the fault is not revoked');
+
+  await t.rejects(store.revokeAllGrouped(Array.from({ length: 100_001 }, () => c.id), T0 + 3), { code: ErrorCodes.STORE_BUSY }, 'refused whole past the bound');
+  t.same(await store.revokeAllGrouped([c.id], T0 + 3), ['revoked']);
+});

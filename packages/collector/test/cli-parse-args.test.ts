@@ -32,6 +32,11 @@ t.test('commands, flags and positionals', async (t) => {
 
   const revoke = parseArgs(['agent', 'token', 'revoke', 'abcdefabcdef']);
   t.equal(revoke.kind === 'run' && revoke.positionals[0], 'abcdefabcdef');
+  // TOKEN_ID repeats: several tokens revoked at once.
+  const several = parseArgs(['agent', 'token', 'revoke', 'abcdefabcdef', 'bcdefabcdefa', 'cdefabcdefab']);
+  t.same(several.kind === 'run' && several.positionals, ['abcdefabcdef', 'bcdefabcdefa', 'cdefabcdefab']);
+  const revokeHelp = parseArgs(['agent', 'token', 'revoke', '--help']);
+  t.match(revokeHelp.kind === 'help' && revokeHelp.text, /^Usage: ximp agent token revoke TOKEN_ID \[TOKEN_ID \.\.\.\] \[flags\]/);
 
   // `--` ends flags, so an argument may start with a dash.
   const dash = parseArgs(['client', 'revoke', '--', '-weird']);
@@ -75,7 +80,7 @@ t.test('usage errors exit 2', async (t) => {
   usageError(t, ['agent', 'token', 'create', '--node='], /--node needs a value/);
   usageError(t, ['agent', 'token', 'create', '--node', 'a', '--node', 'b'], /more than once/);
   usageError(t, ['agent', 'token', 'revoke'], /missing argument TOKEN_ID/);
-  usageError(t, ['agent', 'token', 'revoke', 'a', 'b'], /unexpected argument "b"/);
+  usageError(t, ['client', 'revoke', 'a', 'b'], /unexpected argument "b"/);
   usageError(t, ['agent', 'list', '--output', 'yaml'], /--output must be one of table, json/);
   usageError(t, ['client', 'list', '--node', 'x'], /--node does not apply/);
   usageError(t, ['client', 'create', '--name', 'x'], /missing required flag --role/);

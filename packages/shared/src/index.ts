@@ -15,6 +15,7 @@ export * from './tls/index';
 export * from './file-modes';
 export * from './node-name';
 export * from './token-format';
+export * from './agent-token-revocation';
 export * from './config/index';
 export * from './segment-log/index';
 export * from './backoff';

@@ -1,5 +1,5 @@
 import { parseDuration } from '@ximp/shared';
-import { CloseCodes } from '@ximp/shared';
+import { CloseCodes, MAX_REVOKE_IDS, type AgentTokenRevokeAnswerJson, type AgentTokenRevokeResultJson } from '@ximp/shared';
 import { isAgentTokenId } from '../auth/agent-token';
 import { agentTokenStatus, type AgentTokenRecord } from '../auth/agent-token-store';
 import { HttpError, invalidRequest } from './http-error';
@@ -41,6 +41,23 @@ export function agentTokenJson(record: AgentTokenRecord, now: number): AgentToke
 
 function notFound(id: string | null): HttpError {
   return new HttpError(404, 'not_found', id === null ? 'no agent token with that ID' : `no agent token "${id}"`);
+}
+
+/**
+ * The `ids` of a bulk revocation: an array of 1 to MAX_REVOKE_IDS strings. Messages name the
+ * field (and the index), never a value: an id may be a whole token pasted by mistake.
+ */
+function revokeIds(body: Record<string, unknown>): string[] {
+  rejectUnknownFields(body, ['ids']);
+  const ids = Object.prototype.hasOwnProperty.call(body, 'ids') ? body.ids : undefined;
+  if (ids === undefined || ids === null) throw invalidRequest('ids: required');
+  if (!Array.isArray(ids)) throw invalidRequest(`ids: expected an array of token IDs (actual: ${typeof ids})`);
+  if (ids.length === 0) throw invalidRequest('ids: expected at least one token ID');
+  if (ids.length > MAX_REVOKE_IDS) throw invalidRequest(`ids: at most ${MAX_REVOKE_IDS} token IDs in one request (got ${ids.length})`);
+  ids.forEach((id: unknown, i) => {
+    if (typeof id !== 'string') throw invalidRequest(`ids[${i}]: expected a string (actual: ${id === null ? 'null' : Array.isArray(id) ? 'array' : typeof id})`);
+  });
+  return ids as string[];
 }
 
 export const AGENT_TOKEN_ROUTES: readonly Route[] = [
@@ -86,6 +103,47 @@ export const AGENT_TOKEN_ROUTES: readonly Route[] = [
           token: created.token,
         },
       };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: '/api/v1/agent-tokens/revoke',
+    permission: 'agent_tokens:manage',
+    async handler({ deps, req, principal, source }) {
+      // Each distinct id once, in order of first appearance.
+      const listed = [...new Set(revokeIds(await readJsonObject(req)))];
+      // A malformed id cannot name a token: not found, and never sent back (it may be a secret).
+      const wellFormed = listed.filter((id) => isAgentTokenId(id));
+      const now = deps.now();
+      // One transaction for all of them, each new revocation's audit entry committed with it.
+      const outcomes = await deps.tokens.revokeAllGrouped(wellFormed, now, (id, outcome) => {
+        if (outcome === 'revoked') deps.audit.record({ actor: principal!.clientId, action: 'agent_token.revoke', target: id, source }, now);
+      });
+      const outcomeOf = new Map(wellFormed.map((id, i) => [id, outcomes[i]]));
+      const counts = { revoked: 0, already_revoked: 0, not_found: 0 };
+      let closedSessions = 0;
+      const results: AgentTokenRevokeResultJson[] = listed.map((id) => {
+        const status = outcomeOf.get(id) ?? 'not_found';
+        counts[status]++;
+        if (status === 'not_found') return { id: isAgentTokenId(id) ? id : null, status, closed_sessions: [] };
+        // Closed even when already revoked, as DELETE does: a revoked token never keeps a live session.
+        const closed = deps.sessions.closeSessionsOfToken(id, CloseCodes.TOKEN_REVOKED, 'token revoked');
+        closedSessions += closed.length;
+        return { id, status, closed_sessions: closed.map((s) => ({ node: s.node, address: s.address })) };
+      });
+      deps.log.info(
+        {
+          client: principal!.clientId,
+          remote: source,
+          requested: listed.length,
+          revoked: counts.revoked,
+          already_revoked: counts.already_revoked,
+          not_found: counts.not_found,
+          closed_sessions: closedSessions,
+        },
+        'agent tokens revoked',
+      );
+      return { status: 200, body: { results } satisfies AgentTokenRevokeAnswerJson };
     },
   },
   {

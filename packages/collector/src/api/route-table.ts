@@ -87,14 +87,32 @@ function matchPattern(pattern: string, pathname: string): Record<string, string>
   return params;
 }
 
-/** Finds the route for a request: 404 when no pattern matches the path, 405 when only the method differs. */
+function literalSegments(pattern: string): number {
+  return pattern.split('/').filter((segment) => !segment.startsWith(':')).length;
+}
+
+/**
+ * Finds the route for a request: 404 when no pattern matches the path, 405 when only the method
+ * differs. A literal segment beats a `:name` one whatever the table's order, so
+ * `/api/v1/agent-tokens/revoke` is never handed to a route that reads `revoke` as an id.
+ */
 export function matchRoute(routes: readonly Route[], method: string, pathname: string): RouteMatch {
-  const allow: HttpMethod[] = [];
+  let allow: HttpMethod[] = [];
+  let found: { route: Route; params: Record<string, string> } | null = null;
+  let best = -1;
   for (const route of routes) {
     const params = matchPattern(route.pattern, pathname);
     if (params === null) continue;
-    if (route.method === method) return { kind: 'found', route, params };
+    const literal = literalSegments(route.pattern);
+    if (literal < best) continue;
+    if (literal > best) {
+      best = literal;
+      found = null;
+      allow = [];
+    }
+    if (route.method === method && found === null) found = { route, params };
     if (!allow.includes(route.method)) allow.push(route.method);
   }
+  if (found !== null) return { kind: 'found', ...found };
   return allow.length > 0 ? { kind: 'method_not_allowed', allow } : { kind: 'not_found' };
 }

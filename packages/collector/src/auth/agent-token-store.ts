@@ -57,11 +57,12 @@ const MAX_PENDING_LAST_USED = 100_000;
 /** Revocations waiting for the next group commit at most; beyond this one is refused (busy). */
 const MAX_PENDING_REVOCATIONS = 100_000;
 
+/** One caller's revocations waiting for the next group commit (one id, or a bulk request's ids). */
 interface PendingRevocation {
-  id: string;
+  ids: readonly string[];
   now: number;
-  alongside: ((result: RevokeResult) => void) | undefined;
-  resolve(result: RevokeResult): void;
+  alongside: ((id: string, result: RevokeResult) => void) | undefined;
+  resolve(results: RevokeResult[]): void;
   reject(err: unknown): void;
 }
 
@@ -74,6 +75,8 @@ export class AgentTokenStore {
   private readonly pendingLastUsed = new Map<string, number>();
   /** Revocations asked for in this turn of the event loop, committed together in the next. */
   private pendingRevocations: PendingRevocation[] = [];
+  /** Token ids in `pendingRevocations`, for its bound. */
+  private pendingRevocationIds = 0;
 
   constructor(private readonly db: Database) {
     this.stmts = {
@@ -140,26 +143,40 @@ export class AgentTokenStore {
    * every revocation of the group rejects and none of them took effect.
    */
   revokeGrouped(id: string, now: number, alongside?: (result: RevokeResult) => void): Promise<RevokeResult> {
-    if (this.pendingRevocations.length >= MAX_PENDING_REVOCATIONS) {
+    return this.revokeAllGrouped([id], now, alongside && ((_id, result) => alongside(result))).then((results) => results[0]);
+  }
+
+  /**
+   * Revokes `ids` (in order; an id given twice is `already_revoked` the second time) in the same
+   * group commit as `revokeGrouped`, all or none: one bulk request is one transaction, whatever
+   * else joins it. `alongside` runs inside the transaction for each id with its result. Refused
+   * whole (busy) when the ids would take the waiting revocations past their bound.
+   */
+  revokeAllGrouped(ids: readonly string[], now: number, alongside?: (id: string, result: RevokeResult) => void): Promise<RevokeResult[]> {
+    if (this.pendingRevocationIds + ids.length > MAX_PENDING_REVOCATIONS) {
       return Promise.reject(new XimpError(ErrorCodes.STORE_BUSY, 'too many revocations waiting for their commit'));
     }
-    return new Promise<RevokeResult>((resolve, reject) => {
+    return new Promise<RevokeResult[]>((resolve, reject) => {
       if (this.pendingRevocations.length === 0) setImmediate(() => this.commitRevocations());
-      this.pendingRevocations.push({ id, now, alongside, resolve, reject });
+      this.pendingRevocations.push({ ids, now, alongside, resolve, reject });
+      this.pendingRevocationIds += ids.length;
     });
   }
 
   private commitRevocations(): void {
     const group = this.pendingRevocations;
     this.pendingRevocations = [];
-    let results: RevokeResult[];
+    this.pendingRevocationIds = 0;
+    let results: RevokeResult[][];
     try {
       results = this.db.transaction(() =>
-        group.map((r) => {
-          const result = this.revoke(r.id, r.now);
-          r.alongside?.(result);
-          return result;
-        }),
+        group.map((r) =>
+          r.ids.map((id) => {
+            const result = this.revoke(id, r.now);
+            r.alongside?.(id, result);
+            return result;
+          }),
+        ),
       )();
     } catch (err) {
       for (const r of group) r.reject(err);

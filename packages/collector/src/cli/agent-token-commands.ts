@@ -1,4 +1,4 @@
-import { isAgentTokenId, parseAgentToken } from '@ximp/shared';
+import { isAgentTokenId, MAX_REVOKE_IDS, parseAgentToken, type AgentTokenRevokeRequestJson } from '@ximp/shared';
 import { CliError } from './cli-error';
 import { asList, asObject, jsonText, num, printList, queryString, str, type CommandContext } from './command-context';
 import { ExitCodes } from './exit-codes';
@@ -6,6 +6,7 @@ import { formatTimeCell } from './relative-time';
 import { formatFields, formatTable } from './table';
 
 const LIST_COLUMNS = ['ID', 'NODE', 'STATUS', 'CREATED', 'EXPIRES', 'DAYS-LEFT', 'LAST-USED'] as const;
+const REVOKE_COLUMNS = ['ID', 'STATUS', 'CLOSED-SESSIONS'] as const;
 
 /** `ximp agent token create --node NODE [--expires 365d]`. */
 export async function agentTokenCreate(ctx: CommandContext): Promise<void> {
@@ -50,22 +51,33 @@ export async function agentTokenList(ctx: CommandContext): Promise<void> {
       ]);
 }
 
-/** `ximp agent token revoke TOKEN_ID`: exit 4 for an unknown ID, 0 (and says so) when already revoked. */
+/** A token ID from an argument; a whole token pasted by mistake gives its ID and a note, never the secret. */
+function tokenIdArgument(ctx: CommandContext, arg: string): string {
+  const full = parseAgentToken(arg);
+  if (!full) return arg;
+  ctx.err(`note: using the token ID ${full.id}; pass only the ID next time\n`);
+  return full.id;
+}
+
+function closedSessions(entry: Record<string, unknown>): { node: string | null; address: string | null }[] {
+  return (Array.isArray(entry.closed_sessions) ? entry.closed_sessions : [])
+    .filter((s): s is Record<string, unknown> => s !== null && typeof s === 'object')
+    .map((s) => ({ node: str(s, 'node'), address: str(s, 'address') }));
+}
+
+/**
+ * `ximp agent token revoke TOKEN_ID [TOKEN_ID ...]`. One ID: exit 4 when unknown, 0 (and says so)
+ * when already revoked. Several: revoked in one call per MAX_REVOKE_IDS, one row each; exit 4 when
+ * any was unknown, the others revoked all the same.
+ */
 export async function agentTokenRevoke(ctx: CommandContext): Promise<void> {
-  let id = ctx.positionals[0];
-  const full = parseAgentToken(id);
-  if (full) {
-    // A whole token pasted by mistake: use its ID and keep the secret off the wire.
-    id = full.id;
-    ctx.err(`note: using the token ID ${id}; pass only the ID next time\n`);
-  }
+  if (ctx.positionals.length > 1) return agentTokenRevokeMany(ctx);
+  const id = tokenIdArgument(ctx, ctx.positionals[0]);
   if (!isAgentTokenId(id)) {
     throw new CliError(ExitCodes.NOT_FOUND, 'not found: a token ID is 12 characters of [a-z0-9]');
   }
   const result = asObject(await ctx.api.call('DELETE', `/api/v1/agent-tokens/${encodeURIComponent(id)}`));
-  const closed = (Array.isArray(result.closed_sessions) ? result.closed_sessions : [])
-    .filter((s): s is Record<string, unknown> => s !== null && typeof s === 'object')
-    .map((s) => ({ node: str(s, 'node'), address: str(s, 'address') }));
+  const closed = closedSessions(result);
   const already = str(result, 'status') === 'already_revoked';
   if (ctx.output === 'json') {
     if (already) ctx.err(`agent token ${id} was already revoked\n`);
@@ -80,4 +92,50 @@ export async function agentTokenRevoke(ctx: CommandContext): Promise<void> {
     text += formatTable(['NODE', 'ADDRESS'], closed.map((s) => [s.node, s.address]));
   }
   ctx.out(text);
+}
+
+interface RevokeRow {
+  /** Null for an argument that is no token ID (not sent, and not printed: it may be a secret). */
+  id: string | null;
+  status: string | null;
+  closed_sessions: { node: string | null; address: string | null }[];
+}
+
+async function agentTokenRevokeMany(ctx: CommandContext): Promise<void> {
+  // Each distinct argument once, in order; a malformed one is not found without asking.
+  const given = ctx.positionals.map((arg) => tokenIdArgument(ctx, arg));
+  given.forEach((id, i) => {
+    if (!isAgentTokenId(id)) ctx.err(`argument ${i + 1} is not a token ID (12 characters of [a-z0-9])\n`);
+  });
+  const args = [...new Set(given)];
+  const rows: RevokeRow[] = args.map((id) => (isAgentTokenId(id) ? { id, status: null, closed_sessions: [] } : { id: null, status: 'not_found', closed_sessions: [] }));
+  const asked = rows.filter((r) => r.id !== null);
+  for (let from = 0; from < asked.length; from += MAX_REVOKE_IDS) {
+    const chunk = asked.slice(from, from + MAX_REVOKE_IDS);
+    const request: AgentTokenRevokeRequestJson = { ids: chunk.map((r) => r.id!) };
+    let answer: Record<string, unknown>;
+    try {
+      answer = asObject(await ctx.api.call('POST', '/api/v1/agent-tokens/revoke', request));
+    } catch (err) {
+      // The calls before this one took effect: show them before the failure.
+      if (from > 0) printRevokeRows(ctx, rows.filter((r) => r.status !== null));
+      throw err;
+    }
+    const byId = new Map(asList(answer.results).map((entry) => [str(entry, 'id'), entry]));
+    for (const row of chunk) {
+      const entry = byId.get(row.id);
+      if (entry === undefined) throw new CliError(ExitCodes.FAILED, `unexpected answer from the collector: no result for ${row.id}`);
+      row.status = str(entry, 'status');
+      row.closed_sessions = closedSessions(entry);
+    }
+  }
+  printRevokeRows(ctx, rows);
+  const unknown = rows.filter((r) => r.status === 'not_found').length;
+  if (unknown > 0) {
+    throw new CliError(ExitCodes.NOT_FOUND, `not found: ${unknown} of ${rows.length} token IDs (the others were revoked)`);
+  }
+}
+
+function printRevokeRows(ctx: CommandContext, rows: readonly RevokeRow[]): void {
+  printList(ctx, REVOKE_COLUMNS, [...rows], (r) => [r.id ?? '-', r.status, r.closed_sessions.length]);
 }

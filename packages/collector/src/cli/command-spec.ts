@@ -15,6 +15,8 @@ export interface FlagSpec {
 export interface PositionalSpec {
   readonly name: string;
   readonly description: string;
+  /** The last positional only: it may be given more than once (`TOKEN_ID [TOKEN_ID ...]`). */
+  readonly repeatable?: boolean;
 }
 
 /** One `ximp` command: its words (`['agent', 'token', 'list']`), arguments and flags. */
@@ -222,9 +224,15 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     path: ['agent', 'token', 'revoke'],
-    summary: 'revoke a token and close its live sessions',
-    positionals: [{ name: 'TOKEN_ID', description: 'the token ID (the part after "ximp_")' }],
+    summary: 'revoke tokens and close their live sessions',
+    positionals: [{ name: 'TOKEN_ID', description: 'the token ID (the part after "ximp_"); several revoke them all at once', repeatable: true }],
     flags: [],
+    details:
+      'One ID prints the live sessions it closed (NODE ADDRESS); --output json prints\n' +
+      '{id, closed_sessions}. Several IDs are revoked in one call per 1,000 and print\n' +
+      'ID STATUS CLOSED-SESSIONS (STATUS: revoked, already_revoked, not_found); --output json\n' +
+      'prints [{id, status, closed_sessions}]. An unknown ID exits 4, after the others were\n' +
+      'revoked all the same; an already revoked one exits 0.\n',
   },
   {
     path: ['agent', 'list'],

@@ -146,7 +146,7 @@ export function parseArgs(argv: readonly string[], commands: readonly CommandSpe
   const positionals = words.slice(command.path.length);
   if (positionals.length < command.positionals.length) {
     errors.push(`missing argument ${command.positionals.slice(positionals.length).map((p) => p.name).join(' ')}`);
-  } else if (positionals.length > command.positionals.length) {
+  } else if (positionals.length > command.positionals.length && command.positionals.at(-1)?.repeatable !== true) {
     errors.push(`unexpected argument "${positionals[command.positionals.length]}"`);
   }
   if (errors.length === 0 && command.check !== undefined) {

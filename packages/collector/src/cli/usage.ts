@@ -14,7 +14,7 @@ function synopsis(command: CommandSpec): string {
     const text = f.value ? `--${f.name} ${f.metavar ?? 'VALUE'}` : `--${f.name}`;
     return f.required ? text : `[${text}]`;
   });
-  return ['ximp', ...command.path, ...command.positionals.map((p) => p.name), ...flags].join(' ');
+  return ['ximp', ...command.path, ...command.positionals.map((p) => (p.repeatable ? `${p.name} [${p.name} ...]` : p.name)), ...flags].join(' ');
 }
 
 /** The overview `ximp --help` prints; with a prefix (`agent`), only the commands under it. */
