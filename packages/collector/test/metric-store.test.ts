@@ -182,6 +182,43 @@ t.test('bounded queue, lifecycle', async (t) => {
   t.pass('stop before start is safe');
 });
 
+t.test("the collector's own batches are outside the agents' bound and never take an agent's place", async (t) => {
+  const { state } = setup(t, { commitIntervalMs: 60_000, maxBatchesPerCommit: 10_000, maxQueuedBatches: 2 });
+  const s = state.store;
+  await s.start();
+  const up = (node: string) => s.seriesId(node, 'up', []);
+  // A round of up for a fleet larger than the bound: all taken.
+  const own = Array.from({ length: 5 }, (_, i) => s.append(batch(`n${i}`, 'ximp-collector', T0, T0, [up(`n${i}`)], [1]), { own: true }));
+  t.equal(s.queued, 5);
+  const agents = [1, 2].map((i) => s.append(batch('agent', 'st', i, T0, [up('agent')], [i])));
+  t.equal(s.queued, 7, "the agents' batches are queued beside them");
+  t.equal(await codeOf(s.append(batch('agent', 'st', 3, T0, [up('agent')], [3]))), ErrorCodes.STORE_BUSY, 'a third agent batch passes the bound of 2');
+  t.equal(s.rejected, 1);
+  await s.stop();
+  t.same(await Promise.all([...own, ...agents]), Array(7).fill({ duplicate: false }), 'every accepted batch is stored');
+  t.equal(s.lastSequence('agent', 'st'), 2);
+});
+
+t.test('the bound counts what is left after a commit took some of each kind', async (t) => {
+  const { state } = setup(t, { commitIntervalMs: 60_000, maxBatchesPerCommit: 3, maxQueuedBatches: 2 });
+  const s = state.store;
+  await s.start();
+  const id = s.seriesId('n', 'up', []);
+  const stored = [
+    s.append(batch('n', 'ximp-collector', T0, T0, [id], [1]), { own: true }),
+    s.append(batch('n', 'st', 1, T0, [id], [1])),
+    s.append(batch('n', 'ximp-collector', T0 + 1, T0, [id], [1]), { own: true }),
+    s.append(batch('n', 'st', 2, T0, [id], [2])),
+  ];
+  // The fourth append reached maxBatchesPerCommit: a commit takes the first three on the next turn.
+  await new Promise((r) => setImmediate(r));
+  t.equal(s.queued, 1, 'one agent batch left');
+  const third = s.append(batch('n', 'st', 3, T0, [id], [3]));
+  t.equal(await codeOf(s.append(batch('n', 'st', 4, T0, [id], [4]))), ErrorCodes.STORE_BUSY, 'two agent batches waiting fill the bound');
+  await s.stop();
+  t.same(await Promise.all([...stored, third]), Array(5).fill({ duplicate: false }));
+});
+
 t.test('invalid batches are refused before queueing', async (t) => {
   const { state } = setup(t);
   const s = state.store;

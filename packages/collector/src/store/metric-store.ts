@@ -27,12 +27,22 @@ export interface StoredBatch {
   previousSequence?: number;
 }
 
+export interface AppendOptions {
+  /**
+   * The batch carries the collector's own series (`up` for every known agent each round): it does
+   * not count against `maxQueuedBatches`, which bounds what agents queue, so a round for a fleet
+   * larger than the bound never refuses an agent's batch. Its writer bounds itself (one round in
+   * flight at most).
+   */
+  own?: boolean;
+}
+
 export interface MetricStoreOptions {
   /** How long a batch may wait for company before its commit (default 5 ms). */
   commitIntervalMs?: number;
   /** A commit starts at once when this many batches wait (default 512). */
   maxBatchesPerCommit?: number;
-  /** Beyond this many waiting batches `append` refuses with XIMP_ERR_STORE_BUSY (default 10 000). */
+  /** Beyond this many waiting agents' batches `append` refuses with XIMP_ERR_STORE_BUSY (default 10 000; the collector's own are not counted). */
   maxQueuedBatches?: number;
   /** Bytes the series-id index may take (default 64 MiB; two bytes per key character plus overhead). */
   seriesCacheBytes?: number;
@@ -79,6 +89,8 @@ interface Pending {
   batch: StoredBatch;
   resolve(result: { duplicate: boolean }): void;
   reject(err: Error): void;
+  /** A batch of the collector's own series (`up`): outside the agents' bound. */
+  own: boolean;
 }
 
 /** A committed group whose batches wait for the sync that makes them durable. */
@@ -167,6 +179,8 @@ export class MetricStore implements Lifecycle {
   private readonly ownIds = new Map<string, number>();
 
   private queue: Pending[] = [];
+  /** How many of `queue` are the collector's own batches. */
+  private ownQueued = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private state: 'new' | 'running' | 'stopped' = 'new';
@@ -304,7 +318,8 @@ export class MetricStore implements Lifecycle {
    * wait (retryable), XIMP_ERR_STORE_QUEUE_FULL while a remote store's queue is full, XIMP_ERR_STORE_STOPPED when the store is not running. On rejection the
    * caller must not acknowledge.
    */
-  append(batch: StoredBatch): Promise<{ duplicate: boolean }> {
+  append(batch: StoredBatch, options: AppendOptions = {}): Promise<{ duplicate: boolean }> {
+    const own = options.own === true;
     if (this.state !== 'running') {
       return Promise.reject(new XimpError(ErrorCodes.STORE_STOPPED, 'metric store is not running'));
     }
@@ -313,14 +328,15 @@ export class MetricStore implements Lifecycle {
       this.counts.heldBack++;
       return Promise.reject(new XimpError(ErrorCodes.STORE_QUEUE_FULL, `the queue of remote store "${full.name}" is full (its max_bytes)`));
     }
-    if (this.queue.length >= this.maxQueuedBatches) {
+    if (!own && this.queue.length - this.ownQueued >= this.maxQueuedBatches) {
       this.counts.rejected++;
       return Promise.reject(new XimpError(ErrorCodes.STORE_BUSY, `metric store queue is full (${this.maxQueuedBatches} batches)`));
     }
     const problem = invalidBatch(batch);
     if (problem) return Promise.reject(new XimpError(ErrorCodes.REQUEST_INVALID, problem));
     return new Promise((resolve, reject) => {
-      this.queue.push({ batch, resolve, reject });
+      this.queue.push({ batch, resolve, reject, own });
+      if (own) this.ownQueued++;
       this.schedule();
     });
   }
@@ -783,6 +799,7 @@ export class MetricStore implements Lifecycle {
   private commitOnce(): void {
     const items = this.queue.splice(0, this.maxBatchesPerCommit);
     if (items.length === 0) return;
+    for (const item of items) if (item.own) this.ownQueued--;
     let written: { duplicates: boolean[]; moved: Map<string, { sequence: number }> };
     try {
       this.relaxSync();
