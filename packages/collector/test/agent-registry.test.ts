@@ -67,8 +67,9 @@ t.test('states, replacement, last-seen batching', async (t) => {
 
   for (let i = 0; i < 100; i++) registry.batchReceived(s1, now + i);
   const before = records.writes.length;
+  const transactionsBefore = transactions; // the connect was written when the listing read the records
   registry.flush();
-  t.equal(transactions, 1, 'one transaction per flush');
+  t.equal(transactions - transactionsBefore, 1, 'one transaction per flush');
   t.same(records.writes.slice(before), ['touch a'], 'one write per node, however many batches');
   t.equal(records.rows.get('a')!.lastSeenMs, now + 99);
 
@@ -136,6 +137,49 @@ t.test('token expiry, clock skew, spool backlog and host facts; a change listene
   off();
   registry.attach(session('a', 't1'), info);
   t.equal(heard.length, 3, 'unsubscribed');
+});
+
+t.test('sessions starting together are written in one transaction, before a touch or a listing reads them', async (t) => {
+  let now = 10_000;
+  const records = fakeRecords();
+  let transactions = 0;
+  const registry = new AgentRegistry({
+    records,
+    tokens: { list: () => [] },
+    transaction: (fn) => {
+      transactions++;
+      fn();
+    },
+    log: silentLogger(),
+    now: () => now,
+  });
+  const sessions = Array.from({ length: 100 }, (_, i) => session(`n${i}`));
+  for (const s of sessions) registry.attach(s, info);
+  t.equal(records.writes.length, 0, 'nothing written in the turn the sessions started');
+  await new Promise((r) => setImmediate(r));
+  t.equal(transactions, 1, 'one transaction for the 100 connects');
+  t.equal(records.writes.filter((w) => w.startsWith('upsert')).length, 100);
+
+  // Started and ended in one turn: the record says so, in that order.
+  const brief = session('brief');
+  registry.attach(brief, info);
+  registry.detach(brief);
+  await new Promise((r) => setImmediate(r));
+  t.same(records.writes.slice(-2), ['upsert brief', 'disconnected brief'], 'the connect is written before the disconnect');
+
+  // A batch in the connect's turn: the flush writes the record first, so its touch finds it.
+  const late = session('late');
+  registry.attach(late, info);
+  now += 10;
+  registry.batchReceived(late, now);
+  registry.flush();
+  t.same(records.writes.slice(-2), ['upsert late', 'touch late']);
+  t.equal(records.rows.get('late')!.lastSeenMs, now);
+
+  const listed = session('listed');
+  registry.attach(listed, info);
+  registry.detach(listed);
+  t.equal(registry.get('listed')?.state, 'DISCONNECTED', 'a listing right after sees the record written');
 });
 
 t.test('sessions ending together are written as disconnected in one transaction; a reconnect supersedes', async (t) => {

@@ -7,14 +7,18 @@ import { openDatabase } from '../src/store/database';
 
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
 
-function setup(tt: { teardown(fn: () => void): void }): AlertHistory {
+function setupWithDb(tt: { teardown(fn: () => void): void }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-history-'));
   const db = openDatabase(dir);
   tt.teardown(() => {
     db.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  return new AlertHistory(db);
+  return { db, history: new AlertHistory(db) };
+}
+
+function setup(tt: { teardown(fn: () => void): void }): AlertHistory {
+  return setupWithDb(tt).history;
 }
 
 const entry = (i: number, node: string | null, rule = 'agent-down', extra: Partial<NewHistoryEntry> = {}): NewHistoryEntry => ({
@@ -58,4 +62,16 @@ t.test('deliveries keep channel, outcome and a bounded detail; old entries are p
   t.equal(delivery.detail!.length, 512);
   t.equal(h.prune(T0 + 1000), 1);
   t.same(h.list({ sinceMs: 0, limit: 10 }).map((e) => e.value), [9]);
+});
+
+t.test("a round's transitions are written in one transaction: all of them, or none when one fails", async (t) => {
+  const { db, history } = setupWithDb(t);
+  history.recordAll(Array.from({ length: 50 }, (_, i) => entry(i, `node-${i}`)));
+  t.equal(history.list({ sinceMs: 0, limit: 100 }).length, 50);
+  history.recordAll([]);
+  t.equal(history.list({ sinceMs: 0, limit: 100 }).length, 50, 'nothing to write is no write');
+
+  db.exec("CREATE TEMP TRIGGER fail_third BEFORE INSERT ON alert_history WHEN NEW.value = 102 BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END");
+  t.throws(() => history.recordAll([100, 101, 102, 103].map((v) => entry(v, 'web-1'))), /disk I\/O error/);
+  t.equal(history.list({ sinceMs: 0, limit: 100 }).length, 50, 'the failed round left nothing behind');
 });

@@ -161,6 +161,22 @@ t.test('a failed commit rejects every batch of it, then the store carries on', a
   t.equal(s.lastSequence('n1', 'st'), 1);
 });
 
+t.test("the collector's own series rows: written at once, the connection's durability setting put back, also inside a transaction", async (t) => {
+  const { state } = setup(t);
+  const s = state.store;
+  const setting = state.db.pragma('synchronous', { simple: true });
+  t.equal(setting, 2, 'the database connection syncs every commit (FULL)');
+  const id = s.seriesId('n1', 'up', []);
+  t.equal(state.db.pragma('synchronous', { simple: true }), setting, 'FULL again after the row was written');
+  t.ok(state.db.prepare('SELECT 1 FROM series WHERE id = ?').get(id), 'the row is in the table at once');
+  let inside = 0;
+  state.db.transaction(() => {
+    inside = s.seriesId('n2', 'up', []);
+  })();
+  t.ok(state.db.prepare('SELECT 1 FROM series WHERE id = ?').get(inside), 'written inside a caller\'s transaction too');
+  t.equal(state.db.pragma('synchronous', { simple: true }), setting);
+});
+
 t.test('bounded queue, lifecycle', async (t) => {
   const { state } = setup(t, { commitIntervalMs: 60_000, maxQueuedBatches: 3 });
   const s = state.store;

@@ -3,7 +3,7 @@ import type { AgentTokenRecord } from '../auth/agent-token-store';
 import type { AgentView } from '../registry/agent-state';
 import { XIMP_JOB } from '../store/node-labels';
 import type { ScannedSeries } from '../store/series-query';
-import type { AlertHistory } from './alert-history';
+import type { AlertHistory, NewHistoryEntry } from './alert-history';
 import type { AlertInstanceStore, StoredAlert } from './alert-instances';
 import type { AlertRule } from './alert-rule';
 import { INACTIVE, stepAlert, type AlertTransition } from './alert-state';
@@ -62,6 +62,7 @@ export class AlertEvaluator {
     const rules = deps.rules();
     const stored = new Map<string, StoredAlert>(deps.instances.list().map((a) => [key(a.rule, a.instance), a]));
     const changes: StoredAlert[] = [];
+    const transitions: NewHistoryEntry[] = [];
     const outcomes: RuleOutcome[] = [];
     const ruleNames = new Set(rules.map((r) => r.name));
     for (const rule of rules) {
@@ -87,7 +88,7 @@ export class AlertEvaluator {
         };
         if (step.transition !== null) {
           changes.push(alert);
-          this.record(now, rule.name, alert, step.transition, reading?.value ?? current?.value ?? null);
+          transitions.push(transition(now, rule.name, alert, step.transition, reading?.value ?? current?.value ?? null));
           if (step.transition === 'firing') outcome.changed.push({ alert, transition: 'firing' });
           if (step.transition === 'resolved') outcome.changed.push({ alert: { ...current! }, transition: 'resolved' });
         } else if (alert.status !== 'inactive' && alert.value !== current?.value) {
@@ -101,15 +102,13 @@ export class AlertEvaluator {
     for (const alert of stored.values()) {
       if (ruleNames.has(alert.rule)) continue;
       changes.push({ ...alert, ...INACTIVE });
-      this.record(now, alert.rule, alert, alert.status === 'firing' ? 'resolved' : 'cleared', alert.value);
+      transitions.push(transition(now, alert.rule, alert, alert.status === 'firing' ? 'resolved' : 'cleared', alert.value));
     }
+    // One commit for the round's transitions: a fleet going down at once is not one fsync per node.
+    deps.history.recordAll(transitions);
     deps.instances.save(changes);
     deps.onEvaluated(outcomes, now);
     return outcomes;
-  }
-
-  private record(now: number, rule: string, alert: StoredAlert, event: AlertTransition, value: number | null): void {
-    this.deps.history.record({ timeMs: now, rule, instance: alert.instance, node: alert.node, event, value, channel: null, outcome: null, detail: null });
   }
 
   /** The rule's reading on each instance it concerns; 'unknown' where the store could not answer. */
@@ -179,4 +178,9 @@ function key(rule: string, instance: string): string {
 
 function round(days: number): number {
   return Math.round(days * 10) / 10;
+}
+
+/** A history entry for an alert's transition. */
+function transition(now: number, rule: string, alert: StoredAlert, event: AlertTransition, value: number | null): NewHistoryEntry {
+  return { timeMs: now, rule, instance: alert.instance, node: alert.node, event, value, channel: null, outcome: null, detail: null };
 }

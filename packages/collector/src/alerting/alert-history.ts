@@ -48,6 +48,7 @@ const MAX_DETAIL = 512;
 /** Every transition and delivery attempt (SPEC §14), newest last, kept `alerting.history_retention`. */
 export class AlertHistory {
   private readonly stmts;
+  private readonly insertAll: (entries: readonly NewHistoryEntry[]) => void;
 
   constructor(db: Database) {
     this.stmts = {
@@ -62,10 +63,18 @@ export class AlertHistory {
       ),
       prune: db.prepare('DELETE FROM alert_history WHERE id IN (SELECT id FROM alert_history WHERE time_ms < ? LIMIT ?)'),
     };
+    this.insertAll = db.transaction((entries: readonly NewHistoryEntry[]) => {
+      for (const entry of entries) this.record(entry);
+    });
   }
 
   record(entry: NewHistoryEntry): void {
     this.stmts.insert.run({ ...entry, detail: entry.detail === null ? null : entry.detail.slice(0, MAX_DETAIL) });
+  }
+
+  /** Several entries in one transaction: one commit for a round's transitions, however many nodes changed. */
+  recordAll(entries: readonly NewHistoryEntry[]): void {
+    if (entries.length > 0) this.insertAll(entries);
   }
 
   /** Entries since `sinceMs`, oldest first, at most `limit` of those the filter lets through. */

@@ -38,13 +38,21 @@ interface LiveAgent {
 /** Told the node whose agent connected, disconnected or changed state; must not throw. */
 export type AgentChangeListener = (node: string) => void;
 
+/** What a connect writes to the node's record. */
+export interface AgentConnectRecord {
+  node: string;
+  address: string;
+  version: string;
+  tokenId: string;
+  intervalMs: number;
+  bootId: string;
+  host: unknown;
+}
+
 /** The persisted side: agent records and the tokens that make a node PENDING. */
 export interface AgentRegistryDeps {
   records: {
-    upsertConnected(
-      rec: { node: string; address: string; version: string; tokenId: string; intervalMs: number; bootId: string; host: unknown },
-      now: number,
-    ): void;
+    upsertConnected(rec: AgentConnectRecord, now: number): void;
     touch(node: string, now: number): void;
     markDisconnected(node: string, now: number): void;
     list(): { node: string; lastSeenMs: number | null; address: string | null; version: string | null; tokenId: string | null; host: unknown }[];
@@ -68,12 +76,14 @@ export class AgentRegistry {
   private readonly live = new Map<string, LiveAgent>();
   private readonly dirty = new Set<string>();
   /**
-   * Nodes whose session ended in this turn of the event loop -> last seen: written together in
-   * the next turn, so a thousand sessions closed at once (a bulk revocation) are one commit, not
-   * a thousand fsyncs on the loop.
+   * Nodes whose session started in this turn of the event loop -> their record, and nodes whose
+   * session ended -> last seen: written together in the next turn, connects first, so a fleet
+   * connecting or a thousand sessions closed at once (a bulk revocation) are one commit per turn,
+   * not one fsync on the loop each. Anything that reads the records writes them first.
    */
+  private readonly connects = new Map<string, { record: AgentConnectRecord; now: number }>();
   private readonly disconnects = new Map<string, number>();
-  private disconnectsScheduled = false;
+  private recordWriteScheduled = false;
   private readonly listeners = new Set<AgentChangeListener>();
   private timer: NodeJS.Timeout | undefined;
 
@@ -108,7 +118,6 @@ export class AgentRegistry {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.writeDisconnects();
     this.flush();
   }
 
@@ -126,20 +135,19 @@ export class AgentRegistry {
     // The connect supersedes a disconnect of the node not yet written.
     this.disconnects.delete(session.node);
     this.live.set(session.node, { session, info, lastBatchMs: null, lastSeenMs: now, spoolDroppedTotal: 0, timing: { clockSkewMs: null, spoolBacklog: null } });
-    this.guard('agent connect', () =>
-      this.deps.records.upsertConnected(
-        {
-          node: session.node,
-          address: session.address,
-          version: info.version,
-          tokenId: session.tokenId,
-          intervalMs: info.intervalMs,
-          bootId: info.bootId,
-          host: info.host,
-        },
-        now,
-      ),
-    );
+    this.connects.set(session.node, {
+      record: {
+        node: session.node,
+        address: session.address,
+        version: info.version,
+        tokenId: session.tokenId,
+        intervalMs: info.intervalMs,
+        bootId: info.bootId,
+        host: info.host,
+      },
+      now,
+    });
+    this.scheduleRecordWrite();
     this.changed(session.node);
   }
 
@@ -150,10 +158,7 @@ export class AgentRegistry {
     this.live.delete(session.node);
     this.dirty.delete(session.node);
     this.disconnects.set(session.node, current.lastSeenMs);
-    if (!this.disconnectsScheduled) {
-      this.disconnectsScheduled = true;
-      setImmediate(() => this.writeDisconnects());
-    }
+    this.scheduleRecordWrite();
     this.changed(session.node);
   }
 
@@ -202,7 +207,7 @@ export class AgentRegistry {
 
   /** All agents: connected ones, ones seen before, and nodes holding a valid token that never connected. */
   list(): AgentView[] {
-    this.writeDisconnects();
+    this.writeRecordChanges();
     const now = this.deps.now();
     const views = new Map<string, AgentView>();
     const tokens = this.deps.tokens.list();
@@ -267,21 +272,32 @@ export class AgentRegistry {
     return this.list().map((v) => ({ node: v.node, up: v.state === 'ACTIVE' ? 1 : 0 }));
   }
 
-  /** Writes the disconnects of the last turn of the event loop in one transaction. */
-  private writeDisconnects(): void {
-    this.disconnectsScheduled = false;
-    if (this.disconnects.size === 0) return;
-    const updates = [...this.disconnects];
+  private scheduleRecordWrite(): void {
+    if (this.recordWriteScheduled) return;
+    this.recordWriteScheduled = true;
+    setImmediate(() => this.writeRecordChanges());
+  }
+
+  /** Writes the connects and disconnects not yet written in one transaction. */
+  private writeRecordChanges(): void {
+    this.recordWriteScheduled = false;
+    if (this.connects.size === 0 && this.disconnects.size === 0) return;
+    const connects = [...this.connects.values()];
+    const disconnects = [...this.disconnects];
+    this.connects.clear();
     this.disconnects.clear();
-    this.guard('agent disconnect', () =>
+    this.guard('agent connect and disconnect', () =>
       this.deps.transaction(() => {
-        for (const [node, ms] of updates) this.deps.records.markDisconnected(node, ms);
+        for (const c of connects) this.deps.records.upsertConnected(c.record, c.now);
+        for (const [node, ms] of disconnects) this.deps.records.markDisconnected(node, ms);
       }),
     );
   }
 
   /** Writes pending last-seen times in one transaction. */
   flush(): void {
+    // A touch of a node whose first record is not written yet would change nothing.
+    this.writeRecordChanges();
     if (this.dirty.size === 0) return;
     const updates: [string, number][] = [];
     for (const node of this.dirty) {
