@@ -41,8 +41,7 @@ t.test('retention and up-series faults are counted, never thrown', async (t) => 
     faults,
     now,
   });
-  writer.writeOnce();
-  await new Promise((r) => setImmediate(r));
+  await writer.writeOnce();
   t.equal(faults.total('up_series'), 2, 'a throwing seriesId and a rejected append');
 
   const unreadable = new UpSeriesWriter({
