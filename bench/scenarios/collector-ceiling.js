@@ -1,9 +1,11 @@
 'use strict';
 /**
- * The collector's ceiling: 1,000 agents x 1,000 samples every 1 s (offered 1,000,000 samples/s)
- * over TLS 1.3, 20 s of warm-up once every agent streams, 30 s measured. An agent keeps at most 8
- * batches unacknowledged and skips (and counts) a send beyond that, so a collector below the
- * offered rate shows its ceiling as the acknowledged rate. BENCH_CEILING_AGENTS and
+ * The collector's ceiling: 1,000 agents x 1,200 samples every 1 s (offered 1,200,000 samples/s,
+ * a fifth above the 1,000,000/s target: offered exactly the target, a collector that keeps up
+ * shows a hair below it, the window's edges) over TLS 1.3, 20 s of warm-up once every agent
+ * streams, 30 s measured. An agent keeps at most 8 batches unacknowledged and skips (and counts)
+ * a send beyond that, so a collector below the offered rate shows its ceiling as the acknowledged
+ * rate. BENCH_CEILING_AGENTS and
  * BENCH_CEILING_SAMPLES change the load; BENCH_CEILING_CONNECT_SECONDS (300) how long agents may take
  * to stream before the window is measured anyway.
  */
@@ -13,10 +15,10 @@ const { mib } = require('../lib/stats');
 
 module.exports = {
   id: 'collector-ceiling',
-  title: 'Collector ceiling: acknowledged samples/s at 1,000 agents x 1,000 samples/s',
+  title: 'Collector ceiling: acknowledged samples/s at 1,000 agents x 1,200 samples/s',
   async run(ctx) {
     const agents = Number(ctx.env.BENCH_CEILING_AGENTS ?? (ctx.quick ? 4 : 1000));
-    const samples = Number(ctx.env.BENCH_CEILING_SAMPLES ?? (ctx.quick ? 200 : 1000));
+    const samples = Number(ctx.env.BENCH_CEILING_SAMPLES ?? (ctx.quick ? 200 : 1200));
     const timeline = {};
     const r = await withCollector(ctx, 'collector-ceiling', { agents, timeline }, (c) =>
       steadyLoad(ctx, c, { agents, samples, warmupSeconds: ctx.quick ? 1 : 20, seconds: ctx.quick ? 3 : 30, connectTimeoutSeconds: ctx.quick ? 30 : Number(ctx.env.BENCH_CEILING_CONNECT_SECONDS ?? 300) }),
