@@ -139,25 +139,30 @@ t.test('token expiry, clock skew, spool backlog and host facts; a change listene
   t.equal(heard.length, 3, 'unsubscribed');
 });
 
-t.test('sessions starting together are written in one transaction, before a touch or a listing reads them', async (t) => {
-  let now = 10_000;
+/** A registry over fake records with no tokens, counting its transactions, on a clock the test moves. */
+function countingRegistry() {
   const records = fakeRecords();
-  let transactions = 0;
+  const state = { now: 10_000, transactions: 0 };
   const registry = new AgentRegistry({
     records,
     tokens: { list: () => [] },
     transaction: (fn) => {
-      transactions++;
+      state.transactions++;
       fn();
     },
     log: silentLogger(),
-    now: () => now,
+    now: () => state.now,
   });
+  return { records, registry, state };
+}
+
+t.test('sessions starting together are written in one transaction, before a touch or a listing reads them', async (t) => {
+  const { records, registry, state } = countingRegistry();
   const sessions = Array.from({ length: 100 }, (_, i) => session(`n${i}`));
   for (const s of sessions) registry.attach(s, info);
   t.equal(records.writes.length, 0, 'nothing written in the turn the sessions started');
   await new Promise((r) => setImmediate(r));
-  t.equal(transactions, 1, 'one transaction for the 100 connects');
+  t.equal(state.transactions, 1, 'one transaction for the 100 connects');
   t.equal(records.writes.filter((w) => w.startsWith('upsert')).length, 100);
 
   // Started and ended in one turn: the record says so, in that order.
@@ -170,11 +175,11 @@ t.test('sessions starting together are written in one transaction, before a touc
   // A batch in the connect's turn: the flush writes the record first, so its touch finds it.
   const late = session('late');
   registry.attach(late, info);
-  now += 10;
-  registry.batchReceived(late, now);
+  state.now += 10;
+  registry.batchReceived(late, state.now);
   registry.flush();
   t.same(records.writes.slice(-2), ['upsert late', 'touch late']);
-  t.equal(records.rows.get('late')!.lastSeenMs, now);
+  t.equal(records.rows.get('late')!.lastSeenMs, state.now);
 
   const listed = session('listed');
   registry.attach(listed, info);
@@ -183,34 +188,22 @@ t.test('sessions starting together are written in one transaction, before a touc
 });
 
 t.test('sessions ending together are written as disconnected in one transaction; a reconnect supersedes', async (t) => {
-  let now = 10_000;
-  const records = fakeRecords();
-  let transactions = 0;
-  const registry = new AgentRegistry({
-    records,
-    tokens: { list: () => [] },
-    transaction: (fn) => {
-      transactions++;
-      fn();
-    },
-    log: silentLogger(),
-    now: () => now,
-  });
+  const { records, registry, state } = countingRegistry();
   const sessions = Array.from({ length: 100 }, (_, i) => session(`n${i}`));
   for (const s of sessions) registry.attach(s, info);
-  now += 50;
-  for (const s of sessions) registry.batchReceived(s, now);
+  state.now += 50;
+  for (const s of sessions) registry.batchReceived(s, state.now);
   registry.flush();
-  transactions = 0;
+  state.transactions = 0;
   const before = records.writes.length;
   for (const s of sessions) registry.detach(s);
   registry.attach(session('n7'), info); // n7 is back within the same turn
   await new Promise((r) => setImmediate(r));
-  t.equal(transactions, 1, 'one transaction for the sessions that ended together');
+  t.equal(state.transactions, 1, 'one transaction for the sessions that ended together');
   const written = records.writes.slice(before).filter((w) => w.startsWith('disconnected'));
   t.equal(written.length, 99, 'each ended session written once, not the one that came back');
   t.notOk(written.includes('disconnected n7'));
-  t.equal(records.rows.get('n3')!.lastSeenMs, now, 'with its last-seen time');
+  t.equal(records.rows.get('n3')!.lastSeenMs, state.now, 'with its last-seen time');
 
   // A listing right after a detach sees it written, without waiting for the next turn.
   registry.detach(sessions[0]);

@@ -1,5 +1,6 @@
 import type { HostFacts, Logger } from '@ximp/shared';
 import { CloseCodes } from '@ximp/shared';
+import type { AgentConnectInfo } from './agent-record-store';
 import { connectedState, type AgentView } from './agent-state';
 
 /** What the registry needs of a live session: who it is and how to end it. */
@@ -38,21 +39,10 @@ interface LiveAgent {
 /** Told the node whose agent connected, disconnected or changed state; must not throw. */
 export type AgentChangeListener = (node: string) => void;
 
-/** What a connect writes to the node's record. */
-export interface AgentConnectRecord {
-  node: string;
-  address: string;
-  version: string;
-  tokenId: string;
-  intervalMs: number;
-  bootId: string;
-  host: unknown;
-}
-
 /** The persisted side: agent records and the tokens that make a node PENDING. */
 export interface AgentRegistryDeps {
   records: {
-    upsertConnected(rec: AgentConnectRecord, now: number): void;
+    upsertConnected(rec: AgentConnectInfo, now: number): void;
     touch(node: string, now: number): void;
     markDisconnected(node: string, now: number): void;
     list(): { node: string; lastSeenMs: number | null; address: string | null; version: string | null; tokenId: string | null; host: unknown }[];
@@ -81,7 +71,7 @@ export class AgentRegistry {
    * connecting or a thousand sessions closed at once (a bulk revocation) are one commit per turn,
    * not one fsync on the loop each. Anything that reads the records writes them first.
    */
-  private readonly connects = new Map<string, { record: AgentConnectRecord; now: number }>();
+  private readonly connects = new Map<string, { record: AgentConnectInfo; now: number }>();
   private readonly disconnects = new Map<string, number>();
   private recordWriteScheduled = false;
   private readonly listeners = new Set<AgentChangeListener>();
