@@ -1,7 +1,8 @@
 import { parseDuration } from '@ximp/shared';
-import { CloseCodes, MAX_REVOKE_IDS, type AgentTokenRevokeAnswerJson, type AgentTokenRevokeResultJson } from '@ximp/shared';
+import { CloseCodes, MAX_REVOKE_IDS, type AgentTokenRevokeAnswerJson, type AgentTokenRevokeResultJson, type ClosedSessionJson } from '@ximp/shared';
 import { isAgentTokenId } from '../auth/agent-token';
-import { agentTokenStatus, type AgentTokenRecord } from '../auth/agent-token-store';
+import { agentTokenStatus, type AgentTokenRecord, type RevokeResult } from '../auth/agent-token-store';
+import type { ApiDeps } from './api-deps';
 import { HttpError, invalidRequest } from './http-error';
 import { isoOrNull } from './iso-time';
 import { checkNodeName, rejectUnknownFields, stringField } from './request-fields';
@@ -60,6 +61,18 @@ function revokeIds(body: Record<string, unknown>): string[] {
   return ids as string[];
 }
 
+/** The audit entry of a revocation, written inside its transaction when the token was newly revoked. */
+function auditRevocation(deps: ApiDeps, actor: string, source: string, now: number): (id: string, outcome: RevokeResult) => void {
+  return (id, outcome) => {
+    if (outcome === 'revoked') deps.audit.record({ actor, action: 'agent_token.revoke', target: id, source }, now);
+  };
+}
+
+/** Closes every live session of a revoked token, also one revoked before: a revoked token never keeps a live session. */
+function closeTokenSessions(deps: ApiDeps, id: string): ClosedSessionJson[] {
+  return deps.sessions.closeSessionsOfToken(id, CloseCodes.TOKEN_REVOKED, 'token revoked').map((s) => ({ node: s.node, address: s.address }));
+}
+
 export const AGENT_TOKEN_ROUTES: readonly Route[] = [
   {
     method: 'GET',
@@ -116,9 +129,7 @@ export const AGENT_TOKEN_ROUTES: readonly Route[] = [
       const wellFormed = listed.filter((id) => isAgentTokenId(id));
       const now = deps.now();
       // One transaction for all of them, each new revocation's audit entry committed with it.
-      const outcomes = await deps.tokens.revokeAllGrouped(wellFormed, now, (id, outcome) => {
-        if (outcome === 'revoked') deps.audit.record({ actor: principal!.clientId, action: 'agent_token.revoke', target: id, source }, now);
-      });
+      const outcomes = await deps.tokens.revokeAllGrouped(wellFormed, now, auditRevocation(deps, principal!.clientId, source, now));
       const outcomeOf = new Map(wellFormed.map((id, i) => [id, outcomes[i]]));
       const counts = { revoked: 0, already_revoked: 0, not_found: 0 };
       let closedSessions = 0;
@@ -126,10 +137,9 @@ export const AGENT_TOKEN_ROUTES: readonly Route[] = [
         const status = outcomeOf.get(id) ?? 'not_found';
         counts[status]++;
         if (status === 'not_found') return { id: isAgentTokenId(id) ? id : null, status, closed_sessions: [] };
-        // Closed even when already revoked, as DELETE does: a revoked token never keeps a live session.
-        const closed = deps.sessions.closeSessionsOfToken(id, CloseCodes.TOKEN_REVOKED, 'token revoked');
+        const closed = closeTokenSessions(deps, id);
         closedSessions += closed.length;
-        return { id, status, closed_sessions: closed.map((s) => ({ node: s.node, address: s.address })) };
+        return { id, status, closed_sessions: closed };
       });
       deps.log.info(
         {
@@ -155,18 +165,16 @@ export const AGENT_TOKEN_ROUTES: readonly Route[] = [
       if (!isAgentTokenId(id)) throw notFound(null);
       const now = deps.now();
       // Committed with the revocations asked for at the same moment, the audit entry with it.
-      const result = await deps.tokens.revokeGrouped(id, now, (outcome) => {
-        if (outcome === 'revoked') deps.audit.record({ actor: principal!.clientId, action: 'agent_token.revoke', target: id, source }, now);
-      });
+      const audit = auditRevocation(deps, principal!.clientId, source, now);
+      const result = await deps.tokens.revokeGrouped(id, now, (outcome) => audit(id, outcome));
       if (result === 'not_found') throw notFound(id);
-      // Closed even when already revoked: a revoked token must never keep a live session.
-      const closed = deps.sessions.closeSessionsOfToken(id, CloseCodes.TOKEN_REVOKED, 'token revoked');
+      const closed = closeTokenSessions(deps, id);
       if (result === 'revoked') {
         deps.log.info({ tokenId: id, client: principal!.clientId, remote: source, closedSessions: closed.length }, 'agent token revoked');
       }
       return {
         status: 200,
-        body: { id, status: result, closed_sessions: closed.map((s) => ({ node: s.node, address: s.address })) },
+        body: { id, status: result, closed_sessions: closed },
       };
     },
   },
