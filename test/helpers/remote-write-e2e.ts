@@ -4,12 +4,11 @@
  * be accounted for in Prometheus, and readers of the collector's /metrics.
  */
 import type { Test } from 'tap';
-import type { SourceInstance } from '../../packages/agent/src/sources/source';
 import { adminApi } from './admin-api';
 import { TestPrometheus, metricSum, startPrometheus } from './prometheus';
 
 export { metricSum };
-import { prepareCollector, startPreparedCollector, waitFor, writeCollectorConfig, type TestAgent, type TestCollector, type TestCollectorPaths } from './system';
+import { prepareCollector, startPreparedCollector, waitFor, writeCollectorConfig, type CountingSource, type TestAgent, type TestCollector, type TestCollectorPaths } from './system';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -57,11 +56,13 @@ export async function startRemoteWriteSystem(
 }
 
 /** A source of `width` series `ximp_test_wide{k="0".."width-1"}`, each valued with the cycle number. */
-export function wideSource(width: number): SourceInstance & { cycles: number } {
+export function wideSource(width: number): CountingSource {
   const source = {
     name: 'wide',
     cycles: 0,
+    paused: false,
     async collect() {
+      if (source.paused) return [];
       source.cycles++;
       return Array.from({ length: width }, (_, k) => ({ name: 'ximp_test_wide', labels: { k: String(k) }, value: source.cycles }));
     },
@@ -132,9 +133,17 @@ export async function assertEverySampleInPrometheusOnce(
   }
 }
 
-/** Waits until the agents have nothing left to send, then stops them; answers what each produced. */
-export async function drainAndStopAgents(agents: readonly TestAgent[], sources: readonly { cycles: number }[], timeoutMs = 60_000): Promise<number[]> {
-  await waitFor('agents drained', () => agents.every((a) => a.agent.pendingBatches() <= 2), timeoutMs, 100);
-  for (const a of agents) await a.stop();
-  return sources.map((s) => s.cycles);
+/**
+ * Pauses the sources, waits until the collector has acknowledged every batch the agents spooled,
+ * then stops them; answers what each produced. Stopping earlier would leave the last batches in
+ * a spool (kept for the next start, never forwarded here) when acks lag on a loaded machine.
+ */
+export async function drainAndStopAgents(agents: readonly TestAgent[], sources: readonly CountingSource[], timeoutMs = 60_000): Promise<number[]> {
+  for (const s of sources) s.paused = true;
+  const produced = sources.map((s) => s.cycles);
+  // A paused source's cycles still spool an empty batch each: nothing pending means everything
+  // before the pause is acknowledged.
+  await waitFor('every batch acknowledged', () => agents.every((a) => a.agent.pendingBatches() === 0), timeoutMs, 20);
+  await Promise.all(agents.map((a) => a.stop()));
+  return produced;
 }

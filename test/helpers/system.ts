@@ -172,12 +172,23 @@ export async function agentList(cliConfig: string): Promise<{ node: string; stat
   return JSON.parse(res.stdout);
 }
 
+/**
+ * A source whose every sample can be accounted for: `cycles` counts the cycles that produced
+ * points; a paused source produces none, so `cycles` is final once it is paused.
+ */
+export interface CountingSource extends SourceInstance {
+  cycles: number;
+  paused: boolean;
+}
+
 /** A source that counts cycles: every batch carries one point whose value is its cycle number. */
-export function counterSource(): SourceInstance & { cycles: number } {
+export function counterSource(): CountingSource {
   const source = {
     name: 'counter',
     cycles: 0,
+    paused: false,
     async collect() {
+      if (source.paused) return [];
       source.cycles++;
       return [{ name: 'ximp_test_cycle', labels: {}, value: source.cycles }];
     },
@@ -221,7 +232,7 @@ export interface TestAgent {
   configFile: string;
   spoolDir: string;
   logs: string[];
-  source: ReturnType<typeof counterSource> | undefined;
+  source: CountingSource | undefined;
   stop(): Promise<void>;
 }
 
