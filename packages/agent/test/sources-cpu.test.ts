@@ -93,3 +93,10 @@ t.test('uptime without /proc derives boot time from os.uptime()', async (t) => {
   const points = await uptimeSource.create({}, depsAt('missing', { platform: 'darwin', os })).collect(ctx);
   t.equal(find(points, 'node_boot_time_seconds'), 1_799_999_001);
 });
+
+t.test('only cpu and btime lines are read: the intr and softirq columns, however many or odd, do not matter', async (t) => {
+  const intr = `intr ${Array.from({ length: 5000 }, (_, i) => i).join(' ')} not-a-number\n`;
+  const stat = parseProcStat(`cpu  1 2 3 4\ncpu0 1 2 3 4 5 6 7 8 9 10\n${intr}softirq x y z\nbtime 1700000000\n`);
+  t.same(stat, { cpus: [{ cpu: '0', ticks: { user: 1, nice: 2, system: 3, idle: 4, iowait: 5, irq: 6, softirq: 7, steal: 8 } }], bootTimeSeconds: 1700000000 });
+  t.throws(() => parseProcStat('cpu0 1 2 x 4\n'), { code: ErrorCodes.SOURCE_PARSE, message: /cpu0 system/ }, 'a bad cpu column is named');
+});

@@ -67,6 +67,14 @@ t.test('diskstats: empty means no devices; a bad number is a SOURCE_PARSE error'
   t.throws(() => parseDiskstats('8 0 sda 1 2 3 4 5 6 x 8 9 10 11\n'), { code: ErrorCodes.SOURCE_PARSE });
 });
 
+t.test('an excluded device is skipped before its columns are read', async (t) => {
+  const text = '8 1 sda1 1 2 3 4 5 6 x 8 9 10 11\n8 0 sda 1 2 3 4 5 6 7 8 9 10 11\n';
+  t.same(parseDiskstats(text, DEFAULT_DISK_DEVICE_EXCLUDE).map((d) => d.device), ['sda'], 'a partition with a bad column is left out');
+  t.throws(() => parseDiskstats(text), { code: ErrorCodes.SOURCE_PARSE, message: /sda1 column 10/ }, 'without the exclusion it is read, and named');
+  const source = diskSource.create({}, { ...depsAt('empty'), readFile: async () => text });
+  t.same(devices(await source.collect(ctx)), ['sda']);
+});
+
 t.test('the disk source reads through its reader and is unavailable without /proc', async (t) => {
   const points = await diskSource.create({}, depsAt('host')).collect(ctx);
   t.same(devices(points), ['vda']);
@@ -117,6 +125,20 @@ t.test('a malformed net/dev is a SOURCE_PARSE error', async (t) => {
     t.throws(() => parseNetDev(text), { code: ErrorCodes.SOURCE_PARSE }, JSON.stringify(text.slice(-30)));
   }
   await t.rejects(networkSource.create({}, depsAt('empty')).collect(ctx), { code: ErrorCodes.SOURCE_PARSE });
+});
+
+t.test('a header that changes is read again: a new column becomes a series, a bad one an error', async (t) => {
+  const [title, header, ...rows] = fixture('edge', 'net-dev-glued').split('\n');
+  const before = parseNetDev([title, header, ...rows].join('\n'));
+  t.notOk('extra' in before[0]!.receive);
+  const wider = header!.replace('|bytes', '|bytes    extra');
+  const widened = [title, wider, ...rows.map((r) => (r.includes(':') ? r.replace(/:\s*(\d+)/, ': $1 42') : r))].join('\n');
+  const after = parseNetDev(widened);
+  t.equal(after[0]!.receive.extra, 42);
+  t.equal(find(mapNetDev(after), 'node_network_receive_extra_total', 'eth0'), 42);
+  t.equal(after[0]!.receive.bytes, before[0]!.receive.bytes, 'the other columns keep their values');
+  t.throws(() => parseNetDev([title, header!.replace('|bytes', '|By-tes'), ...rows].join('\n')), { code: ErrorCodes.SOURCE_PARSE, message: /By-tes/ });
+  t.same(parseNetDev([title, header, ...rows].join('\n')), before, 'and back');
 });
 
 t.test('the network source reads /proc/net/dev; without /proc it maps networkStats', async (t) => {

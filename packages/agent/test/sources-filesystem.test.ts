@@ -152,3 +152,21 @@ t.test('the real reader asks a local file system synchronously and any other thr
     await t.rejects(call, { code: 'ENOENT' }, fsType);
   }
 });
+
+t.test('the mount table is parsed again as soon as it changes: a new mount shows in the next cycle, a removed one goes', async (t) => {
+  let table = '/dev/sda2 / ext4 rw 0 0\n';
+  const deps = { ...depsWith('', async () => STAT), readFile: async () => table };
+  const source = filesystemSource.create({}, deps);
+  const mountpoints = async (): Promise<string[]> => [...new Set((await source.collect(ctx())).map((p) => p.labels.mountpoint!))];
+  t.same(await mountpoints(), ['/']);
+  t.same(await mountpoints(), ['/'], 'the same table again');
+  table += '/dev/sdb1 /data xfs ro 0 0\n';
+  t.same(await mountpoints(), ['/', '/data']);
+  const points = await source.collect(ctx());
+  t.equal(find(points, 'node_filesystem_readonly', '/data'), 1, 'the new mount is read with its own options');
+  table = '/dev/sdb1 /data xfs rw 0 0\n';
+  t.same(await mountpoints(), ['/data']);
+  t.equal(find(await source.collect(ctx()), 'node_filesystem_readonly', '/data'), 0, 'remounted read-write');
+  table = 'garbage\n';
+  await t.rejects(source.collect(ctx()), { code: ErrorCodes.SOURCE_PARSE }, 'a table that stops parsing is an error, not the last good one');
+});

@@ -1,6 +1,6 @@
 import { ErrorCodes, XimpError } from '@ximp/shared';
 import type { Point } from '../point';
-import { parseKernelNumber, splitFields } from './parse-error';
+import { kernelNumber, parseKernelNumber, splitFields } from './parse-error';
 import type { MetricSource } from './source';
 
 const FILE = '/proc/diskstats';
@@ -20,18 +20,20 @@ export interface DiskStats {
  * Parses /proc/diskstats. Lines with fewer than the 11 classic statistics (partitions on 2.6
  * kernels print 4) are skipped. An empty file is a host without block devices, not an error.
  */
-export function parseDiskstats(text: string): DiskStats[] {
+export function parseDiskstats(text: string, exclude?: RegExp): DiskStats[] {
   const disks: DiskStats[] = [];
   for (const line of text.split('\n')) {
     const fields = splitFields(line);
     if (fields.length < 3 + 11) continue;
-    const [major, minor, device, ...rest] = fields as [string, string, string, ...string[]];
-    disks.push({
-      major: parseKernelNumber(major, FILE, 'major'),
-      minor: parseKernelNumber(minor, FILE, 'minor'),
-      device,
-      stats: rest.map((token, i) => parseKernelNumber(token, FILE, `${device} column ${i + 4}`)),
-    });
+    const device = fields[2]!;
+    // Partitions and loop devices (dozens on some hosts) are left out before their columns are read.
+    if (exclude?.test(device)) continue;
+    const stats: number[] = [];
+    for (let i = 3; i < fields.length; i++) {
+      const value = kernelNumber(fields[i]);
+      stats.push(Number.isNaN(value) ? parseKernelNumber(fields[i], FILE, `${device} column ${i + 1}`) : value);
+    }
+    disks.push({ major: parseKernelNumber(fields[0], FILE, 'major'), minor: parseKernelNumber(fields[1], FILE, 'minor'), device, stats });
   }
   return disks;
 }
@@ -68,11 +70,12 @@ export function mapDiskstats(disks: DiskStats[], exclude: RegExp = DEFAULT_DISK_
   const points: Point[] = [];
   for (const { device, stats } of disks) {
     if (exclude.test(device)) continue;
+    const labels = { device };
     for (const [index, name, unit] of DISK_STATS) {
       const raw = stats[index];
       if (raw === undefined) break;
       const value = unit === 'sectors' ? raw * 512 : unit === 'ms' ? raw / 1000 : raw;
-      points.push({ name, labels: { device }, value });
+      points.push({ name, labels, value });
     }
   }
   return points;
@@ -88,7 +91,7 @@ export const diskSource: MetricSource = {
         if (deps.platform !== 'linux') {
           throw new XimpError(ErrorCodes.SOURCE_UNAVAILABLE, `disk: not available on ${deps.platform}`);
         }
-        return mapDiskstats(parseDiskstats(await deps.readFile(FILE, ctx.signal)), exclude);
+        return mapDiskstats(parseDiskstats(await deps.readFile(FILE, ctx.signal), exclude), exclude);
       },
     };
   },

@@ -129,10 +129,17 @@ export const filesystemSource: MetricSource = {
       });
     }
 
+    // The mount table rarely changes: it is parsed again only when its text does.
+    let lastTable: { text: string; mounts: MountEntry[] } | undefined;
+    function mountsOf(text: string): MountEntry[] {
+      if (lastTable?.text !== text) lastTable = { text, mounts: selectMounts(parseMounts(text), options) };
+      return lastTable.mounts;
+    }
+
     return {
       async collect(ctx) {
         if (deps.platform !== 'linux') return mapSiFsSize(await deps.si.fsSize());
-        const mounts = selectMounts(parseMounts(await deps.readFile(FILE, ctx.signal)), options);
+        const mounts = mountsOf(await deps.readFile(FILE, ctx.signal));
         const stats = await Promise.all(mounts.map((m) => statfsWithDeadline(m.mountPoint, m.fsType, ctx.signal)));
         return mounts.flatMap((m, i) => mapFilesystem(m, stats[i] ?? null));
       },

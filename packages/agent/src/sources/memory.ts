@@ -1,5 +1,5 @@
 import type { Point } from '../point';
-import { parseKernelNumber, sourceParseError, splitFields } from './parse-error';
+import { sourceParseError, splitFields } from './parse-error';
 import type { MetricSource } from './source';
 
 /** One /proc/meminfo line: the key as printed and its value, with its unit when it has one. */
@@ -29,7 +29,8 @@ export function parseMeminfo(text: string): MeminfoEntry[] {
     const key = rawKey.slice(0, -1);
     if (seen.has(key)) continue;
     seen.add(key);
-    entries.push({ key, value: parseKernelNumber(rawValue, FILE, key), unit: unit === 'kB' ? 'kB' : null });
+    // Digits only (checked above): Number reads them exactly as the kernel printed them.
+    entries.push({ key, value: Number(rawValue), unit: unit === 'kB' ? 'kB' : null });
   }
   if (entries.length === 0) throw sourceParseError(FILE, 'no "Key: value" lines (empty or not a meminfo file)');
   return entries;
@@ -42,12 +43,27 @@ export function parseMeminfo(text: string): MeminfoEntry[] {
 export function mapMeminfo(entries: MeminfoEntry[]): Point[] {
   const points: Point[] = [];
   for (const { key, value, unit } of entries) {
-    const base = `node_memory_${key.replace(/\((.*)\)/, '_$1')}`;
-    const name = unit === 'kB' ? `${base}_bytes` : base;
-    if (!METRIC_NAME.test(name)) continue;
+    const name = meminfoMetricName(key, unit);
+    if (name === null) continue;
     points.push({ name, labels: {}, value: unit === 'kB' ? value * 1024 : value });
   }
   return points;
+}
+
+/** Names by key and unit, built once: the kernel prints the same few dozen keys every time. */
+const metricNames = new Map<string, string | null>();
+
+/** The metric name of a meminfo key, or null when the key makes no valid name. */
+function meminfoMetricName(key: string, unit: 'kB' | null): string | null {
+  const cacheKey = unit === 'kB' ? key : `${key} count`;
+  let name = metricNames.get(cacheKey);
+  if (name === undefined) {
+    const base = `node_memory_${key.replace(/\((.*)\)/, '_$1')}`;
+    const full = unit === 'kB' ? `${base}_bytes` : base;
+    name = METRIC_NAME.test(full) ? full : null;
+    if (metricNames.size < 512) metricNames.set(cacheKey, name);
+  }
+  return name;
 }
 
 export const memorySource: MetricSource = {

@@ -1,6 +1,6 @@
 import type { Systeminformation } from 'systeminformation';
 import type { Point } from '../point';
-import { parseKernelNumber, sourceParseError, splitFields } from './parse-error';
+import { kernelNumber, parseKernelNumber, sourceParseError, splitFields } from './parse-error';
 import type { MetricSource } from './source';
 
 const FILE = '/proc/net/dev';
@@ -19,14 +19,7 @@ export interface NetDevStats {
  */
 export function parseNetDev(text: string): NetDevStats[] {
   const lines = text.split('\n');
-  const header = (lines[1] ?? '').split('|');
-  if (header.length !== 3) throw sourceParseError(FILE, 'missing "face |bytes ...|bytes ..." header (empty or not a net/dev file)');
-  const receiveCols = splitFields(header[1] ?? '');
-  const transmitCols = splitFields(header[2] ?? '');
-  if (receiveCols.length === 0 || transmitCols.length === 0) throw sourceParseError(FILE, 'header names no columns');
-  for (const col of [...receiveCols, ...transmitCols]) {
-    if (!/^[a-z][a-z0-9_]*$/.test(col)) throw sourceParseError(FILE, `header column ${JSON.stringify(col.slice(0, 40))} is not a plain name`);
-  }
+  const { receiveCols, transmitCols } = netDevColumns(lines[1] ?? '');
   const result: NetDevStats[] = [];
   for (const line of lines.slice(2)) {
     if (line.trim() === '') continue;
@@ -39,11 +32,41 @@ export function parseNetDev(text: string): NetDevStats[] {
     }
     const receive: Record<string, number> = {};
     const transmit: Record<string, number> = {};
-    receiveCols.forEach((col, i) => (receive[col] = parseKernelNumber(values[i], FILE, `${device} receive ${col}`)));
-    transmitCols.forEach((col, i) => (transmit[col] = parseKernelNumber(values[receiveCols.length + i], FILE, `${device} transmit ${col}`)));
+    for (let i = 0; i < receiveCols.length; i++) receive[receiveCols[i]!] = netDevValue(values[i], device, 'receive', receiveCols[i]!);
+    for (let i = 0; i < transmitCols.length; i++) {
+      transmit[transmitCols[i]!] = netDevValue(values[receiveCols.length + i], device, 'transmit', transmitCols[i]!);
+    }
     result.push({ device, receive, transmit });
   }
   return result;
+}
+
+function netDevValue(token: string | undefined, device: string, direction: string, col: string): number {
+  const value = kernelNumber(token);
+  return Number.isNaN(value) ? parseKernelNumber(token, FILE, `${device} ${direction} ${col}`) : value;
+}
+
+interface NetDevColumns {
+  receiveCols: string[];
+  transmitCols: string[];
+}
+
+/** The header is the same on every read: its columns are checked once, not every cycle. */
+let lastHeader: { line: string; columns: NetDevColumns } | undefined;
+
+/** The receive and transmit column names of the header line ("face |bytes packets ...|bytes ..."). */
+function netDevColumns(line: string): NetDevColumns {
+  if (lastHeader?.line === line) return lastHeader.columns;
+  const header = line.split('|');
+  if (header.length !== 3) throw sourceParseError(FILE, 'missing "face |bytes ...|bytes ..." header (empty or not a net/dev file)');
+  const receiveCols = splitFields(header[1] ?? '');
+  const transmitCols = splitFields(header[2] ?? '');
+  if (receiveCols.length === 0 || transmitCols.length === 0) throw sourceParseError(FILE, 'header names no columns');
+  for (const col of [...receiveCols, ...transmitCols]) {
+    if (!/^[a-z][a-z0-9_]*$/.test(col)) throw sourceParseError(FILE, `header column ${JSON.stringify(col.slice(0, 40))} is not a plain name`);
+  }
+  lastHeader = { line, columns: { receiveCols, transmitCols } };
+  return lastHeader.columns;
 }
 
 /** node_network_{receive,transmit}_<column>_total{device}, as node_exporter's netdev collector. */
@@ -51,14 +74,24 @@ export function mapNetDev(stats: NetDevStats[], exclude?: RegExp): Point[] {
   const points: Point[] = [];
   for (const { device, receive, transmit } of stats) {
     if (exclude?.test(device)) continue;
-    for (const [col, value] of Object.entries(receive)) {
-      points.push({ name: `node_network_receive_${col}_total`, labels: { device }, value });
-    }
-    for (const [col, value] of Object.entries(transmit)) {
-      points.push({ name: `node_network_transmit_${col}_total`, labels: { device }, value });
-    }
+    const labels = { device };
+    for (const col in receive) points.push({ name: metricName('receive', col), labels, value: receive[col]! });
+    for (const col in transmit) points.push({ name: metricName('transmit', col), labels, value: transmit[col]! });
   }
   return points;
+}
+
+/** Metric names by column, built once: the columns are the header's, a few dozen at most. */
+const metricNames = { receive: new Map<string, string>(), transmit: new Map<string, string>() };
+
+function metricName(direction: 'receive' | 'transmit', col: string): string {
+  const names = metricNames[direction];
+  let name = names.get(col);
+  if (name === undefined) {
+    name = `node_network_${direction}_${col}_total`;
+    if (names.size < 256) names.set(col, name);
+  }
+  return name;
 }
 
 /** The same series from systeminformation's networkStats, for hosts without /proc. */

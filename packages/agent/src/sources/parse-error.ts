@@ -5,13 +5,23 @@ export function sourceParseError(file: string, detail: string): XimpError {
   return new XimpError(ErrorCodes.SOURCE_PARSE, `${file}: ${detail}`);
 }
 
+const KERNEL_NUMBER = /^\d+(\.\d+)?$/;
+
+/**
+ * A non-negative decimal counter or gauge as the kernel prints it, or NaN. For loops over many
+ * columns: the caller names the column only when one is wrong, so a cycle builds no messages.
+ */
+export function kernelNumber(token: string | undefined): number {
+  if (token === undefined || !KERNEL_NUMBER.test(token)) return NaN;
+  const value = Number(token);
+  return Number.isFinite(value) ? value : NaN;
+}
+
 /** A non-negative decimal counter or gauge as the kernel prints it, or a parse error. */
 export function parseKernelNumber(token: string | undefined, file: string, what: string): number {
   if (token === undefined || token === '') throw sourceParseError(file, `missing ${what}`);
-  const value = Number(token);
-  if (!/^\d+(\.\d+)?$/.test(token) || !Number.isFinite(value)) {
-    throw sourceParseError(file, `${what}: expected a number (actual: ${JSON.stringify(token.slice(0, 40))})`);
-  }
+  const value = kernelNumber(token);
+  if (Number.isNaN(value)) throw sourceParseError(file, `${what}: expected a number (actual: ${JSON.stringify(token.slice(0, 40))})`);
   return value;
 }
 

@@ -1,4 +1,4 @@
-import { parseKernelNumber, sourceParseError, splitFields } from './parse-error';
+import { kernelNumber, parseKernelNumber, sourceParseError, splitFields } from './parse-error';
 
 /** node_exporter's CPU modes, in /proc/stat column order. */
 export const CPU_MODES = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq', 'steal'] as const;
@@ -28,6 +28,9 @@ export function parseProcStat(text: string): ProcStat {
   let bootTimeSeconds: number | null = null;
   let sawAggregate = false;
   for (const line of text.split('\n')) {
+    // Only cpu and btime lines are read: "intr" alone holds one column per interrupt (thousands
+    // on a large host), and splitting it would cost more than the rest of the file.
+    if (!line.startsWith('cpu') && !line.startsWith('btime')) continue;
     const fields = splitFields(line);
     const key = fields[0];
     if (key === undefined) continue;
@@ -36,10 +39,10 @@ export function parseProcStat(text: string): ProcStat {
     } else if (/^cpu\d+$/.test(key)) {
       if (fields.length < 5) throw sourceParseError(FILE, `${key}: expected at least 4 columns (actual: ${fields.length - 1})`);
       const ticks: Partial<Record<CpuMode, number>> = {};
-      CPU_MODES.forEach((mode, i) => {
-        const token = fields[i + 1];
-        if (token !== undefined) ticks[mode] = parseKernelNumber(token, FILE, `${key} ${mode}`);
-      });
+      for (let i = 0; i < CPU_MODES.length && i + 1 < fields.length; i++) {
+        const value = kernelNumber(fields[i + 1]);
+        ticks[CPU_MODES[i]!] = Number.isNaN(value) ? parseKernelNumber(fields[i + 1], FILE, `${key} ${CPU_MODES[i]}`) : value;
+      }
       cpus.push({ cpu: key.slice(3), ticks });
     } else if (key === 'btime') {
       bootTimeSeconds = parseKernelNumber(fields[1], FILE, 'btime');
