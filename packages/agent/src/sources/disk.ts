@@ -1,6 +1,6 @@
 import { ErrorCodes, XimpError } from '@ximp/shared';
 import type { Point } from '../point';
-import { kernelNumber, parseKernelNumber, splitFields } from './parse-error';
+import { parseKernelColumn, parseKernelNumber, splitFields } from './parse-error';
 import type { MetricSource } from './source';
 
 const FILE = '/proc/diskstats';
@@ -28,11 +28,9 @@ export function parseDiskstats(text: string, exclude?: RegExp): DiskStats[] {
     const device = fields[2]!;
     // Partitions and loop devices (dozens on some hosts) are left out before their columns are read.
     if (exclude?.test(device)) continue;
+    const row = `${device} column`;
     const stats: number[] = [];
-    for (let i = 3; i < fields.length; i++) {
-      const value = kernelNumber(fields[i]);
-      stats.push(Number.isNaN(value) ? parseKernelNumber(fields[i], FILE, `${device} column ${i + 1}`) : value);
-    }
+    for (let i = 3; i < fields.length; i++) stats.push(parseKernelColumn(fields[i], FILE, row, i + 1));
     disks.push({ major: parseKernelNumber(fields[0], FILE, 'major'), minor: parseKernelNumber(fields[1], FILE, 'minor'), device, stats });
   }
   return disks;

@@ -1,6 +1,7 @@
 import type { Systeminformation } from 'systeminformation';
 import type { Point } from '../point';
 import type { StatfsInfo } from '../proc-reader';
+import { lastInputMemo } from './memo';
 import { sourceParseError, splitFields } from './parse-error';
 import type { MetricSource } from './source';
 
@@ -130,11 +131,7 @@ export const filesystemSource: MetricSource = {
     }
 
     // The mount table rarely changes: it is parsed again only when its text does.
-    let lastTable: { text: string; mounts: MountEntry[] } | undefined;
-    function mountsOf(text: string): MountEntry[] {
-      if (lastTable?.text !== text) lastTable = { text, mounts: selectMounts(parseMounts(text), options) };
-      return lastTable.mounts;
-    }
+    const mountsOf = lastInputMemo((text) => selectMounts(parseMounts(text), options));
 
     return {
       async collect(ctx) {

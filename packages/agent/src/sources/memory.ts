@@ -1,4 +1,5 @@
 import type { Point } from '../point';
+import { boundedMemo } from './memo';
 import { sourceParseError, splitFields } from './parse-error';
 import type { MetricSource } from './source';
 
@@ -43,28 +44,22 @@ export function parseMeminfo(text: string): MeminfoEntry[] {
 export function mapMeminfo(entries: MeminfoEntry[]): Point[] {
   const points: Point[] = [];
   for (const { key, value, unit } of entries) {
-    const name = meminfoMetricName(key, unit);
+    const name = unit === 'kB' ? bytesName(key) : countName(key);
     if (name === null) continue;
     points.push({ name, labels: {}, value: unit === 'kB' ? value * 1024 : value });
   }
   return points;
 }
 
-/** Names by key and unit, built once: the kernel prints the same few dozen keys every time. */
-const metricNames = new Map<string, string | null>();
-
-/** The metric name of a meminfo key, or null when the key makes no valid name. */
-function meminfoMetricName(key: string, unit: 'kB' | null): string | null {
-  const cacheKey = unit === 'kB' ? key : `${key} count`;
-  let name = metricNames.get(cacheKey);
-  if (name === undefined) {
-    const base = `node_memory_${key.replace(/\((.*)\)/, '_$1')}`;
-    const full = unit === 'kB' ? `${base}_bytes` : base;
-    name = METRIC_NAME.test(full) ? full : null;
-    if (metricNames.size < 512) metricNames.set(cacheKey, name);
-  }
-  return name;
+/** The metric name of a meminfo key with `suffix`, or null when the key makes no valid name. */
+function meminfoMetricName(key: string, suffix: string): string | null {
+  const name = `node_memory_${key.replace(/\((.*)\)/, '_$1')}${suffix}`;
+  return METRIC_NAME.test(name) ? name : null;
 }
+
+/** Names by key, built once: the kernel prints the same few dozen keys every time. */
+const bytesName = boundedMemo((key) => meminfoMetricName(key, '_bytes'), 256);
+const countName = boundedMemo((key) => meminfoMetricName(key, ''), 256);
 
 export const memorySource: MetricSource = {
   name: 'memory',

@@ -1,6 +1,7 @@
 import type { Systeminformation } from 'systeminformation';
 import type { Point } from '../point';
-import { kernelNumber, parseKernelNumber, sourceParseError, splitFields } from './parse-error';
+import { boundedMemo, lastInputMemo } from './memo';
+import { parseKernelColumn, sourceParseError, splitFields } from './parse-error';
 import type { MetricSource } from './source';
 
 const FILE = '/proc/net/dev';
@@ -32,18 +33,15 @@ export function parseNetDev(text: string): NetDevStats[] {
     }
     const receive: Record<string, number> = {};
     const transmit: Record<string, number> = {};
-    for (let i = 0; i < receiveCols.length; i++) receive[receiveCols[i]!] = netDevValue(values[i], device, 'receive', receiveCols[i]!);
+    const receiveRow = `${device} receive`;
+    const transmitRow = `${device} transmit`;
+    for (let i = 0; i < receiveCols.length; i++) receive[receiveCols[i]!] = parseKernelColumn(values[i], FILE, receiveRow, receiveCols[i]!);
     for (let i = 0; i < transmitCols.length; i++) {
-      transmit[transmitCols[i]!] = netDevValue(values[receiveCols.length + i], device, 'transmit', transmitCols[i]!);
+      transmit[transmitCols[i]!] = parseKernelColumn(values[receiveCols.length + i], FILE, transmitRow, transmitCols[i]!);
     }
     result.push({ device, receive, transmit });
   }
   return result;
-}
-
-function netDevValue(token: string | undefined, device: string, direction: string, col: string): number {
-  const value = kernelNumber(token);
-  return Number.isNaN(value) ? parseKernelNumber(token, FILE, `${device} ${direction} ${col}`) : value;
 }
 
 interface NetDevColumns {
@@ -51,12 +49,11 @@ interface NetDevColumns {
   transmitCols: string[];
 }
 
-/** The header is the same on every read: its columns are checked once, not every cycle. */
-let lastHeader: { line: string; columns: NetDevColumns } | undefined;
-
-/** The receive and transmit column names of the header line ("face |bytes packets ...|bytes ..."). */
-function netDevColumns(line: string): NetDevColumns {
-  if (lastHeader?.line === line) return lastHeader.columns;
+/**
+ * The receive and transmit column names of the header line ("face |bytes packets ...|bytes ...").
+ * The header is the same on every read: its columns are checked once, not every cycle.
+ */
+const netDevColumns = lastInputMemo((line: string): NetDevColumns => {
   const header = line.split('|');
   if (header.length !== 3) throw sourceParseError(FILE, 'missing "face |bytes ...|bytes ..." header (empty or not a net/dev file)');
   const receiveCols = splitFields(header[1] ?? '');
@@ -65,9 +62,8 @@ function netDevColumns(line: string): NetDevColumns {
   for (const col of [...receiveCols, ...transmitCols]) {
     if (!/^[a-z][a-z0-9_]*$/.test(col)) throw sourceParseError(FILE, `header column ${JSON.stringify(col.slice(0, 40))} is not a plain name`);
   }
-  lastHeader = { line, columns: { receiveCols, transmitCols } };
-  return lastHeader.columns;
-}
+  return { receiveCols, transmitCols };
+});
 
 /** node_network_{receive,transmit}_<column>_total{device}, as node_exporter's netdev collector. */
 export function mapNetDev(stats: NetDevStats[], exclude?: RegExp): Point[] {
@@ -75,24 +71,15 @@ export function mapNetDev(stats: NetDevStats[], exclude?: RegExp): Point[] {
   for (const { device, receive, transmit } of stats) {
     if (exclude?.test(device)) continue;
     const labels = { device };
-    for (const col in receive) points.push({ name: metricName('receive', col), labels, value: receive[col]! });
-    for (const col in transmit) points.push({ name: metricName('transmit', col), labels, value: transmit[col]! });
+    for (const col in receive) points.push({ name: receiveName(col), labels, value: receive[col]! });
+    for (const col in transmit) points.push({ name: transmitName(col), labels, value: transmit[col]! });
   }
   return points;
 }
 
 /** Metric names by column, built once: the columns are the header's, a few dozen at most. */
-const metricNames = { receive: new Map<string, string>(), transmit: new Map<string, string>() };
-
-function metricName(direction: 'receive' | 'transmit', col: string): string {
-  const names = metricNames[direction];
-  let name = names.get(col);
-  if (name === undefined) {
-    name = `node_network_${direction}_${col}_total`;
-    if (names.size < 256) names.set(col, name);
-  }
-  return name;
-}
+const receiveName = boundedMemo((col) => `node_network_receive_${col}_total`, 256);
+const transmitName = boundedMemo((col) => `node_network_transmit_${col}_total`, 256);
 
 /** The same series from systeminformation's networkStats, for hosts without /proc. */
 export function mapSiNetworkStats(stats: Systeminformation.NetworkStatsData[]): NetDevStats[] {

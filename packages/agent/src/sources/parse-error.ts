@@ -7,14 +7,20 @@ export function sourceParseError(file: string, detail: string): XimpError {
 
 const KERNEL_NUMBER = /^\d+(\.\d+)?$/;
 
-/**
- * A non-negative decimal counter or gauge as the kernel prints it, or NaN. For loops over many
- * columns: the caller names the column only when one is wrong, so a cycle builds no messages.
- */
-export function kernelNumber(token: string | undefined): number {
+/** A non-negative decimal counter or gauge as the kernel prints it, or NaN. */
+function kernelNumber(token: string | undefined): number {
   if (token === undefined || !KERNEL_NUMBER.test(token)) return NaN;
   const value = Number(token);
   return Number.isFinite(value) ? value : NaN;
+}
+
+/**
+ * A column of a row, as parseKernelNumber reads it; the error names "`row` `column`", a string
+ * built only when the column is wrong, so a loop over many columns builds none.
+ */
+export function parseKernelColumn(token: string | undefined, file: string, row: string, column: string | number): number {
+  const value = kernelNumber(token);
+  return Number.isNaN(value) ? parseKernelNumber(token, file, `${row} ${column}`) : value;
 }
 
 /** A non-negative decimal counter or gauge as the kernel prints it, or a parse error. */

@@ -1,4 +1,4 @@
-import { kernelNumber, parseKernelNumber, sourceParseError, splitFields } from './parse-error';
+import { parseKernelColumn, parseKernelNumber, sourceParseError, splitFields } from './parse-error';
 
 /** node_exporter's CPU modes, in /proc/stat column order. */
 export const CPU_MODES = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq', 'steal'] as const;
@@ -40,8 +40,7 @@ export function parseProcStat(text: string): ProcStat {
       if (fields.length < 5) throw sourceParseError(FILE, `${key}: expected at least 4 columns (actual: ${fields.length - 1})`);
       const ticks: Partial<Record<CpuMode, number>> = {};
       for (let i = 0; i < CPU_MODES.length && i + 1 < fields.length; i++) {
-        const value = kernelNumber(fields[i + 1]);
-        ticks[CPU_MODES[i]!] = Number.isNaN(value) ? parseKernelNumber(fields[i + 1], FILE, `${key} ${CPU_MODES[i]}`) : value;
+        ticks[CPU_MODES[i]!] = parseKernelColumn(fields[i + 1], FILE, key, CPU_MODES[i]!);
       }
       cpus.push({ cpu: key.slice(3), ticks });
     } else if (key === 'btime') {
