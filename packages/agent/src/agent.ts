@@ -59,13 +59,14 @@ export class Agent {
   /**
    * The last cycle's points by position with their series ids: a cycle mostly repeats the last one
    * point for point, so the series key (sorted labels) is built only for what changed. Valid for
-   * one series table and one set of extra labels.
+   * one series table and one set of extra labels, as are the definitions' byte bounds by id.
    */
   private lastCycle: {
     table: unknown;
     extra: Record<string, string> | undefined;
     series: { name: string; labels: Readonly<Record<string, string>>; id: number }[];
-  } = { table: undefined, extra: undefined, series: [] };
+    definitionBytes: number[];
+  } = { table: undefined, extra: undefined, series: [], definitionBytes: [] };
   /** Series the last cycle used. */
   private cycleSeries = 0;
   /** Repeated faults of a cycle (a full spool disk) log one line per kind a minute, with a count. */
@@ -189,13 +190,11 @@ export class Agent {
       // Split so that every batch fits any collector, even when all its series are new to a session.
       const samples = this.toSamples(spool, points);
       this.cycleSeries = samples.seriesIds.length;
-      const batches = splitIntoBatches(samples, (id) => {
-        const def = spool.seriesTable.definition(id);
-        return def ? definitionBytesBound(def) : 0;
-      });
+      const batches = splitIntoBatches(samples, (id) => this.definitionBytesOf(spool, id));
       let spooled = 0;
       try {
-        for (const { seriesIds, values } of batches) {
+        for (let i = 0; i < batches.length; i++) {
+          const { seriesIds, values } = batches[i]!;
           await spool.append({ sequence: spool.nextSequence(), timestampUnixMs: timestamp, seriesIds, values });
           spooled++;
         }
@@ -246,10 +245,12 @@ export class Agent {
 
   private toSamples(spool: Spool, points: Point[]): SampleBatch {
     const extra = this.config.labels;
-    const seriesIds: number[] = [];
-    const values: number[] = [];
+    // Sized once and trimmed at the end: grown by push, they would leave their smaller copies behind.
+    const seriesIds: number[] = new Array<number>(points.length);
+    const values: number[] = new Array<number>(points.length);
+    let kept = 0;
     if (this.lastCycle.table !== spool.seriesTable || this.lastCycle.extra !== extra) {
-      this.lastCycle = { table: spool.seriesTable, extra, series: [] };
+      this.lastCycle = { table: spool.seriesTable, extra, series: [], definitionBytes: [] };
     }
     const memo = this.lastCycle.series;
     for (let i = 0; i < points.length; i++) {
@@ -257,19 +258,32 @@ export class Agent {
       const last = memo[i];
       if (last !== undefined && last.name === point.name && sameLabels(last.labels, point.labels)) {
         if (last.id === 0) continue; // refused, and warned about, before
-        seriesIds.push(last.id);
-        values.push(point.value);
+        seriesIds[kept] = last.id;
+        values[kept++] = point.value;
         continue;
       }
       const id = this.seriesIdOf(spool, point, extra);
       // A copy: a source may hand out the same labels object again with other values.
       memo[i] = { name: point.name, labels: { ...point.labels }, id };
       if (id === 0) continue;
-      seriesIds.push(id);
-      values.push(point.value);
+      seriesIds[kept] = id;
+      values[kept++] = point.value;
     }
     memo.length = Math.min(memo.length, points.length);
+    seriesIds.length = kept;
+    values.length = kept;
     return { seriesIds, values };
+  }
+
+  /** definitionBytesBound of a series, computed once per series: a definition never changes. */
+  private definitionBytesOf(spool: Spool, id: number): number {
+    const known = this.lastCycle.definitionBytes;
+    let bytes = known[id];
+    if (bytes === undefined) {
+      const def = spool.seriesTable.definition(id);
+      bytes = known[id] = def ? definitionBytesBound(def) : 0;
+    }
+    return bytes;
   }
 
   /** The series id of a point, assigning a new one when need be; 0 when the collector would refuse it. */

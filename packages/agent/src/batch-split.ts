@@ -20,7 +20,8 @@ const BATCH_OVERHEAD_BYTES = 2 * FIELD + 3 * (1 + 10) + 2 * FIELD;
 /** At most the bytes this definition takes in a MetricBatch (counted in UTF-8). */
 export function definitionBytesBound(def: SeriesDefinition): number {
   let bytes = FIELD + (1 + 5) + FIELD + Buffer.byteLength(def.name);
-  for (const label of def.labels) {
+  for (let i = 0; i < def.labels.length; i++) {
+    const label = def.labels[i]!;
     bytes += FIELD + FIELD + Buffer.byteLength(label.name) + FIELD + Buffer.byteLength(label.value);
   }
   return bytes;
@@ -36,6 +37,7 @@ export function splitIntoBatches(
   definitionBytes: (seriesId: number) => number,
   bounds: BatchBounds = AGENT_BATCH_BOUNDS,
 ): SampleBatch[] {
+  if (fitsOneBatch(samples.seriesIds, definitionBytes, bounds)) return [samples];
   const batches: SampleBatch[] = [];
   let current: SampleBatch = { seriesIds: [], values: [] };
   let bytes = BATCH_OVERHEAD_BYTES;
@@ -59,4 +61,15 @@ export function splitIntoBatches(
   }
   batches.push(current);
   return batches;
+}
+
+/**
+ * Whether the whole cycle fits one batch even with every sample defining its series (a repeat
+ * counted twice only over-estimates): the usual cycle, which then needs no copy and no set.
+ */
+function fitsOneBatch(seriesIds: number[], definitionBytes: (seriesId: number) => number, bounds: BatchBounds): boolean {
+  if (seriesIds.length > bounds.samples) return false;
+  let bytes = BATCH_OVERHEAD_BYTES;
+  for (let i = 0; i < seriesIds.length && bytes <= bounds.frameBytes; i++) bytes += SAMPLE_BYTES + definitionBytes(seriesIds[i]!);
+  return bytes <= bounds.frameBytes;
 }

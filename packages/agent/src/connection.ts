@@ -360,7 +360,8 @@ export class AgentConnection {
         const next = spool.pending(this.lastSent, 1)[0];
         if (!next) break;
         const definitions: SeriesDefinition[] = [];
-        for (const id of next.seriesIds) {
+        for (let i = 0; i < next.seriesIds.length; i++) {
+          const id = next.seriesIds[i]!;
           if (this.defined.has(id)) continue;
           const def = spool.seriesTable.definition(id);
           if (def) definitions.push(def);

@@ -65,7 +65,9 @@ export function validateBatch(batch: SpooledBatch): void {
   if (!Array.isArray(batch.seriesIds) || !Array.isArray(batch.values) || batch.seriesIds.length !== batch.values.length) {
     throw invalidBatch('batch must carry as many series ids as values');
   }
-  for (const id of batch.seriesIds) {
+  const ids = batch.seriesIds;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
     if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw invalidBatch(`series id out of range (actual: ${String(id)})`);
   }
 }

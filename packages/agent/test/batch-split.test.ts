@@ -77,3 +77,29 @@ t.test('a series repeated after a split is defined again in the next batch', asy
     { seriesIds: [1], values: [5] },
   ]);
 });
+
+t.test('a cycle that fits one frame with every sample defining its series is one batch; one byte more splits it', async (t) => {
+  // Each sample costs 13 bytes plus its definition's bound (100 here); the rest is fixed overhead.
+  const overhead = batchOverhead(100);
+  const samples = { seriesIds: [1, 2, 3], values: [1, 2, 3] };
+  t.same(splitIntoBatches(samples, () => 100, { samples: 10, frameBytes: overhead + 3 * 113 }), [samples], 'exactly at the bound: one batch');
+  t.same(
+    splitIntoBatches(samples, () => 100, { samples: 10, frameBytes: overhead + 3 * 113 - 1 }),
+    [{ seriesIds: [1, 2], values: [1, 2] }, { seriesIds: [3], values: [3] }],
+    'a byte under it: split',
+  );
+  t.same(splitIntoBatches(samples, () => 100, { samples: 2, frameBytes: 1_000_000 }).length, 2, 'the sample bound splits too');
+  const repeated = { seriesIds: [1, 1, 1], values: [1, 2, 3] };
+  t.same(
+    splitIntoBatches(repeated, () => 100, { samples: 10, frameBytes: overhead + 113 + 2 * 13 }),
+    [repeated],
+    'a repeated series is defined once: a cycle over the all-new estimate can still be one batch',
+  );
+});
+
+/** The fixed bytes of a batch: the smallest frame two new series fit in, less their own bytes. */
+function batchOverhead(definition: number): number {
+  let frameBytes = 0;
+  while (splitIntoBatches({ seriesIds: [1, 2], values: [1, 2] }, () => definition, { samples: 10, frameBytes }).length > 1) frameBytes++;
+  return frameBytes - 2 * (13 + definition);
+}

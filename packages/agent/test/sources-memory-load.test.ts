@@ -53,6 +53,54 @@ t.test('odd meminfo lines are skipped, the first of a repeated key wins', async 
   );
 });
 
+/** The reading of meminfo the scanner replaced: split into lines, then on runs of blanks. */
+function splitReading(text: string): { key: string; value: number; unit: 'kB' | null }[] {
+  const entries: { key: string; value: number; unit: 'kB' | null }[] = [];
+  const seen = new Set<string>();
+  for (const line of text.split('\n')) {
+    const trimmed = line.trim();
+    const fields = trimmed === '' ? [] : trimmed.split(/\s+/);
+    if (fields.length < 2 || fields.length > 3) continue;
+    const [rawKey, rawValue, unit] = fields as [string, string, string | undefined];
+    if (!rawKey.endsWith(':') || (unit !== undefined && unit !== 'kB') || !/^\d+$/.test(rawValue)) continue;
+    const key = rawKey.slice(0, -1);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    entries.push({ key, value: Number(rawValue), unit: unit === 'kB' ? 'kB' : null });
+  }
+  return entries;
+}
+
+t.test('meminfo read by character agrees with splitting on blanks, line by line', async (t) => {
+  const pieces = ['MemTotal:', 'Active(anon):', 'A:', ':', 'NoColon', 'x::', '12', '0', '007', '123456789012345678901', '1e3', '-4', 'kB', 'KB', 'kBx', 'MB', ''];
+  const blanks = [' ', '\t', '   ', ' \t ', '\r', '\f'];
+  let seed = 42;
+  const pick = <T>(list: T[]): T => list[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % list.length]!;
+  let compared = 0;
+  for (let round = 0; round < 400; round++) {
+    const lines: string[] = [];
+    for (let l = 0; l < 6; l++) {
+      // Mostly the kernel's shape with one part odd, sometimes anything.
+      const words = pick([true, true, false])
+        ? [pick(['MemTotal:', 'Active(anon):', 'A:', ':', 'x::', 'NoColon']), pick(['12', '0', '007', '123456789012345678901', '1e3', '-4', '']), ...(pick([true, false]) ? [pick(['kB', 'KB', 'kBx', 'MB'])] : [])]
+        : Array.from({ length: 1 + pick([0, 1, 2, 3, 4]) }, () => pick(pieces));
+      lines.push((pick([true, false]) ? pick(blanks) : '') + words.join(pick(blanks)) + (pick([true, false]) ? pick(blanks) : ''));
+    }
+    const text = lines.join('\n') + pick(['', '\n', '\n\n']);
+    const expected = splitReading(text);
+    if (expected.length === 0) {
+      t.throws(() => parseMeminfo(text), { code: ErrorCodes.SOURCE_PARSE }, JSON.stringify(text));
+    } else {
+      const actual = parseMeminfo(text);
+      if (JSON.stringify(actual) !== JSON.stringify(expected)) t.same(actual, expected, JSON.stringify(text));
+      compared++;
+    }
+  }
+  t.ok(compared > 100, `${compared} texts with entries compared`);
+  t.same(parseMeminfo(fixture('host', 'meminfo')), splitReading(fixture('host', 'meminfo')), "this host's meminfo");
+  t.same(parseMeminfo('Big:  123456789012345678901 kB'), [{ key: 'Big', value: Number('123456789012345678901'), unit: 'kB' }], 'more than 15 digits read as Number() reads them');
+});
+
 t.test('an empty or foreign meminfo is a SOURCE_PARSE error', async (t) => {
   for (const text of ['', 'garbage\nmore garbage\n']) t.throws(() => parseMeminfo(text), { code: ErrorCodes.SOURCE_PARSE });
   await t.rejects(memorySource.create({}, depsAt('empty')).collect(ctx), { code: ErrorCodes.SOURCE_PARSE });

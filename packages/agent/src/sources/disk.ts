@@ -66,11 +66,16 @@ const DISK_STATS: ReadonlyArray<readonly [number, string, DiskUnit]> = [
 /** node_disk_*{device} for every device the exclude pattern keeps. */
 export function mapDiskstats(disks: DiskStats[], exclude: RegExp = DEFAULT_DISK_DEVICE_EXCLUDE): Point[] {
   const points: Point[] = [];
-  for (const { device, stats } of disks) {
+  // Indexed loops, no destructuring: without a JIT each for-of step and array pattern allocates.
+  for (let d = 0; d < disks.length; d++) {
+    const { device, stats } = disks[d]!;
     if (exclude.test(device)) continue;
     const labels = { device };
-    for (const [index, name, unit] of DISK_STATS) {
-      const raw = stats[index];
+    for (let k = 0; k < DISK_STATS.length; k++) {
+      const stat = DISK_STATS[k]!;
+      const name = stat[1];
+      const unit = stat[2];
+      const raw = stats[stat[0]];
       if (raw === undefined) break;
       const value = unit === 'sectors' ? raw * 512 : unit === 'ms' ? raw / 1000 : raw;
       points.push({ name, labels, value });
