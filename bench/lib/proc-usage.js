@@ -17,7 +17,7 @@ function procUsage(pid) {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);
   const rssPages = Number(fields[21]);
-  return { cpuSeconds: ticks / TICKS_PER_SECOND, rssBytes: rssPages * PAGE_SIZE, cpuNs: schedstatNs(pid) };
+  return { cpuSeconds: ticks / TICKS_PER_SECOND, rssBytes: rssPages * PAGE_SIZE, cpuNs: schedstatNs(pid), minorFaults: Number(fields[7]) };
 }
 
 /**
