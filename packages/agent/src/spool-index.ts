@@ -1,5 +1,5 @@
 import { FILE_HEADER_BYTES, comparePositions, type LogDamage, type LogPosition, type LogRecord, type SegmentLog } from '@ximp/shared';
-import { STREAM_RECORD_FORMAT, decodeBatchHeader, decodeStreamRecord, payloadFormat, type StreamRecord } from './spool-segment';
+import { STREAM_RECORD_FORMAT, decodeBatchHeader, decodeStreamRecord, payloadFormat, type SpooledBatch, type StreamRecord } from './spool-segment';
 import { STREAM_ID } from './spool-stream-state';
 
 /** Where an unacknowledged batch lies in the log; the batch itself is read back on demand. */
@@ -10,6 +10,11 @@ export interface SpoolEntry {
   bytes: number;
   /** Found unreadable on read-back and counted as dropped (once). */
   unreadable?: boolean;
+  /**
+   * The batch as appended, held from its fsync until pending() first returns it: the newest
+   * batches go out without being read back from the disk they were just written to.
+   */
+  fresh?: SpooledBatch;
 }
 
 /** A record of the spool's log as open() found it, without its payload. */

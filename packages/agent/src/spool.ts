@@ -46,6 +46,7 @@ const COMPACT_AFTER = 1024;
 
 interface QueuedAppend {
   sequence: number;
+  batch: SpooledBatch;
   payload: Buffer;
   bytes: number;
   resolve: () => void;
@@ -86,6 +87,8 @@ export class Spool {
   private state: StreamState = newStreamState('');
   /** Pending entries are entries[head..]; everything before head is acknowledged or dropped. */
   private entries: SpoolEntry[] = [];
+  /** The entries of the newest appended group, whose batches are still held in memory (fresh). */
+  private freshEntries: SpoolEntry[] = [];
   private head = 0;
   private pendingByteCount = 0;
   /** Highest sequence seen: appended (or reserved by an append in progress), or acknowledged. */
@@ -254,7 +257,7 @@ export class Spool {
       const payload = encodeBatch(batch);
       this.lastSequence = batch.sequence;
       return new Promise<void>((resolve, reject) => {
-        this.queue.push({ sequence: batch.sequence, payload, bytes, resolve, reject });
+        this.queue.push({ sequence: batch.sequence, batch, payload, bytes, resolve, reject });
         if (!this.drainScheduled) {
           this.drainScheduled = true;
           void this.exclusive(() => this.drain());
@@ -277,6 +280,14 @@ export class Spool {
     if (!segments || this.closed) return out;
     let i = this.firstAfter(afterSequence);
     while (i < this.entries.length && out.length < maxBatches) {
+      const fresh = this.entries[i].fresh;
+      if (fresh) {
+        // Durable already (its entry exists only after the fsync); a resend reads it from disk.
+        this.entries[i].fresh = undefined;
+        out.push(fresh);
+        i++;
+        continue;
+      }
       const want = Math.min(maxBatches - out.length, this.entries.length - i);
       const records = segments.read(this.entries[i].position, want);
       if (records.length === 0) {
@@ -511,8 +522,13 @@ export class Spool {
         this.failAppends(items.slice(i), err);
         return;
       }
+      // Only the newest group is held in memory: a backlog while offline is read back from disk.
+      for (const entry of this.freshEntries) entry.fresh = undefined;
+      this.freshEntries = [];
       for (let k = 0; k < group.length; k++) {
-        this.entries.push({ sequence: group[k].sequence, position: positions[k], bytes: group[k].bytes });
+        const entry: SpoolEntry = { sequence: group[k].sequence, position: positions[k], bytes: group[k].bytes, fresh: group[k].batch };
+        this.entries.push(entry);
+        this.freshEntries.push(entry);
       }
       this.durableSequence = group[group.length - 1].sequence;
       this.pendingByteCount += groupBytes;

@@ -88,6 +88,16 @@ t.test('uptime: node_boot_time_seconds from btime and node_time_seconds from the
   t.equal((await cpuSource.create({}, depsAt('host', noBtime)).collect(ctx)).length, 4);
 });
 
+t.test('uptime reads the btime line alone: a bad cpu line fails the cpu source only', async (t) => {
+  const intr = `intr ${Array.from({ length: 5000 }, (_, i) => i).join(' ')}\n`;
+  const text = `cpu  1 2 3 4\ncpu0 1 2\n${intr}btimes 5\nbtime 1700000000\nprocs_running 1`;
+  const deps = depsAt('host', { readFile: async () => text });
+  t.same(await uptimeSource.create({}, deps).collect(ctx), mapUptime(1700000000, ctx.nowMs), 'btime after a long intr line, a "btimes" line is not it');
+  await t.rejects(cpuSource.create({}, deps).collect(ctx), { code: ErrorCodes.SOURCE_PARSE, message: /cpu0: expected at least 4 columns/ });
+  t.same(await uptimeSource.create({}, depsAt('host', { readFile: async () => 'btime 1600000000' })).collect(ctx), mapUptime(1600000000, ctx.nowMs), 'btime first, no newline');
+  await t.rejects(uptimeSource.create({}, depsAt('host', { readFile: async () => 'btime soon\n' })).collect(ctx), { code: ErrorCodes.SOURCE_PARSE, message: /btime: expected a number/ });
+});
+
 t.test('uptime without /proc derives boot time from os.uptime()', async (t) => {
   const os = { ...defaultSourceDeps().os, uptime: () => 1000 };
   const points = await uptimeSource.create({}, depsAt('missing', { platform: 'darwin', os })).collect(ctx);

@@ -320,6 +320,34 @@ t.test('damage that appears after open is skipped on read-back, never thrown', a
   t.equal(JSON.parse(fs.readFileSync(path.join(dir, 'stream.json'), 'utf8')).droppedTotal, 1, 'and persisted');
 });
 
+t.test('the newest batch goes out as appended, once; a resend and any older batch are read back from disk', async (t) => {
+  const dir = tempDir();
+  const { log, lines } = captureLog();
+  const spool = await openSpool({ dir, log });
+  await appendRange(spool, 1, 3);
+  damageRecords(dir, [0, 1, 2]);
+  t.same(spool.pending(2), [batch(3)], 'the newest batch, from memory: nothing on disk was read for it');
+  t.equal(spool.droppedTotal, 0);
+  t.same(spool.pending(2), [], 'sent again (a reconnect), it is read back and found damaged');
+  t.same(spool.pending(), [], 'the older batches were never held in memory');
+  t.equal(spool.droppedTotal, 3, 'each damaged record counted once');
+  t.same(lines.filter((l) => l.msg === 'spool record unreadable, skipped').map((l) => l.sequence), [3, 1, 2]);
+
+  // A group appended together (one write, one fsync) is held together.
+  const dir2 = tempDir();
+  const second = await openSpool({ dir: dir2 });
+  await Promise.all([second.append(batch(1)), second.append(batch(2))]);
+  damageRecords(dir2, [0, 1]);
+  t.same(second.pending(), [batch(1), batch(2)], 'both batches of the group, from memory');
+});
+
+/** Flips a byte inside each of the given records (by index) of the first segment of `dir`. */
+function damageRecords(dir: string, records: number[]): void {
+  const fd = fs.openSync(path.join(dir, segmentFiles(dir)[0]), 'r+');
+  for (const k of records) fs.writeSync(fd, Buffer.from([0xff]), 0, 1, SEGMENT_START_BYTES + k * batchRecordBytes(3) + 20);
+  fs.closeSync(fd);
+}
+
 t.test('reaching maxBytes drops the oldest batches, counts them and warns', async (t) => {
   const dir = tempDir();
   const record = batchRecordBytes(10);

@@ -1,5 +1,5 @@
 import type { Point } from '../point';
-import { parseProcStat, type CpuTicks, type ProcStat } from './proc-stat';
+import { CPU_MODES, parseProcStat, type CpuTicks, type ProcStat } from './proc-stat';
 import { sourceParseError } from './parse-error';
 import type { MetricSource, OsReader } from './source';
 
@@ -9,7 +9,7 @@ export const USER_HZ = 100;
 /** node_cpu_seconds_total{cpu,mode} from parsed /proc/stat. */
 export function mapCpuStat(stat: ProcStat): Point[] {
   const points: Point[] = [];
-  for (const { cpu, ticks } of stat.cpus) pushCpu(points, cpu, ticks, USER_HZ);
+  for (let i = 0; i < stat.cpus.length; i++) pushCpu(points, stat.cpus[i]!.cpu, stat.cpus[i]!.ticks, USER_HZ);
   return points;
 }
 
@@ -23,9 +23,12 @@ export function mapOsCpus(cpus: ReturnType<OsReader['cpus']>): Point[] {
   return points;
 }
 
+/** In CPU_MODES order, by index: no entries array or iterator per CPU and cycle. */
 function pushCpu(points: Point[], cpu: string, ticks: CpuTicks['ticks'], perSecond: number): void {
-  for (const [mode, value] of Object.entries(ticks)) {
-    points.push({ name: 'node_cpu_seconds_total', labels: { cpu, mode }, value: value / perSecond });
+  for (let i = 0; i < CPU_MODES.length; i++) {
+    const mode = CPU_MODES[i]!;
+    const value = ticks[mode];
+    if (value !== undefined) points.push({ name: 'node_cpu_seconds_total', labels: { cpu, mode }, value: value / perSecond });
   }
 }
 

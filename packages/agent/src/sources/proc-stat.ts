@@ -52,3 +52,20 @@ export function parseProcStat(text: string): ProcStat {
   }
   return { cpus, bootTimeSeconds };
 }
+
+/**
+ * The "btime" line of /proc/stat alone, for the uptime source: it skips the cpu lines (one per
+ * CPU) that parseProcStat reads, and a bad cpu line fails the cpu source, not this one.
+ */
+export function parseBootTime(text: string): number {
+  for (let at = 0; at < text.length; ) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    if (text.startsWith('btime', at)) {
+      const fields = splitFields(text.slice(at, end));
+      if (fields[0] === 'btime') return parseKernelNumber(fields[1], FILE, 'btime');
+    }
+    at = end + 1;
+  }
+  throw sourceParseError(FILE, 'missing btime');
+}

@@ -1,6 +1,5 @@
 import type { Point } from '../point';
-import { sourceParseError } from './parse-error';
-import { parseProcStat } from './proc-stat';
+import { parseBootTime } from './proc-stat';
 import type { MetricSource } from './source';
 
 /** node_boot_time_seconds and node_time_seconds (both unix seconds). */
@@ -21,9 +20,7 @@ export const uptimeSource: MetricSource = {
           // Whole seconds, like btime, so the series does not jitter with each cycle.
           return mapUptime(Math.round(ctx.nowMs / 1000 - deps.os.uptime()), ctx.nowMs);
         }
-        const stat = parseProcStat(await deps.readFile('/proc/stat', ctx.signal));
-        if (stat.bootTimeSeconds === null) throw sourceParseError('/proc/stat', 'missing btime');
-        return mapUptime(stat.bootTimeSeconds, ctx.nowMs);
+        return mapUptime(parseBootTime(await deps.readFile('/proc/stat', ctx.signal)), ctx.nowMs);
       },
     };
   },
