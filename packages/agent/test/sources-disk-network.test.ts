@@ -73,6 +73,10 @@ t.test('an excluded device is skipped before its columns are read', async (t) =>
   t.throws(() => parseDiskstats(text), { code: ErrorCodes.SOURCE_PARSE, message: /sda1 column 10/ }, 'without the exclusion it is read, and named');
   const source = diskSource.create({}, { ...depsAt('empty'), readFile: async () => text });
   t.same(devices(await source.collect(ctx)), ['sda']);
+  // As the kernel pads it: the device is still found in the third column.
+  const padded = `   7       0 loop0 1 2 x\n \t8 2  sda2 x\n${text}`;
+  t.same(parseDiskstats(padded, DEFAULT_DISK_DEVICE_EXCLUDE).map((d) => d.device), ['sda'], 'padded excluded lines are left out');
+  t.same(parseDiskstats('   7       0 loop0 1 2 x\n', /^sda$/), [], 'a short line the exclusion keeps is skipped as before');
 });
 
 t.test('the disk source reads through its reader and is unavailable without /proc', async (t) => {

@@ -8,6 +8,9 @@ const FILE = '/proc/diskstats';
 /** node_exporter's default --collector.diskstats.device-exclude: partitions, RAM, loop, floppy. */
 export const DEFAULT_DISK_DEVICE_EXCLUDE = /^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$/;
 
+/** The third column of a diskstats line: major, minor, then the device name. */
+const DEVICE_COLUMN = /^\s*\S+\s+\S+\s+(\S+)/;
+
 /** One /proc/diskstats line: the device and the statistics after it (11, 15 or 17 of them). */
 export interface DiskStats {
   major: number;
@@ -23,11 +26,14 @@ export interface DiskStats {
 export function parseDiskstats(text: string, exclude?: RegExp): DiskStats[] {
   const disks: DiskStats[] = [];
   for (const line of text.split('\n')) {
+    // Partitions and loop devices (dozens on some hosts) are left out before the line is split.
+    if (exclude !== undefined) {
+      const device = DEVICE_COLUMN.exec(line)?.[1];
+      if (device !== undefined && exclude.test(device)) continue;
+    }
     const fields = splitFields(line);
     if (fields.length < 3 + 11) continue;
     const device = fields[2]!;
-    // Partitions and loop devices (dozens on some hosts) are left out before their columns are read.
-    if (exclude?.test(device)) continue;
     const row = `${device} column`;
     const stats: number[] = [];
     for (let i = 3; i < fields.length; i++) stats.push(parseKernelColumn(fields[i], FILE, row, i + 1));
