@@ -14,7 +14,8 @@ const path = require('node:path');
 const inspector = require('node:inspector');
 const { prepareCollector, startCollector } = require('./lib/collector-process');
 const { Agent } = require('../packages/agent/dist/agent.js');
-const { loadAgentConfig, AGENT_SOURCE_NAMES } = require('../packages/agent/dist/config.js');
+const { loadAgentConfig } = require('../packages/agent/dist/config.js');
+const { writeBenchAgentConfig } = require('./lib/agent-config');
 const { createLogger } = require('../packages/shared/dist/index.js');
 
 const CYCLES = Number(process.argv[2] || 20);
@@ -64,19 +65,7 @@ async function main() {
   let agent;
   try {
     const agentFile = path.join(dir, 'agent.yaml');
-    const yaml = [
-      'server:',
-      `  url: wss://127.0.0.1:${prepared.ports.agents}/v1/agent`,
-      `  auth_token: ${prepared.tokens[0]}`,
-      `  ca_file: ${prepared.caFile}`,
-      'node: bench-0',
-      'interval: 1s',
-      `sources: [${AGENT_SOURCE_NAMES.join(', ')}]`,
-      'spool:',
-      `  dir: ${path.join(dir, 'spool')}`,
-      '',
-    ];
-    fs.writeFileSync(agentFile, yaml.join('\n'), { mode: 0o600 });
+    writeBenchAgentConfig(agentFile, { prepared, spoolDir: path.join(dir, 'spool'), logLevel: 'error' });
     agent = new Agent(loadAgentConfig(agentFile), { log: createLogger({ name: 'ximp-agent', level: 'error' }) });
     await agent.start();
     await sleep(WARM_UP_MS);

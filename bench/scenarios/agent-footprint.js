@@ -11,11 +11,11 @@
  * process's RSS shows what the runtime alone costs. Last, the agent's sources alone, back to back
  * in a fresh process (packages/agent/dist/bench-cycle.js), without spool, TLS or timers.
  */
-const fs = require('node:fs');
 const path = require('node:path');
 const { spawn, execFileSync } = require('node:child_process');
 const { procUsage, peakRss, memoryKinds } = require('../lib/proc-usage');
 const { prepareCollector, startCollector } = require('../lib/collector-process');
+const { writeBenchAgentConfig } = require('../lib/agent-config');
 const { agentCommand, agentEnv } = require('../lib/agent-command');
 const { NODE_EXPORTER_PACKAGE, nodeExporterBinary, startNodeExporter, scrapeLoop } = require('../lib/node-exporter');
 
@@ -107,25 +107,7 @@ async function run(ctx) {
     const bare = spawnOwned(cleanups, agentNode, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore', env: agentEnv({ nodeOptions: null }, ctx.env) });
 
     const agentFile = path.join(ctx.tmpDir, 'agent.yaml');
-    const { AGENT_SOURCE_NAMES } = require(path.join(ctx.root, 'packages/agent/dist/config.js'));
-    fs.writeFileSync(
-      agentFile,
-      [
-        'server:',
-        `  url: wss://127.0.0.1:${prepared.ports.agents}/v1/agent`,
-        `  auth_token: ${prepared.tokens[0]}`,
-        `  ca_file: ${prepared.caFile}`,
-        'node: bench-0',
-        'interval: 1s',
-        `sources: [${AGENT_SOURCE_NAMES.join(', ')}]`,
-        'spool:',
-        `  dir: ${path.join(ctx.tmpDir, 'agent-spool')}`,
-        'log:',
-        '  level: info',
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
+    writeBenchAgentConfig(agentFile, { prepared, spoolDir: path.join(ctx.tmpDir, 'agent-spool') });
     const agent = spawnOwned(cleanups, agentNode, [...command.nodeArgs, command.script, '--config', agentFile], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: agentEnv(command, ctx.env),
