@@ -28,11 +28,17 @@ t.test('agent-down reaches a real Alertmanager firing, then resolved', { skip: s
   const agent = await startAgent(t, { url: c.agentUrl, token, caFile: c.caFile, node: 'web-1', intervalMs: 200 });
   await waitFor('web-1 active', async () => (await api('GET', '/api/v1/agents/web-1')).body.includes('"ACTIVE"'));
   t.same(await am.alerts(), [], 'nothing before the agent goes away');
+  // The agent's session ends during stop(), not after it returns: the bound starts before the call.
+  const stoppingAt = Date.now();
   await agent.stop();
-  const stoppedAt = Date.now();
 
   const alert = await waitFor('agent-down in Alertmanager', async () => (await am.alerts()).find((a) => a.labels.alertname === 'agent-down'), 20_000);
-  t.ok(Date.now() - stoppedAt >= 2000, 'not before `for` had passed');
+  const firedAt = Date.parse(alert.startsAt);
+  t.ok(firedAt - stoppingAt >= 2000, `fired ${firedAt - stoppingAt} ms after the agent began stopping, not before \`for\` (2 s) had passed`);
+  const transitions = JSON.parse((await api('GET', '/api/v1/alerts/history?since=1h&rule=agent-down')).body) as { event: string; time: string }[];
+  const pendingAt = Date.parse(transitions.find((e) => e.event === 'pending')!.time);
+  t.ok(pendingAt >= stoppingAt, 'pending from the first evaluation after the agent went away');
+  t.ok(firedAt - pendingAt >= 2000, `firing ${firedAt - pendingAt} ms after pending, at least \`for\``);
   t.match(alert, { labels: { alertname: 'agent-down', instance: 'web-1', job: 'ximp' }, status: { state: 'active' } });
   t.ok(Date.parse(alert.endsAt) > Date.now(), 'firing: its end lies ahead (Alertmanager times it out unless told)');
   t.equal(await am.ownMetric('alertmanager_alerts_received_total', { status: 'firing' }), 1, 'one firing alert received');
