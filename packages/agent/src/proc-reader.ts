@@ -1,5 +1,6 @@
 import { promises as fsp, readFileSync, statfsSync } from 'node:fs';
 import * as path from 'node:path';
+import { KernelFileReader } from './kernel-file-reader';
 
 /** The fields of statfs(2) the filesystem source needs; numbers as Node reports them. */
 export interface StatfsInfo {
@@ -50,18 +51,23 @@ function isKernelPath(file: string): boolean {
   return file === '/proc' || file.startsWith('/proc/') || file === '/sys' || file.startsWith('/sys/');
 }
 
+/** One for the process: the host's kernel files are the same for every reader, and a reload must not leave descriptors behind. */
+const kernelFiles = new KernelFileReader();
+
 /**
  * A reader over the real file system (or over fixture trees when roots are given). Files under
  * /proc and /sys are read synchronously: the kernel builds them from memory, so they never wait
  * on a disk, and the promise API's open/fstat/read/close round trips through the thread pool cost
- * about seven times the CPU for these small files.
+ * about seven times the CPU for these small files. The real ones are kept open (KernelFileReader).
  */
 export function createProcReader(options: ProcReaderOptions = {}): ProcReader {
   return {
     readFile: async (file, signal) => {
       if (!isKernelPath(file)) return fsp.readFile(file, { encoding: 'utf8', signal });
       signal?.throwIfAborted();
-      return readFileSync(mapProcPath(file, options), 'utf8');
+      const mapped = mapProcPath(file, options);
+      // Mapped onto fixture trees, the files are ordinary ones and are read whole each time.
+      return isKernelPath(mapped) ? kernelFiles.read(mapped) : readFileSync(mapped, 'utf8');
     },
     readdir: (dir) => fsp.readdir(mapProcPath(dir, options)),
     // statfs runs on the mount point itself: mount points are never rewritten.
