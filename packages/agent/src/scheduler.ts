@@ -38,6 +38,7 @@ export class Scheduler {
   private readonly timeoutMs: number;
   private readonly log: Logger;
   private readonly state = new Map<SourceInstance, SourceState>();
+  private controller = new AbortController();
 
   constructor(options: SchedulerOptions) {
     this.sources = [...options.sources];
@@ -56,7 +57,10 @@ export class Scheduler {
    * still running when it fires is exactly what would have timed out on its own.
    */
   async collectOnce(nowMs: number): Promise<Point[]> {
-    const controller = new AbortController();
+    // A cycle that ends before its deadline leaves the signal unaborted and free of listeners, so
+    // the next cycle reuses it: a new AbortSignal is an EventTarget, and this runs every second.
+    if (this.controller.signal.aborted) this.controller = new AbortController();
+    const controller = this.controller;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(() => {

@@ -113,6 +113,25 @@ t.test('one warning per failure streak; recovery is logged; a still-busy source 
   releaseHang([]);
 });
 
+t.test('a cycle after one that hit its deadline gets a signal that is not aborted', async (t) => {
+  const signals: AbortSignal[] = [];
+  let hangs = true;
+  const scheduler = new Scheduler({
+    sources: [
+      fake('hangs-once', () => (hangs ? ((hangs = false), new Promise(() => {})) : Promise.resolve([]))),
+      fake('quick', async (ctx) => {
+        t.equal(ctx.signal.aborted, false, 'a source starts with a live signal');
+        signals.push(ctx.signal);
+        return [];
+      }),
+    ],
+    timeoutMs: 30,
+    log: captureLog().log,
+  });
+  for (let i = 0; i < 3; i++) await scheduler.collectOnce(i);
+  t.same(signals.map((s) => s.aborted), [true, false, false], 'only the cycle that hit its deadline was aborted');
+});
+
 t.test('self-metrics name every source, in order, after the data', async (t) => {
   const scheduler = new Scheduler({
     sources: [fake('a', async () => [point('x', 1), point('y', 2)]), fake('b', async () => [])],
