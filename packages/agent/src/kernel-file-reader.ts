@@ -34,7 +34,7 @@ export class KernelFileReader {
     }
   }
 
-  /** Closes every kept descriptor (the agent's shutdown, and tests). */
+  /** Closes every kept descriptor (tests; the agent's one set lives as long as its process). */
   close(): void {
     for (const fd of this.fds.values()) closeSync(fd);
     this.fds.clear();

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import t from 'tap';
 import { ErrorCodes } from '@ximp/shared';
 import { mapCpuStat, mapOsCpus, cpuSource } from '../src/sources/cpu';
-import { parseProcStat } from '../src/sources/proc-stat';
+import { parseBootTime, parseProcStat } from '../src/sources/proc-stat';
 import { mapUptime, uptimeSource } from '../src/sources/uptime';
 import { createProcReader } from '../src/proc-reader';
 import { defaultSourceDeps, type SourceDeps } from '../src/sources/source';
@@ -21,9 +21,9 @@ const depsAt = (root: string, extra: Partial<SourceDeps> = {}): SourceDeps => ({
   ...extra,
 });
 
-t.test('parseProcStat reads per-cpu ticks and btime from this host', async (t) => {
+t.test('parseProcStat reads per-cpu ticks, parseBootTime btime, from this host', async (t) => {
   const stat = parseProcStat(fixture('host', 'stat'));
-  t.equal(stat.bootTimeSeconds, 1795601587);
+  t.equal(parseBootTime(fixture('host', 'stat')), 1795601587);
   t.same(stat.cpus, [
     { cpu: '0', ticks: { user: 2263, nice: 0, system: 967, idle: 159805, iowait: 24, irq: 0, softirq: 47, steal: 31 } },
     { cpu: '1', ticks: { user: 11193, nice: 0, system: 1431, idle: 150354, iowait: 157, irq: 0, softirq: 67, steal: 29 } },
@@ -49,7 +49,7 @@ t.test('an old kernel with four columns yields only those modes', async (t) => {
 t.test('columns beyond steal (guest, guest_nice, future) and unknown lines are ignored', async (t) => {
   const stat = parseProcStat(fixture('edge', 'stat-extra-columns'));
   t.equal(stat.cpus.length, 2);
-  t.equal(stat.bootTimeSeconds, 1700000001);
+  t.equal(parseBootTime(fixture('edge', 'stat-extra-columns')), 1700000001);
   const points = mapCpuStat(stat);
   t.equal(points.length, 16);
   t.equal(find(points, 'node_cpu_seconds_total', { cpu: '0', mode: 'steal' }), 8);
@@ -106,7 +106,8 @@ t.test('uptime without /proc derives boot time from os.uptime()', async (t) => {
 
 t.test('only cpu and btime lines are read: the intr and softirq columns, however many or odd, do not matter', async (t) => {
   const intr = `intr ${Array.from({ length: 5000 }, (_, i) => i).join(' ')} not-a-number\n`;
-  const stat = parseProcStat(`cpu  1 2 3 4\ncpu0 1 2 3 4 5 6 7 8 9 10\n${intr}softirq x y z\nbtime 1700000000\n`);
-  t.same(stat, { cpus: [{ cpu: '0', ticks: { user: 1, nice: 2, system: 3, idle: 4, iowait: 5, irq: 6, softirq: 7, steal: 8 } }], bootTimeSeconds: 1700000000 });
+  const text = `cpu  1 2 3 4\ncpu0 1 2 3 4 5 6 7 8 9 10\n${intr}softirq x y z\nbtime 1700000000\n`;
+  t.same(parseProcStat(text), { cpus: [{ cpu: '0', ticks: { user: 1, nice: 2, system: 3, idle: 4, iowait: 5, irq: 6, softirq: 7, steal: 8 } }] });
+  t.equal(parseBootTime(text), 1700000000);
   t.throws(() => parseProcStat('cpu0 1 2 x 4\n'), { code: ErrorCodes.SOURCE_PARSE, message: /cpu0 system/ }, 'a bad cpu column is named');
 });

@@ -13,49 +13,42 @@ export interface CpuTicks {
 export interface ProcStat {
   /** Per-CPU lines only; the aggregate "cpu" line is left out, as node_exporter does. */
   cpus: CpuTicks[];
-  /** "btime": boot time in unix seconds, or null when the line is absent. */
-  bootTimeSeconds: number | null;
 }
 
 const FILE = '/proc/stat';
 
 /**
- * Parses /proc/stat. A cpu line needs at least user, nice, system and idle; columns beyond steal
- * (guest, guest_nice and any future ones) are ignored. Unknown lines are ignored.
+ * The cpu lines of /proc/stat (its btime line is parseBootTime's). A cpu line needs at least
+ * user, nice, system and idle; columns beyond steal (guest, guest_nice and any future ones) are
+ * ignored. Other lines are skipped unsplit: "intr" alone holds one column per interrupt
+ * (thousands on a large host), and splitting it would cost more than the rest of the file.
  */
 export function parseProcStat(text: string): ProcStat {
   const cpus: CpuTicks[] = [];
-  let bootTimeSeconds: number | null = null;
   let sawAggregate = false;
   for (const line of text.split('\n')) {
-    // Only cpu and btime lines are read: "intr" alone holds one column per interrupt (thousands
-    // on a large host), and splitting it would cost more than the rest of the file.
-    if (!line.startsWith('cpu') && !line.startsWith('btime')) continue;
+    if (!line.startsWith('cpu')) continue;
     const fields = splitFields(line);
     const key = fields[0];
-    if (key === undefined) continue;
     if (key === 'cpu') {
       sawAggregate = true;
-    } else if (/^cpu\d+$/.test(key)) {
+    } else if (key !== undefined && /^cpu\d+$/.test(key)) {
       if (fields.length < 5) throw sourceParseError(FILE, `${key}: expected at least 4 columns (actual: ${fields.length - 1})`);
       const ticks: Partial<Record<CpuMode, number>> = {};
       for (let i = 0; i < CPU_MODES.length && i + 1 < fields.length; i++) {
         ticks[CPU_MODES[i]!] = parseKernelColumn(fields[i + 1], FILE, key, CPU_MODES[i]!);
       }
       cpus.push({ cpu: key.slice(3), ticks });
-    } else if (key === 'btime') {
-      bootTimeSeconds = parseKernelNumber(fields[1], FILE, 'btime');
     }
   }
-  if (cpus.length === 0 && !sawAggregate && bootTimeSeconds === null) {
-    throw sourceParseError(FILE, 'no cpu or btime lines (empty or not a stat file)');
-  }
-  return { cpus, bootTimeSeconds };
+  if (cpus.length === 0 && !sawAggregate) throw sourceParseError(FILE, 'no cpu lines (empty or not a stat file)');
+  return { cpus };
 }
 
 /**
- * The "btime" line of /proc/stat alone, for the uptime source: it skips the cpu lines (one per
- * CPU) that parseProcStat reads, and a bad cpu line fails the cpu source, not this one.
+ * The "btime" line of /proc/stat alone (boot time, unix seconds), for the uptime source: it
+ * skips the cpu lines (one per CPU) that parseProcStat reads, and a bad cpu line fails the cpu
+ * source, not this one.
  */
 export function parseBootTime(text: string): number {
   for (let at = 0; at < text.length; ) {
