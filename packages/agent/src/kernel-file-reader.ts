@@ -44,8 +44,13 @@ export class KernelFileReader {
     let length = 0;
     for (;;) {
       if (length === this.buffer.length) {
-        if (length >= MAX_FILE_BYTES) throw new Error(`${file}: larger than ${MAX_FILE_BYTES} bytes`);
-        const larger = Buffer.allocUnsafe(this.buffer.length * 2);
+        if (length > MAX_FILE_BYTES) {
+          // Not held on to: the agent's resident memory is part of what it costs a node.
+          this.buffer = Buffer.allocUnsafe(INITIAL_BUFFER_BYTES);
+          throw new Error(`${file}: larger than ${MAX_FILE_BYTES} bytes`);
+        }
+        // One byte past the bound tells a file of exactly MAX_FILE_BYTES from a longer one.
+        const larger = Buffer.allocUnsafe(Math.min(this.buffer.length * 2, MAX_FILE_BYTES + 1));
         this.buffer.copy(larger, 0, 0, length);
         this.buffer = larger;
       }

@@ -60,3 +60,19 @@ t.test('at most 32 descriptors are kept; further files are read whole each time'
   }
   t.equal(openDescriptors() - before, 32);
 });
+
+t.test('a file past the 16 MiB bound is an error naming it, and its descriptor is not kept', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-kernel-file-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'huge');
+  const reader = new KernelFileReader();
+  t.teardown(() => reader.close());
+  fs.writeFileSync(file, Buffer.alloc(16 * 1024 * 1024, 0x61));
+  t.equal(reader.read(file).length, 16 * 1024 * 1024, 'exactly 16 MiB is read whole');
+  fs.appendFileSync(file, 'a');
+  const withKept = openDescriptors();
+  t.throws(() => reader.read(file), { message: `${file}: larger than 16777216 bytes` }, 'one byte more is not');
+  t.equal(openDescriptors(), withKept - 1, 'its kept descriptor was closed');
+  fs.writeFileSync(file, 'small again\n');
+  t.equal(reader.read(file), 'small again\n', 'the next read opens it anew');
+});
