@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import t from 'tap';
 import { KernelFileReader } from '../src/kernel-file-reader';
@@ -25,8 +24,7 @@ t.test('a kept descriptor reads the kernel file afresh each time, and no new one
 });
 
 t.test('a file larger than the buffer is read whole', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-kernel-file-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = t.testdir();
   const file = path.join(dir, 'big');
   const text = Array.from({ length: 5000 }, (_, i) => `line ${i} ${'é'.repeat(i % 7)}`).join('\n');
   fs.writeFileSync(file, text);
@@ -37,8 +35,7 @@ t.test('a file larger than the buffer is read whole', async (t) => {
 });
 
 t.test('a read that fails is thrown, and its descriptor is not kept', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-kernel-file-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = t.testdir();
   const reader = new KernelFileReader();
   t.teardown(() => reader.close());
   t.throws(() => reader.read(path.join(dir, 'missing')), { code: 'ENOENT' });
@@ -49,8 +46,7 @@ t.test('a read that fails is thrown, and its descriptor is not kept', async (t) 
 });
 
 t.test('at most 32 descriptors are kept; further files are read whole each time', { skip: linuxOnly }, async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-kernel-file-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = t.testdir();
   const reader = new KernelFileReader();
   t.teardown(() => reader.close());
   const before = openDescriptors();
@@ -62,8 +58,7 @@ t.test('at most 32 descriptors are kept; further files are read whole each time'
 });
 
 t.test('a file past the 16 MiB bound is an error naming it, and its descriptor is not kept', async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-kernel-file-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = t.testdir();
   const file = path.join(dir, 'huge');
   const reader = new KernelFileReader();
   t.teardown(() => reader.close());
