@@ -62,6 +62,10 @@ export class Scheduler {
     if (this.controller.signal.aborted) this.controller = new AbortController();
     const controller = this.controller;
     let timer: NodeJS.Timeout | undefined;
+    // Every duration counts from here, where the deadline does: a source started late in the same
+    // cycle (after a pause of the process, or a source that blocked before returning its promise)
+    // still reports the time it was due for, and a hung one exactly its timeout.
+    const startedAt = performance.now();
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
         controller.abort();
@@ -70,7 +74,7 @@ export class Scheduler {
     });
     let runs: { source: SourceInstance; seconds: number; outcome: Outcome }[];
     try {
-      runs = await Promise.all(this.sources.map((s) => this.runOne(s, nowMs, controller.signal, deadline)));
+      runs = await Promise.all(this.sources.map((s) => this.runOne(s, nowMs, startedAt, controller.signal, deadline)));
     } finally {
       clearTimeout(timer);
     }
@@ -94,18 +98,18 @@ export class Scheduler {
   private async runOne(
     source: SourceInstance,
     nowMs: number,
+    startedAt: number,
     signal: AbortSignal,
     deadline: Promise<void>,
   ): Promise<{ source: SourceInstance; seconds: number; outcome: Outcome }> {
     const state = this.state.get(source) as SourceState;
-    const started = performance.now();
     let outcome: Outcome;
     if (state.inFlight !== null) {
       outcome = { ok: false, error: new XimpError(ErrorCodes.SOURCE_TIMEOUT, `${source.name}: still running since an earlier cycle`) };
     } else {
       outcome = await this.collectWithDeadline(source, state, nowMs, signal, deadline);
     }
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = (performance.now() - startedAt) / 1000;
     this.report(source, state, outcome);
     return { source, seconds, outcome };
   }

@@ -69,6 +69,24 @@ t.test('a throwing and a hanging source cost only their own points', async (t) =
   t.equal(warnings.find((l) => l.source === 'throws')?.code, ErrorCodes.SOURCE_PARSE);
 });
 
+t.test('a source started late in its cycle still reports the time from the cycle\'s start to its deadline', async (t) => {
+  const sources = [
+    fake('blocks', () => {
+      // Blocks before returning its promise, as a pause of the process would.
+      const until = performance.now() + 30;
+      while (performance.now() < until);
+      return Promise.resolve([]);
+    }),
+    fake('hangs', () => new Promise(() => {})),
+  ];
+  const scheduler = new Scheduler({ sources, timeoutMs: 50, log: createLogger({ name: 'test', level: 'silent' }) });
+  const points = await scheduler.collectOnce(1_800_000_000_000);
+  t.ok(selfMetric(points, 'ximp_agent_source_duration_seconds', 'blocks')! >= 0.03);
+  const hangSeconds = selfMetric(points, 'ximp_agent_source_duration_seconds', 'hangs')!;
+  t.ok(hangSeconds >= 0.045 && hangSeconds < 1, `the hanging source reports its deadline (${hangSeconds}s)`);
+  t.equal(selfMetric(points, 'ximp_agent_source_success', 'hangs'), 0);
+});
+
 t.test('one warning per failure streak; recovery is logged; a still-busy source is not started twice', async (t) => {
   const { log, lines } = captureLog();
   let calls = 0;
