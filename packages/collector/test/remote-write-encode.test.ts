@@ -178,19 +178,27 @@ t.test('series cross to the worker once; a small id bound makes both sides start
 });
 
 t.test('a worker that dies fails its jobs as retryable, and the next job gets a new worker', async (t) => {
-  const worker = new WorkerRequestEncoder();
+  // The real worker, behind a listener that ends the thread on a job for timestamp 2: a death in
+  // the middle of a job, on the worker's own side. (Terminating it from this side instead races
+  // the answer: an answer that arrives during terminate() unrefs the dying worker.)
+  const dir = t.testdir({
+    'dying-worker.js': `
+      const { parentPort } = require('node:worker_threads');
+      parentPort.on('message', (job) => { if (job.batches.some((b) => b.timestampMs === 2)) process.exit(7); });
+      require(${JSON.stringify(encodeWorkerFile())});`,
+  });
+  const worker = new WorkerRequestEncoder(path.join(dir, 'dying-worker.js'));
   t.teardown(() => worker.close());
-  await worker.encode([testBatch('n', 1)]);
-  const internal = worker as unknown as { worker: import('node:worker_threads').Worker };
-  const pending = worker.encode([testBatch('n', 2)]);
-  await internal.worker.terminate();
-  const err = await pending.then(
+  const before = await worker.encode([testBatch('n', 1)]);
+  t.same(Buffer.from(before), Buffer.from(encodeBatches([testBatch('n', 1)])), 'answered by the real encoder');
+  const err = await worker.encode([testBatch('n', 2)]).then(
     () => null,
     (e: unknown) => e,
   );
-  // The job may have been answered before the thread went; if not, it failed as retryable.
-  if (err !== null) t.ok(err instanceof EncoderLostError, (err as Error).message);
-  t.ok((await worker.encode([testBatch('n', 3)])).length > 0);
+  t.ok(err instanceof EncoderLostError, 'the job under way fails as retryable');
+  t.match((err as Error).message, /exited with code 7/);
+  const after = await worker.encode([testBatch('n', 3)]);
+  t.same(Buffer.from(after), Buffer.from(encodeBatches([testBatch('n', 3)])), 'the next job, on a new worker, encodes its series again');
   await worker.close();
   await t.rejects(worker.encode([testBatch('n', 4)]), { code: ErrorCodes.STORE_STOPPED });
 });
