@@ -14,6 +14,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { openDatabase } = require('../packages/collector/dist/store/database.js');
 const { MetricStore } = require('../packages/collector/dist/store/metric-store.js');
+const { SeriesHold } = require('../packages/collector/dist/store/series-hold.js');
 
 const NODES = Number(process.argv[2] || 200);
 const SERIES = Number(process.argv[3] || 500);
@@ -42,7 +43,7 @@ async function phase(store, label, holders) {
   const appends = [];
   for (let n = 0; n < NODES; n++) {
     const node = `node-${String(n).padStart(5, '0')}`;
-    const holder = new Set();
+    const holder = new SeriesHold();
     const ids = new Uint32Array(SERIES);
     for (let i = 0; i < SERIES; i++) ids[i] = store.resolveSeries(node, DEFS[i].name, DEFS[i].labels, holder);
     holders.push(holder);

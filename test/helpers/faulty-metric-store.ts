@@ -1,6 +1,7 @@
 import type { Label } from '@ximp/shared';
 import type { Database } from '../../packages/collector/src/store/database';
 import { MetricStore, type MetricStoreOptions, type StoredBatch } from '../../packages/collector/src/store/metric-store';
+import type { SeriesHold } from '../../packages/collector/src/store/series-hold';
 
 /**
  * The real metric store told to fail: chosen commits throw inside their transaction (rolled back
@@ -72,7 +73,7 @@ export class FaultyMetricStore extends MetricStore {
     return this.lagging.has(streamId) ? 0 : super.lastSequence(node, streamId);
   }
 
-  override resolveSeries(node: string, name: string, labels: readonly Label[], holder: Set<number>): number {
+  override resolveSeries(node: string, name: string, labels: readonly Label[], holder: SeriesHold): number {
     if (this.failResolutions.has(++this.resolutions)) {
       this.injected++;
       throw new Error('injected fault: series resolution failed');

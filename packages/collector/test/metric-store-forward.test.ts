@@ -11,6 +11,7 @@ import { ErrorCodes } from '@ximp/shared';
 import { openDatabase } from '../src/store/database';
 import type { ForwardedBatch, ForwardTarget, SeriesDescription } from '../src/store/forward-target';
 import { MetricStore, type StoredBatch } from '../src/store/metric-store';
+import { SeriesHold } from '../src/store/series-hold';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -52,8 +53,8 @@ function setup(t: { teardown(fn: () => void | Promise<void>): void }, targets: F
 }
 
 function batch(store: MetricStore, sequence: number): StoredBatch {
-  const cpu = store.resolveSeries('web-1', 'node_cpu_seconds_total', [{ name: 'mode', value: 'idle' }, { name: 'cpu', value: '0' }], new Set());
-  const load = store.resolveSeries('web-1', 'node_load1', [], new Set());
+  const cpu = store.resolveSeries('web-1', 'node_cpu_seconds_total', [{ name: 'mode', value: 'idle' }, { name: 'cpu', value: '0' }], new SeriesHold());
+  const load = store.resolveSeries('web-1', 'node_load1', [], new SeriesHold());
   return { node: 'web-1', streamId: 's', sequence, previousSequence: sequence - 1, timestampMs: T0 + sequence * 1000, seriesIds: Uint32Array.of(cpu, load), values: Float64Array.of(sequence, sequence / 10) };
 }
 

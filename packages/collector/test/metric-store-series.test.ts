@@ -12,6 +12,7 @@ import BetterSqlite3 = require('better-sqlite3');
 import { DATABASE_FILE, openDatabase, type Database } from '../src/store/database';
 import { labelsJsonOf, MetricStore, type MetricStoreOptions } from '../src/store/metric-store';
 import { idOf, packSeries, SeriesIndex, stampOf } from '../src/store/series-index';
+import { SeriesHold } from '../src/store/series-hold';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
@@ -48,7 +49,7 @@ t.test('a new series is written by the group commit, not by its own transaction'
   const { state, clock } = setup(t);
   const s = state.store;
   await s.start();
-  const held = new Set<number>();
+  const held = new SeriesHold();
   const a = s.resolveSeries('n1', 'm', label(1), held);
   const b = s.resolveSeries('n1', 'm', label(2), held);
   t.not(a, b);
@@ -68,11 +69,11 @@ t.test('a failed commit keeps its series for the next one', async (t) => {
   const s = state.store;
   await s.start();
   state.db.exec("CREATE TEMP TRIGGER fail_all BEFORE INSERT ON batches BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
-  const id = s.resolveSeries('n1', 'm', label(1), new Set());
+  const id = s.resolveSeries('n1', 'm', label(1), new SeriesHold());
   const b = { node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.of(id), values: Float64Array.of(1) };
   await t.rejects(s.append(b), { code: ErrorCodes.STORE_FAILED });
   t.equal(rows(state.db), 0, 'rolled back with the batch');
-  t.equal(s.resolveSeries('n1', 'm', label(1), new Set()), id, 'still known by its id');
+  t.equal(s.resolveSeries('n1', 'm', label(1), new SeriesHold()), id, 'still known by its id');
   state.db.exec('DROP TRIGGER fail_all');
   await s.append(b);
   t.equal(rows(state.db), 1);
@@ -83,7 +84,7 @@ t.test('a series waiting for its commit keeps its id though the cache evicted it
   const { state, clock } = setup(t, { seriesCacheBytes: 1 });
   const s = state.store;
   await s.start();
-  const held = new Set<number>();
+  const held = new SeriesHold();
   const ids = [1, 2, 3].map((i) => s.resolveSeries('n1', 'm', label(i), held));
   t.same([1, 2, 3].map((i) => s.resolveSeries('n1', 'm', label(i), held)), ids);
   await s.append({ node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.from(ids), values: Float64Array.of(1, 2, 3) });
@@ -95,32 +96,32 @@ t.test('per-node series limit: counts rows, so a reconnect or a restart does not
   const env = setup(t, { seriesLimits: { maxSeriesPerNode: 5, maxNewSeriesPerMinute: 1000 } });
   let s = env.state.store;
   await s.start();
-  for (let i = 0; i < 3; i++) s.resolveSeries('n1', 'm', label(i), new Set());
+  for (let i = 0; i < 3; i++) s.resolveSeries('n1', 'm', label(i), new SeriesHold());
   await s.stop();
   s = await env.reopen();
-  const session = new Set<number>();
+  const session = new SeriesHold();
   s.resolveSeries('n1', 'm', label(3), session);
   s.resolveSeries('n1', 'm', label(4), session);
-  t.throws(() => s.resolveSeries('n1', 'm', label(5), new Set()), { code: ErrorCodes.SERIES_LIMIT }, 'the sixth series of the node');
-  t.equal(s.resolveSeries('n1', 'm', label(0), new Set()) > 0, true, 'a known series is still fine');
-  t.ok(s.resolveSeries('n2', 'm', label(5), new Set()) > 0, 'other nodes have their own limit');
+  t.throws(() => s.resolveSeries('n1', 'm', label(5), new SeriesHold()), { code: ErrorCodes.SERIES_LIMIT }, 'the sixth series of the node');
+  t.equal(s.resolveSeries('n1', 'm', label(0), new SeriesHold()) > 0, true, 'a known series is still fine');
+  t.ok(s.resolveSeries('n2', 'm', label(5), new SeriesHold()) > 0, 'other nodes have their own limit');
   t.equal(s.seriesCache.entries > 0, true);
 });
 
 t.test('new series per node per minute', async (t) => {
   const { state, clock } = setup(t, { seriesLimits: { maxSeriesPerNode: 1000, maxNewSeriesPerMinute: 3 } });
   const s = state.store;
-  for (let i = 0; i < 3; i++) s.resolveSeries('n1', 'm', label(i), new Set());
-  t.throws(() => s.resolveSeries('n1', 'm', label(3), new Set()), { code: ErrorCodes.SERIES_LIMIT });
-  t.ok(s.resolveSeries('n2', 'm', label(3), new Set()) > 0, 'per node');
+  for (let i = 0; i < 3; i++) s.resolveSeries('n1', 'm', label(i), new SeriesHold());
+  t.throws(() => s.resolveSeries('n1', 'm', label(3), new SeriesHold()), { code: ErrorCodes.SERIES_LIMIT });
+  t.ok(s.resolveSeries('n2', 'm', label(3), new SeriesHold()) > 0, 'per node');
   clock.now += 60_000;
-  t.ok(s.resolveSeries('n1', 'm', label(3), new Set()) > 0, 'a new minute, a new allowance');
+  t.ok(s.resolveSeries('n1', 'm', label(3), new SeriesHold()) > 0, 'a new minute, a new allowance');
 });
 
 t.test('series id space exhausted is a store failure, not a crash', async (t) => {
   const { state } = setup(t);
   state.db.prepare("INSERT INTO series (id, node, name, labels_json, last_used_ms) VALUES (4294967295, 'n0', 'x', '[]', 0)").run();
-  t.throws(() => state.store.resolveSeries('n1', 'm', [], new Set()), { code: ErrorCodes.STORE_FAILED });
+  t.throws(() => state.store.resolveSeries('n1', 'm', [], new SeriesHold()), { code: ErrorCodes.STORE_FAILED });
   t.throws(() => state.store.seriesId('n1', 'm', []), { code: ErrorCodes.STORE_FAILED });
 });
 
@@ -129,11 +130,11 @@ t.test('retention removes series nothing can refer to, never one a live session 
   const s = state.store;
   await s.start();
   const retention = 15 * DAY;
-  const sessionA = new Set<number>();
-  const sessionB = new Set<number>();
+  const sessionA = new SeriesHold();
+  const sessionB = new SeriesHold();
   const kept = s.resolveSeries('n1', 'm', label(1), sessionA);
   const released = s.resolveSeries('n1', 'm', label(2), sessionB);
-  const pendingOnly = new Set<number>();
+  const pendingOnly = new SeriesHold();
   await s.append({ node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.of(kept, released), values: Float64Array.of(1, 2) });
   s.releaseSeries(sessionB);
   t.equal(sessionB.size, 0);
@@ -152,7 +153,7 @@ t.test('retention removes series nothing can refer to, never one a live session 
   t.equal(rows(state.db), 1, 'then the released series is removed; the held one stays');
   t.equal(s.counters.seriesRemoved, 1);
   t.equal(s.seriesId('n1', 'm', label(1)), kept);
-  const again = s.resolveSeries('n1', 'm', label(2), new Set());
+  const again = s.resolveSeries('n1', 'm', label(2), new SeriesHold());
   t.not(again, released, 'a removed series defined again gets a new row');
   await s.append({ node: 'n1', streamId: 'st', sequence: 2, timestampMs: clock.now, seriesIds: Uint32Array.of(fresh, again), values: Float64Array.of(3, 4) });
   t.equal(rows(state.db), 3, 'the pending one was written by its commit');
@@ -166,6 +167,68 @@ t.test('retention removes series nothing can refer to, never one a live session 
   clock.now += HOUR;
   s.applyRetention(clock.now, retention);
   t.equal((stamp.get(kept) as { ms: number }).ms, stampedAt, 'a fresh stamp is not written again at every pass');
+});
+
+t.test('a series two sessions hold stays while either holds it; stamps a pass cannot write go with the next commit', async (t) => {
+  const { state, clock } = setup(t);
+  const s = state.store;
+  await s.start();
+  const retention = 15 * DAY;
+  const stamp = (id: number) => (state.db.prepare('SELECT last_used_ms AS ms FROM series WHERE id = ?').get(id) as { ms: number } | undefined)?.ms;
+  const first = new SeriesHold();
+  const second = new SeriesHold();
+  const shared = s.resolveSeries('n1', 'm', label(1), first);
+  t.equal(s.resolveSeries('n1', 'm', label(1), second), shared);
+  // The second holder also holds a series of another node (as a test, not a session, may).
+  const other = s.resolveSeries('n2', 'm', label(1), second);
+  await s.append({ node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.of(shared, other), values: Float64Array.of(1, 2) });
+  s.releaseSeries(first);
+  t.equal(first.size, 0);
+
+  clock.now += retention + 3 * DAY;
+  state.db.exec("CREATE TEMP TRIGGER fail_stamp BEFORE UPDATE ON series BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
+  t.throws(() => s.applyRetention(clock.now, retention), /injected fault/, 'the pass cannot stamp the held series');
+  state.db.exec('DROP TRIGGER fail_stamp');
+  t.equal(rows(state.db), 2, 'and so removes nothing');
+  await s.append({ node: 'n1', streamId: 'st', sequence: 2, timestampMs: clock.now, seriesIds: Uint32Array.of(), values: Float64Array.of() });
+  t.equal(stamp(shared), clock.now, "the next commit wrote the pass's stamps");
+  t.equal(stamp(other), clock.now);
+
+  clock.now += retention + 3 * DAY;
+  s.applyRetention(clock.now, retention);
+  t.equal(rows(state.db), 2, 'still held by the second session: stamped again, not removed');
+  t.equal(stamp(shared), clock.now);
+  s.releaseSeries(second);
+  clock.now += retention + 3 * DAY;
+  s.applyRetention(clock.now, retention);
+  t.equal(rows(state.db), 0, 'once no session holds them, both go');
+  t.equal(s.counters.seriesRemoved, 2);
+});
+
+t.test('a held series counts as stamped before a time by its hour, never later than its row', async (t) => {
+  const hold = new SeriesHold();
+  const at = (h: number, m = 0) => Date.UTC(2026, 0, 1, h, m);
+  hold.add(1, at(10, 30));
+  hold.add(2, at(11));
+  const before = (ms: number) => {
+    const ids: number[] = [];
+    hold.forEachStampedBefore(ms, (id) => ids.push(id));
+    return ids;
+  };
+  t.same(before(at(10)), [], 'neither is older than 10:00');
+  t.same(before(at(10, 45)), [1], 'kept as 10:00, the first may be older than 10:45');
+  t.same(before(at(11)), [1]);
+  t.same(before(at(11, 1)), [1, 2]);
+  hold.restampBefore(at(11), at(12));
+  t.same(before(at(11, 1)), [2], 'the first now counts as stamped at 12:00');
+  t.ok(hold.has(2));
+  t.notOk(hold.has(3));
+  for (let i = 0; i < 200; i++) hold.add(100 + i, at(12));
+  t.equal(hold.size, 202);
+  t.same(Array.from(hold.ids().subarray(0, 3)), [1, 2, 100], 'grown past its first arrays, in order');
+  hold.clear();
+  t.equal(hold.size, 0);
+  t.notOk(hold.has(1));
 });
 
 t.test('series rows from before the upgrade count as used at the upgrade', async (t) => {
@@ -246,7 +309,7 @@ const ANY_SERIES_READ = /FROM series WHERE/;
 t.test("a node's series are read with one query when it first defines, then resolved in memory", async (t) => {
   const { db, store: s, clock, statements, count } = traced(t);
   await s.start();
-  const first = new Set<number>();
+  const first = new SeriesHold();
   const ids = Array.from({ length: 300 }, (_, i) => s.resolveSeries('n1', 'm', label(i), first));
   t.equal(count(NODE_READ), 1, 'the node is read once');
   t.equal(count(ANY_SERIES_READ), 1, 'no read per new definition');
@@ -260,7 +323,7 @@ t.test("a node's series are read with one query when it first defines, then reso
   s.releaseSeries(first);
   clock.now += HOUR;
   statements.length = 0;
-  const again = new Set<number>();
+  const again = new SeriesHold();
   t.same(Array.from({ length: 300 }, (_, i) => s.resolveSeries('n1', 'm', label(i), again)), ids, 'the same ids');
   const more = [300, 301].map((i) => s.resolveSeries('n1', 'm', label(i), again));
   t.equal(count(ANY_SERIES_READ), 0, 'no read at all while the index is loaded');
@@ -274,7 +337,7 @@ t.test('a series stamped more than a day ago is stamped when held and when let g
   const { db, store: s, clock, count } = traced(t);
   await s.start();
   const stamp = db.prepare('SELECT last_used_ms AS ms FROM series WHERE id = ?');
-  const first = new Set<number>();
+  const first = new SeriesHold();
   const id = s.resolveSeries('n1', 'm', label(1), first);
   await s.append({ node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.of(id), values: Float64Array.of(1) });
   const created = clock.now;
@@ -282,7 +345,7 @@ t.test('a series stamped more than a day ago is stamped when held and when let g
   clock.now += 2 * DAY;
   await s.append({ node: 'n1', streamId: 'st', sequence: 2, timestampMs: clock.now, seriesIds: Uint32Array.of(), values: Float64Array.of() });
   t.equal((stamp.get(id) as { ms: number }).ms, created, 'a release within the day wrote nothing');
-  const second = new Set<number>();
+  const second = new SeriesHold();
   t.equal(s.resolveSeries('n1', 'm', label(1), second), id);
   await s.append({ node: 'n1', streamId: 'st', sequence: 3, timestampMs: clock.now, seriesIds: Uint32Array.of(id), values: Float64Array.of(1) });
   t.equal((stamp.get(id) as { ms: number }).ms, clock.now, 'held again two days later: stamped now');
@@ -297,7 +360,7 @@ t.test('a dropped node index is read again; its series waiting for their commit 
   // Room for two nodes of 30 series (about 2,960 bytes each) at a time.
   const { db, store: s, clock, count } = traced(t, { seriesCacheBytes: 7_000 });
   await s.start();
-  const held = new Set<number>();
+  const held = new SeriesHold();
   const define = (node: string, n = 30) => Array.from({ length: n }, (_, i) => s.resolveSeries(node, 'm', label(i), held));
   const a = define('n1');
   const b = define('n2');
@@ -320,7 +383,7 @@ t.test("a node whose series outgrow half the bound is resolved through reads, wi
   const { db, store: s, clock, count } = traced(t, { seriesCacheBytes: 20_000, seriesLimits: { maxSeriesPerNode: 60, maxNewSeriesPerMinute: 1000 } });
   await s.start();
   const long = (i: number) => [{ name: 'i', value: `${i}${'v'.repeat(1000)}` }];
-  const held = new Set<number>();
+  const held = new SeriesHold();
   const ids = Array.from({ length: 50 }, (_, i) => s.resolveSeries('big', 'm', long(i), held));
   t.ok(s.seriesCache.bytes <= 20_000, `${s.seriesCache.bytes} bytes`);
   t.same(Array.from({ length: 50 }, (_, i) => s.resolveSeries('big', 'm', long(i), held)), ids, 'the same ids, from the index or the series waiting for their commit');
@@ -337,18 +400,18 @@ t.test('definitions that meet the limit part way keep the ones before them', asy
   const { state, clock } = setup(t, { seriesLimits: { maxSeriesPerNode: 5, maxNewSeriesPerMinute: 1000 } });
   const s = state.store;
   await s.start();
-  const session = new Set<number>();
+  const session = new SeriesHold();
   const defs = Array.from({ length: 8 }, (_, i) => ({ name: 'm', labels: label(i) }));
-  const resolve = (list: typeof defs): number[] => list.map((d) => s.resolveSeries('n1', d.name, d.labels, session));
+  const resolve = (list: typeof defs, holder = session): number[] => list.map((d) => s.resolveSeries('n1', d.name, d.labels, holder));
   const first = resolve(defs.slice(0, 2));
   t.equal(first.length, 2);
-  t.throws(() => resolve(defs), { code: ErrorCodes.SERIES_LIMIT });
+  t.throws(() => resolve(defs.slice(2)), { code: ErrorCodes.SERIES_LIMIT });
   t.equal(session.size, 5, 'the five admitted are held');
-  t.same(resolve(defs.slice(0, 5)).slice(0, 2), first, 'known ones resolve as before');
-  await s.append({ node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.from(session), values: new Float64Array(5) });
+  t.same(resolve(defs.slice(0, 5), new SeriesHold()).slice(0, 2), first, 'known ones resolve as before');
+  await s.append({ node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: session.ids(), values: new Float64Array(5) });
   t.equal(rows(state.db), 5);
   s.releaseSeries(session);
-  t.throws(() => s.resolveSeries('n1', 'm', label(5), new Set()), { code: ErrorCodes.SERIES_LIMIT }, 'still five rows');
+  t.throws(() => s.resolveSeries('n1', 'm', label(5), new SeriesHold()), { code: ErrorCodes.SERIES_LIMIT }, 'still five rows');
 });
 
 t.test('labels are stored sorted by name, as JSON, whatever their order', async (t) => {
@@ -362,7 +425,7 @@ t.test('labels are stored sorted by name, as JSON, whatever their order', async 
 t.test("the collector's own series neither read a node's whole index nor read again once known", async (t) => {
   const { store: s, statements, count } = traced(t);
   await s.start();
-  const session = new Set<number>();
+  const session = new SeriesHold();
   const agent = s.resolveSeries('n1', 'm', label(1), session);
   statements.length = 0;
   const up = Array.from({ length: 3 }, (_, i) => s.seriesId(`n${i + 1}`, 'up', []));
@@ -380,7 +443,7 @@ t.test('a failed commit keeps every series it was writing, many rows per stateme
   const s = state.store;
   await s.start();
   state.db.exec("CREATE TEMP TRIGGER fail_all BEFORE INSERT ON batches BEGIN SELECT RAISE(ABORT, 'injected fault'); END");
-  const held = new Set<number>();
+  const held = new SeriesHold();
   const ids = Array.from({ length: 100 }, (_, i) => s.resolveSeries('n1', 'm', label(i), held));
   const b = { node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.from(ids), values: new Float64Array(100) };
   await t.rejects(s.append(b), { code: ErrorCodes.STORE_FAILED });

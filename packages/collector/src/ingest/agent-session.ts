@@ -23,6 +23,7 @@ import { DEFAULT_COLLECTOR_CONFIG } from '../config';
 import type { AgentRegistry, BatchTiming, LiveSession } from '../registry/agent-registry';
 import type { FaultReporter } from '../fault-reporter';
 import type { StoredBatch } from '../store/metric-store';
+import { SeriesHold } from '../store/series-hold';
 import { COLLECTOR_STREAM_ID } from '../store/up-series-writer';
 import type { BackPressure } from './back-pressure';
 import { scheduleAt, type CancelTimer } from './schedule-at';
@@ -33,10 +34,10 @@ import { sharedTimerWheel, type TimerWheel, type WheelMember } from './timer-whe
 /** What a session needs of the metric store (MetricStore implements it). */
 export interface SessionMetricStore {
   /** The id of a series the session defines, held by `holder`; throws XIMP_ERR_SERIES_LIMIT past a limit. */
-  resolveSeries(node: string, name: string, labels: readonly Label[], holder: Set<number>): number;
+  resolveSeries(node: string, name: string, labels: readonly Label[], holder: SeriesHold): number;
   /** The id of a known series, or undefined; never creates one. */
   findSeries(node: string, name: string, labels: readonly Label[]): number | undefined;
-  releaseSeries(holder: Set<number>): void;
+  releaseSeries(holder: SeriesHold): void;
   append(batch: StoredBatch): Promise<{ duplicate: boolean }>;
   /** The stream's contiguous watermark: every batch up to it is stored. */
   lastSequence(node: string, streamId: string): number;
@@ -109,7 +110,7 @@ export class AgentSession implements LiveSession, WheelMember, DeadlineMember {
   /** What the latest batch told of the agent, handed to the registry (which copies it): one object per session, not per batch. */
   private readonly timing: BatchTiming = { clockSkewMs: null, spoolBacklog: null };
   /** The collector series this session holds (retention keeps them while it lives). */
-  private readonly heldSeries = new Set<number>();
+  private readonly heldSeries = new SeriesHold();
   /** The sequence of the last batch received (the Welcome's watermark before the first). */
   private lastReceived = 0;
   /** A batch of this session was not stored: nothing later may be acknowledged. */
@@ -338,9 +339,12 @@ export class AgentSession implements LiveSession, WheelMember, DeadlineMember {
       if (known === undefined && this.seriesMap.size >= deps.limits.maxSeriesPerSession) {
         throw new ProtocolError(CloseCodes.MALFORMED, `session defines more than ${deps.limits.maxSeriesPerSession} series`);
       }
-      // Defining a live id again is fine only as the same series: its batches may still be queued.
-      if (known !== undefined && deps.metrics.findSeries(this.node, def.name, def.labels) !== known) {
-        return this.refuse('series_redefined', `series id ${def.id} defined again as a different series`);
+      // Defining a live id again is fine only as the same series (already held): its batches may still be queued.
+      if (known !== undefined) {
+        if (deps.metrics.findSeries(this.node, def.name, def.labels) !== known) {
+          return this.refuse('series_redefined', `series id ${def.id} defined again as a different series`);
+        }
+        continue;
       }
       this.seriesMap.set(def.id, deps.metrics.resolveSeries(this.node, def.name, def.labels, this.heldSeries));
     }

@@ -3,6 +3,7 @@ import { DEFAULT_COLLECTOR_CONFIG } from '../config';
 import type { Database } from './database';
 import type { ForwardTarget, SeriesDescription } from './forward-target';
 import { idOf, packSeries, SeriesIndex, stampOf, type NodeSeries } from './series-index';
+import { SeriesHold } from './series-hold';
 import { readSeries, type SeriesPoints } from './series-query';
 import { WalCheckpointer } from './wal-checkpointer';
 import { WalFileSync } from './wal-file-sync';
@@ -77,9 +78,6 @@ const WATERMARK_CACHE_SIZE = 100_000;
 const SERIES_STAMP_REFRESH_MS = 24 * 3600_000;
 /** The retention job's period (RetentionTimer): how long a crash may come after a pass. */
 const RETENTION_PERIOD_MS = 3600_000;
-/** A held series is one number (no object per series): its holders below this, times the hour of its stamp. */
-const HOLDERS_SPAN = 2 ** 21;
-const HOUR_MS = 3600_000;
 /** Rows deleted per retention transaction, so one pass never holds the write lock for long. */
 const RETENTION_CHUNK = 10_000;
 /** Series rows per INSERT statement when a commit writes new series. */
@@ -171,11 +169,12 @@ export class MetricStore implements Lifecycle {
   private writingSeries = 0;
   /** Series ids whose `last_used_ms` the next commit stamps (newly held or released), with the time. */
   private readonly touches = new Map<number, number>();
-  /** How many live holders (sessions, the store for `seriesId`) hold each series id, and its stamp (`heldValue`): retention never removes those. */
-  private readonly held = new Map<number, number>();
+  /** The live holders (sessions) by the node they define series of: retention never removes a series they hold. */
+  private readonly holders = new Map<string, Set<SeriesHold>>();
   private nextSeriesId = 0;
   /** The series handed out by `seriesId`, held while the store runs, and their ids by node and key. */
   private readonly ownSeries = new Set<number>();
+  private readonly ownHold = new SeriesHold();
   private readonly ownIds = new Map<string, number>();
 
   private queue: Pending[] = [];
@@ -368,7 +367,10 @@ export class MetricStore implements Lifecycle {
       if (ns) this.index.add(ns, key, known);
     }
     const id = idOf(known);
-    this.hold(id, this.ownSeries, stampOf(known));
+    if (!this.ownSeries.has(id)) {
+      this.ownSeries.add(id);
+      if (this.hold(this.ownHold, id, stampOf(known)) && ns) this.index.restamp(ns, key, packSeries(id, this.now()));
+    }
     this.ownIds.set(ownKey, id);
     return id;
   }
@@ -393,18 +395,20 @@ export class MetricStore implements Lifecycle {
    * The id of a series a session defines: a known series is a cache hit; a new one is admitted
    * against the node's limits (throws XIMP_ERR_SERIES_LIMIT), given an id at once, and its row is
    * written by the next group commit, ahead of any batch that refers to it. The id is added to
-   * `holder` (the session's set); held series are never removed by retention, and `releaseSeries`
+   * `holder` (the session's); held series are never removed by retention, and `releaseSeries`
    * marks them used when the session ends. Throws XIMP_ERR_STORE_FAILED when the id space is
    * exhausted or the table cannot be read.
    */
-  resolveSeries(node: string, name: string, labels: readonly Label[], holder: Set<number>): number {
+  resolveSeries(node: string, name: string, labels: readonly Label[], holder: SeriesHold): number {
     const labelsJson = labelsJsonOf(labels);
     const key = seriesKey(name, labelsJson);
     const ns = this.nodeIndex(node);
+    this.listHolder(holder, node);
     const known = this.knownSeries(ns, key, name, labelsJson);
     if (known !== undefined) {
       const id = idOf(known);
-      this.hold(id, holder, stampOf(known));
+      // Stamped now: later holders find the new stamp in the index and write none.
+      if (this.hold(holder, id, stampOf(known))) this.index.restamp(ns, key, packSeries(id, this.now()));
       return id;
     }
     this.limits.admit(node, () => this.storedCount(ns));
@@ -415,7 +419,7 @@ export class MetricStore implements Lifecycle {
     if (!pending) this.pendingByNode.set(node, (pending = new Map<string, number>()));
     pending.set(key, id);
     this.index.add(ns, key, packSeries(id, now));
-    this.hold(id, holder, now);
+    holder.add(id, now);
     return id;
   }
 
@@ -427,19 +431,15 @@ export class MetricStore implements Lifecycle {
   }
 
   /**
-   * A holder (an ended session) lets go of its series. The last holder's release stamps the series
-   * used now unless its stamp is less than a day old (see `removeUnusedSeries`): a reconnecting
-   * fleet writes no row per series.
+   * A holder (an ended session) lets go of its series. Each is stamped used now unless its stamp
+   * is less than a day old (see `removeUnusedSeries`): a reconnecting fleet writes no row per series.
    */
-  releaseSeries(holder: Set<number>): void {
+  releaseSeries(holder: SeriesHold): void {
     const now = this.now();
-    for (const id of holder) {
-      const h = this.held.get(id);
-      if (h !== undefined && h % HOLDERS_SPAN > 1) this.held.set(id, h - 1);
-      else {
-        this.held.delete(id);
-        if (h === undefined || heldStampOf(h) < now - SERIES_STAMP_REFRESH_MS) this.touches.set(id, now);
-      }
+    holder.forEachStampedBefore(now - SERIES_STAMP_REFRESH_MS, (id) => this.touches.set(id, now));
+    for (const node of holder.nodes) {
+      const listed = this.holders.get(node);
+      if (listed && listed.delete(holder) && listed.size === 0) this.holders.delete(node);
     }
     holder.clear();
   }
@@ -513,18 +513,23 @@ export class MetricStore implements Lifecycle {
    */
   removeUnusedSeries(now: number, before: number): number {
     const stamps = new Map(this.touches);
-    for (const [id, h] of this.held) if (heldStampOf(h) < now - SERIES_STAMP_REFRESH_MS) stamps.set(id, now);
+    const staleBefore = now - SERIES_STAMP_REFRESH_MS;
+    const holds = [this.ownHold, ...[...this.holders.values()].flatMap((listed) => [...listed])];
+    for (const hold of holds) hold.forEachStampedBefore(staleBefore, (id) => stamps.set(id, now));
     const list = [...stamps];
-    for (let i = 0; i < list.length; i += RETENTION_CHUNK) this.writeStamps(list.slice(i, i + RETENTION_CHUNK));
-    for (const [id, ms] of list) {
-      const h = this.held.get(id);
-      if (h !== undefined && heldStampOf(h) < ms) this.held.set(id, heldValue(h % HOLDERS_SPAN, ms));
+    try {
+      for (let i = 0; i < list.length; i += RETENTION_CHUNK) this.writeStamps(list.slice(i, i + RETENTION_CHUNK));
+    } catch (err) {
+      // The next commit writes them; the holders keep their old stamps, so nothing is taken as stamped.
+      for (const [id, ms] of list) this.touches.set(id, ms);
+      throw err;
     }
+    for (const hold of holds) hold.restampBefore(staleBefore, now);
     this.touches.clear();
     let removed = 0;
     for (;;) {
       const rows = (this.stmts.unusedSeries.all(before) as { id: number; node: string; name: string; labels_json: string }[]).filter(
-        (r) => !this.held.has(r.id),
+        (r) => !this.isHeld(r.id, r.node),
       );
       if (rows.length === 0) break;
       this.deleteSeriesRows(rows.map((r) => r.id));
@@ -739,24 +744,35 @@ export class MetricStore implements Lifecycle {
   }
 
   /**
-   * Adds `id` to `holder`. A series no one held yet is stamped used now, unless its row's stamp
-   * (`stampMs`, never newer than the row's) is less than a day old: the retention pass stamps it
-   * again before it is a day and an hour old, the same bound as a stamp written now.
+   * Adds `id` to `holder`, stamped used now unless its row's stamp (`stampMs`, never newer than
+   * the row's) is less than a day old: the retention pass stamps it again before it is a day and
+   * an hour old, the same bound as a stamp written now. True when the next commit stamps it.
    */
-  private hold(id: number, holder: Set<number>, stampMs: number): void {
-    if (holder.has(id)) return;
-    const h = this.held.get(id);
-    if (h !== undefined && h % HOLDERS_SPAN === HOLDERS_SPAN - 1) throw new XimpError(ErrorCodes.STORE_FAILED, `series ${id} has too many holders`);
-    holder.add(id);
-    if (h !== undefined) this.held.set(id, h + 1);
-    else {
-      const now = this.now();
-      if (stampMs >= now - SERIES_STAMP_REFRESH_MS) this.held.set(id, heldValue(1, stampMs));
-      else {
-        this.held.set(id, heldValue(1, now));
-        this.touches.set(id, now);
-      }
+  private hold(holder: SeriesHold, id: number, stampMs: number): boolean {
+    const now = this.now();
+    if (stampMs >= now - SERIES_STAMP_REFRESH_MS) {
+      holder.add(id, stampMs);
+      return false;
     }
+    holder.add(id, now);
+    this.touches.set(id, now);
+    return true;
+  }
+
+  /** Lists `holder` under `node`, so retention finds it (usually already listed: one node per session). */
+  private listHolder(holder: SeriesHold, node: string): void {
+    if (holder.nodes.includes(node)) return;
+    holder.nodes.push(node);
+    let listed = this.holders.get(node);
+    if (!listed) this.holders.set(node, (listed = new Set()));
+    listed.add(holder);
+  }
+
+  /** Whether a live holder holds the series (`node`'s, or one of the store's own). */
+  private isHeld(id: number, node: string): boolean {
+    if (this.ownSeries.has(id)) return true;
+    for (const holder of this.holders.get(node) ?? []) if (holder.has(id)) return true;
+    return false;
   }
 
   private watermarkOf(key: string, node: string, streamId: string): number {
@@ -948,11 +964,3 @@ function bytesOf(a: Uint32Array | Float64Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
-/** A held series' number: `holders` and the hour of its stamp (rounded down, never newer than the row's). */
-function heldValue(holders: number, stampMs: number): number {
-  return Math.floor(stampMs / HOUR_MS) * HOLDERS_SPAN + holders;
-}
-
-function heldStampOf(held: number): number {
-  return Math.floor(held / HOLDERS_SPAN) * HOUR_MS;
-}

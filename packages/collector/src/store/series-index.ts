@@ -114,6 +114,11 @@ export class SeriesIndex {
     this.put(ns, key, packed, cost);
   }
 
+  /** Replaces the packed id and stamp of a series the node's index holds (its row was stamped again). */
+  restamp(ns: NodeSeries, key: string, packed: number): void {
+    if (ns.entries.has(key)) ns.entries.set(key, packed);
+  }
+
   /** Forgets one series of `node` (its row was removed). */
   delete(node: string, key: string): void {
     const ns = this.nodes.get(node);
