@@ -391,6 +391,7 @@ t.test("a node whose series outgrow half the bound is resolved through reads, wi
   t.equal(rows(db), 50);
   t.same(Array.from({ length: 50 }, (_, i) => s.resolveSeries('big', 'm', long(i), held)), ids, 'and from the table');
   t.ok(count(/^SELECT id, last_used_ms FROM series WHERE node = 'big'/) > 0, 'a miss reads the table');
+  t.equal(count(/FROM series WHERE node = 'big' LIMIT 156(\.0)?$/), 1, "its load read at most the rows half the bound could hold (10,000 bytes / 64)");
   for (let i = 50; i < 60; i++) s.resolveSeries('big', 'm', long(i), held);
   t.throws(() => s.resolveSeries('big', 'm', long(60), held), { code: ErrorCodes.SERIES_LIMIT }, 'the limit counts rows and waiting series');
   t.ok(s.seriesCache.bytes <= 20_000);

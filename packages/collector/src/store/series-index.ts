@@ -68,6 +68,11 @@ export class SeriesIndex {
     return ns;
   }
 
+  /** More rows than this cannot fit in one node's share (each costs at least its fixed overhead): a load reads no more. */
+  get maxNodeEntries(): number {
+    return Math.floor(this.nodeShare / ENTRY_OVERHEAD_BYTES);
+  }
+
   /** The node's index without making it the most recently used. */
   peek(node: string): NodeSeries | undefined {
     return this.nodes.get(node);
