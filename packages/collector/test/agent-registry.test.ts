@@ -21,7 +21,20 @@ function fakeRecords() {
       writes.push(`disconnected ${node}`);
       rows.get(node)!.lastSeenMs = now;
     },
-    list: () => [...rows.values()],
+    listed: 0,
+    list() {
+      this.listed++;
+      return [...rows.values()];
+    },
+    nodes: () => [...rows.keys()],
+  };
+}
+
+/** Tokens as the token store shows them; `validNodes` by its rule (tested with the real store in agent-token-store.test.ts). */
+function tokenSource(tokens: { node: string; expiresMs: number; revokedMs: number | null }[]) {
+  return {
+    list: () => tokens,
+    validNodes: (now: number) => [...new Set(tokens.filter((x) => x.revokedMs === null && x.expiresMs > now).map((x) => x.node))],
   };
 }
 
@@ -49,7 +62,7 @@ t.test('states, replacement, last-seen batching', async (t) => {
   ];
   const registry = new AgentRegistry({
     records,
-    tokens: { list: () => tokens },
+    tokens: tokenSource(tokens),
     transaction: (fn) => {
       transactions++;
       fn();
@@ -84,11 +97,43 @@ t.test('states, replacement, last-seen batching', async (t) => {
   t.equal(registry.get('a')?.state, 'DISCONNECTED');
 });
 
+t.test('up: 1 for each ACTIVE agent and 0 for every other agent the listing shows, without reading whole records', async (t) => {
+  let now = 10_000;
+  const records = fakeRecords();
+  const tokens = [
+    { node: 'pending', expiresMs: 1e15, revokedMs: null },
+    { node: 'revoked-only', expiresMs: 1e15, revokedMs: 5 },
+    { node: 'expired-only', expiresMs: 9_000, revokedMs: null },
+    { node: 'active', expiresMs: 1e15, revokedMs: null },
+  ];
+  const registry = new AgentRegistry({ records, tokens: tokenSource(tokens), transaction: (fn) => fn(), log: silentLogger(), now: () => now });
+  const gone = session('gone');
+  registry.attach(gone, info);
+  registry.detach(gone);
+  const active = session('active');
+  registry.attach(active, info);
+  registry.batchReceived(active, now);
+  registry.attach(session('stale'), info);
+  now += 1000;
+  const listedBefore = records.listed;
+  const up = registry.upValues();
+  t.equal(records.listed, listedBefore, 'no record read whole');
+  t.same(up, [
+    { node: 'active', up: 1 },
+    { node: 'gone', up: 0 },
+    { node: 'pending', up: 0 },
+    { node: 'stale', up: 0 },
+  ]);
+  t.same(up, registry.list().map((v) => ({ node: v.node, up: v.state === 'ACTIVE' ? 1 : 0 })), 'the same agents as the listing, in its order');
+  now += 3000;
+  t.same(registry.upValues().find((u) => u.node === 'active'), { node: 'active', up: 0 }, 'no batch for over 3 intervals: 0');
+});
+
 t.test('the runtime an agent sent: live, after it left, and "" from agents older than the field', async (t) => {
   const records = fakeRecords();
   const registry = new AgentRegistry({
     records,
-    tokens: { list: () => [{ node: 'never', expiresMs: 1e15, revokedMs: null }] },
+    tokens: tokenSource([{ node: 'never', expiresMs: 1e15, revokedMs: null }]),
     transaction: (fn) => fn(),
     log: silentLogger(),
     now: () => 10_000,
@@ -115,7 +160,7 @@ t.test('token expiry, clock skew, spool backlog and host facts; a change listene
     { id: 't1', node: 'a', expiresMs: 5e12, revokedMs: null },
     { id: 't2', node: 'waiting', expiresMs: 6e12, revokedMs: null },
   ];
-  const registry = new AgentRegistry({ records, tokens: { list: () => tokens }, transaction: (fn) => fn(), log: silentLogger(), now: () => now });
+  const registry = new AgentRegistry({ records, tokens: tokenSource(tokens), transaction: (fn) => fn(), log: silentLogger(), now: () => now });
   const heard: string[] = [];
   const off = registry.onChange((node) => heard.push(`${node}:${registry.get(node)?.state}`));
   registry.onChange(() => {
@@ -145,7 +190,7 @@ function countingRegistry() {
   const state = { now: 10_000, transactions: 0 };
   const registry = new AgentRegistry({
     records,
-    tokens: { list: () => [] },
+    tokens: tokenSource([]),
     transaction: (fn) => {
       state.transactions++;
       fn();

@@ -218,3 +218,17 @@ t.test('a bulk revocation is one all-or-none part of the group commit', async (t
   await t.rejects(store.revokeAllGrouped(Array.from({ length: 100_001 }, () => c.id), T0 + 3), { code: ErrorCodes.STORE_BUSY }, 'refused whole past the bound');
   t.same(await store.revokeAllGrouped([c.id], T0 + 3), ['revoked']);
 });
+
+t.test('validNodes: each node with a token neither revoked nor expired, once', async (t) => {
+  const { store } = setup(t);
+  store.create('two-valid', 365 * DAY, T0);
+  store.create('two-valid', 365 * DAY, T0);
+  store.create('expired', DAY, T0);
+  const revoked = store.create('revoked', 365 * DAY, T0);
+  t.equal(store.revoke(revoked.id, T0 + 1), 'revoked');
+  const oneLeft = store.create('one-of-two-revoked', 365 * DAY, T0);
+  store.create('one-of-two-revoked', 365 * DAY, T0);
+  store.revoke(oneLeft.id, T0 + 1);
+  t.same(store.validNodes(T0 + DAY - 1).sort(), ['expired', 'one-of-two-revoked', 'two-valid']);
+  t.same(store.validNodes(T0 + DAY).sort(), ['one-of-two-revoked', 'two-valid'], 'a token expires at its expiry');
+});

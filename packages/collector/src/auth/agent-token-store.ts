@@ -90,6 +90,7 @@ export class AgentTokenStore {
       revoke: db.prepare('UPDATE agent_tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL'),
       exists: db.prepare('SELECT 1 FROM agent_tokens WHERE id = ?'),
       markUsed: db.prepare('UPDATE agent_tokens SET last_used_ms = ? WHERE id = ?'),
+      validNodes: db.prepare('SELECT DISTINCT node FROM agent_tokens WHERE revoked_ms IS NULL AND expires_ms > ?').pluck(),
       nextExpiry: db.prepare(
         'SELECT MIN(expires_ms) AS next FROM agent_tokens WHERE revoked_ms IS NULL AND expires_ms > ?',
       ),
@@ -122,6 +123,11 @@ export class AgentTokenStore {
   list(node?: string): AgentTokenRecord[] {
     const rows = (node === undefined ? this.stmts.listAll.all() : this.stmts.listNode.all(node)) as Row[];
     return rows.map((row) => this.withPending(toRecord(row)));
+  }
+
+  /** Every node with at least one token neither revoked nor expired at `now`. */
+  validNodes(now: number): string[] {
+    return this.stmts.validNodes.all(now) as string[];
   }
 
   get(id: string): AgentTokenRecord | null {

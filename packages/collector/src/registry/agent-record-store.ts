@@ -60,6 +60,7 @@ export class AgentRecordStore {
       ),
       disconnectAll: db.prepare('UPDATE agents SET connected = 0 WHERE connected = 1'),
       list: db.prepare(`SELECT ${COLUMNS} FROM agents ORDER BY node`),
+      nodes: db.prepare('SELECT node FROM agents').pluck(),
       get: db.prepare(`SELECT ${COLUMNS} FROM agents WHERE node = ?`),
       remove: db.prepare('DELETE FROM agents WHERE node = ?'),
     };
@@ -105,6 +106,10 @@ export class AgentRecordStore {
 
   list(): AgentRecord[] {
     return (this.stmts.list.all() as Row[]).map(toRecord);
+  }
+
+  nodes(): string[] {
+    return this.stmts.nodes.all() as string[];
   }
 
   get(node: string): AgentRecord | null {

@@ -46,8 +46,14 @@ export interface AgentRegistryDeps {
     touch(node: string, now: number): void;
     markDisconnected(node: string, now: number): void;
     list(): { node: string; lastSeenMs: number | null; address: string | null; version: string | null; tokenId: string | null; host: unknown }[];
+    /** Every recorded node's name, without the rest of its record. */
+    nodes(): string[];
   };
-  tokens: { list(node?: string): { id?: string; node: string; expiresMs: number; revokedMs: number | null }[] };
+  tokens: {
+    list(node?: string): { id?: string; node: string; expiresMs: number; revokedMs: number | null }[];
+    /** Every node with a token neither revoked nor expired at `now`. */
+    validNodes(now: number): string[];
+  };
   /** Runs `fn` in one database transaction, so a second of last-seen updates is one commit. */
   transaction(fn: () => void): void;
   log: Logger;
@@ -250,16 +256,27 @@ export class AgentRegistry {
         host: null,
       });
     }
-    return [...views.values()].sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+    return [...views.values()].sort((a, b) => byName(a.node, b.node));
   }
 
   get(node: string): AgentView | undefined {
     return this.list().find((v) => v.node === node);
   }
 
-  /** 1 for each ACTIVE agent, else 0: the `up` series of node_exporter-style alerts. */
+  /**
+   * 1 for each ACTIVE agent, else 0, for every agent `list` shows: the `up` series of
+   * node_exporter-style alerts. Written for the whole fleet every few seconds, so it reads node
+   * names only, not whole records and tokens (for 10,000 agents those held the event loop for
+   * about a fifth of a second each time).
+   */
   upValues(): { node: string; up: number }[] {
-    return this.list().map((v) => ({ node: v.node, up: v.state === 'ACTIVE' ? 1 : 0 }));
+    this.writeRecordChanges();
+    const now = this.deps.now();
+    const up = new Map<string, number>();
+    for (const node of this.deps.records.nodes()) up.set(node, 0);
+    for (const [node, agent] of this.live) up.set(node, connectedState(agent.lastBatchMs, agent.info.intervalMs, now) === 'ACTIVE' ? 1 : 0);
+    for (const node of this.deps.tokens.validNodes(now)) if (!up.has(node)) up.set(node, 0);
+    return [...up.keys()].sort(byName).map((node) => ({ node, up: up.get(node)! }));
   }
 
   private scheduleRecordWrite(): void {
@@ -315,4 +332,8 @@ export class AgentRegistry {
 function storedRuntime(host: unknown): string {
   const runtime = host !== null && typeof host === 'object' ? (host as { runtime?: unknown }).runtime : undefined;
   return typeof runtime === 'string' ? runtime : '';
+}
+
+function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
