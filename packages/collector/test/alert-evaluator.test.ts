@@ -32,6 +32,7 @@ function harness(tt: { teardown(fn: () => void): void }) {
     certificates: [] as { component: string; notAfter: Date }[],
     series: new Map<string, ScannedSeries[] | null>(),
     outcomes: [] as RuleOutcome[][],
+    listings: { agents: 0, tokens: 0 },
   };
   const make = () =>
     new AlertEvaluator({
@@ -39,8 +40,14 @@ function harness(tt: { teardown(fn: () => void): void }) {
       instances: new AlertInstanceStore(db),
       history: new AlertHistory(db),
       sources: {
-        agents: () => [...world.agents].map(([node, state]): AgentView => ({ node, state, lastSeenMs: null, address: null, version: null, tokenId: null, runtime: null })),
-        tokens: () => world.tokens,
+        agents: () => {
+          world.listings.agents++;
+          return [...world.agents].map(([node, state]): AgentView => ({ node, state, lastSeenMs: null, address: null, version: null, tokenId: null, runtime: null }));
+        },
+        tokens: () => {
+          world.listings.tokens++;
+          return world.tokens;
+        },
         certificates: () => world.certificates,
         readSeries: async (node) => (world.series.has(node) ? (world.series.get(node) as ScannedSeries[] | null) : []),
       },
@@ -53,6 +60,7 @@ function harness(tt: { teardown(fn: () => void): void }) {
   return {
     world,
     token,
+    db: () => db,
     history: () => new AlertHistory(db).list({ sinceMs: 0, limit: 1000 }),
     firing: () => new AlertInstanceStore(db).list().filter((a) => a.status === 'firing').map((a) => a.instance),
     /** Evaluates at now + `afterMs` (advancing the clock). */
@@ -67,6 +75,24 @@ function harness(tt: { teardown(fn: () => void): void }) {
     },
   };
 }
+
+t.test('one evaluation lists the agents and the tokens once, however many rules read them', async (t) => {
+  const h = harness(t);
+  h.world.rules = [
+    rule({ name: 'down-a', kind: 'agent_down', for: '5m', channels: ['mail'] }),
+    rule({ name: 'down-b', kind: 'agent_down', for: '1m', channels: ['mail'] }),
+    rule({ name: 'tokens', kind: 'token_expiry', within: '30d', channels: ['mail'] }),
+  ];
+  h.world.tokens = [h.token('web-1', T0 + 300 * DAY)];
+  h.world.agents.set('web-1', 'ACTIVE');
+  await h.at(0);
+  t.same(h.world.listings, { agents: 1, tokens: 1 });
+  h.world.agents.set('web-1', 'DISCONNECTED');
+  const outcomes = await h.at(15_000);
+  t.same(h.world.listings, { agents: 2, tokens: 2 }, 'listed again by the next evaluation');
+  t.same(outcomes.map((o) => o.rule.name), ['down-a', 'down-b', 'tokens'], 'every rule evaluated');
+  t.same(new AlertInstanceStore(h.db()).list().map((a) => [a.rule, a.instance, a.status]).sort(), [['down-a', 'web-1', 'pending'], ['down-b', 'web-1', 'pending']], 'and each saw the new state');
+});
 
 t.test('agent_down: pending, firing after `for`, resolved when the agent is back; every transition in the history', async (t) => {
   const h = harness(t);
