@@ -267,7 +267,7 @@ export class AgentRegistry {
    * 1 for each ACTIVE agent, else 0, for every agent `list` shows: the `up` series of
    * node_exporter-style alerts. Written for the whole fleet every few seconds, so it reads node
    * names only, not whole records and tokens (for 10,000 agents those held the event loop for
-   * about a fifth of a second each time).
+   * 60-100 ms each time).
    */
   upValues(): { node: string; up: number }[] {
     this.writeRecordChanges();
