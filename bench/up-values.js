@@ -45,10 +45,10 @@ try {
   })();
   const registry = new AgentRegistry({ records, tokens, transaction: (fn) => db.transaction(fn)(), log: silentLogger(), now: () => Date.now() });
   const ways = [
-    ['from the full listing', () => registry.list().map((v) => ({ node: v.node, up: v.state === 'ACTIVE' ? 1 : 0 }))],
-    ['upValues()', () => registry.upValues()],
+    { label: 'from the full listing', round: () => registry.list().map((v) => ({ node: v.node, up: v.state === 'ACTIVE' ? 1 : 0 })) },
+    { label: 'upValues()', round: () => registry.upValues() },
   ];
-  for (const [label, round] of ways) {
+  for (const { label, round } of ways) {
     const ms = [];
     for (let r = 0; r < 5; r++) {
       const t0 = process.hrtime.bigint();
