@@ -369,7 +369,7 @@ export class MetricStore implements Lifecycle {
     const id = idOf(known);
     if (!this.ownSeries.has(id)) {
       this.ownSeries.add(id);
-      if (this.hold(this.ownHold, id, stampOf(known)) && ns) this.index.restamp(ns, key, packSeries(id, this.now()));
+      this.hold(this.ownHold, id, stampOf(known), ns, key);
     }
     this.ownIds.set(ownKey, id);
     return id;
@@ -407,8 +407,7 @@ export class MetricStore implements Lifecycle {
     const known = this.knownSeries(ns, key, name, labelsJson);
     if (known !== undefined) {
       const id = idOf(known);
-      // Stamped now: later holders find the new stamp in the index and write none.
-      if (this.hold(holder, id, stampOf(known))) this.index.restamp(ns, key, packSeries(id, this.now()));
+      this.hold(holder, id, stampOf(known), ns, key);
       return id;
     }
     this.limits.admit(node, () => this.storedCount(ns));
@@ -746,17 +745,18 @@ export class MetricStore implements Lifecycle {
   /**
    * Adds `id` to `holder`, stamped used now unless its row's stamp (`stampMs`, never newer than
    * the row's) is less than a day old: the retention pass stamps it again before it is a day and
-   * an hour old, the same bound as a stamp written now. True when the next commit stamps it.
+   * an hour old, the same bound as a stamp written now. A new stamp goes into the node's index
+   * (`ns`, when loaded) too, so later holders find it there and write none.
    */
-  private hold(holder: SeriesHold, id: number, stampMs: number): boolean {
+  private hold(holder: SeriesHold, id: number, stampMs: number, ns: NodeSeries | undefined, key: string): void {
     const now = this.now();
     if (stampMs >= now - SERIES_STAMP_REFRESH_MS) {
       holder.add(id, stampMs);
-      return false;
+      return;
     }
     holder.add(id, now);
     this.touches.set(id, now);
-    return true;
+    if (ns) this.index.restamp(ns, key, packSeries(id, now));
   }
 
   /** Lists `holder` under `node`, so retention finds it (usually already listed: one node per session). */
