@@ -1,4 +1,5 @@
 import { encodeAgentFrame, type MetricBatch, type SeriesDefinition } from '@ximp/shared';
+import { isUint53, labelField, stringField, uintField, varint32Size, writeLabel, writeString, writeUint, writeVarint } from './wire-writer';
 
 /**
  * Encodes an AgentMessage{batch} the way protobufjs does (same fields, same order, same bytes),
@@ -63,80 +64,15 @@ export function encodeBatchFrame(batch: Omit<MetricBatch, 'type'>): Uint8Array {
   return buf;
 }
 
-function isUint53(value: number): boolean {
-  return Number.isSafeInteger(value) && value >= 0;
-}
-
-function varint32Size(value: number): number {
-  return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;
-}
-
-function varint64Size(value: number): number {
-  let size = 1;
-  while (value >= 128) {
-    value = Math.floor(value / 128);
-    size++;
-  }
-  return size;
-}
-
-/** Writes a non-negative integer (up to 2^53) as a varint; returns the offset after it. */
-function writeVarint(buf: Buffer, at: number, value: number): number {
-  while (value >= 128) {
-    buf[at++] = (value % 128) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  buf[at++] = value;
-  return at;
-}
-
-// proto3 leaves out a scalar field that holds its default (0, ""), as protobufjs does.
-
-function uintField(value: number): number {
-  return value === 0 ? 0 : 1 + varint64Size(value);
-}
-
-function writeUint(buf: Buffer, at: number, tag: number, value: number): number {
-  if (value === 0) return at;
-  buf[at++] = tag;
-  return writeVarint(buf, at, value);
-}
-
-function stringField(value: string): number {
-  if (value === '') return 0;
-  const bytes = Buffer.byteLength(value);
-  return 1 + varint32Size(bytes) + bytes;
-}
-
-function labelSize(name: string, value: string): number {
-  return stringField(name) + stringField(value);
-}
-
 function definitionSize(def: SeriesDefinition): number {
   let size = uintField(def.id) + stringField(def.name);
-  for (const label of def.labels) {
-    const inner = labelSize(label.name, label.value);
-    size += 1 + varint32Size(inner) + inner;
-  }
+  for (const label of def.labels) size += labelField(label);
   return size;
-}
-
-function writeString(buf: Buffer, at: number, tag: number, value: string): number {
-  if (value === '') return at;
-  buf[at++] = tag;
-  const bytes = Buffer.byteLength(value);
-  at = writeVarint(buf, at, bytes);
-  return at + buf.write(value, at, bytes, 'utf8');
 }
 
 function writeDefinition(buf: Buffer, at: number, def: SeriesDefinition): number {
   at = writeUint(buf, at, 0x08, def.id);
   at = writeString(buf, at, 0x12, def.name);
-  for (const label of def.labels) {
-    buf[at++] = 0x1a;
-    at = writeVarint(buf, at, labelSize(label.name, label.value));
-    at = writeString(buf, at, 0x0a, label.name);
-    at = writeString(buf, at, 0x12, label.value);
-  }
+  for (const label of def.labels) at = writeLabel(buf, at, 0x1a, label);
   return at;
 }

@@ -13,10 +13,9 @@ import {
   ErrorCodes,
   peerCertificateDates,
   trustFailureKind,
-  decodeCollectorFrame,
-  encodeAgentFrame,
   isAuthClose,
   isImmediateReconnectClose,
+  readCollectorFrame,
   type Hello,
   type Logger,
   type SeriesDefinition,
@@ -24,6 +23,7 @@ import {
 } from '@ximp/shared';
 import { Backoff } from './backoff';
 import { encodeBatchFrame } from './batch-frame-encoder';
+import { encodeHelloFrame } from './hello-frame-encoder';
 import type { Spool } from './spool';
 
 /** How the collector last turned this agent away; logged once per streak, not per retry. */
@@ -163,7 +163,7 @@ export class AgentConnection {
         headers: { Authorization: `Bearer ${options.token()}`, [NODE_HEADER]: options.node },
         perMessageDeflate: false,
         handshakeTimeout: 10_000,
-        maxPayload: DEFAULT_LIMITS.maxFrameBytes, // what decodeCollectorFrame accepts
+        maxPayload: DEFAULT_LIMITS.maxFrameBytes, // what readCollectorFrame accepts
       });
     } catch (err) {
       options.log.error({ err: (err as Error).message }, 'cannot open connection to collector');
@@ -257,7 +257,7 @@ export class AgentConnection {
       .hello()
       .then((hello) => {
         if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) return;
-        ws.send(encodeAgentFrame({ type: 'hello', ...hello, streamId: this.options.spool.streamId }));
+        ws.send(encodeHelloFrame({ ...hello, streamId: this.options.spool.streamId }));
       })
       .catch((err: unknown) => {
         this.options.log.error({ err: (err as Error).message }, 'cannot build hello');
@@ -270,7 +270,7 @@ export class AgentConnection {
     this.armSilenceTimer(ws);
     try {
       if (!isBinary) throw new ProtocolError(CloseCodes.MALFORMED, 'text frame from collector');
-      const frame = decodeCollectorFrame(data);
+      const frame = readCollectorFrame(data);
       if (frame.type === 'welcome') this.onWelcome(frame);
       else if (frame.type === 'ack') this.onAck(frame.sequence);
       else this.options.log.warn({ code: frame.code, reason: frame.message }, 'collector reported an error');

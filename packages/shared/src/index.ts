@@ -8,6 +8,8 @@ export * from './protocol/close-codes';
 export * from './protocol/frames';
 export * from './protocol/codec';
 export * from './protocol/agent-frame-reader';
+export * from './protocol/collector-frame-reader';
+export * from './protocol/protobuf-runtime';
 export * from './protocol/ack-encoder';
 export * from './protocol/limits';
 export * from './protocol/series-rules';

@@ -1,6 +1,5 @@
 import t, { type Test } from 'tap';
 import fc from 'fast-check';
-import protobuf from 'protobufjs';
 import {
   PROTO_FILE,
   ProtocolError,
@@ -9,6 +8,7 @@ import {
   encodeAck,
   encodeAgentFrame,
   encodeCollectorFrame,
+  protobufjs,
   readAgentFrame,
 } from '@ximp/shared';
 import type { AgentFrame, Limits, MetricBatch } from '@ximp/shared';
@@ -137,7 +137,8 @@ t.test('random bytes decode or fail the same', (t) => {
 });
 
 // Hand-made encodings protobufjs' encoder never writes, each a way for a reader to disagree.
-const root = protobuf.loadSync(PROTO_FILE);
+// protobufjs as the codec sets it up (64-bit fields as numbers).
+const root = protobufjs().loadSync(PROTO_FILE);
 const MetricBatchType = root.lookupType('ximp.v1.MetricBatch');
 
 function frameOf(batchBody: number[]): Buffer {

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import { ErrorCodes, XimpError, type ErrorCode } from '../errors';
 import { CloseCodes } from './close-codes';
 import type {
@@ -14,19 +14,32 @@ import { repeatedFieldCheck } from './repeated-field-check';
 import { LABEL_NAME, MAX_LABEL_VALUE_LENGTH, MAX_NAME_LENGTH, METRIC_NAME } from './series-rules';
 import { DEFAULT_LIMITS } from './limits';
 import { MAX_NODE_NAME_LENGTH, isNodeName } from '../node-name';
-
-// 64-bit fields decode as plain numbers (exact up to 2^53: sequences and unix ms fit).
-// Without this, protobufjs hands out Long objects.
-(protobuf.util as { Long: unknown }).Long = undefined;
-protobuf.configure();
+import { protobufjs } from './protobuf-runtime';
 
 /** The .proto file is the one source of the wire format; it ships beside dist/ in this package. */
 export const PROTO_FILE = path.join(__dirname, '..', '..', 'proto', 'ximp', 'v1', 'agent.proto');
 
-const root = protobuf.loadSync(PROTO_FILE);
-const AgentMessage = root.lookupType('ximp.v1.AgentMessage');
-const CollectorMessage = root.lookupType('ximp.v1.CollectorMessage');
-const agentRepeatedFieldProblem = repeatedFieldCheck(AgentMessage);
+interface Schema {
+  AgentMessage: protobuf.Type;
+  CollectorMessage: protobuf.Type;
+  agentRepeatedFieldProblem: (data: Uint8Array, limits: Limits) => string | null;
+}
+
+let loadedSchema: Schema | undefined;
+
+/** The schema's message types, parsed from the .proto on first use (see protobufjs()). */
+function schema(): Schema {
+  if (loadedSchema === undefined) {
+    const root = protobufjs().loadSync(PROTO_FILE);
+    const AgentMessage = root.lookupType('ximp.v1.AgentMessage');
+    loadedSchema = {
+      AgentMessage,
+      CollectorMessage: root.lookupType('ximp.v1.CollectorMessage'),
+      agentRepeatedFieldProblem: repeatedFieldCheck(AgentMessage),
+    };
+  }
+  return loadedSchema;
+}
 
 const STREAM_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_TEXT_LENGTH = 1024;
@@ -143,6 +156,7 @@ function definitions(list: unknown): SeriesDefinition[] {
  * undecodable bytes and frames missing required fields all become one, with the close code.
  */
 export function decodeAgentFrame(data: Uint8Array, limits: Limits = DEFAULT_LIMITS): AgentFrame {
+  const { AgentMessage, agentRepeatedFieldProblem } = schema();
   const msg = decodeMessage(AgentMessage, data, limits.maxFrameBytes, (bytes) => agentRepeatedFieldProblem(bytes, limits));
   try {
     return agentFrameFrom(msg);
@@ -209,7 +223,7 @@ function errorFrame(value: unknown): AgentFrame & CollectorFrame {
 
 /** Decodes one frame from a collector, with the same guarantees as decodeAgentFrame. */
 export function decodeCollectorFrame(data: Uint8Array, maxFrameBytes = DEFAULT_LIMITS.maxFrameBytes): CollectorFrame {
-  const msg = decodeMessage(CollectorMessage, data, maxFrameBytes);
+  const msg = decodeMessage(schema().CollectorMessage, data, maxFrameBytes);
   try {
     if (msg.welcome) {
       const w = msg.welcome as Record<string, unknown>;
@@ -246,11 +260,13 @@ export function decodeCollectorFrame(data: Uint8Array, maxFrameBytes = DEFAULT_L
 export function encodeAgentFrame(frame: AgentFrame): Uint8Array {
   const { type, ...body } = frame;
   const key = type === 'hello' ? 'hello' : type === 'batch' ? 'batch' : 'error';
+  const { AgentMessage } = schema();
   return AgentMessage.encode(AgentMessage.fromObject({ [key]: body })).finish();
 }
 
 /** Encodes one collector frame. */
 export function encodeCollectorFrame(frame: CollectorFrame): Uint8Array {
   const { type, ...body } = frame;
+  const { CollectorMessage } = schema();
   return CollectorMessage.encode(CollectorMessage.fromObject({ [type]: body })).finish();
 }

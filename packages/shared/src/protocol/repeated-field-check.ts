@@ -1,5 +1,6 @@
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import type { Limits } from './frames';
+import { protobufjs } from './protobuf-runtime';
 import { MAX_DEFINITIONS_PER_FRAME } from './series-rules';
 
 /**
@@ -80,6 +81,7 @@ function planOf(type: protobuf.Type, plans: Map<protobuf.Type, MessagePlan | nul
     return known;
   }
   plans.set(type, undefined as unknown as null); // marks "being planned", to catch recursion
+  const { Type, types } = protobufjs();
   const fields: (FieldPlan | undefined)[] = [];
   const perMessage: FieldPlan[] = [];
   let holdsRepeated = false;
@@ -87,8 +89,8 @@ function planOf(type: protobuf.Type, plans: Map<protobuf.Type, MessagePlan | nul
     field.resolve();
     const full = `${type.fullName.replace(/^\./, '')}.${field.name}`;
     const resolved = field.resolvedType;
-    const basic = (protobuf.types.basic as Record<string, number | undefined>)[field.type];
-    const wireType = resolved instanceof protobuf.Type ? WIRE_BYTES : (basic ?? WIRE_VARINT);
+    const basic = (types.basic as Record<string, number | undefined>)[field.type];
+    const wireType = resolved instanceof Type ? WIRE_BYTES : (basic ?? WIRE_VARINT);
     const plan: FieldPlan = { name: full, wireType, max: 0, count: 0 };
     if (field.repeated) {
       holdsRepeated = true;
@@ -97,10 +99,10 @@ function planOf(type: protobuf.Type, plans: Map<protobuf.Type, MessagePlan | nul
       plan.bound = bound;
       bounded.push(plan);
       if (bound.perMessage) perMessage.push(plan);
-      const packable = (protobuf.types.packed as Record<string, number | undefined>)[field.type] !== undefined;
+      const packable = (types.packed as Record<string, number | undefined>)[field.type] !== undefined;
       if (packable) plan.packedElementWireType = wireType;
     }
-    if (resolved instanceof protobuf.Type) {
+    if (resolved instanceof Type) {
       const inner = planOf(resolved, plans, bounded);
       if (inner !== null) {
         plan.walk = inner;
@@ -184,7 +186,7 @@ export function repeatedFieldCheck(type: protobuf.Type): (data: Uint8Array, limi
       field.count = 0;
     }
     try {
-      walk(protobuf.Reader.create(data), data.length, plan);
+      walk(protobufjs().Reader.create(data), data.length, plan);
       return null;
     } catch (err) {
       if (err instanceof OverLimit) return err.message;

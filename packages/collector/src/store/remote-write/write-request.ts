@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import protobuf from 'protobufjs';
+import { protobufjs } from '@ximp/shared';
 import { compress } from 'snappyjs';
 import { XIMP_JOB } from '../node-labels';
 import { familyMetadata } from './node-exporter-metadata';
@@ -8,6 +8,7 @@ import type { QueuedBatch, SeriesDescription } from './forward-queue';
 /** Remote write 1.0's schema, loaded into a root of its own: nothing is shared with the agent protocol's. */
 export const REMOTE_WRITE_PROTO_FILE = path.join(__dirname, '..', '..', '..', 'proto', 'prometheus', 'remote-write.proto');
 
+const protobuf = protobufjs();
 const root = new protobuf.Root().loadSync(REMOTE_WRITE_PROTO_FILE);
 /** The request message, for the encoder here and for receivers in tests. */
 export const WriteRequestType = root.lookupType('prometheus.WriteRequest');
