@@ -14,6 +14,7 @@ import {
   MAX_LABEL_VALUE_LENGTH,
   parseConfigYaml,
   readConfigFile,
+  unloadYamlLibrary,
   resolveRelativeTo,
   unsafeModeProblem,
   type LogLevel,
@@ -79,7 +80,12 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----/;
 
 /** Reads a config file and parses it; throws ConfigError (all issues) or XIMP_ERR_CONFIG_UNREADABLE. */
 export function loadAgentConfig(file: string, opts: AgentConfigOptions = {}): AgentConfig {
-  return parseAgentConfig(readConfigFile(file), file, opts);
+  try {
+    return parseAgentConfig(readConfigFile(file), file, opts);
+  } finally {
+    // Read at start-up and on reload only: between those the parser's code is not kept.
+    unloadYamlLibrary();
+  }
 }
 
 /**

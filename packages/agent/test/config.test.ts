@@ -358,3 +358,18 @@ t.test('the token file follows the same rule', async (t) => {
   t.same(parseAgentConfig(text, '/etc/ximp/agent.yaml', opts(0o640)).warnings, []);
   t.match(parseAgentConfig(text, '/etc/ximp/agent.yaml', opts(0o644)).warnings, [/token \(auth_token_file\) is readable by other users/]);
 });
+
+t.test('the yaml library is not kept loaded after the config is read, and a reload reads it again', async (t) => {
+  const yamlModules = () => Object.keys(require.cache).filter((f) => f.includes(`${path.sep}node_modules${path.sep}yaml${path.sep}`));
+  const dir = tempDir();
+  const file = path.join(dir, 'agent.yaml');
+  fs.writeFileSync(file, `server:\n  url: wss://c.example.net/v1/agent\n  auth_token: ${TOKEN}\ninterval: 5s\n`, { mode: 0o600 });
+  t.equal(loadAgentConfig(file, { hostname: 'n1' }).intervalMs, 5000);
+  t.same(yamlModules(), [], 'start-up read: unloaded');
+  fs.writeFileSync(file, `server:\n  url: wss://c.example.net/v1/agent\n  auth_token: ${TOKEN}\ninterval: 7s\n`, { mode: 0o600 });
+  t.equal(loadAgentConfig(file, { hostname: 'n1' }).intervalMs, 7000, 'the reload parses with a fresh copy');
+  t.same(yamlModules(), [], 'reload: unloaded again');
+  fs.writeFileSync(file, 'server: [\n', { mode: 0o600 });
+  t.throws(() => loadAgentConfig(file, { hostname: 'n1' }), /agent\.yaml/, 'a broken file is still reported');
+  t.same(yamlModules(), [], 'unloaded after a failed read too');
+});

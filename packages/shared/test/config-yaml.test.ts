@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import t from 'tap';
 import { ErrorCodes, type XimpError } from '../src/errors';
 import { ConfigError, formatConfigIssue } from '../src/config/issues';
+import { ConfigReader } from '../src/config/fields';
 import { parseConfigYaml, readConfigFile } from '../src/config/load-yaml';
+import { unloadYamlLibrary } from '../src/config/yaml-library';
 
 const SECRET = 'ximp_abcdefghijkl_' + 'q'.repeat(52);
 
@@ -81,4 +83,21 @@ t.test('formatConfigIssue never prints something shaped like a token', async (t)
   t.notOk(line.includes(SECRET));
   t.equal(line, 'a.yaml:1:2: node: expected a node name (actual: "ximp_<hidden>")');
   t.equal(formatConfigIssue({ file: 'a.yaml', line: 3, col: 4, path: '', message: 'm' }), 'a.yaml:3:4: m');
+});
+
+t.test('the yaml library can be unloaded between reads; documents parsed before stay readable', async (t) => {
+  const yamlModules = () => Object.keys(require.cache).filter((f) => f.includes(`${path.sep}node_modules${path.sep}yaml${path.sep}`));
+  const before = parseConfigYaml('name: abc\nlist: [x, y]\n', 'before.yaml');
+  t.not(yamlModules().length, 0, 'loaded to parse');
+  unloadYamlLibrary();
+  t.same(yamlModules(), [], 'no yaml module left in the module cache');
+  const reachable = Object.values(require.cache).some((m) => m?.children.some((c) => c.filename.includes(`${path.sep}node_modules${path.sep}yaml${path.sep}`)));
+  t.notOk(reachable, 'nor among any module\'s children');
+  const r = ConfigReader.root(before, ['name', 'list']);
+  t.equal(r.string('name'), 'abc', 'a document parsed before the unload is read with the fresh copy');
+  t.same(r.stringList('list', { expected: 'a word' }), ['x', 'y'], 'and its kinds (a list of texts) are told apart');
+  t.equal(ConfigReader.root(parseConfigYaml('name: xyz\n', 'after.yaml'), ['name']).string('name'), 'xyz', 'parsing loads it again');
+  unloadYamlLibrary();
+  unloadYamlLibrary();
+  t.same(yamlModules(), [], 'unloading twice is harmless');
 });

@@ -1,9 +1,16 @@
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
+import type { Alias, Document, LineCounter, Node, Scalar, YAMLMap, YAMLSeq } from 'yaml';
 import { formatDuration, parseDuration } from './duration';
 import { ConfigError, type ConfigIssue } from './issues';
 import { parseListenAddress, type ListenAddress } from './listen-address';
 import { positionAt, type ParsedYaml } from './load-yaml';
 import { formatSize, parseSize } from './size';
+import { yamlLibrary } from './yaml-library';
+
+// Node kinds, asked of the yaml library as loaded now: the agent unloads it between config reads.
+const isAlias = (node: unknown): node is Alias => yamlLibrary().isAlias(node);
+const isMap = (node: unknown): node is YAMLMap => yamlLibrary().isMap(node);
+const isScalar = (node: unknown): node is Scalar => yamlLibrary().isScalar(node);
+const isSeq = (node: unknown): node is YAMLSeq => yamlLibrary().isSeq(node);
 
 /** 1-based line and column in the config file. */
 export interface Position {

@@ -9,3 +9,4 @@ export * from './log-level';
 export * from './deep-freeze';
 export * from './relative-path';
 export * from './https-url';
+export * from './yaml-library';

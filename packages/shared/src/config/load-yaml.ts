@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Document, LineCounter, parseDocument, type ErrorCode, type YAMLError } from 'yaml';
+import type { Document, ErrorCode, LineCounter, YAMLError } from 'yaml';
 import { ErrorCodes, XimpError } from '../errors';
 import { ConfigError, type ConfigIssue } from './issues';
+import { yamlLibrary } from './yaml-library';
 
 /** A parsed config document with what is needed to point at its nodes. */
 export interface ParsedYaml {
@@ -65,6 +66,7 @@ export function positionAt(lineCounter: LineCounter, offset: number): { line: nu
  */
 export function parseConfigYaml(text: string, fileName: string): ParsedYaml {
   const file = path.basename(fileName);
+  const { LineCounter, parseDocument } = yamlLibrary();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter,
