@@ -58,7 +58,6 @@ export function writeString(buf: Buffer, at: number, tag: number, value: string)
   return at + buf.write(value, at, bytes, 'utf8');
 }
 
-
 /** The size of a Label message (name = 1, value = 2) as a field of its holder, tag and length included. */
 export function labelField(label: Label): number {
   const inner = stringField(label.name) + stringField(label.value);
