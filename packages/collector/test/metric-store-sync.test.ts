@@ -148,9 +148,23 @@ t.test('the WAL file missing at the first sync fails the sync, never counts as n
 });
 
 t.test('only the group commit is relaxed: the connection keeps its synchronous setting for every other write', async (t) => {
-  const { db, store } = setup(t);
+  // What the commit runs at, seen from inside its transaction (a remote store's queue is appended there).
+  const levels: number[] = [];
+  const probe: { db?: Database } = {};
+  const target: ForwardTarget = {
+    name: 'probe',
+    hasRoom: () => true,
+    append() {
+      levels.push(probe.db!.pragma('synchronous', { simple: true }) as number);
+    },
+    syncAsync: () => Promise.resolve(),
+  };
+  const { db, store } = setup(t, { forwardTargets: [target] });
+  probe.db = db;
   await store.start();
   await store.append(batch(1));
+  await store.append(batch(2));
+  t.same(levels, [1, 1], 'every commit at NORMAL, the first one too');
   t.equal(db.pragma('synchronous', { simple: true }), 2, 'synchronous=FULL after the commit');
 });
 

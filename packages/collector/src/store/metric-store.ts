@@ -7,6 +7,7 @@ import { SeriesHold } from './series-hold';
 import { readSeries, type SeriesPoints } from './series-query';
 import { WalCheckpointer } from './wal-checkpointer';
 import { WalFileSync } from './wal-file-sync';
+import { RelaxedSync } from './relaxed-sync';
 
 export type { SeriesPoints } from './series-query';
 import { SeriesLimits, type SeriesLimitOptions } from './series-limits';
@@ -138,9 +139,8 @@ export class MetricStore implements Lifecycle {
   private readonly forwardTargets: readonly ForwardTarget[];
   private readonly describeSeries: (id: number) => SeriesDescription;
   private readonly walSync: WalFileSync;
-  /** The connection's own synchronous setting, restored after each group commit. */
-  private readonly relaxSync: () => void;
-  private readonly restoreSync: () => void;
+  /** The group commit and the collector's own series rows are written relaxed (not synced on the event loop). */
+  private readonly relaxed: RelaxedSync;
 
   /** Committed groups waiting for the next sync, oldest first. */
   private unsynced: CommittedGroup[] = [];
@@ -266,13 +266,9 @@ export class MetricStore implements Lifecycle {
       for (const id of ids) this.stmts.deleteSeries.run(id);
     });
     this.walSync = new WalFileSync(db.name);
-    // Only the group commit is relaxed: every other write on this connection (tokens, users,
-    // audit) keeps the database's setting and is durable when its call returns.
-    const own = db.pragma('synchronous', { simple: true }) as number;
-    const relax = db.prepare<[]>(`PRAGMA synchronous = ${Math.min(own, 1)}`);
-    const restore = db.prepare<[]>(`PRAGMA synchronous = ${own}`);
-    this.relaxSync = () => relax.run();
-    this.restoreSync = () => restore.run();
+    // Only the store's own writes are relaxed here: others on this connection (tokens, users,
+    // audit) keep the database's setting and are durable when their call returns.
+    this.relaxed = new RelaxedSync(db);
   }
 
   async start(): Promise<void> {
@@ -381,14 +377,7 @@ export class MetricStore implements Lifecycle {
    * so the WAL sync that makes that batch durable makes the row durable too. True when written.
    */
   private insertOwnSeries(id: number, node: string, name: string, labelsJson: string, now: number): boolean {
-    // The safety level cannot change inside a transaction; there the transaction's commit decides.
-    const relax = !this.db.inTransaction;
-    if (relax) this.relaxSync();
-    try {
-      return this.stmts.insertOwnSeries.run(id, node, name, labelsJson, now).changes === 1;
-    } finally {
-      if (relax) this.restoreSync();
-    }
+    return this.relaxed.run(() => this.stmts.insertOwnSeries.run(id, node, name, labelsJson, now).changes === 1);
   }
 
   /**
@@ -834,12 +823,7 @@ export class MetricStore implements Lifecycle {
     for (const item of items) if (item.own) this.ownQueued--;
     let written: { duplicates: boolean[]; moved: Map<string, { sequence: number }> };
     try {
-      this.relaxSync();
-      try {
-        written = this.writeCommit(items);
-      } finally {
-        this.restoreSync();
-      }
+      written = this.relaxed.run(() => this.writeCommit(items));
       this.seriesWritten();
     } catch (err) {
       this.counts.failedCommits++;
