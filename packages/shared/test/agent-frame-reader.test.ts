@@ -10,8 +10,9 @@ import {
   encodeCollectorFrame,
   protobufjs,
   readAgentFrame,
+  readPlainAgentBatch,
 } from '@ximp/shared';
-import type { AgentFrame, Limits, MetricBatch } from '@ximp/shared';
+import type { AgentFrame, Limits, MetricBatch, SeriesDefinition } from '@ximp/shared';
 import { checkMutatedFrames, checkRandomFrames } from './frame-fuzz';
 
 /**
@@ -39,16 +40,18 @@ function outcome(decode: () => AgentFrame | ReturnType<typeof readAgentFrame>): 
   }
 }
 
-/** Frames the hand-written path read (its batches carry the one frozen empty definitions list). */
+/** Frames the hand-written path read, and how many of them defined series. */
 let readByHand = 0;
+let definedByHand = 0;
 
 function sameOutcome(t: Test, bytes: Uint8Array, limits = LIMITS): boolean {
   const expected = outcome(() => decodeAgentFrame(bytes, limits));
-  const actual = outcome(() => {
-    const frame = readAgentFrame(bytes, limits);
-    if (frame.type === 'batch' && Object.isFrozen(frame.definitions)) readByHand++;
-    return frame;
-  });
+  const plainBatch = readPlainAgentBatch(bytes, limits);
+  if (plainBatch !== null) {
+    readByHand++;
+    if (plainBatch.definitions.length > 0) definedByHand++;
+  }
+  const actual = outcome(() => readAgentFrame(bytes, limits));
   if (sameValue(actual, expected)) return true;
   t.fail(`reader and codec differ on ${Buffer.from(bytes).toString('hex').slice(0, 200)}`, { actual, expected });
   return false;
@@ -66,6 +69,26 @@ function sameValue(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
+/** Texts mostly as agents write them, sometimes beyond what the codec accepts (non-ASCII, too long, invalid). */
+const metricName = fc.oneof(
+  { arbitrary: fc.stringMatching(/^[a-zA-Z_:][a-zA-Z0-9_:]{0,30}$/), weight: 40 },
+  { arbitrary: fc.constantFrom('', '9m', 'm-x', 'm\u00e9', 'a'.repeat(256), 'a'.repeat(257)), weight: 1 },
+);
+const labelName = fc.oneof(
+  { arbitrary: fc.stringMatching(/^[a-zA-Z_][a-zA-Z0-9_]{0,12}$/), weight: 40 },
+  { arbitrary: fc.constantFrom('', 'a:b', '1a', 'b'.repeat(257)), weight: 1 },
+);
+const labelValue = fc.oneof(
+  { arbitrary: fc.stringMatching(/^[ -~]{0,40}$/), weight: 40 },
+  { arbitrary: fc.string({ maxLength: 40 }), weight: 4 },
+  { arbitrary: fc.constantFrom('v'.repeat(1024), 'v'.repeat(1025), 'caf\u00e9', '\u{1f600}', '\ud800', '\u0000'), weight: 1 },
+);
+const definitionArb: fc.Arbitrary<SeriesDefinition> = fc.record({
+  id: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 600 }), weight: 6 }, { arbitrary: fc.integer({ min: 0, max: 0xffff_ffff }), weight: 1 }),
+  name: metricName,
+  labels: fc.oneof({ arbitrary: fc.array(fc.record({ name: labelName, value: labelValue }), { maxLength: 4 }), weight: 8 }, { arbitrary: fc.array(fc.record({ name: labelName, value: labelValue }), { maxLength: 10 }), weight: 1 }),
+});
+
 const double = fc.oneof(fc.double(), fc.constantFrom(NaN, -0, Infinity, -Infinity, Number.MIN_VALUE));
 const batchArb = fc
   .record({
@@ -76,21 +99,22 @@ const batchArb = fc
     droppedBatchesTotal: fc.integer({ min: 0, max: 2 ** 40 }),
     sentUnixMs: fc.oneof({ arbitrary: fc.constant(0), weight: 2 }, { arbitrary: fc.integer({ min: 1, max: 2 ** 42 }), weight: 4 }, { arbitrary: fc.constant(-5), weight: 1 }),
     bigIds: fc.boolean(),
-    withDefinition: fc.integer({ min: 0, max: 5 }).map((k) => k === 0),
+    definitionCount: fc.oneof({ arbitrary: fc.constant(0), weight: 6 }, { arbitrary: fc.integer({ min: 1, max: 4 }), weight: 4 }, { arbitrary: fc.integer({ min: 5, max: 70 }), weight: 1 }),
     seed: fc.integer(),
   })
   .chain((r) =>
     fc.record({
       r: fc.constant(r),
+      definitions: fc.array(definitionArb, { minLength: r.definitionCount, maxLength: r.definitionCount }),
       ids: fc.array(r.bigIds ? fc.integer({ min: 0, max: 0xffff_ffff }) : fc.integer({ min: 0, max: 600 }), { minLength: r.n, maxLength: r.n }),
       values: fc.array(double, { minLength: Math.max(0, r.n + r.extra), maxLength: Math.max(0, r.n + r.extra) }),
     }),
   )
-  .map(({ r, ids, values }): MetricBatch => ({
+  .map(({ r, definitions, ids, values }): MetricBatch => ({
     type: 'batch',
     sequence: r.sequence,
     timestampUnixMs: r.timestampUnixMs,
-    definitions: r.withDefinition ? [{ id: 1, name: 'm', labels: [{ name: 'a', value: 'b' }] }] : [],
+    definitions,
     seriesIds: ids,
     values,
     droppedBatchesTotal: r.droppedBatchesTotal,
@@ -99,11 +123,13 @@ const batchArb = fc
 
 t.test('well-formed and borderline batches decode the same', (t) => {
   readByHand = 0;
+  definedByHand = 0;
   fc.assert(
     fc.property(batchArb, (batch) => sameOutcome(t, encodeAgentFrame(batch))),
     { numRuns: 3000 },
   );
   t.ok(readByHand > 500, `${readByHand} of 3000 batches were read by hand, the rest by the codec`);
+  t.ok(definedByHand > 100, `${definedByHand} of them defined series`);
   t.end();
 });
 
@@ -186,13 +212,71 @@ const HOSTILE: [string, Buffer][] = [
   ['a non-minimal length prefix', Buffer.from([0x12, 0x84, 0x00, ...SEQ, ...TS.slice(0, 2)])],
   ['a tag of two bytes', frameOf([...SEQ, ...TS, 0x88, 0x01, 1])],
   ['an empty frame', Buffer.alloc(0)],
+  ...HOSTILE_DEFINITIONS(),
 ];
+
+/** A batch of one sample of series 1, defined by `definitions` (SeriesDefinition bodies). */
+function defining(...definitions: number[][]): Buffer {
+  return frameOf([...SEQ, ...TS, ...definitions.flatMap((d) => [0x1a, ...varintBytes(d.length), ...d]), ...packedIds([1]), ...packedValues([1])]);
+}
+function str(tag: number, s: string): number[] {
+  const bytes = [...Buffer.from(s, 'utf8')];
+  return [tag, ...varintBytes(bytes.length), ...bytes];
+}
+function label(name: string | null, value: string | null): number[] {
+  const body = [...(name === null ? [] : str(0x0a, name)), ...(value === null ? [] : str(0x12, value))];
+  return [0x1a, ...varintBytes(body.length), ...body];
+}
+
+
+function HOSTILE_DEFINITIONS(): [string, Buffer][] {
+  const ID1 = [0x08, 1];
+  return [
+    ['a definition as agents send it', defining([...ID1, ...str(0x12, 'node_load1'), ...label('instance', 'n1'), ...label('job', 'ximp')])],
+    ['two definitions, between the packed runs', frameOf([...SEQ, ...TS, ...packedIds([1]), 0x1a, 3, ...str(0x12, 'a'), ...packedValues([1]), 0x1a, 5, 0x08, 2, ...str(0x12, 'b')])],
+    ['a definition without an id (0)', defining([...str(0x12, 'm')])],
+    ['a definition without a name', defining([...ID1, ...label('a', 'b')])],
+    ['a definition with an empty body', defining([])],
+    ['the name given twice (last wins)', defining([...ID1, ...str(0x12, 'm'), ...str(0x12, 'n')])],
+    ['the id given twice (last wins)', defining([...ID1, 0x08, 2, ...str(0x12, 'm')])],
+    ['an id of 2^32', defining([0x08, ...varintBytes(2 ** 32), ...str(0x12, 'm')])],
+    ['an id of 2^32 - 1', defining([0x08, ...varintBytes(2 ** 32 - 1), ...str(0x12, 'm')])],
+    ['an id of 10 bytes', defining([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, ...str(0x12, 'm')])],
+    ['an id with the wrong wire type', defining([0x0d, 1, 0, 0, 0, ...str(0x12, 'm')])],
+    ['an unknown field in a definition', defining([...ID1, ...str(0x12, 'm'), 0x20, 1])],
+    ['a label without a value', defining([...ID1, ...str(0x12, 'm'), ...label('a', null)])],
+    ['a label without a name', defining([...ID1, ...str(0x12, 'm'), ...label(null, 'v')])],
+    ['a label name given twice', defining([...ID1, ...str(0x12, 'm'), 0x1a, 6, ...str(0x0a, 'a'), ...str(0x0a, 'b')])],
+    ['an unknown field in a label', defining([...ID1, ...str(0x12, 'm'), 0x1a, 5, ...str(0x0a, 'a'), 0x18, 1])],
+    ['a repeated label name', defining([...ID1, ...str(0x12, 'm'), ...label('a', '1'), ...label('a', '2')])],
+    ['a label value of 1024 characters', defining([...ID1, ...str(0x12, 'm'), ...label('a', 'v'.repeat(1024))])],
+    ['a label value of 1025 characters', defining([...ID1, ...str(0x12, 'm'), ...label('a', 'v'.repeat(1025))])],
+    ['a non-ASCII label value', defining([...ID1, ...str(0x12, 'm'), ...label('a', 'caf\u00e9')])],
+    ['invalid UTF-8 in a label value', defining([...ID1, ...str(0x12, 'm'), 0x1a, 7, ...str(0x0a, 'a'), 0x12, 2, 0xc3, 0x28])],
+    ['a name of 256 characters', defining([...ID1, ...str(0x12, 'm'.repeat(256))])],
+    ['a name of 257 characters', defining([...ID1, ...str(0x12, 'm'.repeat(257))])],
+    ['an invalid metric name', defining([...ID1, ...str(0x12, 'm-1')])],
+    ['an invalid label name', defining([...ID1, ...str(0x12, 'm'), ...label('a:b', 'v')])],
+    ['labels at the limit', defining([...ID1, ...str(0x12, 'm'), ...Array.from({ length: 8 }, (_, i) => label(`l${i}`, 'v')).flat()])],
+    ['labels over the limit', defining([...ID1, ...str(0x12, 'm'), ...Array.from({ length: 9 }, (_, i) => label(`l${i}`, 'v')).flat()])],
+    ['definitions at the limit', defining(...Array.from({ length: 64 }, (_, i) => [0x08, i, ...str(0x12, 'm')]))],
+    ['definitions over the limit', defining(...Array.from({ length: 65 }, (_, i) => [0x08, i, ...str(0x12, 'm')]))],
+    ['a label past its definition\'s end', frameOf([...SEQ, ...TS, 0x1a, 5, ...ID1, ...str(0x12, 'm'), 0x1a, 4, ...str(0x0a, 'a')])],
+    ['a text past its label\'s end', defining([...ID1, ...str(0x12, 'm'), 0x1a, 2, 0x0a, 5, 0x61])],
+    ['a definition past the batch\'s end', frameOf([...SEQ, ...TS, 0x1a, 40, ...ID1])],
+    ['definitions with the wrong wire type', frameOf([...SEQ, ...TS, 0x18, 1])],
+  ];
+}
 
 t.test('hand-made hostile encodings decode or fail the same', (t) => {
   for (const [what, bytes] of HOSTILE) t.ok(sameOutcome(t, bytes), what);
   readByHand = 0;
+  definedByHand = 0;
   sameOutcome(t, HOSTILE[0][1]);
   t.equal(readByHand, 1, 'the plain batch is read by hand');
+  const [, asAgentsSend] = HOSTILE.find(([what]) => what === 'a definition as agents send it')!;
+  sameOutcome(t, asAgentsSend);
+  t.equal(definedByHand, 1, 'so is a batch with a definition as agents send it');
   // The decoded frame of the plain batch, as protobufjs itself reads the body.
   const plainBody = HOSTILE[0][1].subarray(2);
   const viaProtobufjs = MetricBatchType.toObject(MetricBatchType.decode(plainBody)) as { seriesIds: number[]; values: number[] };
