@@ -45,7 +45,7 @@ const TAG_LABEL_VALUE = 0x12;
  * answers are the codec's by construction.
  */
 export function readAgentFrame(data: Uint8Array, limits: Limits = DEFAULT_LIMITS): ReadAgentFrame {
-  const batch = data instanceof Uint8Array && data.byteLength <= limits.maxFrameBytes ? readPlainAgentBatch(data, limits) : null;
+  const batch = readPlainAgentBatch(data, limits);
   if (batch !== null) return batch;
   const frame = decodeAgentFrame(data, limits);
   if (frame.type !== 'batch') return frame;
@@ -54,7 +54,7 @@ export function readAgentFrame(data: Uint8Array, limits: Limits = DEFAULT_LIMITS
 
 /** The batch as `readAgentFrame` gives it, when it is one this reader takes by hand; else null. */
 export function readPlainAgentBatch(data: Uint8Array, limits: Limits = DEFAULT_LIMITS): TypedMetricBatch | null {
-  if (!LITTLE_ENDIAN) return null;
+  if (!LITTLE_ENDIAN || !(data instanceof Uint8Array) || data.byteLength > limits.maxFrameBytes) return null;
   text = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   try {
     return readPlainBatch(data, limits);
