@@ -139,6 +139,8 @@ t.test('a committed batch whose sync has not completed: no Ack, and a reconnect\
   const welcome = await waitFor('welcome', () => second.frames.find((f) => f.type === 'welcome'));
   t.equal(welcome.type === 'welcome' && welcome.lastAckedSequence, 2, 'Welcome carries the durable watermark, not the committed one');
   store!.releaseSyncs();
+  // The sync runs on the thread pool after its release: the next Welcome is checked once it is done.
+  await waitFor('batch 3 durable', () => store!.lastSequence(node, 'syncstream') === 3);
   second.ws.close();
   await second.closed;
   const third = await connectRawAgent(c.agentUrl, ca, token, node);
