@@ -238,37 +238,44 @@ t.test('series rows from before the upgrade count as used at the upgrade', async
 });
 
 t.test('series index: bounded in bytes, least recently used node dropped whole, one node at most half the bound', async (t) => {
-  const index = new SeriesIndex(5000);
-  const long = 'x'.repeat(400); // 866 bytes per entry, 258 for a node named by one letter
+  // A node named by one letter costs 258 bytes and 16 per entry as allocated (8, 10, 13, 17, 22, 28, 35 ... entries).
+  const index = new SeriesIndex(1_500);
   const a = index.open('a');
-  t.ok(index.fill(a, `1${long}`, packSeries(1, 0)));
-  t.ok(index.fill(a, `2${long}`, packSeries(2, 0)));
+  for (let i = 0; i < 20; i++) t.ok(index.fill(a, `a${i}`, packSeries(i, 0)));
   t.ok(a.complete);
+  t.equal(a.bytes, 258 + 22 * 16, 'its name, its object and 22 entries as allocated, whatever the keys\' lengths');
   const b = index.open('b');
-  index.add(b, `3${long}`, packSeries(3, 0));
-  t.equal(index.size, 3);
+  index.add(b, 'b0', packSeries(100, 0));
+  t.equal(index.size, 21);
   t.equal(index.get('a'), a, 'a is now the most recently used node');
   const c = index.open('c');
-  for (let i = 0; i < 2; i++) index.add(c, `${i}${long}`, packSeries(10 + i, 0));
-  t.ok(index.bytes <= 5000, `${index.bytes} bytes`);
+  for (let i = 0; i < 20; i++) index.add(c, `c${i}`, packSeries(200 + i, 0));
+  t.ok(index.bytes <= 1_500, `${index.bytes} bytes`);
   t.equal(index.get('b'), undefined, 'the least recently used node went, whole');
   t.equal(index.get('a'), a);
-  t.equal(idOf(a.entries.get(`2${long}`) as number), 2);
-  // c grows past half the bound: it keeps its newest entries and no longer claims to hold all.
+  t.equal(idOf(a.get('a7') as number), 7);
+  t.equal(a.get('c7'), undefined, "another node's key is not this node's");
+  // c grows past half the bound (750 bytes: 28 entries): it keeps what it holds and no longer claims to hold all.
   t.ok(c.complete);
-  for (let i = 2; i < 6; i++) index.add(c, `${i}${long}`, packSeries(10 + i, 0));
+  for (let i = 20; i < 40; i++) index.add(c, `c${i}`, packSeries(200 + i, 0));
   t.notOk(c.complete, 'c is now a cache of some of its series');
-  t.ok(c.bytes <= 2500, `${c.bytes} bytes for one node`);
-  t.same([...c.entries.keys()].map((k) => k[0]), ['4', '5'], 'its oldest entries went first');
-  t.ok(index.bytes <= 5000);
-  index.delete('a', `1${long}`);
+  t.equal(c.size, 28);
+  t.ok(c.bytes <= 750, `${c.bytes} bytes for one node`);
+  t.equal(idOf(c.get('c27') as number), 227);
+  t.equal(c.get('c28'), undefined, 'beyond the share: not held');
+  index.add(c, 'c3', packSeries(203, 7 * 3600_000));
+  t.equal(stampOf(c.get('c3') as number), 7 * 3600_000, 'a series it holds is still restamped when full');
+  t.ok(index.bytes <= 1_500);
+  index.delete('a', 'a1');
   index.delete('a', 'absent');
-  t.equal(a.entries.size, 1);
+  t.equal(a.size, 19);
+  t.equal(a.get('a1'), undefined);
+  t.equal(index.size, 19 + 28);
   // Loading stops at the node's share.
   const d = index.open('d');
   let filled = 0;
-  while (index.fill(d, `${filled}${long}`, packSeries(filled, 0))) filled++;
-  t.equal(filled, 2);
+  while (index.fill(d, `d${filled}`, packSeries(filled, 0))) filled++;
+  t.equal(filled, 28);
   t.notOk(d.complete);
   const tiny = new SeriesIndex(10);
   const e = tiny.open('e');
@@ -276,6 +283,61 @@ t.test('series index: bounded in bytes, least recently used node dropped whole, 
   t.notOk(e.complete, 'an index larger than the bound is not kept');
   t.equal(tiny.size, 0);
   t.equal(tiny.bytes, 0);
+});
+
+t.test('series index: room made at once for what a load or a first batch brings, within the share', async (t) => {
+  const index = new SeriesIndex(20_000);
+  const a = index.open('a');
+  index.reserve(a, 700);
+  t.equal(a.bytes, 258 + 608 * 16, 'capped at the share (10,000 bytes): 608 entries');
+  const b = index.open('b');
+  index.reserve(b, 40);
+  t.equal(b.bytes, 258 + 40 * 16, 'exactly 40 entries');
+  for (let i = 0; i < 40; i++) index.add(b, `b${i}`, packSeries(i, 0));
+  t.equal(b.bytes, 258 + 40 * 16, 'filled without growing');
+  t.equal(index.bytes, a.bytes + b.bytes);
+  index.add(b, 'b40', packSeries(40, 0));
+  t.equal(b.bytes, 258 + 50 * 16, 'then grows by a quarter');
+  index.reserve(b, 5);
+  t.equal(b.bytes, 258 + 50 * 16, 'room already there: nothing allocated');
+  t.equal(idOf(b.get('b39') as number), 39);
+});
+
+t.test('series index: random adds, restamps, deletes and reads answer as a map would', async (t) => {
+  let seed = 7;
+  const random = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const index = new SeriesIndex(64 * 1024 * 1024);
+  const ns = index.open('n');
+  const model = new Map<string, number>();
+  let mismatches = 0;
+  for (let step = 0; step < 40_000; step++) {
+    const key = `m\u0000[["i","${random(6_000)}"]]`;
+    const op = random(10);
+    if (op < 5) {
+      const packed = packSeries(random(2 ** 32), random(1_000) * 3600_000);
+      index.add(ns, key, packed);
+      model.set(key, packed);
+    } else if (op < 7) {
+      const packed = packSeries(random(2 ** 32), random(1_000) * 3600_000);
+      index.restamp(ns, key, packed);
+      if (model.has(key)) model.set(key, packed);
+    } else if (op < 8) {
+      index.delete('n', key);
+      model.delete(key);
+    } else if (ns.get(key) !== model.get(key)) mismatches++;
+  }
+  t.equal(mismatches, 0, 'every read matched');
+  t.equal(ns.size, model.size);
+  t.equal(index.size, model.size);
+  let missing = 0;
+  for (const [key, packed] of model) if (ns.get(key) !== packed) missing++;
+  t.equal(missing, 0, 'every entry is there with its value');
+  t.ok(ns.complete);
+  t.equal(ns.bytes, index.bytes);
+  t.ok(ns.bytes <= 258 + model.size * 16 * 1.25 + 16 * 64, `${ns.bytes} bytes for ${model.size} entries: at most a quarter over`);
 });
 
 t.test('a packed series keeps its id and its stamp rounded down to the hour', async (t) => {
@@ -357,15 +419,15 @@ t.test('a series stamped more than a day ago is stamped when held and when let g
 });
 
 t.test('a dropped node index is read again; its series waiting for their commit keep their ids', async (t) => {
-  // Room for two nodes of 30 series (about 2,960 bytes each) at a time.
-  const { db, store: s, clock, count } = traced(t, { seriesCacheBytes: 7_000 });
+  // Room for two nodes of 30 series (820 bytes each: 260, and 35 entries as allocated) at a time.
+  const { db, store: s, clock, count } = traced(t, { seriesCacheBytes: 2_000 });
   await s.start();
   const held = new SeriesHold();
   const define = (node: string, n = 30) => Array.from({ length: n }, (_, i) => s.resolveSeries(node, 'm', label(i), held));
   const a = define('n1');
   const b = define('n2');
   const c = define('n3');
-  t.ok(s.seriesCache.bytes <= 7_000, `${s.seriesCache.bytes} bytes`);
+  t.ok(s.seriesCache.bytes <= 2_000, `${s.seriesCache.bytes} bytes`);
   t.equal(s.seriesCache.entries, 60, 'n1 was dropped to make room for n3');
   t.same(define('n1'), a, 'n1 read again: its series waiting for their commit keep their ids');
   t.equal(count(NODE_READ), 4, 'n1, n2, n3, n1 again');
@@ -379,22 +441,36 @@ t.test('a dropped node index is read again; its series waiting for their commit 
   t.equal(s.findSeries('n1', 'm', label(31)), undefined);
 });
 
+t.test('a first batch\'s definitions get their room at once; a node with series stored gets none', async (t) => {
+  const { store: s, clock } = traced(t, { seriesCacheBytes: 1_000_000 });
+  await s.start();
+  const held = new SeriesHold();
+  s.expectSeries('n1', 30);
+  const before = s.seriesCache.bytes;
+  const ids = Array.from({ length: 30 }, (_, i) => s.resolveSeries('n1', 'm', label(i), held));
+  t.equal(s.seriesCache.bytes, before, 'thirty definitions, no growth');
+  t.equal(before, 260 + 30 * 16);
+  await s.append({ node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.from(ids), values: new Float64Array(30) });
+  s.expectSeries('n1', 30);
+  t.equal(s.seriesCache.bytes, before, 'known series: no room made');
+});
+
 t.test("a node whose series outgrow half the bound is resolved through reads, within the bound", async (t) => {
-  const { db, store: s, clock, count } = traced(t, { seriesCacheBytes: 20_000, seriesLimits: { maxSeriesPerNode: 60, maxNewSeriesPerMinute: 1000 } });
+  const { db, store: s, clock, count } = traced(t, { seriesCacheBytes: 1_000, seriesLimits: { maxSeriesPerNode: 60, maxNewSeriesPerMinute: 1000 } });
   await s.start();
   const long = (i: number) => [{ name: 'i', value: `${i}${'v'.repeat(1000)}` }];
   const held = new SeriesHold();
   const ids = Array.from({ length: 50 }, (_, i) => s.resolveSeries('big', 'm', long(i), held));
-  t.ok(s.seriesCache.bytes <= 20_000, `${s.seriesCache.bytes} bytes`);
+  t.ok(s.seriesCache.bytes <= 1_000, `${s.seriesCache.bytes} bytes`);
   t.same(Array.from({ length: 50 }, (_, i) => s.resolveSeries('big', 'm', long(i), held)), ids, 'the same ids, from the index or the series waiting for their commit');
   await s.append({ node: 'big', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.from(ids), values: new Float64Array(50) });
   t.equal(rows(db), 50);
   t.same(Array.from({ length: 50 }, (_, i) => s.resolveSeries('big', 'm', long(i), held)), ids, 'and from the table');
   t.ok(count(/^SELECT id, last_used_ms FROM series WHERE node = 'big'/) > 0, 'a miss reads the table');
-  t.equal(count(/FROM series WHERE node = 'big' LIMIT 156(\.0)?$/), 1, "its load read at most the rows half the bound could hold (10,000 bytes / 64)");
+  t.equal(count(/FROM series WHERE node = 'big' LIMIT 31(\.0)?$/), 1, "its load read at most the rows half the bound could hold (500 bytes / 16)");
   for (let i = 50; i < 60; i++) s.resolveSeries('big', 'm', long(i), held);
   t.throws(() => s.resolveSeries('big', 'm', long(60), held), { code: ErrorCodes.SERIES_LIMIT }, 'the limit counts rows and waiting series');
-  t.ok(s.seriesCache.bytes <= 20_000);
+  t.ok(s.seriesCache.bytes <= 1_000);
 });
 
 t.test('definitions that meet the limit part way keep the ones before them', async (t) => {

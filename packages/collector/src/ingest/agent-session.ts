@@ -38,6 +38,8 @@ export interface SessionMetricStore {
   /** The id of a known series, or undefined; never creates one. */
   findSeries(node: string, name: string, labels: readonly Label[]): number | undefined;
   releaseSeries(holder: SeriesHold): void;
+  /** A hint: the session's first batch is about to define `count` series. */
+  expectSeries?(node: string, count: number): void;
   append(batch: StoredBatch): Promise<{ duplicate: boolean }>;
   /** The stream's contiguous watermark: every batch up to it is stored. */
   lastSequence(node: string, streamId: string): number;
@@ -333,6 +335,7 @@ export class AgentSession implements LiveSession, WheelMember, DeadlineMember {
     if (batch.timestampUnixMs - now > maxFutureSkewMs) {
       return this.refuse('future_batch', `batch ${batch.sequence} is stamped ${batch.timestampUnixMs - now} ms ahead of the collector's clock (limits.max_future_skew)`);
     }
+    if (this.seriesMap.size === 0 && batch.definitions.length > 0) deps.metrics.expectSeries?.(this.node, batch.definitions.length);
     for (const def of batch.definitions) {
       if (RESERVED_METRIC_NAMES.has(def.name)) throw new ProtocolError(CloseCodes.MALFORMED, `series name "${def.name}" is reserved for the collector`);
       const known = this.seriesMap.get(def.id);

@@ -3,6 +3,7 @@ import { DEFAULT_COLLECTOR_CONFIG } from '../config';
 import type { Database } from './database';
 import type { ForwardTarget, SeriesDescription } from './forward-target';
 import { idOf, packSeries, SeriesIndex, stampOf, type NodeSeries } from './series-index';
+import { adoptSeriesKey, hashSeries } from './series-key-hash';
 import { SeriesHold } from './series-hold';
 import { readSeries, type SeriesPoints } from './series-query';
 import { WalCheckpointer } from './wal-checkpointer';
@@ -67,7 +68,7 @@ export interface MetricStoreOptions {
 export const DEFAULT_COMMIT_INTERVAL_MS = 5;
 export const DEFAULT_MAX_BATCHES_PER_COMMIT = 512;
 export const DEFAULT_MAX_QUEUED_BATCHES = 10_000;
-export const DEFAULT_SERIES_CACHE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_SERIES_CACHE_BYTES = 128 * 1024 * 1024;
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 250;
 /** SQLite's own wal_autocheckpoint, restored when the checkpoint worker is lost. */
 const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
@@ -389,10 +390,21 @@ export class MetricStore implements Lifecycle {
    * exhausted or the table cannot be read.
    */
   resolveSeries(node: string, name: string, labels: readonly Label[], holder: SeriesHold): number {
-    const labelsJson = labelsJsonOf(labels);
-    const key = seriesKey(name, labelsJson);
     const ns = this.nodeIndex(node);
     this.listHolder(holder, node);
+    // A known series is found by its hash alone: no key, no JSON, no string to build.
+    const hashed = hashSeries(name, labels);
+    if (hashed) {
+      const packed = ns.getHashed();
+      if (packed !== undefined) {
+        const id = idOf(packed);
+        this.hold(holder, id, stampOf(packed), ns, undefined);
+        return id;
+      }
+    }
+    const labelsJson = labelsJsonOf(labels);
+    const key = seriesKey(name, labelsJson);
+    if (hashed) adoptSeriesKey(key);
     const known = this.knownSeries(ns, key, name, labelsJson);
     if (known !== undefined) {
       const id = idOf(known);
@@ -409,6 +421,15 @@ export class MetricStore implements Lifecycle {
     this.index.add(ns, key, packSeries(id, now));
     holder.add(id, now);
     return id;
+  }
+
+  /**
+   * A session is about to define `count` series of `node`: a node the index holds nothing of yet
+   * (new, or with nothing stored) gets room for them at once, instead of growing entry by entry.
+   */
+  expectSeries(node: string, count: number): void {
+    const ns = this.nodeIndex(node);
+    if (ns.size === 0) this.index.reserve(ns, count);
   }
 
   /** The id of a known series (index, waiting for its commit, or table), or undefined; never creates one. */
@@ -695,7 +716,9 @@ export class MetricStore implements Lifecycle {
     const now = this.now();
     if (pending) for (const [key, id] of pending) if (!this.index.fill(ns, key, packSeries(id, now))) return ns;
     // All at once (a third faster than row by row), at most what the node's share could hold.
-    for (const [id, key, stampMs] of this.stmts.nodeSeries.all(node, this.index.maxNodeEntries) as [number, string, number][]) {
+    const rows = this.stmts.nodeSeries.all(node, this.index.maxNodeEntries) as [number, string, number][];
+    this.index.reserve(ns, rows.length);
+    for (const [id, key, stampMs] of rows) {
       if (!this.index.fill(ns, key, packSeries(id, stampMs))) break;
     }
     return ns;
@@ -703,7 +726,7 @@ export class MetricStore implements Lifecycle {
 
   /** A known series as `packSeries` packs it, or undefined. Only an index that is not complete needs a read on a miss. */
   private knownSeries(ns: NodeSeries, key: string, name: string, labelsJson: string): number | undefined {
-    const known = ns.entries.get(key);
+    const known = ns.get(key);
     if (known !== undefined || ns.complete) return known;
     const packed = this.unindexedSeries(ns.node, key, name, labelsJson);
     if (packed !== undefined) this.index.add(ns, key, packed);
@@ -720,7 +743,7 @@ export class MetricStore implements Lifecycle {
 
   /** The node's series rows plus those waiting for their commit, for its first limit check. */
   private storedCount(ns: NodeSeries): number {
-    if (ns.complete) return ns.entries.size;
+    if (ns.complete) return ns.size;
     return (this.stmts.countSeries.get(ns.node) as { n: number }).n + (this.pendingByNode.get(ns.node)?.size ?? 0);
   }
 
@@ -735,9 +758,10 @@ export class MetricStore implements Lifecycle {
    * Adds `id` to `holder`, stamped used now unless its row's stamp (`stampMs`, never newer than
    * the row's) is less than a day old: the retention pass stamps it again before it is a day and
    * an hour old, the same bound as a stamp written now. A new stamp goes into the node's index
-   * (`ns`, when loaded) too, so later holders find it there and write none.
+   * (`ns`, when loaded) too, so later holders find it there and write none; found by `key`, or
+   * when `key` is undefined by the current `keyHash` (the series was just looked up by it).
    */
-  private hold(holder: SeriesHold, id: number, stampMs: number, ns: NodeSeries | undefined, key: string): void {
+  private hold(holder: SeriesHold, id: number, stampMs: number, ns: NodeSeries | undefined, key: string | undefined): void {
     const now = this.now();
     if (stampMs >= now - SERIES_STAMP_REFRESH_MS) {
       holder.add(id, stampMs);
@@ -745,7 +769,9 @@ export class MetricStore implements Lifecycle {
     }
     holder.add(id, now);
     this.touches.set(id, now);
-    if (ns) this.index.restamp(ns, key, packSeries(id, now));
+    if (!ns) return;
+    if (key === undefined) ns.replaceHashed(packSeries(id, now));
+    else this.index.restamp(ns, key, packSeries(id, now));
   }
 
   /** Lists `holder` under `node`, so retention finds it (usually already listed: one node per session). */

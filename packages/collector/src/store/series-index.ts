@@ -1,7 +1,13 @@
-/** What one entry is taken to cost beyond its key's characters: Map slot, number, string header. */
-const ENTRY_OVERHEAD_BYTES = 64;
-/** What a node's index costs beyond its name and entries: its object and Map. */
+import { hashSeriesKey, keyHash } from './series-key-hash';
+
+/** What one entry costs: its key's 64-bit hash, its id and its stamp's hour, four 32-bit words. */
+const ENTRY_BYTES = 16;
+/** What a node's index costs beyond its name and entries: its object and array headers. */
 const NODE_OVERHEAD_BYTES = 256;
+const WORDS = 4;
+const MIN_CAPACITY = 8;
+/** A full array grows by a quarter: at most a fifth of it stands empty, at a few more copies. */
+const GROWTH = 1.25;
 const HOUR_MS = 3600_000;
 const ID_SPAN = 2 ** 32;
 
@@ -19,9 +25,19 @@ export function stampOf(packed: number): number {
   return Math.floor(packed / ID_SPAN) * HOUR_MS;
 }
 
-/** The series of one node the store knows, keyed by `name \0 labelsJson`. */
+/**
+ * The series of one node the store knows: the 64-bit hashes of their keys (`name \0 labelsJson`,
+ * see `series-key-hash.ts`), each with its packed id and stamp, in one typed array of four words
+ * an entry (hash high, hash low, id, hour). No string and no object per series: the garbage
+ * collector never walks them, and a series takes 16 bytes. The entries are a sorted run followed
+ * by a short sorted tail that takes new entries; a full tail is merged into the run, so adding
+ * 500 series moves about 60 kB in all, where shifting the run for each one would move 2 MB.
+ */
 export class NodeSeries {
-  readonly entries = new Map<string, number>();
+  private words = new Uint32Array(MIN_CAPACITY * WORDS);
+  /** Entries in the sorted run; the tail is `[runCount, count)`. */
+  private runCount = 0;
+  private count = 0;
   bytes: number;
   /**
    * Every row of the node (and every series of it waiting for its commit) is here, so a miss is
@@ -37,14 +53,156 @@ export class NodeSeries {
   ) {
     this.bytes = kept ? nodeCost(node) : 0;
   }
+
+  /** Series held. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** The packed id and stamp of the series with this key, or undefined. */
+  get(key: string): number | undefined {
+    hashSeriesKey(key);
+    return this.getHashed();
+  }
+
+  /** The packed id and stamp of the series whose hash is the current `keyHash`, or undefined. */
+  getHashed(): number | undefined {
+    const at = this.locate();
+    if (at < 0) return undefined;
+    const w = at * WORDS;
+    return this.words[w + 3] * ID_SPAN + this.words[w + 2];
+  }
+
+  /** The entries' bytes as allocated. */
+  get arrayBytes(): number {
+    return this.words.length * 4;
+  }
+
+  /** The bytes the entries would take with one more. */
+  get grownArrayBytes(): number {
+    return this.count * WORDS < this.words.length ? this.arrayBytes : grownCapacity(this.words.length / WORDS) * ENTRY_BYTES;
+  }
+
+  /** Makes room for `entries` in all, in one allocation (a load or a first definition knows how many come). */
+  reserve(entries: number): void {
+    if (entries * WORDS <= this.words.length) return;
+    const grown = new Uint32Array(entries * WORDS);
+    grown.set(this.words.subarray(0, this.count * WORDS));
+    this.words = grown;
+  }
+
+  /** Sets the entry of the current `keyHash`; false when it was there already (its packed value replaced). */
+  setHashed(packed: number): boolean {
+    const at = this.locate();
+    if (at >= 0) {
+      this.pack(at, packed);
+      return false;
+    }
+    if (this.count * WORDS === this.words.length) {
+      const grown = new Uint32Array(grownCapacity(this.count) * WORDS);
+      grown.set(this.words);
+      this.words = grown;
+    }
+    const slot = ~search(this.words, this.runCount, this.count, keyHash[0], keyHash[1]);
+    const w = slot * WORDS;
+    this.words.copyWithin(w + WORDS, w, this.count * WORDS);
+    this.words[w] = keyHash[0];
+    this.words[w + 1] = keyHash[1];
+    this.pack(slot, packed);
+    this.count++;
+    if (this.count - this.runCount >= TAIL_ENTRIES) this.mergeTail();
+    return true;
+  }
+
+  /** Replaces the packed value of the current `keyHash` if held (a node full to its share still restamps what it holds). */
+  replaceHashed(packed: number): void {
+    const at = this.locate();
+    if (at >= 0) this.pack(at, packed);
+  }
+
+  /** Removes the entry of the current `keyHash`; false when absent. */
+  removeHashed(): boolean {
+    const at = this.locate();
+    if (at < 0) return false;
+    const w = at * WORDS;
+    this.words.copyWithin(w, w + WORDS, this.count * WORDS);
+    if (at < this.runCount) this.runCount--;
+    this.count--;
+    return true;
+  }
+
+  private pack(at: number, packed: number): void {
+    const w = at * WORDS;
+    this.words[w + 2] = packed % ID_SPAN;
+    this.words[w + 3] = Math.floor(packed / ID_SPAN);
+  }
+
+  /** The position of the current `keyHash` in the run or the tail, or -1. */
+  private locate(): number {
+    const high = keyHash[0];
+    const low = keyHash[1];
+    const inRun = search(this.words, 0, this.runCount, high, low);
+    if (inRun >= 0) return inRun;
+    const inTail = search(this.words, this.runCount, this.count, high, low);
+    return inTail >= 0 ? inTail : -1;
+  }
+
+  /** Merges the tail into the run, from the back, through a copy of the tail. */
+  private mergeTail(): void {
+    const words = this.words;
+    tailCopy.set(words.subarray(this.runCount * WORDS, this.count * WORDS));
+    let i = this.runCount - 1;
+    let j = this.count - this.runCount - 1;
+    for (let k = this.count - 1; j >= 0; k--) {
+      const fromRun = i >= 0 && after(words, i * WORDS, tailCopy, j * WORDS);
+      const src = fromRun ? words : tailCopy;
+      const at = (fromRun ? i-- : j--) * WORDS;
+      words[k * WORDS] = src[at];
+      words[k * WORDS + 1] = src[at + 1];
+      words[k * WORDS + 2] = src[at + 2];
+      words[k * WORDS + 3] = src[at + 3];
+    }
+    this.runCount = this.count;
+  }
+}
+
+/** Entries the tail takes before it is merged into the run. */
+const TAIL_ENTRIES = 32;
+const tailCopy = new Uint32Array(TAIL_ENTRIES * WORDS);
+
+function grownCapacity(entries: number): number {
+  return Math.max(MIN_CAPACITY, Math.ceil(entries * GROWTH));
+}
+
+/** Whether entry `a` of `x` sorts after entry `b` of `y` (by hash high, then low word). */
+function after(x: Uint32Array, a: number, y: Uint32Array, b: number): boolean {
+  return x[a] > y[b] || (x[a] === y[b] && x[a + 1] > y[b + 1]);
+}
+
+/** The position of (high, low) among the sorted entries `[from, to)`, or its insertion point as `~position`. */
+function search(words: Uint32Array, from: number, to: number, high: number, low: number): number {
+  let lo = from;
+  let hi = to - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const h = words[mid * WORDS];
+    if (h < high) lo = mid + 1;
+    else if (h > high) hi = mid - 1;
+    else {
+      const l = words[mid * WORDS + 1];
+      if (l < low) lo = mid + 1;
+      else if (l > low) hi = mid - 1;
+      else return mid;
+    }
+  }
+  return ~lo;
 }
 
 /**
- * The series-id index: per node, its series' keys to ids, loaded with one read when the node
- * first defines and then resolved in memory. Bounded in bytes (two per key character plus a fixed
- * overhead per entry and per node), not entries, so a token holder defining series with long
- * label values cannot grow it past its bound; least recently used nodes are dropped whole (a
- * later definition reloads them), and one node may take at most half of the bound.
+ * The series-id index: per node, its series' key hashes to ids, loaded with one read when the
+ * node first defines and then resolved in memory. Bounded in bytes (16 per entry as allocated,
+ * plus a fixed cost per node), whatever the keys' lengths; least recently used nodes are dropped
+ * whole (a later definition reloads them), and one node may take at most half of the bound.
  */
 export class SeriesIndex {
   private readonly nodes = new Map<string, NodeSeries>();
@@ -68,9 +226,9 @@ export class SeriesIndex {
     return ns;
   }
 
-  /** More rows than this cannot fit in one node's share (each costs at least its fixed overhead): a load reads no more. */
+  /** More rows than this cannot fit in one node's share: a load reads no more. */
   get maxNodeEntries(): number {
-    return Math.floor(this.nodeShare / ENTRY_OVERHEAD_BYTES);
+    return Math.floor(this.nodeShare / ENTRY_BYTES);
   }
 
   /** The node's index without making it the most recently used. */
@@ -81,11 +239,12 @@ export class SeriesIndex {
   /** A new, empty, complete index for `node` (replacing any), to be filled with `fill`. */
   open(node: string): NodeSeries {
     this.drop(node);
-    const ns = new NodeSeries(node, nodeCost(node) <= this.nodeShare);
+    const ns = new NodeSeries(node, nodeCost(node) + MIN_CAPACITY * ENTRY_BYTES <= this.nodeShare);
     if (!ns.kept) {
       ns.complete = false;
       return ns;
     }
+    ns.bytes += ns.arrayBytes;
     this.nodes.set(node, ns);
     this.recent = ns;
     this.usedBytes += ns.bytes;
@@ -93,41 +252,57 @@ export class SeriesIndex {
     return ns;
   }
 
+  /**
+   * Makes room for `count` more entries of `ns` at once, within its share: what a load reads, or
+   * the definitions of a node's first batch (fewer allocations, and no grown-out arrays left).
+   */
+  reserve(ns: NodeSeries, count: number): void {
+    if (!ns.kept) return;
+    const entries = Math.min(ns.size + count, Math.floor((this.nodeShare - (ns.bytes - ns.arrayBytes)) / ENTRY_BYTES));
+    const before = ns.arrayBytes;
+    ns.reserve(entries);
+    const grown = ns.arrayBytes - before;
+    if (grown === 0) return;
+    ns.bytes += grown;
+    this.usedBytes += grown;
+    if (this.usedBytes > this.maxBytes) this.evictOthers(ns);
+  }
+
   /** Adds a row while loading; false (and the index no longer complete) once the node's share is full. */
   fill(ns: NodeSeries, key: string, packed: number): boolean {
-    const cost = entryCost(key);
-    if (!ns.kept || ns.bytes + cost > this.nodeShare) {
+    if (!this.room(ns)) {
       ns.complete = false;
       return false;
     }
-    this.put(ns, key, packed, cost);
+    hashSeriesKey(key);
+    this.put(ns, packed);
     return true;
   }
 
-  /** Adds a series (new, or read from the table); beyond the node's share the index becomes a cache of its oldest-dropped entries. */
+  /** Adds a series (new, or read from the table); beyond the node's share it is not held, and the index is no longer complete. */
   add(ns: NodeSeries, key: string, packed: number): void {
     if (!ns.kept) return;
-    const cost = entryCost(key);
-    if (ns.bytes + cost > this.nodeShare) {
+    hashSeriesKey(key);
+    if (!this.room(ns)) {
       ns.complete = false;
-      for (const old of ns.entries.keys()) {
-        if (ns.bytes + cost <= this.nodeShare) break;
-        this.remove(ns, old);
-      }
-      if (ns.bytes + cost > this.nodeShare) return;
+      ns.replaceHashed(packed);
+      return;
     }
-    this.put(ns, key, packed, cost);
+    this.put(ns, packed);
   }
 
   /** Replaces the packed id and stamp of a series the node's index holds (its row was stamped again). */
   restamp(ns: NodeSeries, key: string, packed: number): void {
-    if (ns.entries.has(key)) ns.entries.set(key, packed);
+    hashSeriesKey(key);
+    ns.replaceHashed(packed);
   }
 
   /** Forgets one series of `node` (its row was removed). */
   delete(node: string, key: string): void {
     const ns = this.nodes.get(node);
-    if (ns) this.remove(ns, key);
+    if (!ns) return;
+    hashSeriesKey(key);
+    if (ns.removeHashed()) this.entryCount--;
   }
 
   /** Entries over every node. */
@@ -140,22 +315,20 @@ export class SeriesIndex {
     return this.usedBytes;
   }
 
-  private put(ns: NodeSeries, key: string, packed: number, cost: number): void {
-    const before = ns.entries.size;
-    ns.entries.set(key, packed);
-    if (ns.entries.size === before) return;
-    ns.bytes += cost;
-    this.usedBytes += cost;
-    this.entryCount++;
-    if (this.usedBytes > this.maxBytes) this.evictOthers(ns);
+  /** Whether one more entry fits the node's share, its array grown if need be. */
+  private room(ns: NodeSeries): boolean {
+    return ns.kept && ns.bytes - ns.arrayBytes + ns.grownArrayBytes <= this.nodeShare;
   }
 
-  private remove(ns: NodeSeries, key: string): void {
-    if (!ns.entries.delete(key)) return;
-    const cost = entryCost(key);
-    ns.bytes -= cost;
-    this.usedBytes -= cost;
-    this.entryCount--;
+  private put(ns: NodeSeries, packed: number): void {
+    const before = ns.arrayBytes;
+    if (!ns.setHashed(packed)) return;
+    this.entryCount++;
+    const grown = ns.arrayBytes - before;
+    if (grown === 0) return;
+    ns.bytes += grown;
+    this.usedBytes += grown;
+    if (this.usedBytes > this.maxBytes) this.evictOthers(ns);
   }
 
   /** Drops least recently used nodes other than `keep` until the bound holds. */
@@ -171,13 +344,9 @@ export class SeriesIndex {
     if (!ns) return;
     this.nodes.delete(node);
     this.usedBytes -= ns.bytes;
-    this.entryCount -= ns.entries.size;
+    this.entryCount -= ns.size;
     if (this.recent === ns) this.recent = undefined;
   }
-}
-
-function entryCost(key: string): number {
-  return key.length * 2 + ENTRY_OVERHEAD_BYTES;
 }
 
 function nodeCost(node: string): number {
