@@ -9,7 +9,7 @@ import type { Label } from '@ximp/shared';
  *
  * Why a hash is enough here: the index is per node, so two keys can only be confused within one
  * node's series; for a node of n series the chance that any two of them share a hash is about
- * n^2 / 2^65 (1e-14 at 500 series, 3e-8 at a million). The seed is not a secret key against
+ * n^2 / 2^65 (7e-15 at 500 series, 3e-8 at a million). The seed is not a secret key against
  * crafted collisions; a collision an agent crafted would merge two of its own node's series,
  * which carry whatever values it sends anyway. The table's UNIQUE row stays the truth: the index
  * only saves reading it.
@@ -31,18 +31,18 @@ export function hashSeriesKey(key: string): void {
   const n = key.length;
   let i = 0;
   for (; i + 3 < n; i += 4) {
-    a ^= mixA(key.charCodeAt(i) | (key.charCodeAt(i + 1) << 16));
-    a = (a << 19) | (a >>> 13);
-    a = (a + b) | 0;
-    a = (Math.imul(a, 5) + 0x561ccd1b) | 0;
-    b ^= mixB(key.charCodeAt(i + 2) | (key.charCodeAt(i + 3) << 16));
-    b = (b << 17) | (b >>> 15);
-    b = (b + a) | 0;
-    b = (Math.imul(b, 5) + 0x0bcaa747) | 0;
+    a = roundA(a, b, key.charCodeAt(i) | (key.charCodeAt(i + 1) << 16));
+    b = roundB(b, a, key.charCodeAt(i + 2) | (key.charCodeAt(i + 3) << 16));
   }
   // The last one to three units, as MurmurHash3 takes a tail: mixed in, not rounded.
   if (i < n) a ^= mixA(key.charCodeAt(i) | (i + 1 < n ? key.charCodeAt(i + 1) << 16 : 0));
   if (i + 2 < n) b ^= mixB(key.charCodeAt(i + 2));
+  finish(a, b, n);
+  lastKey = key;
+}
+
+/** The lanes after the last unit, and the count of units, into `keyHash`. */
+function finish(a: number, b: number, n: number): void {
   a ^= n;
   b ^= n;
   a = (a + b) | 0;
@@ -53,7 +53,22 @@ export function hashSeriesKey(key: string): void {
   b = (b + a) | 0;
   keyHash[0] = a;
   keyHash[1] = b;
-  lastKey = key;
+}
+
+/** Lane A after a full block `k`; `b` is the other lane. */
+function roundA(a: number, b: number, k: number): number {
+  a ^= mixA(k);
+  a = (a << 19) | (a >>> 13);
+  a = (a + b) | 0;
+  return (Math.imul(a, 5) + 0x561ccd1b) | 0;
+}
+
+/** Lane B after a full block `k`, lane A's round already taken. */
+function roundB(b: number, a: number, k: number): number {
+  b ^= mixB(k);
+  b = (b << 17) | (b >>> 15);
+  b = (b + a) | 0;
+  return (Math.imul(b, 5) + 0x0bcaa747) | 0;
 }
 
 function mixA(k: number): number {
@@ -110,16 +125,7 @@ export function hashSeries(name: string, labels: readonly Label[]): boolean {
   const phase = units & 3;
   if (phase > 0) a ^= mixA(blockA);
   if (phase === 3) b ^= mixB(blockB);
-  a ^= units;
-  b ^= units;
-  a = (a + b) | 0;
-  b = (b + a) | 0;
-  a = avalanche(a);
-  b = avalanche(b);
-  a = (a + b) | 0;
-  b = (b + a) | 0;
-  keyHash[0] = a;
-  keyHash[1] = b;
+  finish(a, b, units);
   return true;
 }
 
@@ -149,14 +155,8 @@ function unit(c: number): void {
       break;
     default:
       blockB |= c << 16;
-      lane ^= mixA(blockA);
-      lane = (lane << 19) | (lane >>> 13);
-      lane = (lane + laneB) | 0;
-      lane = (Math.imul(lane, 5) + 0x561ccd1b) | 0;
-      laneB ^= mixB(blockB);
-      laneB = (laneB << 17) | (laneB >>> 15);
-      laneB = (laneB + lane) | 0;
-      laneB = (Math.imul(laneB, 5) + 0x0bcaa747) | 0;
+      lane = roundA(lane, laneB, blockA);
+      laneB = roundB(laneB, lane, blockB);
   }
   units++;
 }
