@@ -98,11 +98,7 @@ export class NodeSeries {
       this.pack(at, packed);
       return false;
     }
-    if (this.count * WORDS === this.words.length) {
-      const grown = new Uint32Array(grownCapacity(this.count) * WORDS);
-      grown.set(this.words);
-      this.words = grown;
-    }
+    if (this.count * WORDS === this.words.length) this.reserve(grownCapacity(this.count));
     const slot = ~search(this.words, this.runCount, this.count, keyHash[0], keyHash[1]);
     const w = slot * WORDS;
     this.words.copyWithin(w + WORDS, w, this.count * WORDS);
@@ -261,11 +257,7 @@ export class SeriesIndex {
     const entries = Math.min(ns.size + count, Math.floor((this.nodeShare - (ns.bytes - ns.arrayBytes)) / ENTRY_BYTES));
     const before = ns.arrayBytes;
     ns.reserve(entries);
-    const grown = ns.arrayBytes - before;
-    if (grown === 0) return;
-    ns.bytes += grown;
-    this.usedBytes += grown;
-    if (this.usedBytes > this.maxBytes) this.evictOthers(ns);
+    this.chargeGrowth(ns, before);
   }
 
   /** Adds a row while loading; false (and the index no longer complete) once the node's share is full. */
@@ -324,6 +316,11 @@ export class SeriesIndex {
     const before = ns.arrayBytes;
     if (!ns.setHashed(packed)) return;
     this.entryCount++;
+    this.chargeGrowth(ns, before);
+  }
+
+  /** Counts what `ns`'s array grew by since it was `before` bytes, dropping other nodes if the bound is passed. */
+  private chargeGrowth(ns: NodeSeries, before: number): void {
     const grown = ns.arrayBytes - before;
     if (grown === 0) return;
     ns.bytes += grown;
