@@ -40,7 +40,13 @@ t.test('SIGHUP rotates the token, kill -9 and SIGTERM lose nothing', async (t) =
   await exited(agent);
   agent = spawnNode(t, [BIN.agent, '--config', configFile]);
   await waitFor('ACTIVE after the restart', async () => (await agentList(c.cliConfig)).find((a) => a.node === node && a.state === 'ACTIVE'), 20_000);
-  await new Promise((r) => setTimeout(r, 2500));
+  // Let the restarted agent stream a few cycles, counted in the store rather than guessed from
+  // the clock, so that a slow machine still gives the sequence check below something to check.
+  const db = openDatabase(c.dataDir);
+  t.teardown(() => db.close());
+  const storedBatches = () => (db.prepare('SELECT count(*) AS n FROM batches WHERE node = ?').get(node) as { n: number }).n;
+  const atRestart = storedBatches();
+  await waitFor('two cycles stored after the restart', async () => storedBatches() >= Math.max(6, atRestart + 2), 20_000);
 
   const stopAt = Date.now();
   agent.kill('SIGTERM');
@@ -51,8 +57,6 @@ t.test('SIGHUP rotates the token, kill -9 and SIGTERM lose nothing', async (t) =
   t.notMatch(agent.output(), new RegExp(second.token.split('_')[2]), 'the token is in no log line');
 
   const stream = JSON.parse(fs.readFileSync(path.join(spoolDir, 'stream.json'), 'utf8')) as { streamId: string; ackedSequence: number };
-  const db = openDatabase(c.dataDir);
-  t.teardown(() => db.close());
   const rows = db.prepare('SELECT sequence FROM batches WHERE node = ? AND stream_id = ? ORDER BY sequence').all(node, stream.streamId) as { sequence: number }[];
   t.ok(rows.length > 5, `${rows.length} batches stored`);
   t.same(rows.map((r) => r.sequence), Array.from({ length: rows.length }, (_, i) => i + 1), 'every sequence from 1 is stored once, no gaps');
