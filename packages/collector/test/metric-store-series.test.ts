@@ -447,12 +447,21 @@ t.test('a first batch\'s definitions get their room at once; a node with series 
   const held = new SeriesHold();
   s.expectSeries('n1', 30);
   const before = s.seriesCache.bytes;
+  t.equal(before, 260 + 31 * 16, 'room for the thirty and for the node\'s up');
   const ids = Array.from({ length: 30 }, (_, i) => s.resolveSeries('n1', 'm', label(i), held));
   t.equal(s.seriesCache.bytes, before, 'thirty definitions, no growth');
-  t.equal(before, 260 + 30 * 16);
+  s.seriesId('n1', 'up', []);
+  t.equal(s.seriesCache.bytes, before, 'and the node\'s up, no growth');
   await s.append({ node: 'n1', streamId: 'st', sequence: 1, timestampMs: clock.now, seriesIds: Uint32Array.from(ids), values: new Float64Array(30) });
   s.expectSeries('n1', 30);
   t.equal(s.seriesCache.bytes, before, 'known series: no room made');
+
+  // The node's up may come first: its session's definitions still get their room.
+  s.seriesId('n2', 'up', []);
+  s.expectSeries('n2', 30);
+  const n2 = s.seriesCache.bytes;
+  Array.from({ length: 30 }, (_, i) => s.resolveSeries('n2', 'm', label(i), held));
+  t.equal(s.seriesCache.bytes, n2, 'up first, then thirty definitions: no growth');
 });
 
 t.test("a node whose series outgrow half the bound is resolved through reads, within the bound", async (t) => {

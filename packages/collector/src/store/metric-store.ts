@@ -82,6 +82,8 @@ const SERIES_STAMP_REFRESH_MS = 24 * 3600_000;
 const RETENTION_PERIOD_MS = 3600_000;
 /** Rows deleted per retention transaction, so one pass never holds the write lock for long. */
 const RETENTION_CHUNK = 10_000;
+/** The collector's own series of every known node (`up`, see `seriesId`): room for them is made with a session's. */
+const OWN_SERIES_PER_NODE = 1;
 /** Series rows per INSERT statement when a commit writes new series. */
 const SERIES_INSERT_ROWS = 64;
 
@@ -107,8 +109,6 @@ interface PendingSeries {
   node: string;
   name: string;
   labelsJson: string;
-  /** Its key in the node's index. */
-  key: string;
 }
 
 /**
@@ -163,11 +163,14 @@ export class MetricStore implements Lifecycle {
 
   /** Contiguous watermark per stream (`node\0stream`), as committed; bounded, a miss reads the table. */
   private readonly watermarks = new Map<string, number>();
-  /** Series given an id whose row the next commit writes; per node by key, so eviction from the index cannot lose them. */
+  /**
+   * Series given an id whose row the next commit writes, in order, and the same by node, so
+   * eviction from the index cannot lose them. A list per node, not a map by key: a new series
+   * builds no key when its hash was streamed, and they are looked up only on rare paths (a node
+   * reloaded after eviction, or over its share of the index).
+   */
   private pendingSeries: PendingSeries[] = [];
-  private readonly pendingByNode = new Map<string, Map<string, number>>();
-  /** How many of `pendingSeries` the running commit writes. */
-  private writingSeries = 0;
+  private readonly pendingByNode = new Map<string, PendingSeries[]>();
   /** Series ids whose `last_used_ms` the next commit stamps (newly held or released), with the time. */
   private readonly touches = new Map<number, number>();
   /** The live holders (sessions) by the node they define series of: retention never removes a series they hold. */
@@ -351,14 +354,14 @@ export class MetricStore implements Lifecycle {
     if (own !== undefined) return own;
     // Not through the node's whole index: `up` is written for every known node, most of them not defining now.
     const ns = this.index.peek(node);
-    let known = ns ? this.knownSeries(ns, key, name, labelsJson) : this.unindexedSeries(node, key, name, labelsJson);
+    let known = ns ? this.knownSeries(ns, key, name, labelsJson) : this.unindexedSeries(node, name, labelsJson);
     if (known === undefined) {
       const now = this.now();
       const id = this.allocateSeriesId();
       // OR IGNORE: a row another store on this file wrote since the index was loaded is read back instead.
       if (this.insertOwnSeries(id, node, name, labelsJson, now)) known = packSeries(id, now);
       else {
-        known = this.unindexedSeries(node, key, name, labelsJson);
+        known = this.unindexedSeries(node, name, labelsJson);
         if (known === undefined) throw new XimpError(ErrorCodes.STORE_FAILED, `series id ${id} is taken by another series`);
       }
       if (ns) this.index.add(ns, key, known);
@@ -392,7 +395,8 @@ export class MetricStore implements Lifecycle {
   resolveSeries(node: string, name: string, labels: readonly Label[], holder: SeriesHold): number {
     const ns = this.nodeIndex(node);
     this.listHolder(holder, node);
-    // A known series is found by its hash alone: no key, no JSON, no string to build.
+    // A known series is found by its hash alone: no key, no JSON, no string to build. A miss in
+    // a complete index is a new series: it needs its labels' JSON for its row, and no key either.
     const hashed = hashSeries(name, labels);
     if (hashed) {
       const packed = ns.getHashed();
@@ -403,33 +407,42 @@ export class MetricStore implements Lifecycle {
       }
     }
     const labelsJson = labelsJsonOf(labels);
-    const key = seriesKey(name, labelsJson);
-    if (hashed) adoptSeriesKey(key);
-    const known = this.knownSeries(ns, key, name, labelsJson);
-    if (known !== undefined) {
-      const id = idOf(known);
-      this.hold(holder, id, stampOf(known), ns, key);
-      return id;
+    let key: string | undefined;
+    if (!hashed || !ns.complete) {
+      key = seriesKey(name, labelsJson);
+      if (hashed) adoptSeriesKey(key);
+      const known = this.knownSeries(ns, key, name, labelsJson);
+      if (known !== undefined) {
+        const id = idOf(known);
+        this.hold(holder, id, stampOf(known), ns, key);
+        return id;
+      }
     }
     this.limits.admit(node, () => this.storedCount(ns));
     const id = this.allocateSeriesId();
     const now = this.now();
-    this.pendingSeries.push({ id, node, name, labelsJson, key });
-    let pending = this.pendingByNode.get(node);
-    if (!pending) this.pendingByNode.set(node, (pending = new Map<string, number>()));
-    pending.set(key, id);
-    this.index.add(ns, key, packSeries(id, now));
+    const pending: PendingSeries = { id, node, name, labelsJson };
+    this.pendingSeries.push(pending);
+    const ofNode = this.pendingByNode.get(node);
+    if (ofNode) ofNode.push(pending);
+    else this.pendingByNode.set(node, [pending]);
+    // Without a key, keyHash is still this series' hash: nothing was hashed since the lookup.
+    if (key === undefined) this.index.addHashed(ns, packSeries(id, now));
+    else this.index.add(ns, key, packSeries(id, now));
     holder.add(id, now);
     return id;
   }
 
   /**
-   * A session is about to define `count` series of `node`: a node the index holds nothing of yet
-   * (new, or with nothing stored) gets room for them at once, instead of growing entry by entry.
+   * A session is about to define `count` series of `node`: a node the index holds fewer entries
+   * of (new, or with nothing stored) gets room for them at once, and for the node's `up` series
+   * that the store adds for every known node, instead of growing entry by entry. A node that
+   * holds as many already (a reconnection) gets nothing: most of its definitions are known.
    */
   expectSeries(node: string, count: number): void {
     const ns = this.nodeIndex(node);
-    if (ns.size === 0) this.index.reserve(ns, count);
+    const entries = count + OWN_SERIES_PER_NODE;
+    if (ns.size < entries) this.index.reserve(ns, entries - ns.size);
   }
 
   /** The id of a known series (index, waiting for its commit, or table), or undefined; never creates one. */
@@ -686,25 +699,18 @@ export class MetricStore implements Lifecycle {
       }
     }
     for (; i < n; i++) this.stmts.insertSeries.run(list[i].id, list[i].node, list[i].name, list[i].labelsJson, now);
-    this.writingSeries = n;
     for (const [id, ms] of this.touches) this.stmts.stampSeries.run(ms, id);
   }
 
-  /** After a commit: the series it wrote are in the table (a failed commit leaves them pending for the next). */
+  /**
+   * After a commit: the series it wrote are in the table (a failed commit leaves them pending for
+   * the next). A commit writes every pending series: nothing defines one during its transaction.
+   */
   private seriesWritten(): void {
-    const n = this.writingSeries;
-    this.writingSeries = 0;
-    this.counts.seriesCreated += n;
+    this.counts.seriesCreated += this.pendingSeries.length;
     this.touches.clear();
-    if (n === this.pendingSeries.length) {
-      this.pendingSeries = [];
-      this.pendingByNode.clear();
-      return;
-    }
-    for (const p of this.pendingSeries.splice(0, n)) {
-      const pending = this.pendingByNode.get(p.node);
-      if (pending && pending.delete(p.key) && pending.size === 0) this.pendingByNode.delete(p.node);
-    }
+    this.pendingSeries = [];
+    this.pendingByNode.clear();
   }
 
   /** The node's index, loaded with one read of its rows (and its series waiting for their commit) on first use. */
@@ -714,7 +720,7 @@ export class MetricStore implements Lifecycle {
     const ns = this.index.open(node);
     const pending = this.pendingByNode.get(node);
     const now = this.now();
-    if (pending) for (const [key, id] of pending) if (!this.index.fill(ns, key, packSeries(id, now))) return ns;
+    if (pending) for (const p of pending) if (!this.index.fill(ns, seriesKey(p.name, p.labelsJson), packSeries(p.id, now))) return ns;
     // All at once (a third faster than row by row), at most what the node's share could hold.
     const rows = this.stmts.nodeSeries.all(node, this.index.maxNodeEntries) as [number, string, number][];
     this.index.reserve(ns, rows.length);
@@ -728,15 +734,15 @@ export class MetricStore implements Lifecycle {
   private knownSeries(ns: NodeSeries, key: string, name: string, labelsJson: string): number | undefined {
     const known = ns.get(key);
     if (known !== undefined || ns.complete) return known;
-    const packed = this.unindexedSeries(ns.node, key, name, labelsJson);
+    const packed = this.unindexedSeries(ns.node, name, labelsJson);
     if (packed !== undefined) this.index.add(ns, key, packed);
     return packed;
   }
 
   /** A known series of a node whose index is not loaded (waiting for its commit, or one read), or undefined. */
-  private unindexedSeries(node: string, key: string, name: string, labelsJson: string): number | undefined {
-    const pending = this.pendingByNode.get(node)?.get(key);
-    if (pending !== undefined) return packSeries(pending, this.now());
+  private unindexedSeries(node: string, name: string, labelsJson: string): number | undefined {
+    const pending = this.pendingByNode.get(node)?.find((p) => p.name === name && p.labelsJson === labelsJson);
+    if (pending !== undefined) return packSeries(pending.id, this.now());
     const row = this.stmts.findSeries.get(node, name, labelsJson) as { id: number; last_used_ms: number } | undefined;
     return row ? packSeries(row.id, row.last_used_ms) : undefined;
   }
@@ -744,7 +750,7 @@ export class MetricStore implements Lifecycle {
   /** The node's series rows plus those waiting for their commit, for its first limit check. */
   private storedCount(ns: NodeSeries): number {
     if (ns.complete) return ns.size;
-    return (this.stmts.countSeries.get(ns.node) as { n: number }).n + (this.pendingByNode.get(ns.node)?.size ?? 0);
+    return (this.stmts.countSeries.get(ns.node) as { n: number }).n + (this.pendingByNode.get(ns.node)?.length ?? 0);
   }
 
   /** Ids come from memory (ids of removed series are not given again while the process runs). */

@@ -275,6 +275,12 @@ export class SeriesIndex {
   add(ns: NodeSeries, key: string, packed: number): void {
     if (!ns.kept) return;
     hashSeriesKey(key);
+    this.addHashed(ns, packed);
+  }
+
+  /** `add` for the series whose hash is the current `keyHash` (just looked up by it). */
+  addHashed(ns: NodeSeries, packed: number): void {
+    if (!ns.kept) return;
     if (!this.room(ns)) {
       ns.complete = false;
       ns.replaceHashed(packed);
