@@ -44,7 +44,8 @@ t.test('SIGHUP rotates the token, kill -9 and SIGTERM lose nothing', async (t) =
   // the clock, so that a slow machine still gives the sequence check below something to check.
   const db = openDatabase(c.dataDir);
   t.teardown(() => db.close());
-  const storedBatches = () => (db.prepare('SELECT count(*) AS n FROM batches WHERE node = ?').get(node) as { n: number }).n;
+  const countBatches = db.prepare('SELECT count(*) AS n FROM batches WHERE node = ?');
+  const storedBatches = () => (countBatches.get(node) as { n: number }).n;
   const atRestart = storedBatches();
   await waitFor('two cycles stored after the restart', async () => storedBatches() >= Math.max(6, atRestart + 2), 20_000);
 
