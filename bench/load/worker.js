@@ -6,6 +6,7 @@
  * thread's `snapshot` and `stop` messages with its counters (./generator.js sums them).
  */
 const path = require('node:path');
+const tls = require('node:tls');
 const { parentPort, workerData } = require('node:worker_threads');
 const WebSocket = require('ws');
 
@@ -20,6 +21,9 @@ const now = () => performance.timeOrigin + performance.now();
 // A zero mask: the generator does not pay for masking every byte (ws skips it); the collector
 // still unmasks, as it does for a real agent.
 const zeroMask = (mask) => mask.fill(0);
+// One TLS context for the thread's sessions: given the CA alone, every connection would build its
+// own (a new SSL_CTX and certificate store each), the generator's cost, not the collector's.
+const secureContext = tls.createSecureContext({ ca: cfg.ca, minVersion: 'TLSv1.3' });
 
 const stats = {
   sessions: 0, // sessions opened (upgrade done)
@@ -62,7 +66,7 @@ function connect(agent) {
   agent.defined = false;
   agent.pending.clear();
   const ws = new WebSocket(cfg.url, shared.SUBPROTOCOL, {
-    ca: cfg.ca,
+    secureContext,
     localAddress: agent.address,
     headers: { Authorization: `Bearer ${agent.token}`, 'X-Ximp-Node': agent.node },
     minVersion: 'TLSv1.3',
