@@ -10,6 +10,7 @@
  * Usage: node bench/collector-threads.js [SECONDS=10] [PID]
  */
 const fs = require('node:fs');
+const { threadTicks, TICKS_PER_SECOND } = require('./lib/proc-usage');
 
 const seconds = Number(process.argv[2] || 10);
 const givenPid = process.argv[3] ?? null;
@@ -17,7 +18,6 @@ if (!(seconds > 0) || (givenPid !== null && !/^\d+$/.test(givenPid))) {
   process.stderr.write('usage: node bench/collector-threads.js [SECONDS=10] [PID]\n');
   process.exit(2);
 }
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 function findCollector() {
   for (const entry of fs.readdirSync('/proc')) {
@@ -31,21 +31,6 @@ function findCollector() {
   return null;
 }
 
-/** thread id -> [user ticks, system ticks] */
-function threadTimes(pid) {
-  const times = new Map();
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      times.set(tid, [Number(fields[11]), Number(fields[12])]);
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
-  return times;
-}
-
 let pid = givenPid;
 let previous = null;
 const timer = setInterval(() => {
@@ -53,7 +38,7 @@ const timer = setInterval(() => {
   if (!pid) return;
   let current;
   try {
-    current = threadTimes(pid);
+    current = threadTicks(pid);
   } catch {
     process.stdout.write(`collector ${pid} exited\n`);
     if (givenPid) clearInterval(timer);

@@ -15,26 +15,12 @@ const path = require('node:path');
 const { openDatabase } = require('../packages/collector/dist/store/database.js');
 const { MetricStore } = require('../packages/collector/dist/store/metric-store.js');
 const { SeriesHold } = require('../packages/collector/dist/store/series-hold.js');
+const { nodeExporterSeries } = require('./lib/node-exporter-series');
 
 const NODES = Number(process.argv[2] || 200);
 const SERIES = Number(process.argv[3] || 500);
 
-function definitions() {
-  const defs = [];
-  const modes = ['idle', 'user', 'system', 'iowait', 'irq', 'softirq', 'steal', 'nice'];
-  for (let cpu = 0; defs.length < SERIES * 0.6; cpu++) {
-    for (const mode of modes) defs.push({ name: 'node_cpu_seconds_total', labels: [{ name: 'cpu', value: String(cpu) }, { name: 'mode', value: mode }] });
-  }
-  for (let i = 0; defs.length < SERIES; i++) {
-    defs.push({
-      name: 'node_filesystem_avail_bytes',
-      labels: [{ name: 'device', value: `/dev/sd${i}` }, { name: 'fstype', value: 'ext4' }, { name: 'mountpoint', value: `/mnt/disk${i}` }],
-    });
-  }
-  return defs.slice(0, SERIES);
-}
-
-const DEFS = definitions();
+const DEFS = nodeExporterSeries(SERIES);
 let sequence = 1;
 
 async function phase(store, label, holders) {

@@ -2,19 +2,22 @@
 'use strict';
 /**
  * What one series row costs SQLite, apart from everything else the collector does for a new
- * series: NODES x 512 rows shaped like node_exporter's (cpu/mode and filesystem labels), nodes in
- * random order, written 64 rows per INSERT and 20 nodes per transaction with synchronous=OFF,
+ * series: NODES x 512 rows shaped like node_exporter's (cpu/mode and filesystem labels, as
+ * bench/lib/node-exporter-series.js), nodes in random order, written 64 rows per INSERT and 20 nodes per transaction with synchronous=OFF,
  * into a series table with the indexes of VARIANT:
  *   both     UNIQUE (node, name, labels_json) and (last_used_ms), as the collector's schema
  *   unique   the unique index alone
  *   by-name  a plain index on (node, name) and (last_used_ms)
  *   none     no index
- * Prints CPU microseconds per row. Asserts nothing. Run: node bench/series-rows.js [nodes=4000] [variant=both]
+ * Prints CPU microseconds per row. Asserts nothing. Run after `npm run build`:
+ *   node bench/series-rows.js [nodes=4000] [variant=both]
  */
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const Database = require('better-sqlite3');
+const { labelsJsonOf } = require('../packages/collector/dist/store/metric-store.js');
+const { nodeExporterSeries } = require('./lib/node-exporter-series');
 
 const NODES = Number(process.argv[2] || 4000);
 const VARIANT = process.argv[3] || 'both';
@@ -31,19 +34,6 @@ const INDEXES = {
 if (!INDEXES[VARIANT]) {
   process.stderr.write(`usage: node bench/series-rows.js [nodes] [${Object.keys(INDEXES).join('|')}]\n`);
   process.exit(2);
-}
-
-/** One node's series: [name, labels_json] as the collector stores them. */
-function nodeSeries() {
-  const series = [];
-  const modes = ['idle', 'user', 'system', 'iowait', 'irq', 'softirq', 'steal', 'nice'];
-  for (let cpu = 0; series.length < 300; cpu++) {
-    for (const mode of modes) series.push(['node_cpu_seconds_total', JSON.stringify([['cpu', String(cpu)], ['mode', mode]])]);
-  }
-  for (let i = 0; series.length < SERIES_PER_NODE; i++) {
-    series.push(['node_filesystem_avail_bytes', JSON.stringify([['device', `/dev/sd${i}`], ['fstype', 'ext4'], ['mountpoint', `/mnt/disk${i}`]])]);
-  }
-  return series.slice(0, SERIES_PER_NODE);
 }
 
 function shuffled(n) {
@@ -63,7 +53,8 @@ try {
   db.exec('CREATE TABLE series (id INTEGER PRIMARY KEY, node TEXT NOT NULL, name TEXT NOT NULL, labels_json TEXT NOT NULL, last_used_ms INTEGER NOT NULL)');
   for (const sql of INDEXES[VARIANT]) db.exec(sql);
   const insert = db.prepare(`INSERT INTO series (id, node, name, labels_json, last_used_ms) VALUES ${Array(ROWS_PER_INSERT).fill('(?, ?, ?, ?, ?)').join(', ')}`);
-  const series = nodeSeries();
+  // [name, labels_json] as the collector stores them.
+  const series = nodeExporterSeries(SERIES_PER_NODE).map((s) => [s.name, labelsJsonOf(s.labels)]);
   const now = Date.now();
   let id = 1;
   const writeNodes = db.transaction((nodes) => {

@@ -11,10 +11,15 @@ const fs = require('node:fs');
 const PAGE_SIZE = 4096;
 const TICKS_PER_SECOND = 100;
 
+/** The fields of a /proc stat file after the command name (which may hold spaces): [0] is the state. */
+function statFields(file) {
+  const stat = fs.readFileSync(file, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** CPU (ticks and ns) and RSS bytes of a process. */
 function procUsage(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(`/proc/${pid}/stat`);
   const ticks = Number(fields[11]) + Number(fields[12]);
   const rssPages = Number(fields[21]);
   return { cpuSeconds: ticks / TICKS_PER_SECOND, rssBytes: rssPages * PAGE_SIZE, cpuNs: schedstatNs(pid), minorFaults: Number(fields[7]) };
@@ -35,6 +40,20 @@ function schedstatNs(pid) {
     }
   }
   return total;
+}
+
+/** thread id -> [user, system] CPU ticks (TICKS_PER_SECOND a second) of each of the process's threads. */
+function threadTicks(pid) {
+  const ticks = new Map();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const fields = statFields(`/proc/${pid}/task/${tid}/stat`);
+      ticks.set(tid, [Number(fields[11]), Number(fields[12])]);
+    } catch {
+      // the thread ended after the listing
+    }
+  }
+  return ticks;
 }
 
 /** The process's peak resident set (VmHWM), in bytes; null when the kernel does not report it. */
@@ -64,4 +83,4 @@ function memoryKinds(pid) {
   return { anonymous, file: kB('Rss') - anonymous };
 }
 
-module.exports = { procUsage, peakRss, memoryKinds, schedstatNs };
+module.exports = { procUsage, peakRss, memoryKinds, schedstatNs, threadTicks, TICKS_PER_SECOND };

@@ -21,8 +21,9 @@ const now = () => performance.timeOrigin + performance.now();
 // A zero mask: the generator does not pay for masking every byte (ws skips it); the collector
 // still unmasks, as it does for a real agent.
 const zeroMask = (mask) => mask.fill(0);
-// One TLS context for the thread's sessions: given the CA alone, every connection would build its
-// own (a new SSL_CTX and certificate store each), the generator's cost, not the collector's.
+// One TLS context (CA and TLS 1.3 minimum) for the thread's sessions: given the CA alone, every
+// connection would build its own (a new SSL_CTX and certificate store each), the generator's
+// cost, not the collector's.
 const secureContext = tls.createSecureContext({ ca: cfg.ca, minVersion: 'TLSv1.3' });
 
 const stats = {
@@ -69,7 +70,6 @@ function connect(agent) {
     secureContext,
     localAddress: agent.address,
     headers: { Authorization: `Bearer ${agent.token}`, 'X-Ximp-Node': agent.node },
-    minVersion: 'TLSv1.3',
     perMessageDeflate: false,
     // As the agent (connection.ts): a handshake the collector does not finish is retried after 10 s.
     handshakeTimeout: 10_000,
