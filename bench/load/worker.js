@@ -2,13 +2,15 @@
 /**
  * One load-generator thread: a slice of the simulated agents, each a real TLS 1.3 WebSocket
  * session speaking the agent protocol (Hello, definitions on a session's first batch, then one
- * batch per interval), with frames pre-encoded (./frames.js). The thread answers the main
- * thread's `snapshot` and `stop` messages with its counters (./generator.js sums them).
+ * batch per interval), with frames pre-encoded (./frames.js) and sent by a lean client
+ * (./bench-websocket.js: zero-masked frames, no HTTP client object per session). The thread
+ * answers the main thread's `snapshot` and `stop` messages with its counters (./generator.js
+ * sums them).
  */
 const path = require('node:path');
 const tls = require('node:tls');
 const { parentPort, workerData } = require('node:worker_threads');
-const WebSocket = require('ws');
+const { BenchWebSocket: WebSocket } = require('./bench-websocket');
 
 const root = path.resolve(__dirname, '../..');
 const shared = require(path.join(root, 'packages/shared/dist/index.js'));
@@ -18,9 +20,6 @@ const { Reservoir } = require('./reservoir');
 const cfg = workerData;
 const frames = cfg.idle ? null : batchFrames({ samples: cfg.samples });
 const now = () => performance.timeOrigin + performance.now();
-// A zero mask: the generator does not pay for masking every byte (ws skips it); the collector
-// still unmasks, as it does for a real agent.
-const zeroMask = (mask) => mask.fill(0);
 // One TLS context (CA and TLS 1.3 minimum) for the thread's sessions: given the CA alone, every
 // connection would build its own (a new SSL_CTX and certificate store each), the generator's
 // cost, not the collector's.
@@ -70,10 +69,8 @@ function connect(agent) {
     secureContext,
     localAddress: agent.address,
     headers: { Authorization: `Bearer ${agent.token}`, 'X-Ximp-Node': agent.node },
-    perMessageDeflate: false,
     // As the agent (connection.ts): a handshake the collector does not finish is retried after 10 s.
     handshakeTimeout: 10_000,
-    generateMask: zeroMask,
   });
   agent.ws = ws;
   let welcomed = false;
