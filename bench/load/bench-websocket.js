@@ -3,7 +3,7 @@
  * The load generator's WebSocket client: what `ws`'s client sends and answers, written straight
  * to a TLS socket. A simulated agent stands for a process on another host, so its CPU is not the
  * collector's; `ws`'s client builds an HTTP client request and its parser for each session,
- * which cost the generator about an eighth of a connecting thread. The collector sees the same
+ * about a tenth of what a connecting generator thread spent. The collector sees the same
  * bytes: a TLS 1.3 handshake verified against the CA (tls.connect: chain and host name), the
  * same upgrade request (version 13, a random key, the subprotocol, the agent's headers), the
  * accept key checked, client frames masked (with a zero mask, as the generator gave `ws`),
@@ -46,7 +46,7 @@ function clientHeader(opcode, length) {
 class BenchWebSocket extends EventEmitter {
   /**
    * `url` wss://host:port/path; `options`: secureContext, localAddress, headers (extra request
-   * headers), handshakeTimeout (ms, from the TCP connect to the 101).
+   * headers), handshakeTimeout (ms, from here to the 101).
    */
   constructor(url, protocol, options) {
     super();
