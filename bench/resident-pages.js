@@ -10,6 +10,7 @@
  * Usage: node bench/resident-pages.js PID [PID...]
  */
 const fs = require('node:fs');
+const { memoryKinds } = require('./lib/proc-usage');
 
 const PAGE_SIZE = 4096;
 const SHF_ALLOC = 0x2;
@@ -87,13 +88,12 @@ function residentPages(pagemapFd, first, last) {
 }
 
 const kib = (pages) => `${((pages * PAGE_SIZE) / 1024).toLocaleString('en-US')} KiB`.padStart(11);
-const mib = (kb) => `${(kb / 1024).toFixed(1)} MiB`;
+const mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 function report(pid) {
   const exe = fs.readlinkSync(`/proc/${pid}/exe`);
-  const rollup = Object.fromEntries(
-    [...fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8').matchAll(/^(\w+):\s+(\d+) kB/gm)].map((m) => [m[1], Number(m[2])]),
-  );
+  const kinds = memoryKinds(pid);
+  if (!kinds) throw new Error(`process ${pid}: no /proc/${pid}/smaps_rollup`);
   const layout = elfLayout(exe);
   const mapping = fs
     .readFileSync(`/proc/${pid}/maps`, 'utf8')
@@ -102,7 +102,7 @@ function report(pid) {
     .find((f) => f[5] === exe && parseInt(f[2], 16) === layout.firstLoad.offset);
   if (!mapping) throw new Error(`process ${pid}: no mapping of ${exe} found`);
   const bias = parseInt(mapping[0].split('-')[0], 16) - (layout.firstLoad.vaddr - (layout.firstLoad.vaddr % PAGE_SIZE));
-  const out = [`pid ${pid} (${exe}): RSS ${mib(rollup.Rss)} = anonymous ${mib(rollup.Anonymous)} + file-backed ${mib(rollup.Rss - rollup.Anonymous)}`];
+  const out = [`pid ${pid} (${exe}): RSS ${mib(kinds.anonymous + kinds.file)} = anonymous ${mib(kinds.anonymous)} + file-backed ${mib(kinds.file)}`];
   const fd = fs.openSync(`/proc/${pid}/pagemap`, 'r');
   try {
     let total = 0;

@@ -7,13 +7,12 @@
 import t, { type Test } from 'tap';
 import * as https from 'node:https';
 import { createRequire } from 'node:module';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { receiverCa } from './helpers/https-receiver';
-import { ROOT } from './helpers/system';
+import { ROOT, freePort } from './helpers/system';
 
 const { BenchWebSocket } = createRequire(path.join(ROOT, 'bench/load/'))('./bench-websocket.js') as {
   BenchWebSocket: {
@@ -165,13 +164,7 @@ t.test('refusals and failures end the session with an error and 1006, as ws repo
   t.equal(client.events.length, 1);
   t.match(client.events[0], /^error: .*certificate/i);
 
-  const port = await new Promise<number>((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (probe.address() as AddressInfo).port;
-      probe.close(() => resolve(p));
-    });
-  });
-  client = open(`wss://127.0.0.1:${port}/v1/agent`);
+  client = open(`wss://127.0.0.1:${await freePort()}/v1/agent`);
   t.equal(await client.closed, 1006);
   t.match(client.events, [/^error: connect ECONNREFUSED/]);
 });
