@@ -6,6 +6,20 @@ import BetterSqlite3 = require('better-sqlite3');
 import { ErrorCodes, hasCode } from '@ximp/shared';
 import { DATABASE_FILE, SCHEMA_VERSION, openDatabase, schemaVersion } from '../src/store/database';
 
+/** Undoes migration 6: the series table as schemas 2 to 5 had it, UNIQUE (node, name, labels_json) and all. */
+const SERIES_BEFORE_MIGRATION_6 = `
+  DROP TABLE series;
+  CREATE TABLE series (
+    id INTEGER PRIMARY KEY,
+    node TEXT NOT NULL,
+    name TEXT NOT NULL,
+    labels_json TEXT NOT NULL,
+    last_used_ms INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (node, name, labels_json)
+  );
+  CREATE INDEX series_by_last_used ON series (last_used_ms);
+`;
+
 function tempDir(tt: { teardown(fn: () => void): void }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ximp-db-'));
   tt.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -73,6 +87,7 @@ t.test('migration 2 stamps existing series no earlier than their node\'s newest 
   const weekAhead = Date.now() + 7 * 86_400_000;
   raw.exec(
     [
+      SERIES_BEFORE_MIGRATION_6,
       // what migration 5 added
       'DROP TABLE dashboards;',
       // what migration 4 added
@@ -100,7 +115,7 @@ t.test('migration 4 adds users and web sessions to a schema-3 database; older au
   const dataDir = tempDir(t);
   openDatabase(dataDir).close();
   const raw = new BetterSqlite3(path.join(dataDir, DATABASE_FILE));
-  raw.exec('DROP TABLE dashboards; DROP TABLE users; DROP TABLE web_sessions; ALTER TABLE audit_log DROP COLUMN reason; UPDATE schema_version SET version = 3;');
+  raw.exec(`${SERIES_BEFORE_MIGRATION_6} DROP TABLE dashboards; DROP TABLE users; DROP TABLE web_sessions; ALTER TABLE audit_log DROP COLUMN reason; UPDATE schema_version SET version = 3;`);
   raw.prepare("INSERT INTO audit_log (time_ms, actor, action, target, source) VALUES (0, 'xc_a', 'client.create', 'xc_b', '10.0.0.1')").run();
   raw.close();
   const db = openDatabase(dataDir);
@@ -109,4 +124,36 @@ t.test('migration 4 adds users and web sessions to a schema-3 database; older au
   const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name);
   t.ok(tables.includes('users') && tables.includes('web_sessions'));
   t.same(db.prepare('SELECT actor, reason FROM audit_log').all(), [{ actor: 'xc_a', reason: null }]);
+});
+
+t.test('migration 6 keeps every series row and stamp, and trades the unique index for (node, name)', async (t) => {
+  const dataDir = tempDir(t);
+  openDatabase(dataDir).close();
+  const raw = new BetterSqlite3(path.join(dataDir, DATABASE_FILE));
+  raw.exec(`${SERIES_BEFORE_MIGRATION_6} UPDATE schema_version SET version = 5;`);
+  const rows = [
+    { id: 7, node: 'n1', name: 'node_load1', labels_json: '[]', last_used_ms: 1000 },
+    { id: 9, node: 'n1', name: 'node_cpu_seconds_total', labels_json: '[["cpu","0"],["mode","idle"]]', last_used_ms: 2000 },
+    { id: 12, node: 'n2', name: 'node_load1', labels_json: '[]', last_used_ms: 3000 },
+  ];
+  const insert = raw.prepare('INSERT INTO series (id, node, name, labels_json, last_used_ms) VALUES (@id, @node, @name, @labels_json, @last_used_ms)');
+  for (const row of rows) insert.run(row);
+  raw.close();
+
+  const db = openDatabase(dataDir);
+  t.teardown(() => db.close());
+  t.equal(schemaVersion(db), SCHEMA_VERSION);
+  t.same(db.prepare('SELECT id, node, name, labels_json, last_used_ms FROM series ORDER BY id').all(), rows, 'ids, keys and stamps as they were');
+  const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'series' ORDER BY name").all() as { name: string; sql: string | null }[];
+  t.same(indexes.map((i) => i.name), ['series_by_last_used', 'series_by_node_name'], 'no unique index is left');
+  // The store's reads by node, by metric and by series all go through the new index.
+  const reads: [string, string[]][] = [
+    ['SELECT id, name, labels_json, last_used_ms FROM series WHERE node = ? LIMIT 10', ['n1']],
+    ['SELECT id, labels_json FROM series WHERE node = ? AND name = ? ORDER BY labels_json', ['n1', 'node_load1']],
+    ['SELECT id, last_used_ms FROM series WHERE node = ? AND name = ? AND labels_json = ?', ['n1', 'node_load1', '[]']],
+  ];
+  for (const [sql, params] of reads) {
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((p) => p.detail).join('; ');
+    t.match(plan, /USING (COVERING )?INDEX series_by_node_name/, sql);
+  }
 });

@@ -524,6 +524,21 @@ t.test("the collector's own series neither read a node's whole index nor read ag
   t.equal(s.seriesId('n1', 'm', label(1)), agent, 'a series a session defined, waiting for its commit');
 });
 
+t.test("the collector's own series has one row, whichever store on the file wrote it first", async (t) => {
+  const { state, clock, reopen } = setup(t);
+  const s = state.store;
+  await s.start();
+  s.resolveSeries('n1', 'm', label(1), new SeriesHold()); // n1's index is loaded, complete, without up
+  const other = new MetricStore(state.db, { now: () => clock.now });
+  const up = other.seriesId('n1', 'up', []);
+  t.equal(s.seriesId('n1', 'up', []), up, "the other store's row is read back, not written again");
+  const upRows = () => (state.db.prepare("SELECT COUNT(*) AS n FROM series WHERE node = 'n1' AND name = 'up'").get() as { n: number }).n;
+  t.equal(upRows(), 1);
+  const again = await reopen();
+  t.equal(again.seriesId('n1', 'up', []), up, 'after a restart too');
+  t.equal(upRows(), 1);
+});
+
 t.test('a failed commit keeps every series it was writing, many rows per statement or one', async (t) => {
   const { state, clock } = setup(t);
   const s = state.store;

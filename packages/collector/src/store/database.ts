@@ -213,6 +213,26 @@ const MIGRATIONS: readonly string[] = [
     updated_ms INTEGER NOT NULL
   );
   `,
+  // 6: series lose the UNIQUE (node, name, labels_json) index for a plain (node, name) one. The
+  // unique index held every series' whole text a second time and made each new row cost about
+  // half again as much (bench/series-rows.js); the store already resolves every definition
+  // against its own index before it gives an id (metric-store.ts), and the reads it serves (a
+  // node's series, a metric of a node, one series) all start with the node and the name. SQLite
+  // cannot drop a table constraint, so the table is rebuilt; ids and stamps are kept.
+  `
+  CREATE TABLE series_v6 (
+    id INTEGER PRIMARY KEY,
+    node TEXT NOT NULL,
+    name TEXT NOT NULL,
+    labels_json TEXT NOT NULL,
+    last_used_ms INTEGER NOT NULL DEFAULT 0
+  );
+  INSERT INTO series_v6 (id, node, name, labels_json, last_used_ms) SELECT id, node, name, labels_json, last_used_ms FROM series;
+  DROP TABLE series;
+  ALTER TABLE series_v6 RENAME TO series;
+  CREATE INDEX series_by_node_name ON series (node, name);
+  CREATE INDEX series_by_last_used ON series (last_used_ms);
+  `,
 ];
 
 /** The schema version this build writes. */

@@ -220,7 +220,12 @@ export class MetricStore implements Lifecycle {
       insertSeriesRows: db.prepare(
         `INSERT INTO series (id, node, name, labels_json, last_used_ms) VALUES ${Array(SERIES_INSERT_ROWS).fill('(?, ?, ?, ?, ?)').join(', ')}`,
       ),
-      insertOwnSeries: db.prepare('INSERT OR IGNORE INTO series (id, node, name, labels_json, last_used_ms) VALUES (?, ?, ?, ?, ?)'),
+      // Nothing on the table keeps (node, name, labels_json) unique (migration 6): the row is written
+      // only where none is; OR IGNORE still covers an id another store on this file gave first.
+      insertOwnSeries: db.prepare(
+        `INSERT OR IGNORE INTO series (id, node, name, labels_json, last_used_ms) SELECT @id, @node, @name, @labelsJson, @now
+         WHERE NOT EXISTS (SELECT 1 FROM series WHERE node = @node AND name = @name AND labels_json = @labelsJson)`,
+      ),
       maxSeriesId: db.prepare('SELECT MAX(id) AS id FROM series'),
       countSeries: db.prepare('SELECT COUNT(*) AS n FROM series WHERE node = ?'),
       stampSeries: db.prepare('UPDATE series SET last_used_ms = ? WHERE id = ?'),
@@ -381,7 +386,7 @@ export class MetricStore implements Lifecycle {
    * so the WAL sync that makes that batch durable makes the row durable too. True when written.
    */
   private insertOwnSeries(id: number, node: string, name: string, labelsJson: string, now: number): boolean {
-    return this.relaxed.run(() => this.stmts.insertOwnSeries.run(id, node, name, labelsJson, now).changes === 1);
+    return this.relaxed.run(() => this.stmts.insertOwnSeries.run({ id, node, name, labelsJson, now }).changes === 1);
   }
 
   /**

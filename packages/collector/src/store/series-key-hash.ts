@@ -11,8 +11,8 @@ import type { Label } from '@ximp/shared';
  * node's series; for a node of n series the chance that any two of them share a hash is about
  * n^2 / 2^65 (7e-15 at 500 series, 3e-8 at a million). The seed is not a secret key against
  * crafted collisions; a collision an agent crafted would merge two of its own node's series,
- * which carry whatever values it sends anyway. The table's UNIQUE row stays the truth: the index
- * only saves reading it.
+ * which carry whatever values it sends anyway. The table's rows stay the truth: the index only
+ * saves reading them.
  */
 const seeds = randomBytes(8);
 const SEED_A = seeds.readUInt32LE(0);
