@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * What the `up` writer's round costs the collector's event loop for a fleet: N agents with a
- * record (host facts included) and a token each in a real database, the up values computed from
- * the full listing (what every agent view needs) and by `upValues()` (node names only), five
- * times each. Prints milliseconds per round. Asserts nothing. Run after `npm run build`:
+ * What the `up` writer's round and the built-in agent_down rule's reading cost the collector's
+ * event loop for a fleet: N agents with a record (host facts included) and a token each in a real
+ * database; the up values computed from the full listing (what every agent view needs) and by
+ * `upValues()` (node names only); the agent_down reading's inputs from the full listing and every
+ * token, and by `states()` and `unrevokedNodes()`; five times each. Prints milliseconds per round.
+ * Asserts nothing. Run after `npm run build`:
  *   node bench/up-values.js [agents=10000]
  */
 const fs = require('node:fs');
@@ -47,6 +49,8 @@ try {
   const ways = [
     { label: 'from the full listing', round: () => registry.list().map((v) => ({ node: v.node, up: v.state === 'ACTIVE' ? 1 : 0 })) },
     { label: 'upValues()', round: () => registry.upValues() },
+    { label: 'agent_down inputs from the full listing and every token', round: () => [registry.list(), tokens.list().filter((t) => t.revokedMs === null)] },
+    { label: 'agent_down inputs by states() and unrevokedNodes()', round: () => [registry.states(), tokens.unrevokedNodes()] },
   ];
   for (const { label, round } of ways) {
     const ms = [];

@@ -97,7 +97,7 @@ t.test('states, replacement, last-seen batching', async (t) => {
   t.equal(registry.get('a')?.state, 'DISCONNECTED');
 });
 
-t.test('up: 1 for each ACTIVE agent and 0 for every other agent the listing shows, without reading whole records', async (t) => {
+t.test('states and up: every agent the listing shows, its state and 1 when ACTIVE, without reading whole records', async (t) => {
   let now = 10_000;
   const records = fakeRecords();
   const tokens = [
@@ -117,6 +117,7 @@ t.test('up: 1 for each ACTIVE agent and 0 for every other agent the listing show
   now += 1000;
   const listedBefore = records.listed;
   const up = registry.upValues();
+  const states = registry.states();
   t.equal(records.listed, listedBefore, 'no record read whole');
   t.same(up, [
     { node: 'active', up: 1 },
@@ -125,6 +126,7 @@ t.test('up: 1 for each ACTIVE agent and 0 for every other agent the listing show
     { node: 'stale', up: 0 },
   ]);
   t.same(up, registry.list().map((v) => ({ node: v.node, up: v.state === 'ACTIVE' ? 1 : 0 })), 'the same agents as the listing, in its order');
+  t.same(states, registry.list().map((v) => ({ node: v.node, state: v.state })), 'states: the listing\'s agents and states, PENDING and STALE included');
   now += 3000;
   t.same(registry.upValues().find((u) => u.node === 'active'), { node: 'active', up: 0 }, 'no batch for over 3 intervals: 0');
 });

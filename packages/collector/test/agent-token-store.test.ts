@@ -219,7 +219,7 @@ t.test('a bulk revocation is one all-or-none part of the group commit', async (t
   t.same(await store.revokeAllGrouped([c.id], T0 + 3), ['revoked']);
 });
 
-t.test('validNodes: each node with a token neither revoked nor expired, once', async (t) => {
+t.test('validNodes and unrevokedNodes: each node with a token neither revoked nor expired (or not revoked), once', async (t) => {
   const { store } = setup(t);
   store.create('two-valid', 365 * DAY, T0);
   store.create('two-valid', 365 * DAY, T0);
@@ -231,4 +231,5 @@ t.test('validNodes: each node with a token neither revoked nor expired, once', a
   store.revoke(oneLeft.id, T0 + 1);
   t.same(store.validNodes(T0 + DAY - 1).sort(), ['expired', 'one-of-two-revoked', 'two-valid']);
   t.same(store.validNodes(T0 + DAY).sort(), ['one-of-two-revoked', 'two-valid'], 'a token expires at its expiry');
+  t.same(store.unrevokedNodes().sort(), ['expired', 'one-of-two-revoked', 'two-valid'], 'unrevokedNodes: expired or not, once each');
 });

@@ -8,7 +8,7 @@ import { AlertEvaluator, type RuleOutcome } from '../src/alerting/alert-evaluato
 import { AlertHistory } from '../src/alerting/alert-history';
 import { AlertInstanceStore } from '../src/alerting/alert-instances';
 import { parseAlertRule, type AlertRule } from '../src/alerting/alert-rule';
-import type { AgentState, AgentView } from '../src/registry/agent-state';
+import type { AgentState } from '../src/registry/agent-state';
 import { openDatabase } from '../src/store/database';
 import type { ScannedSeries } from '../src/store/series-query';
 
@@ -32,7 +32,7 @@ function harness(tt: { teardown(fn: () => void): void }) {
     certificates: [] as { component: string; notAfter: Date }[],
     series: new Map<string, ScannedSeries[] | null>(),
     outcomes: [] as RuleOutcome[][],
-    listings: { agents: 0, tokens: 0 },
+    listings: { agents: 0, unrevoked: 0, tokens: 0 },
   };
   const make = () =>
     new AlertEvaluator({
@@ -40,9 +40,13 @@ function harness(tt: { teardown(fn: () => void): void }) {
       instances: new AlertInstanceStore(db),
       history: new AlertHistory(db),
       sources: {
-        agents: () => {
+        agentStates: () => {
           world.listings.agents++;
-          return [...world.agents].map(([node, state]): AgentView => ({ node, state, lastSeenMs: null, address: null, version: null, tokenId: null, runtime: null }));
+          return [...world.agents].map(([node, state]) => ({ node, state }));
+        },
+        unrevokedNodes: () => {
+          world.listings.unrevoked++;
+          return [...new Set(world.tokens.filter((t) => t.revokedMs === null).map((t) => t.node))];
         },
         tokens: () => {
           world.listings.tokens++;
@@ -86,12 +90,23 @@ t.test('one evaluation lists the agents and the tokens once, however many rules 
   h.world.tokens = [h.token('web-1', T0 + 300 * DAY)];
   h.world.agents.set('web-1', 'ACTIVE');
   await h.at(0);
-  t.same(h.world.listings, { agents: 1, tokens: 1 });
+  t.same(h.world.listings, { agents: 1, unrevoked: 1, tokens: 1 });
   h.world.agents.set('web-1', 'DISCONNECTED');
   const outcomes = await h.at(15_000);
-  t.same(h.world.listings, { agents: 2, tokens: 2 }, 'listed again by the next evaluation');
+  t.same(h.world.listings, { agents: 2, unrevoked: 2, tokens: 2 }, 'listed again by the next evaluation');
   t.same(outcomes.map((o) => o.rule.name), ['down-a', 'down-b', 'tokens'], 'every rule evaluated');
   t.same(new AlertInstanceStore(h.db()).list().map((a) => [a.rule, a.instance, a.status]).sort(), [['down-a', 'web-1', 'pending'], ['down-b', 'web-1', 'pending']], 'and each saw the new state');
+});
+
+t.test('agent_down reads states and held nodes only, never every token', async (t) => {
+  const h = harness(t);
+  h.world.rules = [rule({ name: 'down', kind: 'agent_down', for: '1m', channels: ['mail'] })];
+  h.world.tokens = [h.token('web-1', T0 + 300 * DAY), h.token('gone-1', T0 + 300 * DAY, true)];
+  h.world.agents.set('web-1', 'DISCONNECTED').set('gone-1', 'DISCONNECTED');
+  await h.at(0);
+  await h.at(60_000);
+  t.same(h.world.listings, { agents: 2, unrevoked: 2, tokens: 0 });
+  t.same(h.firing(), ['web-1'], 'a node whose every token is revoked does not count');
 });
 
 t.test('agent_down: pending, firing after `for`, resolved when the agent is back; every transition in the history', async (t) => {

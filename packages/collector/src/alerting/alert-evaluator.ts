@@ -1,6 +1,6 @@
 import type { Logger } from '@ximp/shared';
 import type { AgentTokenRecord } from '../auth/agent-token-store';
-import type { AgentView } from '../registry/agent-state';
+import type { AgentState } from '../registry/agent-state';
 import { XIMP_JOB } from '../store/node-labels';
 import type { ScannedSeries } from '../store/series-query';
 import type { AlertHistory, NewHistoryEntry } from './alert-history';
@@ -13,7 +13,11 @@ const DAY_MS = 86_400_000;
 
 /** What rules are evaluated on. */
 export interface AlertSources {
-  agents(): AgentView[];
+  /** Every agent the registry shows, with its state alone (AgentRegistry.states). */
+  agentStates(): { node: string; state: AgentState }[];
+  /** Every node with a token not revoked. */
+  unrevokedNodes(): string[];
+  /** Every token (read only by token_expiry rules). */
   tokens(): AgentTokenRecord[];
   certificates(): { component: string; notAfter: Date }[];
   /** A node's series of `metric` in [fromMs, toMs]; null when the store cannot answer now (busy). */
@@ -120,8 +124,8 @@ export class AlertEvaluator {
     switch (rule.kind) {
       case 'agent_down': {
         // A node counts once it has connected, and stops counting when every token of it is revoked.
-        const held = new Set(sources.tokens().filter((t) => t.revokedMs === null).map((t) => t.node));
-        for (const agent of sources.agents()) {
+        const held = new Set(sources.unrevokedNodes());
+        for (const agent of sources.agentStates()) {
           if (agent.state === 'PENDING' || !inScope(agent.node) || !held.has(agent.node)) continue;
           out.set(agent.node, { instance: agent.node, node: agent.node, holds: agent.state !== 'ACTIVE', value: null, labels: nodeLabels(agent.node) });
         }
@@ -129,7 +133,7 @@ export class AlertEvaluator {
       }
       case 'threshold': {
         const windowMs = readWindowMs(rule);
-        for (const agent of sources.agents()) {
+        for (const agent of sources.agentStates()) {
           if (agent.state === 'PENDING' || !inScope(agent.node)) continue;
           const series = await sources.readSeries(agent.node, rule.metric!, now - windowMs, now);
           if (series === null) {
@@ -186,14 +190,18 @@ function transition(now: number, rule: string, alert: StoredAlert, event: AlertT
 }
 
 /**
- * The sources with the agents and tokens listed at most once per evaluation, however many rules
- * need them: for 10,000 agents a listing holds the event loop for about a tenth of a second.
+ * The sources with each fleet-wide listing read at most once per evaluation, however many rules
+ * need it. Agents are read by state alone and held nodes by name: for 10,000 agents the full
+ * listings (records with host facts, every token) held the event loop for about a tenth of a
+ * second each evaluation.
  */
 function readOnce(sources: AlertSources): AlertSources {
-  let agents: AgentView[] | undefined;
+  let agentStates: ReturnType<AlertSources['agentStates']> | undefined;
+  let unrevokedNodes: string[] | undefined;
   let tokens: AgentTokenRecord[] | undefined;
   return {
-    agents: () => (agents ??= sources.agents()),
+    agentStates: () => (agentStates ??= sources.agentStates()),
+    unrevokedNodes: () => (unrevokedNodes ??= sources.unrevokedNodes()),
     tokens: () => (tokens ??= sources.tokens()),
     certificates: () => sources.certificates(),
     readSeries: (node, metric, fromMs, toMs) => sources.readSeries(node, metric, fromMs, toMs),

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PeriodicTask, type Logger } from '@ximp/shared';
 import type { AgentTokenRecord } from '../auth/agent-token-store';
-import type { AgentView } from '../registry/agent-state';
+import type { AgentState } from '../registry/agent-state';
 import type { Database } from '../store/database';
 import type { SeriesQuery } from '../store/series-query';
 import { AlertEvaluator } from './alert-evaluator';
@@ -30,8 +30,8 @@ export interface AlertingOptions {
   evaluationIntervalMs: number;
   repeatIntervalMs: number;
   historyRetentionMs: number;
-  agents: { list(): AgentView[] };
-  tokens: { list(): AgentTokenRecord[] };
+  agents: { states(): { node: string; state: AgentState }[] };
+  tokens: { list(): AgentTokenRecord[]; unrevokedNodes(): string[] };
   certificates: { status(): { component: string; notAfter: Date }[] };
   series: Pick<SeriesQuery, 'read'>;
   /** Where notifications link to (the API listener). */
@@ -91,7 +91,8 @@ export class Alerting {
       instances: this.instances,
       history: this.history,
       sources: {
-        agents: () => o.agents.list(),
+        agentStates: () => o.agents.states(),
+        unrevokedNodes: () => o.tokens.unrevokedNodes(),
         tokens: () => o.tokens.list(),
         certificates: () => o.certificates.status(),
         readSeries: async (node, metric, from, to) => {

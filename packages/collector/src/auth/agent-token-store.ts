@@ -91,6 +91,7 @@ export class AgentTokenStore {
       exists: db.prepare('SELECT 1 FROM agent_tokens WHERE id = ?'),
       markUsed: db.prepare('UPDATE agent_tokens SET last_used_ms = ? WHERE id = ?'),
       validNodes: db.prepare('SELECT DISTINCT node FROM agent_tokens WHERE revoked_ms IS NULL AND expires_ms > ?').pluck(),
+      unrevokedNodes: db.prepare('SELECT DISTINCT node FROM agent_tokens WHERE revoked_ms IS NULL').pluck(),
       nextExpiry: db.prepare(
         'SELECT MIN(expires_ms) AS next FROM agent_tokens WHERE revoked_ms IS NULL AND expires_ms > ?',
       ),
@@ -128,6 +129,11 @@ export class AgentTokenStore {
   /** Every node with at least one token neither revoked nor expired at `now`. */
   validNodes(now: number): string[] {
     return this.stmts.validNodes.all(now) as string[];
+  }
+
+  /** Every node with at least one token not revoked, expired or not. */
+  unrevokedNodes(): string[] {
+    return this.stmts.unrevokedNodes.all() as string[];
   }
 
   get(id: string): AgentTokenRecord | null {

@@ -1,7 +1,7 @@
 import type { HostFacts, Logger } from '@ximp/shared';
 import { CloseCodes } from '@ximp/shared';
 import type { AgentConnectInfo } from './agent-record-store';
-import { connectedState, type AgentView } from './agent-state';
+import { connectedState, type AgentState, type AgentView } from './agent-state';
 
 /** What the registry needs of a live session: who it is and how to end it. */
 export interface LiveSession {
@@ -264,19 +264,23 @@ export class AgentRegistry {
   }
 
   /**
-   * 1 for each ACTIVE agent, else 0, for every agent `list` shows: the `up` series of
-   * node_exporter-style alerts. Written for the whole fleet every few seconds, so it reads node
-   * names only, not whole records and tokens (for 10,000 agents those held the event loop for
-   * 60-100 ms each time).
+   * Every agent `list` shows, with its state alone. Read for the whole fleet every few seconds
+   * (the `up` writer, alert rules), so it reads node names only, not whole records and tokens
+   * (for 10,000 agents those held the event loop for 60-100 ms each time).
    */
-  upValues(): { node: string; up: number }[] {
+  states(): { node: string; state: AgentState }[] {
     this.writeRecordChanges();
     const now = this.deps.now();
-    const up = new Map<string, number>();
-    for (const node of this.deps.records.nodes()) up.set(node, 0);
-    for (const [node, agent] of this.live) up.set(node, connectedState(agent.lastBatchMs, agent.info.intervalMs, now) === 'ACTIVE' ? 1 : 0);
-    for (const node of this.deps.tokens.validNodes(now)) if (!up.has(node)) up.set(node, 0);
-    return [...up.keys()].sort(byName).map((node) => ({ node, up: up.get(node)! }));
+    const states = new Map<string, AgentState>();
+    for (const node of this.deps.records.nodes()) states.set(node, 'DISCONNECTED');
+    for (const [node, agent] of this.live) states.set(node, connectedState(agent.lastBatchMs, agent.info.intervalMs, now));
+    for (const node of this.deps.tokens.validNodes(now)) if (!states.has(node)) states.set(node, 'PENDING');
+    return [...states.keys()].sort(byName).map((node) => ({ node, state: states.get(node)! }));
+  }
+
+  /** 1 for each ACTIVE agent, else 0, for every agent `list` shows: the `up` series of node_exporter-style alerts. */
+  upValues(): { node: string; up: number }[] {
+    return this.states().map(({ node, state }) => ({ node, up: state === 'ACTIVE' ? 1 : 0 }));
   }
 
   private scheduleRecordWrite(): void {
