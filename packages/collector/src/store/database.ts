@@ -214,8 +214,8 @@ const MIGRATIONS: readonly string[] = [
   );
   `,
   // 6: series lose the UNIQUE (node, name, labels_json) index for a plain (node, name) one. The
-  // unique index held every series' whole text a second time and made each new row cost about
-  // half again as much (bench/series-rows.js); the store already resolves every definition
+  // unique index held every series' whole text a second time and made each new row cost about a
+  // third more CPU (bench/series-rows.js); the store already resolves every definition
   // against its own index before it gives an id (metric-store.ts), and the reads it serves (a
   // node's series, a metric of a node, one series) all start with the node and the name. SQLite
   // cannot drop a table constraint, so the table is rebuilt; ids and stamps are kept.
