@@ -157,3 +157,20 @@ t.test('migration 6 keeps every series row and stamp, and trades the unique inde
     t.match(plan, /USING (COVERING )?INDEX series_by_node_name/, sql);
   }
 });
+
+t.test('migration 6 failing part way leaves the series table as it was, at schema 5', async (t) => {
+  const dataDir = tempDir(t);
+  openDatabase(dataDir).close();
+  const raw = new BetterSqlite3(path.join(dataDir, DATABASE_FILE));
+  // An index of that name elsewhere makes the migration's last step fail, after the copy and the drop.
+  raw.exec(`${SERIES_BEFORE_MIGRATION_6} UPDATE schema_version SET version = 5; CREATE INDEX series_by_node_name ON settings (value);`);
+  raw.prepare("INSERT INTO series (id, node, name, labels_json, last_used_ms) VALUES (3, 'n1', 'up', '[]', 42)").run();
+  raw.close();
+  t.throws(() => openDatabase(dataDir), { code: ErrorCodes.STORE_FAILED });
+  const after = new BetterSqlite3(path.join(dataDir, DATABASE_FILE));
+  t.teardown(() => after.close());
+  t.equal((after.prepare('SELECT version FROM schema_version').get() as { version: number }).version, 5);
+  t.same(after.prepare('SELECT id, node, name, labels_json, last_used_ms FROM series').all(), [{ id: 3, node: 'n1', name: 'up', labels_json: '[]', last_used_ms: 42 }]);
+  t.match(String((after.prepare("SELECT sql FROM sqlite_master WHERE name = 'series'").get() as { sql: string }).sql), /UNIQUE \(node, name, labels_json\)/, 'with its unique index');
+  t.notOk(after.prepare("SELECT 1 FROM sqlite_master WHERE name = 'series_v6'").get(), 'no half-built copy left');
+});
