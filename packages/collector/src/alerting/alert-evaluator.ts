@@ -1,6 +1,6 @@
 import type { Logger } from '@ximp/shared';
 import type { AgentTokenRecord } from '../auth/agent-token-store';
-import type { AgentState } from '../registry/agent-state';
+import type { NodeState } from '../registry/agent-state';
 import { XIMP_JOB } from '../store/node-labels';
 import type { ScannedSeries } from '../store/series-query';
 import type { AlertHistory, NewHistoryEntry } from './alert-history';
@@ -14,7 +14,7 @@ const DAY_MS = 86_400_000;
 /** What rules are evaluated on. */
 export interface AlertSources {
   /** Every agent the registry shows, with its state alone (AgentRegistry.states). */
-  agentStates(): { node: string; state: AgentState }[];
+  agentStates(): NodeState[];
   /** Every node with a token not revoked. */
   unrevokedNodes(): string[];
   /** Every token (read only by token_expiry rules). */
@@ -196,7 +196,7 @@ function transition(now: number, rule: string, alert: StoredAlert, event: AlertT
  * second each evaluation.
  */
 function readOnce(sources: AlertSources): AlertSources {
-  let agentStates: ReturnType<AlertSources['agentStates']> | undefined;
+  let agentStates: NodeState[] | undefined;
   let unrevokedNodes: string[] | undefined;
   let tokens: AgentTokenRecord[] | undefined;
   return {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PeriodicTask, type Logger } from '@ximp/shared';
 import type { AgentTokenRecord } from '../auth/agent-token-store';
-import type { AgentState } from '../registry/agent-state';
+import type { NodeState } from '../registry/agent-state';
 import type { Database } from '../store/database';
 import type { SeriesQuery } from '../store/series-query';
 import { AlertEvaluator } from './alert-evaluator';
@@ -30,7 +30,7 @@ export interface AlertingOptions {
   evaluationIntervalMs: number;
   repeatIntervalMs: number;
   historyRetentionMs: number;
-  agents: { states(): { node: string; state: AgentState }[] };
+  agents: { states(): NodeState[] };
   tokens: { list(): AgentTokenRecord[]; unrevokedNodes(): string[] };
   certificates: { status(): { component: string; notAfter: Date }[] };
   series: Pick<SeriesQuery, 'read'>;

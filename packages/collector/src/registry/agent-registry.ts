@@ -1,7 +1,7 @@
 import type { HostFacts, Logger } from '@ximp/shared';
 import { CloseCodes } from '@ximp/shared';
 import type { AgentConnectInfo } from './agent-record-store';
-import { connectedState, type AgentState, type AgentView } from './agent-state';
+import { connectedState, type AgentState, type AgentView, type NodeState } from './agent-state';
 
 /** What the registry needs of a live session: who it is and how to end it. */
 export interface LiveSession {
@@ -268,7 +268,7 @@ export class AgentRegistry {
    * (the `up` writer, alert rules), so it reads node names only, not whole records and tokens
    * (for 10,000 agents those held the event loop for 60-100 ms each time).
    */
-  states(): { node: string; state: AgentState }[] {
+  states(): NodeState[] {
     this.writeRecordChanges();
     const now = this.deps.now();
     const states = new Map<string, AgentState>();

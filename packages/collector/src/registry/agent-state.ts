@@ -1,6 +1,12 @@
 /** SPEC §5: what an operator sees for each agent. */
 export type AgentState = 'ACTIVE' | 'STALE' | 'DISCONNECTED' | 'PENDING';
 
+/** A node with its state alone: what readers of the whole fleet on timers need (AgentRegistry.states). */
+export interface NodeState {
+  node: string;
+  state: AgentState;
+}
+
 export interface AgentView {
   node: string;
   state: AgentState;
