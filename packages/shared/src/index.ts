@@ -18,6 +18,7 @@ export * from './file-modes';
 export * from './node-name';
 export * from './token-format';
 export * from './agent-token-revocation';
+export type * from './api-contract';
 export * from './config/index';
 export * from './segment-log/index';
 export * from './backoff';

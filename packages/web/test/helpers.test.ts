@@ -1,9 +1,10 @@
 // The dashboard's pure helpers: formatting, path matching, the role check, the fleet
 // filter, where sign-in leads and the new-password rule.
+import type { AgentJson } from '@ximp/shared';
 import t from 'tap';
 import * as server from '../../collector/src/auth/roles';
 import { bytes, duration, localTime, relative, utcTime } from '../src/format';
-import { filterAgents, type AgentJson } from '../src/pages/fleet-filter';
+import { filterAgents } from '../src/pages/fleet-filter';
 import { passwordProblem } from '../src/pages/password-rule';
 import { nextPath } from '../src/pages/signin-next';
 import { findRoute, matchPath } from '../src/router';
@@ -72,7 +73,19 @@ t.test("the dashboard checks roles with the collector's table", async (t) => {
 });
 
 t.test('the fleet search matches node, address, version and token; the state filter is exact', async (t) => {
-  const a = (node: string, state: string, address: string | null): AgentJson => ({ node, state, address, last_seen: null, version: '0.1.0', token_id: null });
+  const a = (node: string, state: string, address: string | null): AgentJson => ({
+    node,
+    state,
+    address,
+    last_seen: null,
+    version: '0.1.0',
+    token_id: null,
+    runtime: null,
+    store: 'ok',
+    token_expires_at: null,
+    clock_skew_ms: null,
+    spool_backlog: null,
+  });
   const agents = [a('web-2', 'ACTIVE', '10.0.0.2'), a('db-1', 'DISCONNECTED', '10.0.0.9'), a('web-1', 'STALE', null)];
   t.same(filterAgents(agents, '', '').map((x) => x.node), ['db-1', 'web-1', 'web-2'], 'sorted by node');
   t.same(filterAgents(agents, 'WEB', '').map((x) => x.node), ['web-1', 'web-2']);

@@ -1,6 +1,6 @@
 import type * as http from 'node:http';
-import { PeriodicTask, type ThrottledLog } from '@ximp/shared';
-import { agentJson, type AgentJson } from './agent-routes';
+import { PeriodicTask, type AgentJson, type ThrottledLog } from '@ximp/shared';
+import { agentJson } from './agent-routes';
 import type { ApiDeps } from './api-deps';
 import { seesNode, type Principal } from './bearer-auth';
 import { DEFAULT_MAX_BUFFERED_BYTES, EventStream } from './event-stream';

@@ -1,4 +1,4 @@
-import { formatDuration } from '@ximp/shared';
+import { formatDuration, type AgentDetailJson, type AgentJson, type HostJson } from '@ximp/shared';
 import type { AgentView } from './api-deps';
 import { requireNode, seesNode } from './bearer-auth';
 import { HttpError, invalidRequest } from './http-error';
@@ -7,39 +7,6 @@ import { checkNodeName, checkParams } from './request-fields';
 import type { Route } from './route-table';
 import { seriesJsonChunks } from './series-json-chunks';
 import { MAX_STEPS, MIN_STEP_MS } from '../store/series-query';
-
-/** An agent as the API shows it (SPEC §5). */
-export interface AgentJson {
-  node: string;
-  state: string;
-  last_seen: string | null;
-  address: string | null;
-  version: string | null;
-  token_id: string | null;
-  /** What runs the agent, from its Hello (e.g. "node v24.22.3"); "" from older agents, null before any Hello. */
-  runtime: string | null;
-  /** `held` while the agent's session is not acknowledged because a remote store's queue is full. */
-  store: 'ok' | 'held';
-  /** When the agent's token expires (ISO), null when unknown. */
-  token_expires_at: string | null;
-  /** The agent's clock minus the collector's, ms (positive: the agent is ahead); null when unknown. */
-  clock_skew_ms: number | null;
-  /** Batches waiting in the agent's spool (estimated from its latest batch); null when unknown. */
-  spool_backlog: number | null;
-}
-
-/** Host facts from the agent's Hello, snake_case (GET /api/v1/agents/{node} only). */
-export interface HostJson {
-  hostname: string | null;
-  os: string | null;
-  kernel: string | null;
-  arch: string | null;
-  cpu_model: string | null;
-  cpu_count: number | null;
-  memory_bytes: number | null;
-  virtualization: string | null;
-  runtime: string | null;
-}
 
 const HOST_FIELDS: readonly [keyof HostJson, string, 'string' | 'number'][] = [
   ['hostname', 'hostname', 'string'],
@@ -130,7 +97,7 @@ export const AGENT_ROUTES: readonly Route[] = [
       requireNode(principal, node);
       const view = deps.agents.get(node);
       if (view === undefined) throw new HttpError(404, 'not_found', `no agent "${node}"`);
-      return { status: 200, body: { ...agentJson(view, deps.heldBackNodes?.()), host: hostJson(view.host) } };
+      return { status: 200, body: { ...agentJson(view, deps.heldBackNodes?.()), host: hostJson(view.host) } satisfies AgentDetailJson };
     },
   },
   {

@@ -1,5 +1,14 @@
-import { parseDuration } from '@ximp/shared';
-import { CloseCodes, MAX_REVOKE_IDS, type AgentTokenRevokeAnswerJson, type AgentTokenRevokeResultJson, type ClosedSessionJson } from '@ximp/shared';
+import {
+  CloseCodes,
+  MAX_REVOKE_IDS,
+  parseDuration,
+  type AgentTokenJson,
+  type AgentTokenRevokeAnswerJson,
+  type AgentTokenRevokeResultJson,
+  type ClosedSessionJson,
+  type CreatedAgentTokenJson,
+  type RevokedAgentTokenJson,
+} from '@ximp/shared';
 import { isAgentTokenId } from '../auth/agent-token';
 import { agentTokenStatus, type AgentTokenRecord, type RevokeResult } from '../auth/agent-token-store';
 import type { ApiDeps } from './api-deps';
@@ -13,19 +22,6 @@ const DAY_MS = 86_400_000;
 /** Ten years: far enough for any rotation policy, near enough to stay a sane date. */
 const MAX_EXPIRY_MS = 3650 * DAY_MS;
 const MIN_EXPIRY_MS = 60_000;
-
-/** An agent token as listed (never its secret). */
-export interface AgentTokenJson {
-  id: string;
-  node: string;
-  status: 'valid' | 'expired' | 'revoked';
-  created: string | null;
-  expires: string | null;
-  /** Whole days until expiry by the collector's clock; 0 once expired. */
-  days_left: number;
-  revoked: string | null;
-  last_used: string | null;
-}
 
 export function agentTokenJson(record: AgentTokenRecord, now: number): AgentTokenJson {
   return {
@@ -114,7 +110,7 @@ export const AGENT_TOKEN_ROUTES: readonly Route[] = [
           created: isoOrNull(created.createdMs),
           expires: isoOrNull(created.expiresMs),
           token: created.token,
-        },
+        } satisfies CreatedAgentTokenJson,
       };
     },
   },
@@ -174,7 +170,7 @@ export const AGENT_TOKEN_ROUTES: readonly Route[] = [
       }
       return {
         status: 200,
-        body: { id, status: result, closed_sessions: closed },
+        body: { id, status: result, closed_sessions: closed } satisfies RevokedAgentTokenJson,
       };
     },
   },

@@ -1,4 +1,12 @@
-import { ErrorCodes, NODE_GLOB_FORM, XimpError, parseNodeGlob } from '@ximp/shared';
+import {
+  ErrorCodes,
+  NODE_GLOB_FORM,
+  XimpError,
+  parseNodeGlob,
+  type ApiClientJson,
+  type ApiClientSecretJson,
+  type CreatedApiClientJson,
+} from '@ximp/shared';
 import { isApiClientId, type ApiClientRecord } from '../auth/api-client-store';
 import { ROLES, isRole } from '../auth/roles';
 import { HttpError, invalidRequest } from './http-error';
@@ -6,20 +14,6 @@ import { isoOrNull } from './iso-time';
 import { rejectUnknownFields, stringField } from './request-fields';
 import { readJsonObject } from './request-body';
 import type { Route } from './route-table';
-
-/** An API client as listed (never its secret). */
-export interface ApiClientJson {
-  id: string;
-  name: string;
-  role: string;
-  created: string | null;
-  last_used: string | null;
-  status: 'active' | 'revoked';
-  revoked: string | null;
-  secret_rotated: string | null;
-  /** The nodes it may see (a glob such as `web-*`), or null for every node. */
-  nodes: string | null;
-}
 
 export function apiClientJson(record: ApiClientRecord): ApiClientJson {
   return {
@@ -84,7 +78,7 @@ export const CLIENT_ROUTES: readonly Route[] = [
           role: created.role,
           nodes: created.nodes,
           created: isoOrNull(created.createdMs),
-        },
+        } satisfies CreatedApiClientJson,
       };
     },
   },
@@ -128,7 +122,7 @@ export const CLIENT_ROUTES: readonly Route[] = [
       }
       deps.audit.record({ actor: principal!.clientId, action: 'client.rotate_secret', target: id, source }, now);
       deps.log.info({ target: id, client: principal!.clientId, remote: source }, 'api client secret rotated');
-      return { status: 200, body: { client_id: id, client_secret: secret } };
+      return { status: 200, body: { client_id: id, client_secret: secret } satisfies ApiClientSecretJson };
     },
   },
 ];

@@ -1,17 +1,9 @@
-import { formatDuration, parseDuration } from '@ximp/shared';
+import { formatDuration, parseDuration, type RetentionJson } from '@ximp/shared';
 import { MAX_RETENTION_MS, MIN_RETENTION_MS, type RetentionInForce } from '../store/retention-setting';
 import { invalidRequest } from './http-error';
 import { rejectUnknownFields, stringField } from './request-fields';
 import { readJsonObject } from './request-body';
 import type { Route } from './route-table';
-
-/** The retention as the API shows it: `{retention: "30d", retention_seconds: 2592000, source}`. */
-export interface RetentionJson {
-  retention: string;
-  retention_seconds: number;
-  /** `default`: collector.yaml's `store.retention`; `setting`: set through this API. */
-  source: RetentionInForce['source'];
-}
 
 export function retentionJson(r: RetentionInForce): RetentionJson {
   return { retention: formatDuration(r.ms), retention_seconds: r.ms / 1000, source: r.source };

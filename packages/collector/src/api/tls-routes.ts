@@ -1,4 +1,4 @@
-import { ErrorCodes, hasCode } from '@ximp/shared';
+import { ErrorCodes, hasCode, type CertificateJson, type RenewedJson } from '@ximp/shared';
 import { LEAF_COMPONENTS, PKI_COMPONENTS, isLeafComponent, isStatusComponent, type LeafComponent } from '../pki/components';
 import { CA_ROLL_STEPS, isCaRollStep, type CaRollResult, type CaRollStep } from '../pki/ca-roll';
 import type { ApiDeps } from './api-deps';
@@ -7,22 +7,6 @@ import { HttpError, invalidRequest } from './http-error';
 import { checkParams, rejectUnknownFields, stringField } from './request-fields';
 import { readJsonObject } from './request-body';
 import type { Route } from './route-table';
-
-/** A certificate as `GET /api/v1/tls/certificates` lists it (SPEC §6: ISO 8601 times, days_left a number). */
-export interface CertificateJson {
-  component: CertificateView['component'];
-  subject: string;
-  issuer: string;
-  serial: string;
-  not_before: string;
-  not_after: string;
-  days_left: number;
-  status: CertificateView['status'];
-  source: CertificateView['source'];
-  error: string | null;
-  /** SOURCE `file` only: the operator's certificate file. */
-  cert_file?: string;
-}
 
 export function certificateJson(view: CertificateView): CertificateJson {
   return {
@@ -38,12 +22,6 @@ export function certificateJson(view: CertificateView): CertificateJson {
     error: view.error,
     ...(view.certFile !== undefined ? { cert_file: view.certFile } : {}),
   };
-}
-
-export interface RenewedJson {
-  component: LeafComponent;
-  serial: string;
-  not_after: string;
 }
 
 export function renewedJson(renewed: RenewedCertificate): RenewedJson {

@@ -1,4 +1,4 @@
-import { NODE_GLOB_FORM, parseNodeGlob } from '@ximp/shared';
+import { NODE_GLOB_FORM, parseNodeGlob, type CreatedUserJson, type UserJson, type UserPasswordJson } from '@ximp/shared';
 import { ROLES, isRole } from '../auth/roles';
 import { USER_NAME_FORM, isUserName, type LocalUser, type LocalUserStore } from '../web/local-user-store';
 import { sessionsUnavailable } from '../web/start-session';
@@ -8,17 +8,6 @@ import { isoOrNull } from './iso-time';
 import { readJsonObject } from './request-body';
 import { rejectUnknownFields, stringField } from './request-fields';
 import type { Route } from './route-table';
-
-/** A local user as listed (never a password or its hash). */
-export interface UserJson {
-  name: string;
-  role: string;
-  nodes: string | null;
-  disabled: boolean;
-  must_change_password: boolean;
-  created_at: string | null;
-  last_login_at: string | null;
-}
 
 function userJson(user: LocalUser): UserJson {
   return {
@@ -72,7 +61,7 @@ export const USER_ROUTES: readonly Route[] = [
       const { user, password } = await users.create(name, role, nodes, deps.now());
       deps.audit.record({ actor: principal!.clientId, action: 'user.create', target: name, source }, deps.now());
       deps.log.info({ target: name, role, client: principal!.clientId, remote: source }, 'dashboard user created');
-      return { status: 201, body: { name: user.name, role: user.role, nodes: user.nodes, password } };
+      return { status: 201, body: { name: user.name, role: user.role, nodes: user.nodes, password } satisfies CreatedUserJson };
     },
   },
   {
@@ -103,7 +92,7 @@ export const USER_ROUTES: readonly Route[] = [
       const closed = deps.webSessions?.deleteOfUser(name, 'local') ?? 0;
       deps.audit.record({ actor: principal!.clientId, action: 'user.reset_password', target: name, source }, deps.now());
       deps.log.info({ target: name, sessions_closed: closed, client: principal!.clientId, remote: source }, 'dashboard user password reset');
-      return { status: 200, body: { name, password } };
+      return { status: 200, body: { name, password } satisfies UserPasswordJson };
     },
   },
 ];

@@ -1,3 +1,4 @@
+import type { CertificateJson, RenewedJson } from '@ximp/shared';
 import { api } from '../api.js';
 import { confirmDialog, notice, table } from '../components.js';
 import { clear, h } from '../dom.js';
@@ -5,35 +6,14 @@ import { timeCell } from '../format.js';
 import type { Page } from '../page.js';
 import { errorSlot, loadInto } from './admin-parts.js';
 
-/** A row of `GET /api/v1/tls/certificates`. */
-interface Certificate {
-  component: string;
-  subject: string;
-  issuer: string;
-  serial: string;
-  not_before: string;
-  not_after: string;
-  days_left: number;
-  status: 'ok' | 'renew-due' | 'expired' | 'error';
-  source: 'managed' | 'file';
-  error: string | null;
-  cert_file?: string;
-}
-
-interface Renewed {
-  component: string;
-  serial: string;
-  not_after: string;
-}
-
 /** The leaves the collector issues itself and renews on demand (the CA is rolled in steps). */
 const RENEWABLE = ['collector', 'api', 'store-client'];
 
-function renewable(c: Certificate): boolean {
+function renewable(c: CertificateJson): boolean {
   return c.source === 'managed' && RENEWABLE.includes(c.component);
 }
 
-function renewedText(renewed: Renewed[]): string {
+function renewedText(renewed: RenewedJson[]): string {
   if (renewed.length === 0) return 'Nothing was renewed: every listener uses certificates from files.';
   return `Renewed ${renewed.map((r) => r.component).join(', ')}; they serve now.`;
 }
@@ -50,7 +30,7 @@ export const adminCertificatesPage: Page = (root) => {
         if (!yes) return;
         pageError.clear();
         clear(outcome);
-        const renewed = await api.post<Renewed[]>('/api/v1/tls/renew', body);
+        const renewed = await api.post<RenewedJson[]>('/api/v1/tls/renew', body);
         outcome.append(notice('success', renewedText(renewed)));
         await refresh();
       })
@@ -59,7 +39,7 @@ export const adminCertificatesPage: Page = (root) => {
 
   const refresh = (): Promise<void> =>
     loadInto(listBox, async () => {
-      const certs = await api.get<Certificate[]>('/api/v1/tls/certificates');
+      const certs = await api.get<CertificateJson[]>('/api/v1/tls/certificates');
       return table(
         [
           { label: 'Component', cell: (c) => c.component },

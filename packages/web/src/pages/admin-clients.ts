@@ -1,3 +1,4 @@
+import type { ApiClientJson, ApiClientSecretJson, CreatedApiClientJson } from '@ximp/shared';
 import { api } from '../api.js';
 import { confirmDialog, field, notice, table } from '../components.js';
 import { clear, h } from '../dom.js';
@@ -5,26 +6,6 @@ import { timeCell } from '../format.js';
 import type { Page } from '../page.js';
 import { ROLES } from '../roles.js';
 import { errorSlot, loadInto, onSubmit, select, shownOnce } from './admin-parts.js';
-
-/** `GET /api/v1/clients` rows (never the secret). */
-interface ApiClient {
-  id: string;
-  name: string;
-  role: string;
-  created: string | null;
-  last_used: string | null;
-  status: 'active' | 'revoked';
-  revoked: string | null;
-  secret_rotated: string | null;
-  nodes: string | null;
-}
-
-interface ClientSecret {
-  client_id: string;
-  client_secret: string;
-  name?: string;
-  role?: string;
-}
 
 const SECRET_ADVICE = 'Give it to the program that uses this client (for the ximp CLI: client_id and client_secret in its cli.yaml, or XIMP_CLIENT_SECRET).';
 
@@ -35,7 +16,7 @@ export const adminClientsPage: Page = (root) => {
   const outcome = h('div', { class: 'outcome' });
   const listOutcome = h('div', { class: 'outcome' });
 
-  const showSecret = (target: HTMLElement, heading: string, answer: ClientSecret): void => {
+  const showSecret = (target: HTMLElement, heading: string, answer: ApiClientSecretJson): void => {
     clear(target);
     target.append(
       h('p', null, 'Client ID: ', h('code', null, answer.client_id)),
@@ -45,7 +26,7 @@ export const adminClientsPage: Page = (root) => {
 
   const refresh = (): Promise<void> =>
     loadInto(listBox, async () => {
-      const clients = await api.get<ApiClient[]>('/api/v1/clients');
+      const clients = await api.get<ApiClientJson[]>('/api/v1/clients');
       return table(
         [
           { label: 'ID', cell: (c) => h('code', null, c.id) },
@@ -86,15 +67,15 @@ export const adminClientsPage: Page = (root) => {
       .catch((err: unknown) => listError.show(err));
   };
 
-  const revoke = (c: ApiClient): void =>
+  const revoke = (c: ApiClientJson): void =>
     act(`Revoke API client ${c.name} (${c.id})? Its tokens stop working at once.`, 'Revoke client', async () => {
       const answer = await api.del<{ id: string; status: string }>(`/api/v1/clients/${encodeURIComponent(c.id)}`);
       listOutcome.append(notice('success', answer.status === 'revoked' ? `API client ${c.name} revoked.` : `API client ${c.name} was already revoked.`));
     });
 
-  const rotate = (c: ApiClient): void =>
+  const rotate = (c: ApiClientJson): void =>
     act(`Give API client ${c.name} a new secret? The current secret stops working at once.`, 'Rotate secret', async () => {
-      const answer = await api.post<ClientSecret>(`/api/v1/clients/${encodeURIComponent(c.id)}/rotate-secret`);
+      const answer = await api.post<ApiClientSecretJson>(`/api/v1/clients/${encodeURIComponent(c.id)}/rotate-secret`);
       showSecret(listOutcome, `New secret for ${c.name}`, answer);
     });
 
@@ -114,7 +95,7 @@ export const adminClientsPage: Page = (root) => {
   onSubmit(form, formError, async () => {
     const body: Record<string, string> = { name: name.value.trim(), role: role.value };
     if (nodes.value.trim() !== '') body.nodes = nodes.value.trim();
-    const created = await api.post<ClientSecret>('/api/v1/clients', body);
+    const created = await api.post<CreatedApiClientJson>('/api/v1/clients', body);
     showSecret(outcome, `Secret for ${created.name ?? body.name}`, created);
     form.reset();
     await refresh();

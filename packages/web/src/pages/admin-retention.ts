@@ -1,18 +1,11 @@
+import type { RetentionJson } from '@ximp/shared';
 import { api } from '../api.js';
 import { field, notice } from '../components.js';
 import { clear, h } from '../dom.js';
 import type { Page } from '../page.js';
 import { errorSlot, loadInto, onSubmit } from './admin-parts.js';
 
-/** `GET /api/v1/store/retention`. */
-interface Retention {
-  retention: string;
-  retention_seconds: number;
-  /** `default`: collector.yaml's store.retention; `setting`: set through the API. */
-  source: 'default' | 'setting';
-}
-
-function currentText(r: Retention): string {
+function currentText(r: RetentionJson): string {
   return r.source === 'default' ? `${r.retention} (store.retention in collector.yaml)` : `${r.retention} (set here or with ximp store retention set)`;
 }
 
@@ -30,10 +23,10 @@ export const adminRetentionPage: Page = (root) => {
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save retention')),
   );
 
-  const show = (r: Retention): HTMLElement => h('dl', { class: 'facts' }, h('dt', null, 'Retention'), h('dd', { class: 'retention-current' }, currentText(r)));
+  const show = (r: RetentionJson): HTMLElement => h('dl', { class: 'facts' }, h('dt', null, 'Retention'), h('dd', { class: 'retention-current' }, currentText(r)));
 
   onSubmit(form, formError, async () => {
-    const r = await api.put<Retention>('/api/v1/store/retention', { retention: input.value.trim() });
+    const r = await api.put<RetentionJson>('/api/v1/store/retention', { retention: input.value.trim() });
     clear(current);
     current.append(show(r));
     clear(outcome);
@@ -49,5 +42,5 @@ export const adminRetentionPage: Page = (root) => {
     form,
     outcome,
   );
-  void loadInto(current, async () => show(await api.get<Retention>('/api/v1/store/retention')));
+  void loadInto(current, async () => show(await api.get<RetentionJson>('/api/v1/store/retention')));
 };

@@ -1,3 +1,4 @@
+import type { AgentTokenJson, CreatedAgentTokenJson, RevokedAgentTokenJson } from '@ximp/shared';
 import { api } from '../api.js';
 import { confirmDialog, field, notice, table } from '../components.js';
 import { clear, h } from '../dom.js';
@@ -5,34 +6,8 @@ import { timeCell } from '../format.js';
 import type { Page } from '../page.js';
 import { errorSlot, loadInto, onSubmit, shownOnce } from './admin-parts.js';
 
-/** `GET /api/v1/agent-tokens` rows (never the secret). */
-interface AgentToken {
-  id: string;
-  node: string;
-  status: 'valid' | 'expired' | 'revoked';
-  created: string | null;
-  expires: string | null;
-  days_left: number;
-  revoked: string | null;
-  last_used: string | null;
-}
-
-interface CreatedToken {
-  id: string;
-  node: string;
-  created: string;
-  expires: string;
-  token: string;
-}
-
-interface RevokeAnswer {
-  id: string;
-  status: 'revoked' | 'already_revoked';
-  closed_sessions: { node: string; address: string }[];
-}
-
 /** What the revocation did, with every agent session it closed. */
-function revokedNotice(answer: RevokeAnswer): HTMLElement {
+function revokedNotice(answer: RevokedAgentTokenJson): HTMLElement {
   const what = answer.status === 'revoked' ? `Token ${answer.id} revoked.` : `Token ${answer.id} was already revoked.`;
   if (answer.closed_sessions.length === 0) return notice('success', `${what} No agent session was open with it.`);
   return notice(
@@ -55,7 +30,7 @@ export const adminTokensPage: Page = (root) => {
 
   const refresh = (): Promise<void> =>
     loadInto(listBox, async () => {
-      const tokens = await api.get<AgentToken[]>('/api/v1/agent-tokens');
+      const tokens = await api.get<AgentTokenJson[]>('/api/v1/agent-tokens');
       return table(
         [
           { label: 'ID', cell: (t) => h('code', null, t.id) },
@@ -83,13 +58,13 @@ export const adminTokensPage: Page = (root) => {
       );
     });
 
-  const revoke = (t: AgentToken): void => {
+  const revoke = (t: AgentTokenJson): void => {
     const question = `Revoke token ${t.id} of node ${t.node}? Its agent is disconnected at once and cannot connect with this token again.`;
     confirmDialog(question, 'Revoke token')
       .then(async (yes) => {
         if (!yes) return;
         listError.clear();
-        const answer = await api.del<RevokeAnswer>(`/api/v1/agent-tokens/${encodeURIComponent(t.id)}`);
+        const answer = await api.del<RevokedAgentTokenJson>(`/api/v1/agent-tokens/${encodeURIComponent(t.id)}`);
         clear(revokeOutcome);
         revokeOutcome.append(revokedNotice(answer));
         await refresh();
@@ -111,7 +86,7 @@ export const adminTokensPage: Page = (root) => {
   onSubmit(form, formError, async () => {
     const body: Record<string, string> = { node: node.value.trim() };
     if (expires.value.trim() !== '') body.expires = expires.value.trim();
-    const created = await api.post<CreatedToken>('/api/v1/agent-tokens', body);
+    const created = await api.post<CreatedAgentTokenJson>('/api/v1/agent-tokens', body);
     clear(outcome);
     outcome.append(
       shownOnce(

@@ -1,3 +1,4 @@
+import type { CreatedUserJson, UserJson, UserPasswordJson } from '@ximp/shared';
 import { api } from '../api.js';
 import { confirmDialog, field, notice, table } from '../components.js';
 import { clear, h } from '../dom.js';
@@ -5,22 +6,6 @@ import { timeCell } from '../format.js';
 import type { Page } from '../page.js';
 import { ROLES } from '../roles.js';
 import { errorSlot, loadInto, onSubmit, select, shownOnce, yesNo } from './admin-parts.js';
-
-/** A local user as `GET /api/v1/users` lists it. */
-interface User {
-  name: string;
-  role: string;
-  nodes: string | null;
-  disabled: boolean;
-  must_change_password: boolean;
-  created_at: string | null;
-  last_login_at: string | null;
-}
-
-interface UserPassword {
-  name: string;
-  password: string;
-}
 
 /** Same rule as the collector: lowercase, digits, `.`, `_`, `-`, starting with a letter or digit. */
 const USER_NAME_PATTERN = '[a-z0-9][a-z0-9._\\-]{0,63}';
@@ -35,7 +20,7 @@ export const adminUsersPage: Page = (root) => {
 
   const refresh = (): Promise<void> =>
     loadInto(listBox, async () => {
-      const { users } = await api.get<{ users: User[] }>('/api/v1/users');
+      const { users } = await api.get<{ users: UserJson[] }>('/api/v1/users');
       return table(
         [
           { label: 'Name', cell: (u) => u.name },
@@ -75,15 +60,15 @@ export const adminUsersPage: Page = (root) => {
       .catch((err: unknown) => listError.show(err));
   };
 
-  const disable = (u: User): void =>
+  const disable = (u: UserJson): void =>
     act(`Disable user ${u.name}? They are signed out at once and cannot sign in again.`, 'Disable user', async () => {
       await api.del(`/api/v1/users/${encodeURIComponent(u.name)}`);
       listOutcome.append(notice('success', `User ${u.name} disabled; their sessions are closed.`));
     });
 
-  const reset = (u: User): void =>
+  const reset = (u: UserJson): void =>
     act(`Reset the password of ${u.name}? They are signed out and must sign in with the new one-time password.`, 'Reset password', async () => {
-      const answer = await api.post<UserPassword>(`/api/v1/users/${encodeURIComponent(u.name)}/reset-password`);
+      const answer = await api.post<UserPasswordJson>(`/api/v1/users/${encodeURIComponent(u.name)}/reset-password`);
       clear(listOutcome);
       listOutcome.append(shownOnce(`One-time password for ${answer.name}`, 'One-time password', answer.password, PASSWORD_ADVICE));
     });
@@ -104,7 +89,7 @@ export const adminUsersPage: Page = (root) => {
   onSubmit(form, formError, async () => {
     const body: Record<string, string> = { name: name.value.trim(), role: role.value };
     if (nodes.value.trim() !== '') body.nodes = nodes.value.trim();
-    const created = await api.post<UserPassword>('/api/v1/users', body);
+    const created = await api.post<CreatedUserJson>('/api/v1/users', body);
     clear(outcome);
     outcome.append(shownOnce(`One-time password for ${created.name}`, 'One-time password', created.password, PASSWORD_ADVICE));
     form.reset();

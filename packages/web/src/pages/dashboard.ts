@@ -1,3 +1,4 @@
+import type { AgentJson } from '@ximp/shared';
 import { api, ApiError, errorText } from '../api';
 import { drawChartGrid } from '../charts/chart-grid';
 import { panelChart } from '../charts/chart-spec';
@@ -10,7 +11,6 @@ import type { Page } from '../page';
 import { can } from '../session';
 import { dashboardForm } from './dashboard-form';
 import type { Dashboard } from './dashboard-types';
-import type { AgentJson } from './fleet-filter';
 
 /** Keeps a query parameter in the URL without a navigation. */
 function setParam(name: string, value: string): void {

@@ -1,10 +1,11 @@
+import type { AgentJson } from '@ximp/shared';
 import { api, errorText } from '../api';
 import { field, notice, table, tableRow, type Column } from '../components';
 import { clear, h } from '../dom';
 import { duration, relative, timeCell } from '../format';
 import type { Page } from '../page';
 import { loadSession } from '../session';
-import { AGENT_STATES, filterAgents, type AgentJson } from './fleet-filter';
+import { AGENT_STATES, filterAgents } from './fleet-filter';
 
 const RETRY_MS = 5000;
 /** How often "12s ago" is brought up to date. */

@@ -1,3 +1,4 @@
+import type { AgentDetailJson } from '@ximp/shared';
 import { api, ApiError, errorText } from '../api';
 import { drawChartGrid } from '../charts/chart-grid';
 import { NODE_CHARTS } from '../charts/node-charts';
@@ -7,27 +8,9 @@ import { notice } from '../components';
 import { h } from '../dom';
 import { bytes, relative, timeCell } from '../format';
 import type { Page } from '../page';
-import type { AgentJson } from './fleet-filter';
 
-/** The host facts from the agent's Hello, as `GET /api/v1/agents/{node}` shows them. */
-interface HostJson {
-  hostname?: string;
-  os?: string;
-  kernel?: string;
-  arch?: string;
-  cpu_model?: string;
-  cpu_count?: number;
-  memory_bytes?: number;
-  virtualization?: string;
-  runtime?: string;
-}
-
-interface AgentDetail extends AgentJson {
-  host?: HostJson | null;
-}
-
-function facts(agent: AgentDetail): HTMLElement {
-  const host = agent.host ?? null;
+function facts(agent: AgentDetailJson): HTMLElement {
+  const host = agent.host;
   const rows: [string, Node | string][] = [
     ['State', h('span', { class: `state state-${agent.state.toLowerCase()}` }, agent.state)],
     ['Last seen', agent.last_seen ? h('span', null, timeCell(agent.last_seen), ` (${relative(Date.parse(agent.last_seen))})`) : '—'],
@@ -75,7 +58,7 @@ export const nodePage: Page = (root, ctx) => {
     h('section', { 'aria-labelledby': 'charts-title' }, h('h2', { id: 'charts-title' }, 'Metrics'), h('div', { class: 'toolbar' }, picker.element, refresh), chartsSlot),
   );
 
-  api.get<AgentDetail>(`/api/v1/agents/${encodeURIComponent(node)}`).then(
+  api.get<AgentDetailJson>(`/api/v1/agents/${encodeURIComponent(node)}`).then(
     (agent) => {
       factsSlot.replaceChildren(facts(agent));
       if (agent.host === null || agent.host === undefined) factsSlot.append(h('p', { class: 'muted' }, 'The host facts appear once the agent has connected.'));
