@@ -87,6 +87,12 @@ export interface ApiClientJson {
   nodes: string | null;
 }
 
+/** `DELETE /api/v1/clients/{id}` (200; an unknown id answers 404, the last active admin 409). */
+export interface RevokedApiClientJson {
+  id: string;
+  status: 'revoked' | 'already_revoked';
+}
+
 /** `POST /api/v1/clients/{id}/rotate-secret`: the new secret, shown this once. */
 export interface ApiClientSecretJson {
   client_id: string;

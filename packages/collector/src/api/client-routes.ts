@@ -6,6 +6,7 @@ import {
   type ApiClientJson,
   type ApiClientSecretJson,
   type CreatedApiClientJson,
+  type RevokedApiClientJson,
 } from '@ximp/shared';
 import { isApiClientId, type ApiClientRecord } from '../auth/api-client-store';
 import { ROLES, isRole } from '../auth/roles';
@@ -103,7 +104,7 @@ export const CLIENT_ROUTES: readonly Route[] = [
         deps.audit.record({ actor: principal!.clientId, action: 'client.revoke', target: id, source }, now);
         deps.log.info({ target: id, client: principal!.clientId, remote: source }, 'api client revoked');
       }
-      return { status: 200, body: { id, status: result } };
+      return { status: 200, body: { id, status: result } satisfies RevokedApiClientJson };
     },
   },
   {

@@ -1,3 +1,4 @@
+import type { AgentJson } from '@ximp/shared';
 import { asList, printList, queryString, str, type CommandContext } from './command-context';
 import { formatTimeCell } from './relative-time';
 
@@ -7,7 +8,7 @@ const WIDE_COLUMNS = [...COLUMNS, 'RUNTIME'] as const;
 
 /** `ximp agent list [--node NODE] [--wide]`. */
 export async function agentList(ctx: CommandContext): Promise<void> {
-  const agents = asList(await ctx.api.call('GET', `/api/v1/agents${queryString({ node: ctx.flags.node })}`));
+  const agents = asList<AgentJson>(await ctx.api.call('GET', `/api/v1/agents${queryString({ node: ctx.flags.node })}`));
   const rows = agents.map((a) => ({
     node: str(a, 'node'),
     state: str(a, 'state'),

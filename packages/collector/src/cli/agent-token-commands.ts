@@ -1,6 +1,17 @@
-import { isAgentTokenId, MAX_REVOKE_IDS, parseAgentToken, type AgentTokenRevokeRequestJson } from '@ximp/shared';
+import {
+  isAgentTokenId,
+  MAX_REVOKE_IDS,
+  parseAgentToken,
+  type AgentTokenJson,
+  type AgentTokenRevokeAnswerJson,
+  type AgentTokenRevokeRequestJson,
+  type AgentTokenRevokeResultJson,
+  type ClosedSessionJson,
+  type CreatedAgentTokenJson,
+  type RevokedAgentTokenJson,
+} from '@ximp/shared';
 import { CliError } from './cli-error';
-import { asList, asObject, jsonText, num, printList, queryString, str, type CommandContext } from './command-context';
+import { asList, asObject, jsonText, num, printList, queryString, str, type Answer, type CommandContext } from './command-context';
 import { ExitCodes } from './exit-codes';
 import { formatTimeCell } from './relative-time';
 import { formatFields, formatTable } from './table';
@@ -12,7 +23,7 @@ const REVOKE_COLUMNS = ['ID', 'STATUS', 'CLOSED-SESSIONS'] as const;
 export async function agentTokenCreate(ctx: CommandContext): Promise<void> {
   const request: Record<string, string> = { node: ctx.flags.node };
   if (ctx.flags.expires !== undefined) request.expires = ctx.flags.expires;
-  const created = asObject(await ctx.api.call('POST', '/api/v1/agent-tokens', request));
+  const created = asObject<CreatedAgentTokenJson>(await ctx.api.call('POST', '/api/v1/agent-tokens', request));
   const result = { id: str(created, 'id'), node: str(created, 'node'), expires: str(created, 'expires'), token: str(created, 'token') };
   if (ctx.output === 'json') {
     ctx.out(jsonText(result));
@@ -30,7 +41,7 @@ export async function agentTokenCreate(ctx: CommandContext): Promise<void> {
 
 /** `ximp agent token list [--node NODE]`. */
 export async function agentTokenList(ctx: CommandContext): Promise<void> {
-  const tokens = asList(await ctx.api.call('GET', `/api/v1/agent-tokens${queryString({ node: ctx.flags.node })}`));
+  const tokens = asList<AgentTokenJson>(await ctx.api.call('GET', `/api/v1/agent-tokens${queryString({ node: ctx.flags.node })}`));
   const rows = tokens.map((t) => ({
     id: str(t, 'id'),
     node: str(t, 'node'),
@@ -59,9 +70,9 @@ function tokenIdArgument(ctx: CommandContext, arg: string): string {
   return full.id;
 }
 
-function closedSessions(entry: Record<string, unknown>): { node: string | null; address: string | null }[] {
+function closedSessions(entry: Answer<Pick<RevokedAgentTokenJson, 'closed_sessions'>>): { node: string | null; address: string | null }[] {
   return (Array.isArray(entry.closed_sessions) ? entry.closed_sessions : [])
-    .filter((s): s is Record<string, unknown> => s !== null && typeof s === 'object')
+    .filter((s): s is Answer<ClosedSessionJson> => s !== null && typeof s === 'object')
     .map((s) => ({ node: str(s, 'node'), address: str(s, 'address') }));
 }
 
@@ -76,7 +87,7 @@ export async function agentTokenRevoke(ctx: CommandContext): Promise<void> {
   if (!isAgentTokenId(id)) {
     throw new CliError(ExitCodes.NOT_FOUND, 'not found: a token ID is 12 characters of [a-z0-9]');
   }
-  const result = asObject(await ctx.api.call('DELETE', `/api/v1/agent-tokens/${encodeURIComponent(id)}`));
+  const result = asObject<RevokedAgentTokenJson>(await ctx.api.call('DELETE', `/api/v1/agent-tokens/${encodeURIComponent(id)}`));
   const closed = closedSessions(result);
   const already = str(result, 'status') === 'already_revoked';
   if (ctx.output === 'json') {
@@ -113,15 +124,15 @@ async function agentTokenRevokeMany(ctx: CommandContext): Promise<void> {
   for (let from = 0; from < asked.length; from += MAX_REVOKE_IDS) {
     const chunk = asked.slice(from, from + MAX_REVOKE_IDS);
     const request: AgentTokenRevokeRequestJson = { ids: chunk.map((r) => r.id!) };
-    let answer: Record<string, unknown>;
+    let answer: Answer<AgentTokenRevokeAnswerJson>;
     try {
-      answer = asObject(await ctx.api.call('POST', '/api/v1/agent-tokens/revoke', request));
+      answer = asObject<AgentTokenRevokeAnswerJson>(await ctx.api.call('POST', '/api/v1/agent-tokens/revoke', request));
     } catch (err) {
       // The calls before this one took effect: show them before the failure.
       if (from > 0) printRevokeRows(ctx, rows.filter((r) => r.status !== null));
       throw err;
     }
-    const byId = new Map(asList(answer.results).map((entry) => [str(entry, 'id'), entry]));
+    const byId = new Map(asList<AgentTokenRevokeResultJson>(answer.results).map((entry) => [str(entry, 'id'), entry]));
     for (const row of chunk) {
       const entry = byId.get(row.id);
       if (entry === undefined) throw new CliError(ExitCodes.FAILED, `unexpected answer from the collector: no result for ${row.id}`);

@@ -1,3 +1,4 @@
+import type { ApiClientJson, ApiClientSecretJson, CreatedApiClientJson, RevokedApiClientJson } from '@ximp/shared';
 import { asList, asObject, jsonText, printList, str, type CommandContext } from './command-context';
 import { printOnce } from './print-once';
 import { formatTimeCell } from './relative-time';
@@ -11,7 +12,7 @@ const ALL_NODES = 'all';
 export async function clientCreate(ctx: CommandContext): Promise<void> {
   const request: Record<string, string> = { name: ctx.flags.name, role: ctx.flags.role };
   if (ctx.flags.nodes !== undefined) request.nodes = ctx.flags.nodes;
-  const created = asObject(await ctx.api.call('POST', '/api/v1/clients', request));
+  const created = asObject<CreatedApiClientJson>(await ctx.api.call('POST', '/api/v1/clients', request));
   const result = {
     client_id: str(created, 'client_id'),
     client_secret: str(created, 'client_secret'),
@@ -30,7 +31,7 @@ export async function clientCreate(ctx: CommandContext): Promise<void> {
 
 /** `ximp client list`. */
 export async function clientList(ctx: CommandContext): Promise<void> {
-  const clients = asList(await ctx.api.call('GET', '/api/v1/clients'));
+  const clients = asList<ApiClientJson>(await ctx.api.call('GET', '/api/v1/clients'));
   const rows = clients.map((c) => ({
     id: str(c, 'id'),
     name: str(c, 'name'),
@@ -46,7 +47,7 @@ export async function clientList(ctx: CommandContext): Promise<void> {
 /** `ximp client revoke ID`: exit 4 for an unknown ID, 0 (and says so) when already revoked. */
 export async function clientRevoke(ctx: CommandContext): Promise<void> {
   const id = ctx.positionals[0];
-  const result = asObject(await ctx.api.call('DELETE', `/api/v1/clients/${encodeURIComponent(id)}`));
+  const result = asObject<RevokedApiClientJson>(await ctx.api.call('DELETE', `/api/v1/clients/${encodeURIComponent(id)}`));
   const status = str(result, 'status') ?? 'revoked';
   if (ctx.output === 'json') {
     ctx.out(jsonText({ id, status }));
@@ -62,7 +63,7 @@ export async function clientRevoke(ctx: CommandContext): Promise<void> {
 /** `ximp client rotate-secret ID`: prints the new secret once; exit 4 for an unknown ID, 1 for a revoked client. */
 export async function clientRotateSecret(ctx: CommandContext): Promise<void> {
   const id = ctx.positionals[0];
-  const rotated = asObject(await ctx.api.call('POST', `/api/v1/clients/${encodeURIComponent(id)}/rotate-secret`));
+  const rotated = asObject<ApiClientSecretJson>(await ctx.api.call('POST', `/api/v1/clients/${encodeURIComponent(id)}/rotate-secret`));
   const result = { client_id: str(rotated, 'client_id') ?? id, client_secret: str(rotated, 'client_secret') };
   printOnce(ctx, result, [
     ['client_id', result.client_id],

@@ -40,25 +40,32 @@ function unexpected(what: string): CliError {
   return new CliError(ExitCodes.FAILED, `unexpected answer from the collector: ${what}`);
 }
 
+/**
+ * An answer object as the CLI reads it: the field names of its type in the API contract
+ * (`@ximp/shared`), so a misspelt or renamed field fails the type check; the values stay
+ * unchecked until `str` or `num` reads them, so a collector of another version cannot crash it.
+ */
+export type Answer<T = Record<string, unknown>> = { readonly [K in keyof T]?: unknown };
+
 /** The API answer as a list of objects, or a failure (exit 1) when it is something else. */
-export function asList(body: unknown): Record<string, unknown>[] {
+export function asList<T = Record<string, unknown>>(body: unknown): Answer<T>[] {
   if (!Array.isArray(body) || !body.every((x) => x !== null && typeof x === 'object')) throw unexpected('expected a list');
-  return body as Record<string, unknown>[];
+  return body as Answer<T>[];
 }
 
-export function asObject(body: unknown): Record<string, unknown> {
+export function asObject<T = Record<string, unknown>>(body: unknown): Answer<T> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw unexpected('expected an object');
-  return body as Record<string, unknown>;
+  return body as Answer<T>;
 }
 
 /** A string field or null (absent, null or another type). */
-export function str(obj: Record<string, unknown>, key: string): string | null {
+export function str<T>(obj: Answer<T>, key: keyof T & string): string | null {
   const value = obj[key];
   return typeof value === 'string' ? value : null;
 }
 
 /** A number field or null. */
-export function num(obj: Record<string, unknown>, key: string): number | null {
+export function num<T>(obj: Answer<T>, key: keyof T & string): number | null {
   const value = obj[key];
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }

@@ -1,3 +1,4 @@
+import type { RetentionJson } from '@ximp/shared';
 import { asObject, jsonText, num, str, type CommandContext } from './command-context';
 import { formatTable } from './table';
 
@@ -12,7 +13,7 @@ interface Retention {
 }
 
 function retentionOf(body: unknown): Retention {
-  const obj = asObject(body);
+  const obj = asObject<RetentionJson>(body);
   return { retention: str(obj, 'retention'), retention_seconds: num(obj, 'retention_seconds'), source: str(obj, 'source') };
 }
 

@@ -1,4 +1,6 @@
-import { asList, asObject, jsonText, num, printList, queryString, str, type CommandContext } from './command-context';
+import type { CertificateJson, RenewedJson } from '@ximp/shared';
+import type { CaRollJson } from '../api/tls-routes';
+import { asList, asObject, jsonText, num, printList, queryString, str, type Answer, type CommandContext } from './command-context';
 import { formatTimeCell } from './relative-time';
 import { terminalText } from './terminal-text';
 
@@ -18,7 +20,7 @@ interface StatusRow {
 
 /** `ximp tls status [--component NAME]`: every certificate's expiry and state. */
 export async function tlsStatus(ctx: CommandContext): Promise<void> {
-  const certificates = asList(await ctx.api.call('GET', `/api/v1/tls/certificates${queryString({ component: ctx.flags.component })}`));
+  const certificates = asList<CertificateJson>(await ctx.api.call('GET', `/api/v1/tls/certificates${queryString({ component: ctx.flags.component })}`));
   const rows: StatusRow[] = certificates.map((c) => ({
     component: str(c, 'component'),
     subject: str(c, 'subject'),
@@ -39,7 +41,7 @@ export async function tlsStatus(ctx: CommandContext): Promise<void> {
   }
 }
 
-function fileDueText(component: string, c: Record<string, unknown>): string {
+function fileDueText(component: string, c: Answer<CertificateJson>): string {
   const from = terminalText(str(c, 'cert_file') ?? 'files');
   const days = num(c, 'days_left');
   const when =
@@ -51,7 +53,7 @@ function fileDueText(component: string, c: Record<string, unknown>): string {
 export async function tlsRenew(ctx: CommandContext): Promise<void> {
   if (ctx.flags.component === 'ca') return tlsRollCa(ctx);
   const body = ctx.flags.all !== undefined ? { all: true } : { component: ctx.flags.component };
-  const renewed = asList(await ctx.api.call('POST', '/api/v1/tls/renew', body));
+  const renewed = asList<RenewedJson>(await ctx.api.call('POST', '/api/v1/tls/renew', body));
   const rows = renewed.map((r) => ({ component: str(r, 'component'), not_after: str(r, 'not_after') }));
   printList(ctx, RENEW_COLUMNS, rows, (r, now) => [r.component, formatTimeCell(r.not_after, now)]);
   if (ctx.output === 'table') {
@@ -62,7 +64,7 @@ export async function tlsRenew(ctx: CommandContext): Promise<void> {
 
 /** `--all` leaves certificates from files alone: say which, on stderr (stdout stays the renewed list). */
 async function tellSkipped(ctx: CommandContext): Promise<void> {
-  const rows = asList(await ctx.api.call('GET', '/api/v1/tls/certificates'));
+  const rows = asList<CertificateJson>(await ctx.api.call('GET', '/api/v1/tls/certificates'));
   const skipped = rows.filter((c) => str(c, 'source') === 'file').map((c) => terminalText(str(c, 'component') ?? '-'));
   if (skipped.length > 0) ctx.err(`skipped ${skipped.join(', ')}: certificates from files are not renewed by XIMP; replace the files\n`);
 }
@@ -74,7 +76,7 @@ async function tellSkipped(ctx: CommandContext): Promise<void> {
  */
 async function tlsRollCa(ctx: CommandContext): Promise<void> {
   const step = ctx.flags.step ?? 'bundle';
-  const result = asObject(await ctx.api.call('POST', '/api/v1/tls/renew', { component: 'ca', step }));
+  const result = asObject<CaRollJson>(await ctx.api.call('POST', '/api/v1/tls/renew', { component: 'ca', step }));
   if (ctx.output === 'json') {
     ctx.out(jsonText(result));
     return;
@@ -95,7 +97,7 @@ async function tlsRollCa(ctx: CommandContext): Promise<void> {
       'To undo instead (before switch): delete ca-next.pem and ca-next-key.pem next to the bundle.',
     );
   } else if (step === 'switch') {
-    const renewed = asList(result.renewed ?? []).map((r) => `${terminalText(str(r, 'component') ?? '-')} until ${terminalText(str(r, 'not_after') ?? '-')}`);
+    const renewed = asList<RenewedJson>(result.renewed ?? []).map((r) => `${terminalText(str(r, 'component') ?? '-')} until ${terminalText(str(r, 'not_after') ?? '-')}`);
     lines.push(
       changed ? `The new CA now issues: ${ca}.` : `The CA roll is already at step switch; nothing changed. Issuing CA: ${ca}.`,
       ...(renewed.length > 0 ? [`Re-issued by it: ${renewed.join(', ')}. Live connections stay up.`] : []),

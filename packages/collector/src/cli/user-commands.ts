@@ -1,3 +1,4 @@
+import type { CreatedUserJson, UserJson, UserPasswordJson } from '@ximp/shared';
 import { asObject, jsonText, printList, str, type CommandContext } from './command-context';
 import { CliError } from './cli-error';
 import { ExitCodes } from './exit-codes';
@@ -14,7 +15,7 @@ const FIRST_SIGN_IN = 'The password is shown only this once: give it to the user
 export async function userCreate(ctx: CommandContext): Promise<void> {
   const request: Record<string, string> = { name: ctx.flags.name, role: ctx.flags.role };
   if (ctx.flags.nodes !== undefined) request.nodes = ctx.flags.nodes;
-  const created = asObject(await ctx.api.call('POST', '/api/v1/users', request));
+  const created = asObject<CreatedUserJson>(await ctx.api.call('POST', '/api/v1/users', request));
   const result = { name: str(created, 'name'), role: str(created, 'role'), nodes: str(created, 'nodes'), password: str(created, 'password') };
   printOnce(ctx, result, [
     ['name', result.name],
@@ -26,10 +27,10 @@ export async function userCreate(ctx: CommandContext): Promise<void> {
 
 /** `ximp user list`: with --output json the users as the API lists them. */
 export async function userList(ctx: CommandContext): Promise<void> {
-  const body = asObject(await ctx.api.call('GET', '/api/v1/users'));
+  const body = asObject<{ users: UserJson[] }>(await ctx.api.call('GET', '/api/v1/users'));
   if (!Array.isArray(body.users)) throw new CliError(ExitCodes.FAILED, 'unexpected answer from the collector: expected {users: [...]}');
   const rows = (body.users as unknown[]).map((u) => {
-    const user = asObject(u);
+    const user = asObject<UserJson>(u);
     return {
       name: str(user, 'name'),
       role: str(user, 'role'),
@@ -65,7 +66,7 @@ export async function userDisable(ctx: CommandContext): Promise<void> {
 /** `ximp user reset-password NAME`: a new one-time password, shown once; the user's sessions end. */
 export async function userResetPassword(ctx: CommandContext): Promise<void> {
   const name = ctx.positionals[0];
-  const reset = asObject(await ctx.api.call('POST', `/api/v1/users/${encodeURIComponent(name)}/reset-password`));
+  const reset = asObject<UserPasswordJson>(await ctx.api.call('POST', `/api/v1/users/${encodeURIComponent(name)}/reset-password`));
   const result = { name: str(reset, 'name') ?? name, password: str(reset, 'password') };
   printOnce(ctx, result, [
     ['name', result.name],
