@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap';
 import { parseNodeGlob } from '@ximp/shared';
 import { AlertHistory } from '../dist/alerting/alert-history';
-import type { StoredAlert } from '../dist/alerting/alert-instances';
+import type { KeptAlert } from '../src/alerting/alert-instances';
 import { request, startApi, type Harness } from './helpers/api-harness';
 
 const JSON_TYPE = { 'Content-Type': 'application/json' };
@@ -17,7 +17,7 @@ function scopedToken(h: Harness, role: 'monitoring-viewer' | 'monitoring-editor'
   return h.accessToken({ id: created.clientId, secret: created.clientSecret });
 }
 
-function alert(node: string | null, instance = node ?? 'api'): StoredAlert {
+function alert(node: string | null, instance = node ?? 'api'): KeptAlert {
   return { rule: node === null ? 'cert-expiry' : 'agent-down', instance, node, labels: {}, status: 'firing', activeSince: NOW, firedAt: NOW, value: 1 };
 }
 

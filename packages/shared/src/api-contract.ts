@@ -156,6 +156,44 @@ export interface RenewedJson {
   not_after: string;
 }
 
+/** An alert pending or firing, as `GET /api/v1/alerts` lists it. */
+export interface ActiveAlertJson {
+  rule: string;
+  /** The rule and its labels, one string: what the alert is keyed by. */
+  instance: string;
+  node: string | null;
+  labels: Record<string, string>;
+  status: 'pending' | 'firing';
+  active_since: string | null;
+  fired_at: string | null;
+  value: number | null;
+}
+
+/** One entry of `GET /api/v1/alerts/history`: a transition, or a delivery to a channel. */
+export interface AlertHistoryEntryJson {
+  time: string | null;
+  rule: string;
+  instance: string;
+  node: string | null;
+  event: 'pending' | 'firing' | 'resolved' | 'cleared' | 'delivery';
+  value: number | null;
+  /** Deliveries only. */
+  channel: string | null;
+  outcome: 'ok' | 'failed' | null;
+  detail: string | null;
+}
+
+/** One entry of `GET /api/v1/audit`, newest first. */
+export interface AuditEntryJson {
+  time: string;
+  actor: string;
+  action: string;
+  target: string;
+  source: string;
+  /** Only on entries that have one. */
+  reason?: string;
+}
+
 /** `GET` and `PUT /api/v1/store/retention`. */
 export interface RetentionJson {
   retention: string;

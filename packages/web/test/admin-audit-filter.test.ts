@@ -1,9 +1,10 @@
 import t from 'tap';
-import { AUDIT_LIMIT, actionOptions, auditQuery, filterAudit, rangeProblem, type AuditEntry, type AuditFilter } from '../src/pages/admin-audit-filter';
+import type { AuditEntryJson } from '@ximp/shared';
+import { AUDIT_LIMIT, actionOptions, auditQuery, filterAudit, rangeProblem, type AuditFilter } from '../src/pages/admin-audit-filter';
 
 const none: AuditFilter = { action: '', actor: '', from: '', to: '' };
 /** An entry at the given local datetime-local value. */
-function at(local: string, action: string, actor: string): AuditEntry {
+function at(local: string, action: string, actor: string): AuditEntryJson {
   return { time: new Date(local).toISOString(), action, actor, target: 't', source: '127.0.0.1' };
 }
 

@@ -10,12 +10,17 @@ export interface StoredAlert extends AlertInstance {
   labels: Record<string, string>;
 }
 
+/** A stored alert as read back: only pending and firing ones are kept. */
+export interface KeptAlert extends StoredAlert {
+  status: Exclude<AlertStatus, 'inactive'>;
+}
+
 interface Row {
   rule: string;
   instance: string;
   node: string | null;
   labels_json: string;
-  status: AlertStatus;
+  status: KeptAlert['status'];
   active_since_ms: number | null;
   fired_ms: number | null;
   value: number | null;
@@ -41,7 +46,7 @@ export class AlertInstanceStore {
     };
   }
 
-  list(): StoredAlert[] {
+  list(): KeptAlert[] {
     return (this.stmts.all.all() as Row[]).map((row) => ({
       rule: row.rule,
       instance: row.instance,

@@ -1,6 +1,7 @@
+import type { ActiveAlertJson, AlertHistoryEntryJson } from '@ximp/shared';
 import { OBJECT_NAME } from '../alerting/alert-rule';
 import type { HistoryEntry } from '../alerting/alert-history';
-import type { StoredAlert } from '../alerting/alert-instances';
+import type { KeptAlert } from '../alerting/alert-instances';
 import { alertingOf } from './alerting-deps';
 import { seesNode } from './bearer-auth';
 import { invalidRequest } from './http-error';
@@ -13,7 +14,7 @@ const DEFAULT_SINCE_MS = 24 * 3_600_000;
 const DEFAULT_LIMIT = 1000;
 const MAX_LIMIT = 10_000;
 
-export function activeAlertJson(a: StoredAlert): Record<string, unknown> {
+export function activeAlertJson(a: KeptAlert): ActiveAlertJson {
   return {
     rule: a.rule,
     instance: a.instance,
@@ -26,7 +27,7 @@ export function activeAlertJson(a: StoredAlert): Record<string, unknown> {
   };
 }
 
-export function historyJson(e: HistoryEntry): Record<string, unknown> {
+export function historyJson(e: HistoryEntry): AlertHistoryEntryJson {
   return {
     time: isoOrNull(e.timeMs),
     rule: e.rule,

@@ -1,6 +1,6 @@
 import type { Logger } from '@ximp/shared';
 import type { AlertHistory } from '../alerting/alert-history';
-import type { StoredAlert } from '../alerting/alert-instances';
+import type { KeptAlert } from '../alerting/alert-instances';
 import type { AlertRuleStore } from '../alerting/alert-rule-store';
 import type { ChannelStore } from '../alerting/channel-store';
 import type { DeliveryResult } from '../alerting/notifier';
@@ -63,7 +63,7 @@ export interface ApiDeps {
   alerting?: {
     rules: AlertRuleStore;
     channels: ChannelStore;
-    active(): StoredAlert[];
+    active(): KeptAlert[];
     history: Pick<AlertHistory, 'list'>;
     /** Sends a test notification through the channel now; the attempt is in the history. */
     testChannel(name: string): Promise<DeliveryResult>;

@@ -1,3 +1,4 @@
+import type { AuditEntryJson } from '@ximp/shared';
 import { AGENT_EVENTS_ROUTE } from './agent-events-route';
 import { AGENT_ROUTES } from './agent-routes';
 import { ALERT_CHANNEL_ROUTES } from './alert-channel-routes';
@@ -74,7 +75,7 @@ export const API_ROUTES: readonly Route[] = [
       if (!Number.isSafeInteger(limit) || limit < 1) {
         return { status: 400, body: { error: 'invalid_request', message: 'limit: expected a positive whole number' } };
       }
-      return { status: 200, body: deps.audit.list({ limit, sinceMs }) };
+      return { status: 200, body: deps.audit.list({ limit, sinceMs }) satisfies AuditEntryJson[] };
     },
   },
 ];

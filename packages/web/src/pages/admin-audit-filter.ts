@@ -1,15 +1,8 @@
+import type { AuditEntryJson } from '@ximp/shared';
 /**
  * The audit page's filters. `GET /api/v1/audit` takes `since` and `limit`; the action, the actor
  * and the end of the time range are applied here to what it answered.
  */
-
-export interface AuditEntry {
-  time: string;
-  actor: string;
-  action: string;
-  target: string;
-  source: string;
-}
 
 export interface AuditFilter {
   /** Exact action, or '' for any. */
@@ -72,7 +65,7 @@ function endMs(value: string): number | null {
 }
 
 /** The entries that pass the filters the API does not apply. */
-export function filterAudit(entries: readonly AuditEntry[], f: AuditFilter): AuditEntry[] {
+export function filterAudit(entries: readonly AuditEntryJson[], f: AuditFilter): AuditEntryJson[] {
   const end = endMs(f.to);
   const actor = f.actor.trim().toLowerCase();
   return entries.filter(
@@ -81,7 +74,7 @@ export function filterAudit(entries: readonly AuditEntry[], f: AuditFilter): Aud
 }
 
 /** The action choices: every known action and any other the entries hold, sorted. */
-export function actionOptions(entries: readonly AuditEntry[]): string[] {
+export function actionOptions(entries: readonly AuditEntryJson[]): string[] {
   return [...new Set<string>([...KNOWN_AUDIT_ACTIONS, ...entries.map((e) => e.action)])].sort();
 }
 

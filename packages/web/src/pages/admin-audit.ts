@@ -1,9 +1,10 @@
+import type { AuditEntryJson } from '@ximp/shared';
 import { api } from '../api.js';
 import { field, notice, table } from '../components.js';
 import { clear, h } from '../dom.js';
 import { timeCell } from '../format.js';
 import type { Page } from '../page.js';
-import { AUDIT_LIMIT, actionOptions, auditQuery, filterAudit, rangeProblem, type AuditEntry, type AuditFilter } from './admin-audit-filter.js';
+import { AUDIT_LIMIT, actionOptions, auditQuery, filterAudit, rangeProblem, type AuditFilter } from './admin-audit-filter.js';
 import { errorSlot, loadInto, onSubmit, select } from './admin-parts.js';
 
 /** SPEC §10: every change made through the API or the dashboard, newest first; admin only. */
@@ -31,7 +32,7 @@ export const adminAuditPage: Page = (root) => {
     const problem = rangeProblem(f);
     if (problem !== null) throw new Error(problem);
     await loadInto(listBox, async () => {
-      const entries = await api.get<AuditEntry[]>(`/api/v1/audit${auditQuery(f)}`);
+      const entries = await api.get<AuditEntryJson[]>(`/api/v1/audit${auditQuery(f)}`);
       addActions(entries);
       const shown = filterAudit(entries, f);
       const filtered = f.action !== '' || f.actor.trim() !== '' || f.from !== '' || f.to !== '';
@@ -62,7 +63,7 @@ export const adminAuditPage: Page = (root) => {
   };
 
   /** Offers any action the collector recorded that the list does not know yet. */
-  const addActions = (entries: AuditEntry[]): void => {
+  const addActions = (entries: AuditEntryJson[]): void => {
     const have = new Set([...action.options].map((o) => o.value));
     for (const a of actionOptions(entries)) if (!have.has(a)) action.append(h('option', { value: a }, a));
   };

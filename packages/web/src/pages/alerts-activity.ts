@@ -1,33 +1,9 @@
+import type { ActiveAlertJson, AlertHistoryEntryJson } from '@ximp/shared';
 import { api } from '../api.js';
 import { field, notice, table } from '../components.js';
 import { h } from '../dom.js';
 import { timeCell } from '../format.js';
 import { errorSlot, loadInto, onClickAction, onSubmit, select } from './admin-parts.js';
-
-/** `GET /api/v1/alerts` rows. */
-interface ActiveAlert {
-  rule: string;
-  instance: string;
-  node: string | null;
-  labels: Record<string, string>;
-  status: 'pending' | 'firing';
-  active_since: string | null;
-  fired_at: string | null;
-  value: number | null;
-}
-
-/** `GET /api/v1/alerts/history` rows. */
-interface HistoryEntry {
-  time: string | null;
-  rule: string;
-  instance: string;
-  node: string | null;
-  event: 'pending' | 'firing' | 'resolved' | 'cleared' | 'delivery';
-  value: number | null;
-  channel: string | null;
-  outcome: 'ok' | 'failed' | null;
-  detail: string | null;
-}
 
 const HISTORY_LIMIT = 1000;
 const REFRESH_MS = 30_000;
@@ -54,7 +30,7 @@ export function activeSection(): { el: HTMLElement; stop: () => void } {
   const slot = errorSlot();
   const refresh = (): Promise<void> =>
     loadInto(box, async () => {
-      const alerts = await api.get<ActiveAlert[]>('/api/v1/alerts');
+      const alerts = await api.get<ActiveAlertJson[]>('/api/v1/alerts');
       return table(
         [
           { label: 'Status', cell: (a) => h('span', { class: `state alert-${a.status}` }, a.status) },
@@ -106,7 +82,7 @@ export function historySection(): HTMLElement {
     if (rule.value.trim() !== '') query.set('rule', rule.value.trim());
     const filtered = node.value.trim() !== '' || rule.value.trim() !== '';
     return loadInto(box, async () => {
-      const entries = await api.get<HistoryEntry[]>(`/api/v1/alerts/history?${query.toString()}`);
+      const entries = await api.get<AlertHistoryEntryJson[]>(`/api/v1/alerts/history?${query.toString()}`);
       return [
         entries.length >= HISTORY_LIMIT ? notice('info', `Only the newest ${HISTORY_LIMIT} entries are shown; choose a shorter period or a node or rule.`) : null,
         table(
