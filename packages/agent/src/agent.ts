@@ -171,6 +171,8 @@ export class Agent {
   private schedule(): void {
     if (this.stopping) return;
     if (this.timer) clearInterval(this.timer);
+    // A fixed cadence, not a PeriodicTask's wait after each run: samples land on the interval's
+    // grid however long a cycle took (collectOnce skips a cycle while one is still running).
     this.timer = setInterval(() => void this.collectOnce(), this.config.intervalMs);
     void this.collectOnce();
   }

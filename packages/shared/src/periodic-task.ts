@@ -61,7 +61,8 @@ export class PeriodicTask {
   }
 
   private schedule(): void {
-    if (!this.started) return;
+    // A run that ends after a stop and a new start finds the new start's wait already set: one chain only.
+    if (!this.started || this.timer) return;
     const wait = this.nextWaitMs();
     this.timer = setTimeout(() => {
       this.timer = undefined;

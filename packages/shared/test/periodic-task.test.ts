@@ -71,3 +71,28 @@ t.test('jitter lengthens each wait by up to that share of the period', async (t)
   t.equal(at(0.1, 1), 1100);
   t.equal(at(5, 1), 2000, 'jitter is capped at one period');
 });
+
+t.test('stopped and started again while a timed run is in progress: one chain of runs, not two', async (t) => {
+  let runs = 0;
+  let release: () => void = () => undefined;
+  const task = new PeriodicTask({
+    run: () => {
+      runs++;
+      if (runs === 1) return new Promise<void>((resolve) => (release = resolve));
+    },
+    everyMs: 30,
+    runAtStart: false,
+    onError: () => t.fail('no error'),
+  });
+  task.start();
+  await sleep(45); // the first timed run is in progress, held
+  t.equal(runs, 1);
+  task.stop();
+  task.start(); // waits a period again
+  release(); // the held run ends: its chain must not carry on beside the new one
+  await sleep(200);
+  task.stop();
+  // One chain runs about every 30 ms (at most 7 runs more in 200 ms, fewer on a busy machine); two
+  // chains run about twice as often (12 measured).
+  t.ok(runs - 1 >= 1 && runs - 1 <= 8, `one run per period (${runs - 1} runs in 200 ms)`);
+});

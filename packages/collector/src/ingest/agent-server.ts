@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContextOptions } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AGENT_PATH, CloseCodes, NODE_HEADER, SUBPROTOCOL, ThrottledLog, isNodeName, serverTlsOptions } from '@ximp/shared';
+import { AGENT_PATH, CloseCodes, NODE_HEADER, PeriodicTask, SUBPROTOCOL, ThrottledLog, isNodeName, serverTlsOptions } from '@ximp/shared';
 import type { FaultReporter } from '../fault-reporter';
 import { addressKey } from '../net/address-key';
 import { ConnectionGuard, LISTEN_BACKLOG, type ConnectionGuardCounters } from '../net/connection-guard';
@@ -96,7 +96,7 @@ export class AgentServer {
   /** Live sessions per token id, oldest first. */
   private readonly byToken = new Map<string, AgentSession[]>();
   private readonly delayed = new Set<NodeJS.Timeout>();
-  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly lastUsedFlush: PeriodicTask;
 
   constructor(private readonly options: AgentServerOptions) {
     const { log, now } = options.session;
@@ -111,6 +111,8 @@ export class AgentServer {
       refusals: this.refusals,
       counters: this.counters,
     });
+    // flushLastUsed reports its own failures.
+    this.lastUsedFlush = new PeriodicTask({ run: () => this.flushLastUsed(), everyMs: LAST_USED_FLUSH_MS, runAtStart: false, onError: () => undefined });
   }
 
   async start(): Promise<void> {
@@ -145,8 +147,7 @@ export class AgentServer {
         resolve();
       });
     });
-    this.flushTimer = setInterval(() => this.flushLastUsed(), LAST_USED_FLUSH_MS);
-    this.flushTimer.unref();
+    this.lastUsedFlush.start();
   }
 
   address(): { host: string; port: number } {
@@ -195,8 +196,7 @@ export class AgentServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    if (this.flushTimer) clearInterval(this.flushTimer);
-    this.flushTimer = undefined;
+    this.lastUsedFlush.stop();
     const closing = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const timer of this.delayed) clearTimeout(timer);
     this.delayed.clear();

@@ -1,4 +1,4 @@
-import { CloseCodes, type ThrottledLog } from '@ximp/shared';
+import { CloseCodes, PeriodicTask, type ThrottledLog } from '@ximp/shared';
 
 /** A session that stopped acknowledging because a remote store's queue was full. */
 export interface HeldSession {
@@ -25,9 +25,16 @@ export interface BackPressureDeps {
  */
 export class BackPressure {
   private readonly held = new Set<HeldSession>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly polling: PeriodicTask;
 
-  constructor(private readonly deps: BackPressureDeps) {}
+  constructor(private readonly deps: BackPressureDeps) {
+    this.polling = new PeriodicTask({
+      run: () => this.poll(),
+      everyMs: deps.pollMs ?? 1000,
+      runAtStart: false,
+      onError: (err) => deps.log.report('error', 'back_pressure_poll', { err: (err as Error).message }, 'checking remote store queues failed'),
+    });
+  }
 
   hold(session: HeldSession, reason: string): void {
     this.held.add(session);
@@ -37,10 +44,7 @@ export class BackPressure {
       { node: session.node, reason, held_sessions: this.held.size },
       'remote store queue full: not acknowledging agents (their spools keep the data)',
     );
-    if (!this.timer) {
-      this.timer = setInterval(() => this.poll(), this.deps.pollMs ?? 1000);
-      this.timer.unref();
-    }
+    this.polling.start();
   }
 
   /** A held session ended on its own. */
@@ -73,7 +77,6 @@ export class BackPressure {
   }
 
   private stopTimer(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.polling.stop();
   }
 }

@@ -1,5 +1,5 @@
 import type { HostFacts, Logger } from '@ximp/shared';
-import { CloseCodes } from '@ximp/shared';
+import { CloseCodes, PeriodicTask } from '@ximp/shared';
 import type { AgentConnectInfo } from './agent-record-store';
 import { connectedState, type AgentState, type AgentView, type NodeState } from './agent-state';
 
@@ -81,9 +81,17 @@ export class AgentRegistry {
   private readonly disconnects = new Map<string, number>();
   private recordWriteScheduled = false;
   private readonly listeners = new Set<AgentChangeListener>();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly flushing: PeriodicTask;
 
-  constructor(private readonly deps: AgentRegistryDeps) {}
+  constructor(private readonly deps: AgentRegistryDeps) {
+    // flush() guards its own writes; onError only sees what escapes it.
+    this.flushing = new PeriodicTask({
+      run: () => this.flush(),
+      everyMs: deps.flushIntervalMs ?? 1000,
+      runAtStart: false,
+      onError: (err) => deps.log.error({ err }, 'agent registry flush failed'),
+    });
+  }
 
   /**
    * Calls `listener` with the node on every connect, disconnect and change to ACTIVE (the live
@@ -106,14 +114,11 @@ export class AgentRegistry {
   }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.flush(), this.deps.flushIntervalMs ?? 1000);
-    this.timer.unref();
+    this.flushing.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.flushing.stop();
     this.flush();
   }
 

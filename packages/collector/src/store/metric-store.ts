@@ -1,4 +1,4 @@
-import { ErrorCodes, XimpError, type Label, type Lifecycle, type OnError } from '@ximp/shared';
+import { ErrorCodes, PeriodicTask, XimpError, type Label, type Lifecycle, type OnError } from '@ximp/shared';
 import { DEFAULT_COLLECTOR_CONFIG } from '../config';
 import type { Database } from './database';
 import type { ForwardTarget, SeriesDescription } from './forward-target';
@@ -149,7 +149,7 @@ export class MetricStore implements Lifecycle {
   private carried: Map<string, { sequence: number }>[] = [];
   private readonly checkpointIntervalMs: number;
   private checkpointer: WalCheckpointer | undefined;
-  private checkpointTimer: NodeJS.Timeout | undefined;
+  private checkpoints: PeriodicTask | undefined;
   private checkpointing: Promise<void> | undefined;
   /** True while the checkpoint worker copies the last frames: commits wait, so the next one restarts the WAL. */
   private commitsHeld = false;
@@ -286,8 +286,9 @@ export class MetricStore implements Lifecycle {
     if (this.checkpointIntervalMs > 0) {
       this.checkpointer = this.createCheckpointer();
       this.db.pragma('wal_autocheckpoint = 0');
-      this.checkpointTimer = setInterval(() => this.checkpointRound(), this.checkpointIntervalMs);
-      this.checkpointTimer.unref();
+      // checkpointRound never throws and keeps one round at a time itself.
+      this.checkpoints = new PeriodicTask({ run: () => this.checkpointRound(), everyMs: this.checkpointIntervalMs, runAtStart: false, onError: () => undefined });
+      this.checkpoints.start();
     }
   }
 
@@ -657,8 +658,8 @@ export class MetricStore implements Lifecycle {
   }
 
   private fallBackToAutoCheckpoint(): void {
-    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
-    this.checkpointTimer = undefined;
+    this.checkpoints?.stop();
+    this.checkpoints = undefined;
     this.checkpointer = undefined;
     try {
       this.db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
@@ -668,8 +669,8 @@ export class MetricStore implements Lifecycle {
   }
 
   private async stopCheckpoints(): Promise<void> {
-    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
-    this.checkpointTimer = undefined;
+    this.checkpoints?.stop();
+    this.checkpoints = undefined;
     const checkpointer = this.checkpointer;
     this.checkpointer = undefined;
     if (this.checkpointing) await this.checkpointing;

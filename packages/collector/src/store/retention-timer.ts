@@ -1,4 +1,4 @@
-import type { Logger } from '@ximp/shared';
+import { PeriodicTask, type Logger } from '@ximp/shared';
 import type { FaultReporter } from '../fault-reporter';
 
 export interface RetentionTimerDeps {
@@ -14,20 +14,19 @@ export interface RetentionTimerDeps {
 
 /** Deletes stored batches older than the retention (and the series left unused), once at start and then every hour. */
 export class RetentionTimer {
-  private timer: NodeJS.Timeout | undefined;
+  private readonly task: PeriodicTask;
 
-  constructor(private readonly deps: RetentionTimerDeps) {}
+  constructor(private readonly deps: RetentionTimerDeps) {
+    // runOnce reports its own failures; a pass runs at start, then every period.
+    this.task = new PeriodicTask({ run: () => void this.runOnce(), everyMs: deps.everyMs ?? 3600_000, onError: () => undefined });
+  }
 
   start(): void {
-    if (this.timer) return;
-    this.runOnce();
-    this.timer = setInterval(() => this.runOnce(), this.deps.everyMs ?? 3600_000);
-    this.timer.unref();
+    this.task.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.task.stop();
   }
 
   runOnce(): number {

@@ -1,4 +1,4 @@
-import { ErrorCodes, XimpError, type Label, type Logger } from '@ximp/shared';
+import { ErrorCodes, PeriodicTask, XimpError, type Label, type Logger } from '@ximp/shared';
 import type { FaultReporter } from '../fault-reporter';
 import type { AppendOptions, StoredBatch } from './metric-store';
 
@@ -30,20 +30,26 @@ export interface UpSeriesWriterDeps {
  * rounds, each skip reported as a fault.
  */
 export class UpSeriesWriter {
-  private timer: NodeJS.Timeout | undefined;
+  private readonly task: PeriodicTask;
   private inFlight: Promise<void> | undefined;
 
-  constructor(private readonly deps: UpSeriesWriterDeps) {}
+  constructor(private readonly deps: UpSeriesWriterDeps) {
+    // The task only paces the rounds; it does not wait for one (writeOnce skips and reports a
+    // round while the one before is not stored), and writeOnce reports its own failures.
+    this.task = new PeriodicTask({
+      run: () => void this.writeOnce(),
+      everyMs: deps.intervalMs ?? 10_000,
+      runAtStart: false,
+      onError: () => undefined,
+    });
+  }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.writeOnce(), this.deps.intervalMs ?? 10_000);
-    this.timer.unref();
+    this.task.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.task.stop();
   }
 
   /** Writes one round; resolves once every batch of it is stored or failed (never rejects). */
