@@ -194,6 +194,35 @@ export interface AuditEntryJson {
   reason?: string;
 }
 
+/** One chart of a dashboard: a metric shaped for drawing; the node is chosen when it is drawn. */
+export interface DashboardPanelJson {
+  title: string;
+  metric: string;
+  matchers: Record<string, string>;
+  /** As stored, or per-second rate (counters). */
+  function: 'raw' | 'rate';
+  /** `none`: one line per series. */
+  aggregation: 'none' | 'avg' | 'min' | 'max' | 'sum';
+  /** Labels the aggregation keeps (one line per value); absent: one line in all. */
+  by?: string[];
+  unit: 'bytes' | 'percent' | 'seconds' | 'bytes/s' | 'none';
+}
+
+/** A saved dashboard, as `GET /api/v1/dashboards/{id}` answers it and the list holds it. */
+export interface DashboardJson {
+  id: string;
+  name: string;
+  builtin: boolean;
+  panels: DashboardPanelJson[];
+  created_by: string;
+  updated_at: string | null;
+}
+
+/** `GET /api/v1/dashboards`. */
+export interface DashboardListJson {
+  dashboards: DashboardJson[];
+}
+
 /** `GET` and `PUT /api/v1/store/retention`. */
 export interface RetentionJson {
   retention: string;

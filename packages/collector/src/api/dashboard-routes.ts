@@ -1,3 +1,4 @@
+import type { DashboardJson, DashboardListJson } from '@ximp/shared';
 import { DASHBOARD_ID, parseDashboard } from '../dashboards/dashboard';
 import type { Dashboard } from '../dashboards/dashboard-store';
 import type { ApiDeps } from './api-deps';
@@ -7,7 +8,7 @@ import { readJsonText } from './request-body';
 import type { Route } from './route-table';
 
 /** A dashboard as the API answers it (dashboard contract). */
-export function dashboardJson(d: Dashboard): Record<string, unknown> {
+export function dashboardJson(d: Dashboard): DashboardJson {
   return { id: d.id, name: d.name, builtin: d.builtin, panels: d.panels, created_by: d.createdBy, updated_at: isoOrNull(d.updatedMs) };
 }
 
@@ -36,7 +37,7 @@ export const DASHBOARD_ROUTES: readonly Route[] = [
     method: 'GET',
     pattern: '/api/v1/dashboards',
     permission: 'dashboards:read',
-    handler: ({ deps }) => ({ status: 200, body: { dashboards: dashboardsOf(deps).list().map(dashboardJson) } }),
+    handler: ({ deps }) => ({ status: 200, body: { dashboards: dashboardsOf(deps).list().map(dashboardJson) } satisfies DashboardListJson }),
   },
   {
     method: 'GET',

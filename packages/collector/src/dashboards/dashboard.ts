@@ -1,27 +1,17 @@
-import { ConfigError, ConfigReader, parseConfigYaml } from '@ximp/shared';
+import { ConfigError, ConfigReader, parseConfigYaml, type DashboardPanelJson } from '@ximp/shared';
 import { AGGREGATES, MAX_MATCHERS, labelNameProblem, readMatchers, readMetricName } from '../alerting/alert-rule';
 
+/** One chart of a dashboard (the API contract's): the client reads the series and applies the rest. */
+export type Panel = DashboardPanelJson;
+export type PanelFunction = Panel['function'];
+export type PanelAggregation = Panel['aggregation'];
+export type PanelUnit = Panel['unit'];
+
 /** How a panel turns stored samples into a line: as stored, or per-second rate (counters). */
-export const PANEL_FUNCTIONS = ['raw', 'rate'] as const;
+export const PANEL_FUNCTIONS = ['raw', 'rate'] as const satisfies readonly PanelFunction[];
 /** The alert rules' aggregates, plus `none` (one line per series). */
-export const PANEL_AGGREGATIONS = ['none', ...AGGREGATES] as const;
-export const PANEL_UNITS = ['bytes', 'percent', 'seconds', 'bytes/s', 'none'] as const;
-
-export type PanelFunction = (typeof PANEL_FUNCTIONS)[number];
-export type PanelAggregation = (typeof PANEL_AGGREGATIONS)[number];
-export type PanelUnit = (typeof PANEL_UNITS)[number];
-
-/** One chart of a dashboard (dashboard contract): the client reads the series and applies the rest. */
-export interface Panel {
-  title: string;
-  metric: string;
-  matchers: Record<string, string>;
-  function: PanelFunction;
-  aggregation: PanelAggregation;
-  /** Labels the aggregation keeps (one line per value); absent = one line in all. */
-  by?: string[];
-  unit: PanelUnit;
-}
+export const PANEL_AGGREGATIONS = ['none', ...AGGREGATES] as const satisfies readonly PanelAggregation[];
+export const PANEL_UNITS = ['bytes', 'percent', 'seconds', 'bytes/s', 'none'] as const satisfies readonly PanelUnit[];
 
 /** What a caller writes: the rest (id, builtin, created_by, updated_at) the server decides. */
 export interface DashboardInput {

@@ -1,17 +1,10 @@
+import type { DashboardPanelJson } from '@ximp/shared';
 import { evaluate, seriesName, type Aggregation, type Labels, type PanelFunction, type Series } from './series-math';
 
-export type Unit = 'bytes' | 'percent' | 'seconds' | 'bytes/s' | 'none';
+export type Unit = DashboardPanelJson['unit'];
 
-/** A saved dashboard's panel (the contract's `Panel`). */
-export interface Panel {
-  title: string;
-  metric: string;
-  matchers: Labels;
-  function: PanelFunction;
-  aggregation: Aggregation;
-  by?: string[];
-  unit: Unit;
-}
+/** A saved dashboard's panel. */
+export type Panel = DashboardPanelJson;
 
 /** One query of a chart: a metric shaped like a panel, its lines named and scaled. */
 export interface LineQuery {

@@ -1,3 +1,5 @@
+import type { DashboardPanelJson } from '@ximp/shared';
+
 /**
  * What the browser computes from stored series before drawing (the server only reads): counter
  * rates, label matching, aggregation across series, and the arrays uPlot draws.
@@ -9,8 +11,8 @@ export interface Series {
   points: Point[];
 }
 
-export type PanelFunction = 'raw' | 'rate';
-export type Aggregation = 'none' | 'sum' | 'avg' | 'max' | 'min';
+export type PanelFunction = DashboardPanelJson['function'];
+export type Aggregation = DashboardPanelJson['aggregation'];
 
 /** Labels the store adds to every series; never worth a place in a legend. */
 const NOISE_LABELS = new Set(['__name__', 'instance', 'job', 'node']);

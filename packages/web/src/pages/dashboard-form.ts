@@ -1,10 +1,10 @@
+import type { DashboardJson } from '@ximp/shared';
 import { api, errorText } from '../api';
 import type { Panel, Unit } from '../charts/chart-spec';
 import type { Aggregation, PanelFunction } from '../charts/series-math';
 import { field, notice } from '../components';
 import { h } from '../dom';
 import { formatMatchers, parseBy, parseMatchers } from './dashboard-panel-text';
-import type { Dashboard } from './dashboard-types';
 
 const FUNCTIONS: PanelFunction[] = ['raw', 'rate'];
 const AGGREGATIONS: Aggregation[] = ['none', 'sum', 'avg', 'max', 'min'];
@@ -67,7 +67,7 @@ function panelInputs(panel: Panel, onRemove: (p: PanelInputs) => void): PanelInp
  * The create/edit form of a dashboard: its name and panels. Saves with POST (new) or PUT and
  * calls `onSaved` with the server's answer.
  */
-export function dashboardForm(existing: Dashboard | null, onSaved: (d: Dashboard) => void, onCancel?: () => void): HTMLElement {
+export function dashboardForm(existing: DashboardJson | null, onSaved: (d: DashboardJson) => void, onCancel?: () => void): HTMLElement {
   const status = h('div');
   const name = h('input', { type: 'text', required: true, maxlength: 100, value: existing?.name ?? '' });
   const panelsBox = h('div', { class: 'panels' });
@@ -110,7 +110,7 @@ export function dashboardForm(existing: Dashboard | null, onSaved: (d: Dashboard
       return;
     }
     save.disabled = true;
-    const request = existing ? api.put<Dashboard>(`/api/v1/dashboards/${encodeURIComponent(existing.id)}`, body) : api.post<Dashboard>('/api/v1/dashboards', body);
+    const request = existing ? api.put<DashboardJson>(`/api/v1/dashboards/${encodeURIComponent(existing.id)}`, body) : api.post<DashboardJson>('/api/v1/dashboards', body);
     request.then(
       (saved) => onSaved(saved),
       (err: unknown) => {

@@ -1,4 +1,4 @@
-import type { AgentJson } from '@ximp/shared';
+import type { AgentJson, DashboardJson } from '@ximp/shared';
 import { api, ApiError, errorText } from '../api';
 import { drawChartGrid } from '../charts/chart-grid';
 import { panelChart } from '../charts/chart-spec';
@@ -10,7 +10,6 @@ import { timeCell } from '../format';
 import type { Page } from '../page';
 import { can } from '../session';
 import { dashboardForm } from './dashboard-form';
-import type { Dashboard } from './dashboard-types';
 
 /** Keeps a query parameter in the URL without a navigation. */
 function setParam(name: string, value: string): void {
@@ -30,7 +29,7 @@ export const dashboardPage: Page = (root, ctx) => {
   const chartsSlot = h('div');
   root.append(h('p', null, h('a', { href: '/dashboards' }, '← Dashboards')), heading, meta, status, editSlot, h('h2', null, 'Panels'), controls, chartsSlot);
 
-  let dashboard: Dashboard | null = null;
+  let dashboard: DashboardJson | null = null;
   let removeCharts: (() => void) | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let gone = false;
@@ -59,7 +58,7 @@ export const dashboardPage: Page = (root, ctx) => {
     draw();
   });
 
-  const show = (d: Dashboard): void => {
+  const show = (d: DashboardJson): void => {
     dashboard = d;
     heading.textContent = d.name;
     document.title = `${d.name} — XIMP`;
@@ -94,7 +93,7 @@ export const dashboardPage: Page = (root, ctx) => {
     }
   };
 
-  Promise.all([api.get<Dashboard>(`/api/v1/dashboards/${encodeURIComponent(id)}`), api.get<AgentJson[]>('/api/v1/agents')]).then(
+  Promise.all([api.get<DashboardJson>(`/api/v1/dashboards/${encodeURIComponent(id)}`), api.get<AgentJson[]>('/api/v1/agents')]).then(
     ([d, agents]) => {
       if (gone) return;
       const nodes = agents.map((a) => a.node).sort();

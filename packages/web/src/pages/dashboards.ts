@@ -1,3 +1,4 @@
+import type { DashboardJson, DashboardListJson } from '@ximp/shared';
 import { api, errorText } from '../api';
 import { notice, table, type Column } from '../components';
 import { h } from '../dom';
@@ -5,9 +6,8 @@ import { timeCell } from '../format';
 import type { Page } from '../page';
 import { can } from '../session';
 import { dashboardForm } from './dashboard-form';
-import type { Dashboard } from './dashboard-types';
 
-const COLUMNS: Column<Dashboard>[] = [
+const COLUMNS: Column<DashboardJson>[] = [
   { label: 'Name', cell: (d) => h('a', { href: `/dashboards/${encodeURIComponent(d.id)}` }, d.name) },
   { label: 'Panels', class: 'num', cell: (d) => String(d.panels.length) },
   { label: 'Kind', cell: (d) => (d.builtin ? 'built-in' : 'saved') },
@@ -38,7 +38,7 @@ export const dashboardsPage: Page = (root, ctx) => {
     });
     root.append(h('section', { 'aria-label': 'Create a dashboard' }, newButton, formSlot));
   }
-  api.get<{ dashboards: Dashboard[] }>('/api/v1/dashboards').then(
+  api.get<DashboardListJson>('/api/v1/dashboards').then(
     ({ dashboards }) => {
       list.replaceChildren(table(COLUMNS, dashboards, { empty: 'No dashboards yet.', caption: 'Dashboards', captionHidden: true }));
     },
