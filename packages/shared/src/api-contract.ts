@@ -194,6 +194,36 @@ export interface AuditEntryJson {
   reason?: string;
 }
 
+export type AlertRuleKind = 'agent_down' | 'threshold' | 'token_expiry' | 'certificate_expiry';
+
+/** An alert rule as written (the body of POST and PUT) and read back; the settings by kind. */
+export interface AlertRuleJson {
+  name: string;
+  kind: AlertRuleKind;
+  /** threshold only: the metric, its series' labels, how they combine, and the comparison. */
+  metric?: string;
+  matchers?: Record<string, string>;
+  aggregate?: string;
+  /** threshold only: per-second rate over this window (counters); absent: the value itself. */
+  rate?: string;
+  op?: string;
+  value?: number;
+  /** token_expiry and certificate_expiry: fires when expiry is this close. */
+  within?: string;
+  for: string;
+  /** Only nodes matching this glob; null: every node. */
+  nodes: string | null;
+  channels: string[];
+  enabled: boolean;
+}
+
+/** A rule as `GET /api/v1/alert-rules` answers it: the rule and what the collector keeps of it. */
+export interface StoredAlertRuleJson extends AlertRuleJson {
+  built_in: boolean;
+  created: string | null;
+  updated: string | null;
+}
+
 /** One chart of a dashboard: a metric shaped for drawing; the node is chosen when it is drawn. */
 export interface DashboardPanelJson {
   title: string;

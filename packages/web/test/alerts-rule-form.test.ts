@@ -1,8 +1,9 @@
 import t from 'tap';
-import { parseMatchers, ruleBody, ruleCondition, ruleFormValues, splitList, type AlertRuleJson } from '../src/pages/alerts-rule-form';
+import type { StoredAlertRuleJson } from '@ximp/shared';
+import { parseMatchers, ruleBody, ruleCondition, ruleFormValues, splitList } from '../src/pages/alerts-rule-form';
 
 t.test('an existing threshold rule fills the form and comes back as the same body', async (t) => {
-  const rule: AlertRuleJson = {
+  const rule: StoredAlertRuleJson = {
     name: 'cpu-high',
     kind: 'threshold',
     metric: 'node_cpu_seconds_total',
@@ -16,6 +17,8 @@ t.test('an existing threshold rule fills the form and comes back as the same bod
     channels: ['ops', 'pager'],
     enabled: false,
     built_in: false,
+    created: null,
+    updated: null,
   };
   const values = ruleFormValues(rule);
   t.equal(values.matchers, 'mode=user, cpu=0');

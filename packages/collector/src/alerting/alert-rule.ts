@@ -9,11 +9,13 @@ import {
   formatDuration,
   parseConfigYaml,
   parseNodeGlob,
+  type AlertRuleJson,
+  type AlertRuleKind,
   type NodeGlob,
 } from '@ximp/shared';
 
-export const RULE_KINDS = ['agent_down', 'threshold', 'token_expiry', 'certificate_expiry'] as const;
-export type RuleKind = (typeof RULE_KINDS)[number];
+export type RuleKind = AlertRuleKind;
+export const RULE_KINDS = ['agent_down', 'threshold', 'token_expiry', 'certificate_expiry'] as const satisfies readonly RuleKind[];
 
 export const AGGREGATES = ['avg', 'min', 'max', 'sum'] as const;
 export type Aggregate = (typeof AGGREGATES)[number];
@@ -153,22 +155,27 @@ export function parseAlertRule(text: string, fileName: string): AlertRule {
 }
 
 /** The rule as the API answers it and as a file would hold it (the same keys, durations as text). */
-export function alertRuleJson(rule: AlertRule): Record<string, unknown> {
-  const out: Record<string, unknown> = { name: rule.name, kind: rule.kind };
-  if (rule.kind === 'threshold') {
-    out.metric = rule.metric;
-    out.matchers = { ...rule.matchers };
-    out.aggregate = rule.aggregate;
-    if (rule.rateMs !== null) out.rate = formatDuration(rule.rateMs);
-    out.op = rule.op;
-    out.value = rule.value;
-  }
-  if (rule.kind === 'token_expiry' || rule.kind === 'certificate_expiry') out.within = formatDuration(rule.withinMs);
-  out.for = formatDuration(rule.forMs);
-  out.nodes = rule.nodes?.text ?? null;
-  out.channels = [...rule.channels];
-  out.enabled = rule.enabled;
-  return out;
+export function alertRuleJson(rule: AlertRule): AlertRuleJson {
+  // Keys in this order: the CLI prints them so.
+  return {
+    name: rule.name,
+    kind: rule.kind,
+    ...(rule.kind === 'threshold'
+      ? {
+          metric: rule.metric ?? undefined,
+          matchers: { ...rule.matchers },
+          aggregate: rule.aggregate,
+          ...(rule.rateMs !== null ? { rate: formatDuration(rule.rateMs) } : {}),
+          op: rule.op,
+          value: rule.value,
+        }
+      : {}),
+    ...(rule.kind === 'token_expiry' || rule.kind === 'certificate_expiry' ? { within: formatDuration(rule.withinMs) } : {}),
+    for: formatDuration(rule.forMs),
+    nodes: rule.nodes?.text ?? null,
+    channels: [...rule.channels],
+    enabled: rule.enabled,
+  };
 }
 
 /** `value op threshold`. */

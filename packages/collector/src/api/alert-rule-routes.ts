@@ -1,3 +1,4 @@
+import type { StoredAlertRuleJson } from '@ximp/shared';
 import { OBJECT_NAME, alertRuleJson, parseAlertRule, type AlertRule } from '../alerting/alert-rule';
 import type { StoredAlertRule } from '../alerting/alert-rule-store';
 import { alertingOf } from './alerting-deps';
@@ -8,7 +9,7 @@ import { readJsonText } from './request-body';
 import type { Route } from './route-table';
 
 /** A rule as the API answers it: the object as written, plus what the store knows. */
-export function storedRuleJson(stored: StoredAlertRule): Record<string, unknown> {
+export function storedRuleJson(stored: StoredAlertRule): StoredAlertRuleJson {
   return { ...alertRuleJson(stored.rule), built_in: stored.builtIn, created: isoOrNull(stored.createdMs), updated: isoOrNull(stored.updatedMs) };
 }
 

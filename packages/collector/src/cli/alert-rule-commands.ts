@@ -1,3 +1,4 @@
+import type { AlertRuleJson } from '@ximp/shared';
 import { alertRuleJson, parseAlertRule } from '../alerting/alert-rule';
 import { alertFieldCell } from './alert-field-cell';
 import { parseAlertFile, readAlertFile } from './alert-file';
@@ -39,7 +40,7 @@ function printRule(ctx: CommandContext, rule: Record<string, unknown>, note: str
  * The rule of `--file`, checked here with the collector's own reader (problems as FILE:LINE:COL,
  * exit 2, nothing sent) and sent as the JSON object the API takes.
  */
-async function ruleFromFile(ctx: CommandContext): Promise<Record<string, unknown>> {
+async function ruleFromFile(ctx: CommandContext): Promise<AlertRuleJson> {
   const file = await readAlertFile(ctx.flags.file);
   return alertRuleJson(parseAlertFile(ctx, file, 'alert rule', parseAlertRule));
 }

@@ -1,3 +1,4 @@
+import type { AlertRuleJson, AlertRuleKind } from '@ximp/shared';
 /**
  * The alert rule editor's values and the JSON body it sends (SPEC §14). The form holds text; the
  * body holds only the keys the rule's kind takes, so switching kinds never sends a stray setting
@@ -5,8 +6,8 @@
  * collector, whose message is shown next to the form.
  */
 
-export const RULE_KINDS = ['agent_down', 'threshold', 'token_expiry', 'certificate_expiry'] as const;
-export type RuleKind = (typeof RULE_KINDS)[number];
+export type RuleKind = AlertRuleKind;
+export const RULE_KINDS = ['agent_down', 'threshold', 'token_expiry', 'certificate_expiry'] as const satisfies readonly RuleKind[];
 
 export const RULE_AGGREGATES = ['avg', 'min', 'max', 'sum'] as const;
 export const RULE_COMPARISONS = ['>', '>=', '<', '<=', '==', '!='] as const;
@@ -20,26 +21,6 @@ export const RULE_KIND_FIELDS: Readonly<Record<RuleKind, readonly RuleField[]>> 
 };
 
 export type RuleField = 'metric' | 'matchers' | 'aggregate' | 'rate' | 'op' | 'value' | 'within' | 'nodes';
-
-/** A rule as `GET /api/v1/alert-rules` answers it. */
-export interface AlertRuleJson {
-  name: string;
-  kind: RuleKind;
-  metric?: string;
-  matchers?: Record<string, string>;
-  aggregate?: string;
-  rate?: string;
-  op?: string;
-  value?: number;
-  within?: string;
-  for: string;
-  nodes: string | null;
-  channels: string[];
-  enabled: boolean;
-  built_in?: boolean;
-  created?: string | null;
-  updated?: string | null;
-}
 
 /** The editor's fields, all as typed. */
 export interface RuleFormValues {

@@ -1,3 +1,4 @@
+import type { StoredAlertRuleJson } from '@ximp/shared';
 import { api } from '../api.js';
 import { confirmDialog, field, notice, table } from '../components.js';
 import { clear, h } from '../dom.js';
@@ -14,7 +15,6 @@ import {
   ruleCondition,
   ruleFormValues,
   splitList,
-  type AlertRuleJson,
   type RuleField,
   type RuleFormValues,
 } from './alerts-rule-form.js';
@@ -44,7 +44,7 @@ const FIELD_LABELS: Record<RuleField | 'name' | 'kind' | 'for' | 'channels', str
 const RULE_PATH = '/api/v1/alert-rules';
 
 /** The rule editor: a form mirroring the rule's fields, showing only the chosen kind's. */
-function ruleEditor(rule: AlertRuleJson | null, channels: string[], done: (message: string) => void, cancel: () => void): HTMLElement {
+function ruleEditor(rule: StoredAlertRuleJson | null, channels: string[], done: (message: string) => void, cancel: () => void): HTMLElement {
   const v = ruleFormValues(rule);
   const editing = rule !== null;
   const name = h('input', { name: 'name', required: true, value: v.name, readonly: editing, pattern: '[a-z0-9][a-z0-9\\-]{0,62}', autocomplete: 'off', spellcheck: 'false' });
@@ -163,7 +163,7 @@ export function rulesSection(): HTMLElement {
     clear(editorBox);
     newButton.focus();
   };
-  const openEditor = (rule: AlertRuleJson | null): void => {
+  const openEditor = (rule: StoredAlertRuleJson | null): void => {
     slot.clear();
     clear(outcome);
     api
@@ -186,7 +186,7 @@ export function rulesSection(): HTMLElement {
       .catch((err: unknown) => slot.show(err));
   };
 
-  const remove = (rule: AlertRuleJson): void => {
+  const remove = (rule: StoredAlertRuleJson): void => {
     confirmDialog(`Delete alert rule ${rule.name}? Its active alerts end and it stops notifying.`, 'Delete rule')
       .then(async (yes) => {
         if (!yes) return;
@@ -201,7 +201,7 @@ export function rulesSection(): HTMLElement {
 
   const refresh = (): Promise<void> =>
     loadInto(box, async () => {
-      const rules = await api.get<AlertRuleJson[]>(RULE_PATH);
+      const rules = await api.get<StoredAlertRuleJson[]>(RULE_PATH);
       return table(
         [
           { label: 'Name', cell: (r) => r.name },
@@ -217,7 +217,7 @@ export function rulesSection(): HTMLElement {
             ? [
                 {
                   label: 'Actions',
-                  cell: (r: AlertRuleJson) =>
+                  cell: (r: StoredAlertRuleJson) =>
                     h(
                       'div',
                       { class: 'row-actions' },
