@@ -50,7 +50,7 @@ export class BackPressure {
   /** A held session ended on its own. */
   release(session: HeldSession): void {
     this.held.delete(session);
-    if (this.held.size === 0) this.stopTimer();
+    if (this.held.size === 0) this.polling.stop();
   }
 
   /** Nodes whose session is held now, for `ximp agent list`. */
@@ -64,7 +64,7 @@ export class BackPressure {
   }
 
   stop(): void {
-    this.stopTimer();
+    this.polling.stop();
     this.held.clear();
   }
 
@@ -72,11 +72,7 @@ export class BackPressure {
     if (this.full()) return;
     const sessions = [...this.held];
     this.held.clear();
-    this.stopTimer();
-    for (const s of sessions) s.close(CloseCodes.TRY_AGAIN_LATER, 'remote store queue has room again: replay');
-  }
-
-  private stopTimer(): void {
     this.polling.stop();
+    for (const s of sessions) s.close(CloseCodes.TRY_AGAIN_LATER, 'remote store queue has room again: replay');
   }
 }

@@ -149,7 +149,7 @@ export class MetricStore implements Lifecycle {
   private carried: Map<string, { sequence: number }>[] = [];
   private readonly checkpointIntervalMs: number;
   private checkpointer: WalCheckpointer | undefined;
-  private checkpoints: PeriodicTask | undefined;
+  private readonly checkpoints: PeriodicTask;
   private checkpointing: Promise<void> | undefined;
   /** True while the checkpoint worker copies the last frames: commits wait, so the next one restarts the WAL. */
   private commitsHeld = false;
@@ -204,6 +204,8 @@ export class MetricStore implements Lifecycle {
     this.maxFutureSkewMs = options.maxFutureSkewMs ?? DEFAULT_COLLECTOR_CONFIG.limits.maxFutureSkewMs;
     this.forwardTargets = options.forwardTargets ?? [];
     this.checkpointIntervalMs = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
+    // checkpointRound never throws and keeps one round at a time itself; started only with an interval.
+    this.checkpoints = new PeriodicTask({ run: () => this.checkpointRound(), everyMs: this.checkpointIntervalMs, runAtStart: false, onError: () => undefined });
     this.stmts = {
       insertBatch: db.prepare(
         'INSERT OR IGNORE INTO batches (node, stream_id, sequence, timestamp_ms, series_ids, vals) VALUES (?, ?, ?, ?, ?, ?)',
@@ -286,8 +288,6 @@ export class MetricStore implements Lifecycle {
     if (this.checkpointIntervalMs > 0) {
       this.checkpointer = this.createCheckpointer();
       this.db.pragma('wal_autocheckpoint = 0');
-      // checkpointRound never throws and keeps one round at a time itself.
-      this.checkpoints = new PeriodicTask({ run: () => this.checkpointRound(), everyMs: this.checkpointIntervalMs, runAtStart: false, onError: () => undefined });
       this.checkpoints.start();
     }
   }
@@ -658,8 +658,7 @@ export class MetricStore implements Lifecycle {
   }
 
   private fallBackToAutoCheckpoint(): void {
-    this.checkpoints?.stop();
-    this.checkpoints = undefined;
+    this.checkpoints.stop();
     this.checkpointer = undefined;
     try {
       this.db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
@@ -669,8 +668,7 @@ export class MetricStore implements Lifecycle {
   }
 
   private async stopCheckpoints(): Promise<void> {
-    this.checkpoints?.stop();
-    this.checkpoints = undefined;
+    this.checkpoints.stop();
     const checkpointer = this.checkpointer;
     this.checkpointer = undefined;
     if (this.checkpointing) await this.checkpointing;
