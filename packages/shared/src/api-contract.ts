@@ -118,6 +118,11 @@ export interface UserJson {
   last_login_at: string | null;
 }
 
+/** `GET /api/v1/users`. */
+export interface UserListJson {
+  users: UserJson[];
+}
+
 /** `POST /api/v1/users/{name}/reset-password`: the one-time password, shown this once. */
 export interface UserPasswordJson {
   name: string;

@@ -1,4 +1,4 @@
-import { NODE_GLOB_FORM, parseNodeGlob, type CreatedUserJson, type UserJson, type UserPasswordJson } from '@ximp/shared';
+import { NODE_GLOB_FORM, parseNodeGlob, type CreatedUserJson, type UserJson, type UserListJson, type UserPasswordJson } from '@ximp/shared';
 import { ROLES, isRole } from '../auth/roles';
 import { USER_NAME_FORM, isUserName, type LocalUser, type LocalUserStore } from '../web/local-user-store';
 import { sessionsUnavailable } from '../web/start-session';
@@ -39,7 +39,7 @@ export const USER_ROUTES: readonly Route[] = [
     method: 'GET',
     pattern: '/api/v1/users',
     permission: 'users:manage',
-    handler: ({ deps }) => ({ status: 200, body: { users: usersOf(deps).list().map(userJson) } }),
+    handler: ({ deps }) => ({ status: 200, body: { users: usersOf(deps).list().map(userJson) } satisfies UserListJson }),
   },
   {
     method: 'POST',

@@ -1,4 +1,4 @@
-import type { CreatedUserJson, UserJson, UserPasswordJson } from '@ximp/shared';
+import type { CreatedUserJson, UserJson, UserListJson, UserPasswordJson } from '@ximp/shared';
 import { asObject, jsonText, printList, str, type CommandContext } from './command-context';
 import { CliError } from './cli-error';
 import { ExitCodes } from './exit-codes';
@@ -27,7 +27,7 @@ export async function userCreate(ctx: CommandContext): Promise<void> {
 
 /** `ximp user list`: with --output json the users as the API lists them. */
 export async function userList(ctx: CommandContext): Promise<void> {
-  const body = asObject<{ users: UserJson[] }>(await ctx.api.call('GET', '/api/v1/users'));
+  const body = asObject<UserListJson>(await ctx.api.call('GET', '/api/v1/users'));
   if (!Array.isArray(body.users)) throw new CliError(ExitCodes.FAILED, 'unexpected answer from the collector: expected {users: [...]}');
   const rows = (body.users as unknown[]).map((u) => {
     const user = asObject<UserJson>(u);

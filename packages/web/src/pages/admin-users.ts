@@ -1,4 +1,4 @@
-import type { CreatedUserJson, UserJson, UserPasswordJson } from '@ximp/shared';
+import type { CreatedUserJson, UserJson, UserListJson, UserPasswordJson } from '@ximp/shared';
 import { api } from '../api.js';
 import { confirmDialog, field, notice, table } from '../components.js';
 import { clear, h } from '../dom.js';
@@ -20,7 +20,7 @@ export const adminUsersPage: Page = (root) => {
 
   const refresh = (): Promise<void> =>
     loadInto(listBox, async () => {
-      const { users } = await api.get<{ users: UserJson[] }>('/api/v1/users');
+      const { users } = await api.get<UserListJson>('/api/v1/users');
       return table(
         [
           { label: 'Name', cell: (u) => u.name },
